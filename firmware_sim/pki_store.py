@@ -1,0 +1,95 @@
+"""File-level helpers of the test PKI directory: durable writes, private keys at 0600, a lock file."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+class PkiError(Exception):
+    """The PKI directory is missing, corrupt, foreign, or cannot do what was asked."""
+
+
+def write_durably(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically (temp + fsync + rename + fsync dir) with ``mode``.
+
+    Raises OSError from the file system.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """Unencrypted PKCS#8 PEM (a test artefact; the file itself is 0600)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    """PEM of one certificate."""
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
+    """Store a private key as PKCS#8 PEM, mode 0600. Raises OSError."""
+    write_durably(path, key_pem(key), mode=0o600)
+
+
+def read_key(path: Path) -> rsa.RSAPrivateKey:
+    """Load an RSA private key. Raises PkiError if missing, unreadable or not RSA."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise PkiError(f"{path}: cannot load private key ({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise PkiError(f"{path}: not an RSA private key")
+    return key
+
+
+def read_cert(path: Path) -> x509.Certificate:
+    """Load one PEM certificate. Raises PkiError if missing or unreadable."""
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PkiError(f"{path}: cannot load certificate ({exc.__class__.__name__}: {exc})") from exc
+
+
+def check_pair(cert: x509.Certificate, key: rsa.RSAPrivateKey, where: str) -> None:
+    """Raise PkiError unless ``key`` is the private half of ``cert``'s public key."""
+    if cert.public_key() != key.public_key():
+        raise PkiError(f"{where}: certificate and private key do not match")
+
+
+@contextmanager
+def directory_lock(directory: Path) -> Iterator[None]:
+    """Exclusive cross-process lock on ``directory/.lock`` (creation, rollover, responder issuance)."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,212 @@
+"""The 券面事項入力補助AP client: My Number, the basic 4 information, and their integrity record.
+
+The AP's files use private tags in a non-minimal form (``FF 10``): parsed with the lenient BER
+reader. Personal data is never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from dataclasses import dataclass
+
+from reader import ber
+from reader.apdu import CommandApdu
+from reader.appclient import AppClient
+from reader.constants import (
+    KENMEN_PIN_MAX_TRIES,
+    KENMEN_TAG_ADDRESS,
+    KENMEN_TAG_BASIC_INFO,
+    KENMEN_TAG_BIRTH,
+    KENMEN_TAG_HASH_BASIC_INFO,
+    KENMEN_TAG_HASH_MY_NUMBER,
+    KENMEN_TAG_INTEGRITY,
+    KENMEN_TAG_MY_NUMBER,
+    KENMEN_TAG_NAME,
+    KENMEN_TAG_OFFSETS,
+    KENMEN_TAG_SEX,
+    KENMEN_TAG_SIGNATURE,
+    VERIFY_P2_CURRENT_EF,
+    Aid,
+    Cla,
+    Ins,
+    KenmenFile,
+)
+from reader.errors import ProtocolError
+from reader.pin import check_kenmen_pin
+
+log = logging.getLogger(__name__)
+
+MY_NUMBER_DIGITS = 12
+MAX_FILE_SIZE = 4096
+SEX_NAMES = {"0": "unknown", "1": "male", "2": "female", "9": "not applicable"}
+
+
+class IntegrityError(ProtocolError):
+    """The integrity record's hash does not match the file it covers."""
+
+
+@dataclass(frozen=True)
+class BasicInfo:
+    """基本4情報 as the card holds it (birth is ``YYYYMMDD``; sex is the ISO 5218 digit)."""
+
+    name: str
+    address: str
+    birth: str
+    sex: str
+
+    @property
+    def sex_name(self) -> str:
+        return SEX_NAMES.get(self.sex, "unknown")
+
+
+@dataclass(frozen=True)
+class IntegrityRecord:
+    """File 0003: SHA-256 of the My Number file and of the basic-info value, plus a signature."""
+
+    my_number_hash: bytes
+    basic_info_hash: bytes
+    signature: bytes
+
+
+def my_number_check_digit(first11: str) -> int:
+    """The 12th digit of a My Number for its first 11 (個人番号の検査用数字, mod 11)."""
+    total = 0
+    for n, char in enumerate(reversed(first11), start=1):
+        weight = n + 1 if n <= 6 else n - 5
+        total += int(char) * weight
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def is_valid_my_number(number: str) -> bool:
+    """True for 12 ASCII digits whose last is the check digit of the first 11."""
+    if len(number) != MY_NUMBER_DIGITS or not number.isascii() or not number.isdigit():
+        return False
+    return my_number_check_digit(number[:11]) == int(number[11])
+
+
+def parse_my_number(raw: bytes) -> str:
+    """The 12 digits from file 0001 (``FF 10 0C`` + digits + filler). Raises ProtocolError."""
+    tlv = ber.parse_tlv(raw, lenient=True)
+    if tlv.tag != KENMEN_TAG_MY_NUMBER:
+        raise ProtocolError(f"My Number file has tag {tlv.tag:X}, expected {KENMEN_TAG_MY_NUMBER:X}")
+    number = tlv.value.decode("ascii", errors="replace")
+    if not is_valid_my_number(number):
+        raise ProtocolError("My Number on the card is malformed or fails its check digit")
+    return number
+
+
+def _text(items: dict[int, ber.Tlv], tag: int) -> str:
+    if tag not in items:
+        raise ProtocolError(f"basic information lacks tag {tag:X}")
+    try:
+        return items[tag].value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"basic information tag {tag:X} is not UTF-8") from exc
+
+
+def parse_basic_info(raw: bytes) -> BasicInfo:
+    """基本4情報 from file 0002 (``FF 20`` { DF21 offsets, DF22 name, DF23 address, DF24 birth,
+    DF25 sex }). Raises ProtocolError."""
+    outer = ber.parse_tlv(raw, lenient=True)
+    if outer.tag != KENMEN_TAG_BASIC_INFO:
+        raise ProtocolError(f"basic information has tag {outer.tag:X}, expected {KENMEN_TAG_BASIC_INFO:X}")
+    items = ber.children(outer.value, lenient=True)
+    info = BasicInfo(
+        *(
+            _text(items, tag)
+            for tag in (KENMEN_TAG_NAME, KENMEN_TAG_ADDRESS, KENMEN_TAG_BIRTH, KENMEN_TAG_SEX)
+        )
+    )
+    if len(info.birth) != 8 or not info.birth.isascii() or not info.birth.isdigit():
+        raise ProtocolError("birth date on the card is not YYYYMMDD")
+    return info
+
+
+def basic_info_hashed_part(raw: bytes) -> bytes:
+    """The part of file 0002 the integrity record hashes: the value of ``FF 20`` from DF22 on
+    (the offset table DF21 skipped). Raises ProtocolError."""
+    outer = ber.parse_tlv(raw, lenient=True)
+    value = outer.value
+    first = ber.parse_tlv(value, lenient=True)
+    return value[first.total_length :] if first.tag == KENMEN_TAG_OFFSETS else value
+
+
+def parse_integrity(raw: bytes) -> IntegrityRecord:
+    """File 0003 (``FF 30`` { DF31 hash, DF32 hash, DF33 signature }). Raises ProtocolError."""
+    outer = ber.parse_tlv(raw, lenient=True)
+    if outer.tag != KENMEN_TAG_INTEGRITY:
+        raise ProtocolError(f"integrity record has tag {outer.tag:X}, expected {KENMEN_TAG_INTEGRITY:X}")
+    items = ber.children(outer.value, lenient=True)
+    try:
+        parts = [
+            items[t].value
+            for t in (KENMEN_TAG_HASH_MY_NUMBER, KENMEN_TAG_HASH_BASIC_INFO, KENMEN_TAG_SIGNATURE)
+        ]
+    except KeyError as exc:
+        raise ProtocolError("integrity record lacks a hash or the signature") from exc
+    if len(parts[0]) != 32 or len(parts[1]) != 32:
+        raise ProtocolError("integrity record hashes are not SHA-256")
+    return IntegrityRecord(*parts)
+
+
+class KenmenClient(AppClient):
+    """券面事項入力補助AP over any transport. Raises only CardError subclasses (and PinFormatError
+    before anything is sent)."""
+
+    AID = Aid.KENMEN_HOJO
+
+    def pin_status(self, cancel: threading.Event | None = None) -> int:
+        """Tries left for the PIN (0011); 0 when locked. Raises CardError subclasses."""
+        self.select_ef(KenmenFile.PIN, cancel)
+        left = self.status_query(VERIFY_P2_CURRENT_EF, cancel)
+        return KENMEN_PIN_MAX_TRIES if left is None else left
+
+    def verify_pin(self, pin: str, cancel: threading.Event | None = None) -> None:
+        """VERIFY the 4-digit PIN (format checked before anything is sent).
+
+        Raises PinFormatError, PinIncorrectError, PinBlockedError, CardError subclasses.
+        """
+        secret = check_kenmen_pin(pin)
+        self.select_ef(KenmenFile.PIN, cancel)
+        self.call(CommandApdu(Cla.ISO, Ins.VERIFY, 0x00, VERIFY_P2_CURRENT_EF, secret), cancel)
+        log.info("券面事項入力補助 PIN verified")
+
+    def read_my_number_file(self, cancel: threading.Event | None = None) -> bytes:
+        """File 0001 as stored (the integrity hash covers it all, filler included)."""
+        self.select_ef(KenmenFile.MY_NUMBER, cancel)
+        return self.read_binary(0, 256, cancel)
+
+    def read_my_number(self, cancel: threading.Event | None = None) -> str:
+        """The 12-digit My Number (check digit validated). Needs the PIN.
+        Raises SecurityStatusNotSatisfiedError, ProtocolError, CardError subclasses."""
+        return parse_my_number(self.read_my_number_file(cancel))
+
+    def read_basic_info(self, cancel: threading.Event | None = None) -> BasicInfo:
+        """Name, address, birth date and sex. Needs the PIN. Raises as read_my_number."""
+        return parse_basic_info(
+            self.read_object(KenmenFile.BASIC_INFO, max_size=MAX_FILE_SIZE, lenient=True, cancel=cancel)
+        )
+
+    def read_integrity(self, cancel: threading.Event | None = None) -> IntegrityRecord:
+        """The integrity record (file 0003). Raises as read_my_number."""
+        return parse_integrity(
+            self.read_object(KenmenFile.INTEGRITY, max_size=MAX_FILE_SIZE, lenient=True, cancel=cancel)
+        )
+
+    def check_integrity(self, cancel: threading.Event | None = None) -> IntegrityRecord:
+        """Read 0001, 0002 and 0003 and check both SHA-256 hashes.
+        Raises IntegrityError on a mismatch, plus what read_my_number raises."""
+        number_file = self.read_my_number_file(cancel)
+        basic = self.read_object(KenmenFile.BASIC_INFO, max_size=MAX_FILE_SIZE, lenient=True, cancel=cancel)
+        record = self.read_integrity(cancel)
+        if not hmac.compare_digest(hashlib.sha256(number_file).digest(), record.my_number_hash):
+            raise IntegrityError("My Number file does not match its integrity hash")
+        if not hmac.compare_digest(
+            hashlib.sha256(basic_info_hashed_part(basic)).digest(), record.basic_info_hash
+        ):
+            raise IntegrityError("basic information does not match its integrity hash")
+        return record

@@ -1,0 +1,439 @@
+"""The center's ledger: sessions, orders, items, documents, payments, results, refunds (SQLite).
+
+WAL + ``synchronous=FULL``: a committed answer survives a crash or restart, and reconcile reads the
+same tables. Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
+racing requests for one session/order cannot both succeed, and every row carries the ids it belongs to
+(terminal, session, order) — a document row can only ever be reached through its own order and session.
+No PDF, name or address is kept: documents are stored as hash + binding + signature only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, challenge_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL, expires_ts REAL NOT NULL, state TEXT NOT NULL,
+  challenge_used INTEGER NOT NULL DEFAULT 0, route TEXT, cert_serial_hash TEXT, resident_id TEXT,
+  municipality_code TEXT, authenticated_at TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+  order_id TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE REFERENCES sessions(session_id),
+  terminal_id TEXT NOT NULL, created_at TEXT NOT NULL, created_ts REAL NOT NULL, state TEXT NOT NULL,
+  total INTEGER NOT NULL, paid INTEGER NOT NULL DEFAULT 0, refund_due INTEGER NOT NULL DEFAULT 0,
+  result_reported INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS orders_by_terminal ON orders(terminal_id, created_ts);
+CREATE TABLE IF NOT EXISTS items (
+  order_id TEXT NOT NULL REFERENCES orders(order_id), item_index INTEGER NOT NULL, type TEXT NOT NULL,
+  label TEXT NOT NULL, options TEXT NOT NULL, copies INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
+  PRIMARY KEY (order_id, item_index));
+CREATE TABLE IF NOT EXISTS documents (
+  document_id TEXT PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(order_id),
+  item_index INTEGER NOT NULL, copy_index INTEGER NOT NULL, type TEXT NOT NULL, sha256 TEXT NOT NULL,
+  page_count INTEGER NOT NULL, binding TEXT NOT NULL, signature TEXT NOT NULL,
+  verification_code TEXT NOT NULL UNIQUE, state TEXT NOT NULL, issued_at TEXT NOT NULL,
+  municipality_code TEXT NOT NULL, UNIQUE (order_id, item_index, copy_index));
+CREATE TABLE IF NOT EXISTS payments (
+  order_id TEXT PRIMARY KEY REFERENCES orders(order_id), amount_received INTEGER NOT NULL,
+  change_given INTEGER NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+  order_id TEXT PRIMARY KEY REFERENCES orders(order_id), printed INTEGER NOT NULL, failed INTEGER NOT NULL,
+  detail TEXT NOT NULL, reported_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refunds (
+  order_id TEXT PRIMARY KEY REFERENCES orders(order_id), amount INTEGER NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+  terminal_id TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, request_hash TEXT NOT NULL,
+  status INTEGER NOT NULL, content_type TEXT NOT NULL, body BLOB NOT NULL, created_at TEXT NOT NULL,
+  PRIMARY KEY (terminal_id, key));
+CREATE TABLE IF NOT EXISTS heartbeats (
+  terminal_id TEXT PRIMARY KEY, at TEXT NOT NULL, payload TEXT NOT NULL);
+"""
+
+
+class LedgerConflict(Exception):
+    """A state precondition failed (the row is not in the state the operation needs)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session_id: str
+    terminal_id: str
+    challenge_hash: str
+    created_at: str
+    expires_ts: float
+    state: str
+    challenge_used: bool
+    route: str | None
+    cert_serial_hash: str | None
+    resident_id: str | None
+    municipality_code: str | None
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    item_index: int
+    type: str
+    label: str
+    options: dict[str, Any]
+    copies: int
+    unit_fee: int
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order_id: str
+    session_id: str
+    terminal_id: str
+    created_at: str
+    state: str
+    total: int
+    paid: int
+    refund_due: int
+    result_reported: bool
+    items: tuple[ItemRow, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    document_id: str
+    order_id: str
+    item_index: int
+    copy_index: int
+    type: str
+    sha256: str
+    page_count: int
+    verification_code: str
+    state: str
+    issued_at: str
+    municipality_code: str
+    unit_fee: int = 0
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    route: str
+    request_hash: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Ledger:
+    """One SQLite file; thread-safe through one connection and a lock (calls are short)."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating) the ledger at ``path``. Raises sqlite3.Error if the file is not a database."""
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- sessions -------------------------------------------------------------------------------------
+    def open_session(
+        self, session_id: str, terminal_id: str, challenge_hash: str, created_at: str, expires_ts: float
+    ) -> None:
+        """Record a new open session."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sessions (session_id, terminal_id, challenge_hash, created_at, expires_ts,"
+                " state) VALUES (?,?,?,?,?, 'open')",
+                (session_id, terminal_id, challenge_hash, created_at, expires_ts),
+            )
+
+    def session(self, session_id: str, terminal_id: str) -> SessionRow | None:
+        """The session if it exists AND belongs to ``terminal_id`` (others' sessions do not exist)."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT * FROM sessions WHERE session_id=? AND terminal_id=?", (session_id, terminal_id)
+            ).fetchone()
+        if r is None:
+            return None
+        return SessionRow(
+            r["session_id"], r["terminal_id"], r["challenge_hash"], r["created_at"], r["expires_ts"],
+            r["state"], bool(r["challenge_used"]), r["route"], r["cert_serial_hash"], r["resident_id"],
+            r["municipality_code"],
+        )  # fmt: skip
+
+    def consume_challenge(self, session_id: str) -> bool:
+        """Mark the challenge used; True only for the first caller (atomic test-and-set)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sessions SET challenge_used=1"
+                " WHERE session_id=? AND challenge_used=0 AND state='open'",
+                (session_id,),
+            )
+            return cur.rowcount == 1
+
+    def fail_session(self, session_id: str) -> None:
+        """Close an open session after a failed authentication."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sessions SET state='failed' WHERE session_id=? AND state='open'", (session_id,)
+            )
+
+    def authenticate_session(
+        self, session_id: str, *, route: str, cert_serial_hash: str, resident_id: str,
+        municipality_code: str, at: str, expires_ts: float,
+    ) -> None:  # fmt: skip
+        """open → authenticated. Raises LedgerConflict if the session is no longer open."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sessions SET state='authenticated', route=?, cert_serial_hash=?, resident_id=?,"
+                " municipality_code=?, authenticated_at=?, expires_ts=? WHERE session_id=? AND state='open'",
+                (route, cert_serial_hash, resident_id, municipality_code, at, expires_ts, session_id),
+            )
+            if cur.rowcount != 1:
+                raise LedgerConflict("session_closed", "the session is no longer open")
+
+    def cancel_session(self, session_id: str) -> int:
+        """Cancel the session and its order; void issued documents. Returns how many were voided.
+
+        Raises LedgerConflict if the order's result was already reported (nothing left to cancel).
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM sessions WHERE session_id=?", (session_id,)).fetchone()
+            if row is not None and row["state"] == "completed":
+                raise LedgerConflict("session_closed", "the transaction is complete; nothing to cancel")
+            db.execute("UPDATE sessions SET state='cancelled' WHERE session_id=?", (session_id,))
+            order = db.execute("SELECT order_id FROM orders WHERE session_id=?", (session_id,)).fetchone()
+            if order is None:
+                return 0
+            db.execute("UPDATE orders SET state='cancelled' WHERE order_id=?", (order["order_id"],))
+            cur = db.execute(
+                "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'", (order["order_id"],)
+            )
+            return cur.rowcount
+
+    # --- orders ---------------------------------------------------------------------------------------
+    def create_order(
+        self, order_id: str, session_id: str, terminal_id: str, created_at: str, created_ts: float,
+        items: Sequence[ItemRow],
+    ) -> None:  # fmt: skip
+        """authenticated session → ordered, with a priced order. Raises LedgerConflict otherwise."""
+        total = sum(i.unit_fee * i.copies for i in items)
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sessions SET state='ordered' WHERE session_id=? AND state='authenticated'",
+                (session_id,),
+            )
+            if cur.rowcount != 1:
+                raise LedgerConflict(
+                    "order_exists", "this session already has an order or is not authenticated"
+                )
+            db.execute(
+                "INSERT INTO orders (order_id, session_id, terminal_id, created_at, created_ts, state, total)"
+                " VALUES (?,?,?,?,?, 'priced', ?)",
+                (order_id, session_id, terminal_id, created_at, created_ts, total),
+            )
+            db.executemany(
+                "INSERT INTO items VALUES (?,?,?,?,?,?,?)",
+                [
+                    (order_id, i.item_index, i.type, i.label, json.dumps(i.options, sort_keys=True), i.copies,
+                     i.unit_fee)
+                    for i in items
+                ],
+            )  # fmt: skip
+
+    def order(self, order_id: str, terminal_id: str) -> OrderRow | None:
+        """The order if it exists AND belongs to ``terminal_id``."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT * FROM orders WHERE order_id=? AND terminal_id=?", (order_id, terminal_id)
+            ).fetchone()
+            if r is None:
+                return None
+            items = self._db.execute(
+                "SELECT * FROM items WHERE order_id=? ORDER BY item_index", (order_id,)
+            ).fetchall()
+        return OrderRow(
+            r["order_id"], r["session_id"], r["terminal_id"], r["created_at"], r["state"], r["total"],
+            r["paid"], r["refund_due"], bool(r["result_reported"]),
+            tuple(
+                ItemRow(i["item_index"], i["type"], i["label"], json.loads(i["options"]), i["copies"],
+                        i["unit_fee"])
+                for i in items
+            ),
+        )  # fmt: skip
+
+    def record_documents(self, order_id: str, docs: Sequence[tuple[DocumentRow, str, str]]) -> None:
+        """priced → issued, storing (row, binding JSON, signature b64) per copy. Raises LedgerConflict."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state='issued' WHERE order_id=? AND state='priced'"
+                " AND (SELECT state FROM sessions s WHERE s.session_id=orders.session_id)='ordered'",
+                (order_id,),
+            )
+            if cur.rowcount != 1:
+                raise LedgerConflict(
+                    "documents_already_issued", "documents were already issued or the order ended"
+                )
+            db.execute(
+                "UPDATE sessions SET state='issued'"
+                " WHERE session_id=(SELECT session_id FROM orders WHERE order_id=?)",
+                (order_id,),
+            )
+            db.executemany(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (d.document_id, order_id, d.item_index, d.copy_index, d.type, d.sha256, d.page_count,
+                     binding, sig, d.verification_code, "issued", d.issued_at, d.municipality_code)
+                    for d, binding, sig in docs
+                ],
+            )  # fmt: skip
+
+    def documents(self, order_id: str) -> tuple[DocumentRow, ...]:
+        """The order's documents in item/copy order, each with its item's unit fee."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT d.*, i.unit_fee FROM documents d JOIN items i ON i.order_id=d.order_id AND"
+                " i.item_index=d.item_index WHERE d.order_id=? ORDER BY d.item_index, d.copy_index",
+                (order_id,),
+            ).fetchall()
+        return tuple(_document_row(r) for r in rows)
+
+    def record_payment(self, order_id: str, amount_received: int, change_given: int, at: str) -> None:
+        """issued → paid. Raises LedgerConflict if the order is not waiting for payment."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state='paid', paid=? WHERE order_id=? AND state='issued'",
+                (amount_received - change_given, order_id),
+            )
+            if cur.rowcount != 1:
+                raise LedgerConflict("order_state", "the order is not waiting for payment")
+            db.execute("INSERT INTO payments VALUES (?,?,?,?)", (order_id, amount_received, change_given, at))
+
+    def record_result(
+        self, order_id: str, outcomes: dict[str, str], refund_due: int, state: str, detail: str, at: str
+    ) -> None:
+        """paid → completed/partially_failed/failed; documents → printed/failed; refund recorded.
+
+        Raises LedgerConflict if the order is not paid or its result is already in.
+        """
+        printed = sum(1 for o in outcomes.values() if o == "printed")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state=?, refund_due=?, result_reported=1"
+                " WHERE order_id=? AND state='paid'",
+                (state, refund_due, order_id),
+            )
+            if cur.rowcount != 1:
+                raise LedgerConflict("order_state", "the order is not waiting for a result")
+            for doc_id, outcome in outcomes.items():
+                db.execute(
+                    "UPDATE documents SET state=? WHERE document_id=? AND order_id=?",
+                    (outcome, doc_id, order_id),
+                )
+            db.execute(
+                "UPDATE sessions SET state='completed' WHERE session_id=(SELECT session_id FROM orders"
+                " WHERE order_id=?)",
+                (order_id,),
+            )
+            db.execute(
+                "INSERT INTO results VALUES (?,?,?,?,?)",
+                (order_id, printed, len(outcomes) - printed, detail, at),
+            )
+            if refund_due:
+                db.execute("INSERT INTO refunds VALUES (?,?,?)", (order_id, refund_due, at))
+
+    def orders_since(self, terminal_id: str, since_ts: float, limit: int) -> tuple[OrderRow, ...]:
+        """This terminal's orders created at or after ``since_ts`` (epoch seconds), oldest first."""
+        with self._lock:
+            ids = [
+                r["order_id"]
+                for r in self._db.execute(
+                    "SELECT order_id FROM orders WHERE terminal_id=? AND created_ts>=?"
+                    " ORDER BY created_ts LIMIT ?",
+                    (terminal_id, since_ts, limit),
+                )
+            ]
+            found = [self.order(i, terminal_id) for i in ids]
+        return tuple(o for o in found if o is not None)
+
+    def by_verification_code(self, code: str) -> DocumentRow | None:
+        """The document carrying ``code``, or None."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT d.*, 0 AS unit_fee FROM documents d WHERE verification_code=?", (code,)
+            ).fetchone()
+        return None if r is None else _document_row(r)
+
+    # --- idempotency and heartbeats ---------------------------------------------------------------------
+    def stored_response(self, terminal_id: str, key: str) -> StoredResponse | None:
+        """The answer stored under (terminal, key), or None."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT * FROM idempotency WHERE terminal_id=? AND key=?", (terminal_id, key)
+            ).fetchone()
+        if r is None:
+            return None
+        return StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], bytes(r["body"]))
+
+    def store_response(self, terminal_id: str, key: str, resp: StoredResponse, at: str) -> None:
+        """Store the first answer under (terminal, key); a second store for the same key is ignored."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    terminal_id,
+                    key,
+                    resp.route,
+                    resp.request_hash,
+                    resp.status,
+                    resp.content_type,
+                    resp.body,
+                    at,
+                ),
+            )
+
+    def heartbeat(self, terminal_id: str, at: str, payload: dict[str, Any]) -> None:
+        """Record the terminal's latest heartbeat."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO heartbeats VALUES (?,?,?)", (terminal_id, at, json.dumps(payload))
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (diagnostics and tests)."""
+        tables = ("sessions", "orders", "documents", "payments", "results", "refunds", "idempotency")
+        with self._lock:
+            return {t: int(self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables}  # noqa: S608
+
+
+def _document_row(r: sqlite3.Row) -> DocumentRow:
+    return DocumentRow(
+        r["document_id"], r["order_id"], r["item_index"], r["copy_index"], r["type"], r["sha256"],
+        r["page_count"], r["verification_code"], r["state"], r["issued_at"], r["municipality_code"],
+        r["unit_fee"],
+    )  # fmt: skip

@@ -178,6 +178,10 @@ class CardImage:
         """The signature private key, or None on a card without a signature certificate."""
         return self._load_key(self._sign_key_pem) if self._sign_key_pem else None
 
+    def has_sign_key(self) -> bool:
+        """True when the image holds a signature key (cheap: does not parse it)."""
+        return self._sign_key_pem is not None
+
     def _load_key(self, pem: bytes) -> rsa.RSAPrivateKey:
         try:
             key = serialization.load_pem_private_key(pem, password=None)
@@ -189,6 +193,7 @@ class CardImage:
 
     # --- PINs ----------------------------------------------------------------------------------
     def has_pin(self, name: str) -> bool:
+        """True when the card has PIN ``name`` ("auth", "sign", "kenmen"). Never raises."""
         return name in self._doc["pins"]
 
     def max_tries(self, name: str) -> int:

@@ -1,0 +1,273 @@
+"""The one module that imports ``requests``: mutual TLS to the center, timeouts, safe retries.
+
+* The terminal certificate and key are presented on every connection; the center CA file is the ONLY trust
+  anchor (``verify=<center-ca.pem>``, never the system store).
+* Every call has a connect and a read timeout; a call with retries also has an overall deadline.
+* Retries only where safe: GET, and POST carrying an ``Idempotency-Key`` (the SAME key on every attempt, so
+  the center answers a repeat with its first answer). A POST without a key is sent once, whatever happens.
+  Back-off is exponential, bounded, with jitter; a cancel event stops waiting at once.
+* requests/urllib3 exceptions are caught here only and re-raised as ours with ``from``: TLS failures
+  become :class:`CenterTlsError` (not retryable), connection failures and timeouts
+  :class:`CenterUnavailable`.
+* One ``requests.Session`` per thread (requests does not promise a Session is thread-safe); each has a pooled
+  HTTPAdapter, so a kiosk's sequential calls reuse one TLS connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from relay_client.errors import (
+    CancelledError,
+    CenterError,
+    CenterProtocolError,
+    CenterTlsError,
+    CenterUnavailable,
+    error_from_problem,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for the TCP+TLS connection and for each read of the answer."""
+
+    connect: float = 3.0
+    read: float = 15.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential back-off: ``base * 2**n`` capped at ``cap``, ±``jitter`` (fraction), at most
+    ``attempts`` tries in all, and never past ``deadline`` seconds since the first try."""
+
+    attempts: int = 4
+    base: float = 0.25
+    cap: float = 2.0
+    jitter: float = 0.5
+    deadline: float = 30.0
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        """The pause before retry number ``retry`` (1-based)."""
+        raw: float = min(self.cap, self.base * 2.0 ** (retry - 1))
+        return max(0.0, raw * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_TIMEOUTS = Timeouts()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful (2xx) answer: status and decoded JSON body."""
+
+    status: int
+    body: Any
+
+
+class CenterHttp:
+    """HTTPS transport to the center (see module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        cert: Path,
+        key: Path,
+        center_ca: Path,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        pool_size: int = 4,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._cert = (str(cert), str(key))
+        self._ca = str(center_ca)
+        self.timeouts = timeouts
+        self.retry = retry
+        self._pool_size = pool_size
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.cert = self._cert
+            session.verify = self._ca
+            session.trust_env = False  # no proxies, no REQUESTS_CA_BUNDLE: the pinned CA only
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", HTTPAdapter(max_retries=0))
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Close every pooled connection. Never raises."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
+
+    def get(
+        self, path: str, *, params: Mapping[str, str] | None = None, cancel: threading.Event | None = None
+    ) -> Answer:
+        """GET ``path`` (retried on retryable failures). Raises CenterError subclasses or CancelledError."""
+        return self._call("GET", path, params=params, body=None, key=None, cancel=cancel)
+
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """POST JSON ``body``; retried (same key) only if ``idempotency_key`` is given.
+
+        Raises CenterError subclasses or CancelledError.
+        """
+        return self._call("POST", path, params=None, body=body, key=idempotency_key, cancel=cancel)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        key: str | None,
+        cancel: threading.Event | None,
+    ) -> Answer:
+        safe = method == "GET" or key is not None
+        policy = self.retry if safe else NO_RETRY
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"{method} {path} cancelled")
+            remaining = policy.deadline - (self._clock() - started)
+            try:
+                return self._once(method, path, params, body, key, remaining)
+            except CenterError as exc:
+                pause = policy.delay(attempt, self._rng)
+                elapsed = self._clock() - started
+                if not exc.retryable or attempt >= policy.attempts or elapsed + pause >= policy.deadline:
+                    raise
+                log.info("%s %s failed (%s), retry %d in %.2fs", method, path, exc.code, attempt, pause)
+            if cancel is not None:
+                if cancel.wait(pause):
+                    raise CancelledError(f"{method} {path} cancelled")
+            else:
+                time.sleep(pause)
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        key: str | None,
+        remaining: float,
+    ) -> Answer:
+        headers = {"Accept": "application/json, application/problem+json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        read = max(0.1, min(self.timeouts.read, remaining))
+        connect = max(0.1, min(self.timeouts.connect, remaining))
+        try:
+            response = self._session().request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=(connect, read),
+                allow_redirects=False,
+            )
+            content = response.content
+        except requests.exceptions.RequestException as exc:
+            raise _transport_error(exc) from exc
+        log.debug("%s %s -> %d (%d bytes)", method, path, response.status_code, len(content))
+        return _decode(response.status_code, response.headers.get("Content-Type", ""), content)
+
+
+def _decode(status: int, content_type: str, content: bytes) -> Answer:
+    parsed: Any = None
+    try:
+        parsed = json.loads(content) if content else None
+        json_ok = True
+    except (ValueError, UnicodeDecodeError):
+        json_ok = False
+    if 200 <= status < 300:
+        if not json_ok or "json" not in content_type:
+            raise CenterProtocolError("malformed_response", status=status, detail="answer is not JSON")
+        return Answer(status, parsed)
+    problem = parsed if json_ok and isinstance(parsed, Mapping) else None
+    raise error_from_problem(status, problem, content[:200].decode("utf-8", "replace"))
+
+
+def _transport_error(exc: requests.exceptions.RequestException) -> CenterError:
+    if _is_tls_failure(exc):
+        return CenterTlsError("tls_failed", retryable=False, reason="kiosk_fault", detail=_short(exc))
+    if isinstance(exc, requests.exceptions.Timeout):
+        return CenterUnavailable("timeout", retryable=True, reason="try_again", detail=_short(exc))
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return CenterUnavailable("connection_failed", retryable=True, reason="try_again", detail=_short(exc))
+    return CenterUnavailable("transport_failed", retryable=True, reason="try_again", detail=_short(exc))
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """True if a TLS verification/handshake failure is anywhere in the exception's chain or arguments.
+
+    A plain EOF during the TLS exchange (server went away) is a connection failure, not a TLS failure.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError | requests.exceptions.SSLError):
+            return not _is_eof(cur)
+        if isinstance(cur, ssl.SSLError) and not isinstance(cur, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return True
+        todo.extend(a for a in cur.args if isinstance(a, BaseException))
+        todo.extend(
+            e
+            for e in (cur.__cause__, cur.__context__, getattr(cur, "reason", None))
+            if isinstance(e, BaseException)
+        )
+    return False
+
+
+def _is_eof(exc: BaseException) -> bool:
+    text = str(exc)
+    return "EOF occurred" in text or "UNEXPECTED_EOF" in text
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]

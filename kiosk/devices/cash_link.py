@@ -198,6 +198,19 @@ class DeviceIdentity:
     software: str
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceHealth:
+    """One device as staff diagnostics show it."""
+
+    role: str
+    address: int
+    ok: bool
+    detail: str
+    identity: DeviceIdentity | None = None
+    level: int | None = None  # hoppers: coins the driver believes are loaded
+    flags: tuple[str, ...] = ()
+
+
 class CcTalkDevice:
     """Commands to one ccTalk address. Read-only commands are retried; state-changing ones are not."""
 

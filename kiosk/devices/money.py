@@ -8,6 +8,7 @@ payout, so a crash or a hook failure never leaves money counted that is not jour
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +43,22 @@ class FaultKind(enum.StrEnum):
     JOURNAL = "journal"  # the journal hook failed; the driver stopped counting
 
 
+class CashError(Exception):
+    """Base of the cash unit driver's errors (ccTalk link/protocol errors are ``CcTalkError``)."""
+
+
+class JournalError(CashError):
+    """The journal hook raised: the operation stopped and the event was not counted."""
+
+
+class DispenseError(CashError):
+    """The hoppers paid less than ``requested``; ``paid`` is what actually came out (and was journaled)."""
+
+    def __init__(self, requested: int, paid: int, reason: str) -> None:
+        self.requested, self.paid, self.reason = requested, paid, reason
+        super().__init__(f"paid {paid} of {requested} yen: {reason}")
+
+
 # --- the journal hook ------------------------------------------------------------------------------
 class CashJournal(Protocol):
     """Durable record of money, implemented by the caller (the transaction's SQLite journal).
@@ -60,6 +77,14 @@ class CashJournal(Protocol):
 
     def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
         """A fault staff must see (events lost, jam, fraud, reset, payout shortfall, …)."""
+
+
+def journaled(what: str, call: Callable[[], None]) -> None:
+    """Run one journal hook call; any exception becomes JournalError (the caller then counts nothing)."""
+    try:
+        call()
+    except Exception as exc:
+        raise JournalError(f"journal failed to record {what}: {exc}") from exc
 
 
 class NullJournal:

@@ -1,0 +1,99 @@
+"""Fixtures for the reader tests: a scripted mock transport and the loopback virtual card."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from reader.apdu import h
+from reader.errors import NoCardError
+from reader.loopback import LoopbackTransport
+
+
+@dataclass(eq=False)
+class ScriptedTransport:
+    """A transport that expects exact request bytes and answers from a script of spaced-hex pairs."""
+
+    script: list[tuple[str, str]]
+    supports_extended: bool = False
+    name: str = "scripted"
+    sent: list[bytes] = field(default_factory=list)
+    connected: bool = True
+
+    @property
+    def atr(self) -> bytes:
+        if not self.connected:
+            raise NoCardError("not connected")
+        return h("3B E0 00 FF 81 31 FE 45 14")
+
+    def connect(self, *, exclusive: bool = True) -> None:
+        self.connected = True
+
+    def disconnect(self, *, unpower: bool = True) -> None:
+        self.connected = False
+
+    def transmit(self, apdu: bytes, *, timeout: float = 10.0, cancel: threading.Event | None = None) -> bytes:
+        assert self.script, f"unexpected APDU {apdu.hex(' ').upper()} after the script ended"
+        expected, answer = self.script.pop(0)
+        assert apdu.hex(" ").upper() == h(expected).hex(" ").upper()
+        self.sent.append(apdu)
+        return h(answer)
+
+    def done(self) -> bool:
+        return not self.script
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from firmware_sim.pki import TestPki
+
+    directory = tmp_path_factory.mktemp("pki")
+    TestPki.open(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def template_image(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from firmware_sim.holder import demo_holder
+    from firmware_sim.personalise import personalise_card
+    from firmware_sim.pki import TestPki
+
+    path = tmp_path_factory.mktemp("template") / "card.json"
+    personalise_card(
+        path,
+        pki=TestPki.open(pki_dir),
+        holder=demo_holder(),
+        auth_pin="1234",
+        sign_pin="ABC123",
+        kenmen_pin="5678",
+    )
+    return path
+
+
+@pytest.fixture
+def card_image(template_image: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo card image (auth PIN 1234, sign ABC123, kenmen 5678)."""
+    path = tmp_path / "card.json"
+    shutil.copy(template_image, path)
+    return path
+
+
+@pytest.fixture
+def card(card_image: Path):  # type: ignore[no-untyped-def]
+    from firmware_sim.mynumber import MyNumberCard
+
+    return MyNumberCard.from_image(card_image)
+
+
+@pytest.fixture(params=[True, False], ids=["extended", "short"])
+def loopback(request: pytest.FixtureRequest, card) -> Iterator[LoopbackTransport]:  # type: ignore[no-untyped-def]
+    transport = LoopbackTransport(card, extended=request.param)
+    transport.connect()
+    yield transport
+    transport.disconnect()
+    transport.close()

@@ -379,7 +379,7 @@ class Refusal(Exception):
 REFUSAL_CODES = frozenset(
     {
         "out_of_hours", "year_end_closure", "maintenance", "koseki_out_of_hours",
-        "under_15", "moved_out", "deceased", "support_measure", "moved_in_today", "card_not_yet_usable",
+        "under_15", "moved_out", "deceased", "support_measure", "moved_in_today",
         "unknown_resident", "card_not_bound",
         "issued_today", "household_move_out",
         "not_registered_honseki", "registration_pending", "honseki_same_as_residence",

@@ -139,7 +139,7 @@ def notes_for(r: Resident, today: date, honseki_elsewhere: str | None) -> list[s
         notes.append("under 15")
     if r.status is ResidentStatus.MOVED_OUT:
         when = r.status_date.isoformat() if r.status_date else "?"
-        pending = r.status_date is not None and r.status_date >= today
+        pending = r.status_date is not None and r.status_date > today
         notes.append(f"move-out filed {when}" if pending else f"moved out {when}")
     if r.status is ResidentStatus.DECEASED:
         notes.append(f"deceased {iso(r.status_date)}")

@@ -79,7 +79,8 @@ class PtyWire:
     ) -> None:
         self._handler, self._crc, self.echo, self._link = handler, frozenset(crc_addresses), echo, link
         self._lock = threading.Lock()
-        self._drop = self._corrupt = 0
+        # fault name -> [remaining count, header it applies to (None = any)]
+        self._faults: dict[str, list[int | None]] = {}
         self.silent = False
         self.garbage_frames = 0
         self._stop = threading.Event()
@@ -115,15 +116,23 @@ class PtyWire:
         if self._link is not None and self._link.is_symlink():
             self._link.unlink()
 
-    def drop_replies(self, count: int) -> None:
-        """Process the next ``count`` requests but send no reply (a lost answer)."""
+    def inject(self, fault: str, count: int, header: int | None = None) -> None:
+        """Arm a fault for the next ``count`` requests (with ``header``, or any): "drop" processes the
+        request and loses the reply; "corrupt" sends the reply with a wrong checksum; "lose" loses
+        the request itself (the device never sees it). Raises ValueError for an unknown fault.
+        """
+        if fault not in ("drop", "corrupt", "lose"):
+            raise ValueError(f"unknown wire fault {fault!r}")
         with self._lock:
-            self._drop = count
+            self._faults[fault] = [count, header]
 
-    def corrupt_replies(self, count: int) -> None:
-        """Process the next ``count`` requests and send replies with a wrong checksum."""
+    def _take_fault(self, fault: str, header: int) -> bool:
         with self._lock:
-            self._corrupt = count
+            armed = self._faults.get(fault)
+            if not armed or not armed[0] or armed[1] not in (None, header):
+                return False
+            armed[0] -= 1
+            return True
 
     def _serve(self) -> None:
         buf = bytearray()
@@ -169,17 +178,14 @@ class PtyWire:
         if self.silent:
             return
         dest, header, data = request
+        if self._take_fault("lose", header):
+            return
         answer = self._handler(dest, header, data)
-        if answer is None:
+        if answer is None or self._take_fault("drop", header):
             return
         reply = build_reply(dest, answer[0], answer[1], crc)
-        with self._lock:
-            if self._drop:
-                self._drop -= 1
-                return
-            if self._corrupt:
-                self._corrupt -= 1
-                reply = reply[:-1] + bytes(((reply[-1] + 1) % 256,))
+        if self._take_fault("corrupt", header):
+            reply = reply[:-1] + bytes(((reply[-1] + 1) % 256,))
         self._write(reply)
 
     def _write(self, data: bytes) -> None:

@@ -400,13 +400,17 @@ class CashUnitSim:
             for hopper in self._hopper(address):
                 hopper.stock = count
 
-    def drop_replies(self, count: int) -> None:
-        """The next ``count`` requests are processed but their replies are lost."""
-        self.wire.drop_replies(count)
+    def drop_replies(self, count: int, header: int | None = None) -> None:
+        """The next ``count`` requests (with ``header``, or any) are processed but their replies lost."""
+        self.wire.inject("drop", count, header)
 
-    def corrupt_replies(self, count: int) -> None:
-        """The next ``count`` replies carry a wrong checksum."""
-        self.wire.corrupt_replies(count)
+    def corrupt_replies(self, count: int, header: int | None = None) -> None:
+        """The next ``count`` replies (to ``header``, or any) carry a wrong checksum."""
+        self.wire.inject("corrupt", count, header)
+
+    def lose_requests(self, count: int, header: int | None = None) -> None:
+        """The next ``count`` requests (with ``header``, or any) never reach the device."""
+        self.wire.inject("lose", count, header)
 
     def set_silent(self, silent: bool) -> None:
         """Stop (or resume) answering anything, as an unplugged unit."""

@@ -1,30 +1,27 @@
-"""Helpers for the virtual-card tests: throw-away card images, fixtures' building blocks, APDU helpers."""
+"""Helpers for the virtual-card tests: cards personalised by the test PKI, and APDU helpers."""
 
 from __future__ import annotations
 
-import datetime
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from firmware_sim.image import CardImage, PinSpec
-from firmware_sim.mynumber import CardOptions, MyNumberCard
+from firmware_sim.holder import demo_holder
+from firmware_sim.image import CardImage
+from firmware_sim.mynumber import MyNumberCard
+from firmware_sim.personalise import personalise_card
+from firmware_sim.pki import TestPki
 from reader.apdu import h
-from reader.constants import ATR_EXTENDED, JpkiFile, KenmenFile
 
-AUTH_PIN = b"1234"
-SIGN_PIN = b"ABC123"
-KENMEN_PIN = b"5678"
-MY_NUMBER_FILE = h("FF 10 0C") + b"123456789018" + h("FF FF")
-BASIC_INFO_FILE = h("FF 20 10 DF 22 06") + "山田".encode() + h("DF 25 01 31 FF FF FF")
-INTEGRITY_FILE = h("FF 30 05 DF 31 02 AA BB")
+AUTH_PIN = "1234"
+SIGN_PIN = "ABC123"
+KENMEN_PIN = "5678"
+SELECT_JPKI = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"
+SELECT_KENMEN = "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08"
 
 
 @dataclass(frozen=True)
@@ -33,87 +30,49 @@ class Keys:
     sign: rsa.RSAPrivateKey
 
 
-def _pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def self_signed(key: rsa.RSAPrivateKey, cn: str) -> bytes:
-    """A throw-away self-signed certificate (DER) padded to a realistic ~1.3 KB with an extension."""
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    )
-    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("x" * 60 + f".{i}.test") for i in range(6)]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
-def token_info(label: str = "JPKIAPICCTOKEN2") -> bytes:
-    return label.encode("ascii").ljust(32, b" ") + bytes(128)
-
-
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    return Keys(
-        auth=rsa.generate_private_key(public_exponent=65537, key_size=2048),
-        sign=rsa.generate_private_key(public_exponent=65537, key_size=2048),
-    )
-
-
-@pytest.fixture(scope="session")
-def certs(keys: Keys) -> dict[int, bytes]:
-    return {
-        JpkiFile.AUTH_CERT: self_signed(keys.auth, "AUTH0001"),
-        JpkiFile.AUTH_CA_CERT: self_signed(keys.auth, "auth CA"),
-        JpkiFile.SIGN_CERT: self_signed(keys.sign, "SIGN0001"),
-        JpkiFile.SIGN_CA_CERT: self_signed(keys.sign, "sign CA"),
-    }
-
-
-def make_image(path: Path, keys: Keys, certs: dict[int, bytes], *, with_sign: bool = True) -> CardImage:
-    """Write a test card image at ``path`` (adult card by default; ``with_sign=False`` = under 15)."""
-    files = {JpkiFile.TOKEN_INFO: token_info(), JpkiFile.CERT_PRESENCE: h("8F 8F 00")}
-    files |= {fid: der for fid, der in certs.items() if with_sign or fid not in (JpkiFile.SIGN_CERT,)}
-    if not with_sign:
-        files[JpkiFile.CERT_PRESENCE] = h("00 8F 00")
-    pins = {"auth": PinSpec(AUTH_PIN, 3), "kenmen": PinSpec(KENMEN_PIN, 3)}
-    if with_sign:
-        pins["sign"] = PinSpec(SIGN_PIN, 5)
-    return CardImage.create(
+def personalise(path: Path, pki_dir: Path, *, with_sign_cert: bool = True) -> Path:
+    """A demo-holder card at ``path`` (auth 1234, sign ABC123, kenmen 5678)."""
+    personalise_card(
         path,
-        atr=ATR_EXTENDED,
-        jpki_files=files,
-        auth_key_pem=_pem(keys.auth),
-        sign_key_pem=_pem(keys.sign) if with_sign else None,
-        kenmen_files={
-            KenmenFile.MY_NUMBER: MY_NUMBER_FILE,
-            KenmenFile.BASIC_INFO: BASIC_INFO_FILE,
-            KenmenFile.INTEGRITY: INTEGRITY_FILE,
-            0x0005: h("FF 40 03 DF 41 01 03"),
-        },
-        pins=pins,
-        meta={"holder_id": "test", "auth_cn": "AUTH0001", "issued_by": "firmware-sim"},
+        pki=TestPki.open(pki_dir),
+        holder=demo_holder(),
+        auth_pin=AUTH_PIN,
+        sign_pin=SIGN_PIN,
+        kenmen_pin=KENMEN_PIN,
+        with_sign_cert=with_sign_cert,
     )
+    return path
 
 
 @pytest.fixture(scope="session")
-def template_image(tmp_path_factory: pytest.TempPathFactory, keys: Keys, certs: dict[int, bytes]) -> Path:
-    path = tmp_path_factory.mktemp("template") / "card.json"
-    make_image(path, keys, certs)
-    return path
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pki")
+    TestPki.open(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def template_image(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return personalise(tmp_path_factory.mktemp("template") / "card.json", pki_dir)
+
+
+@pytest.fixture(scope="session")
+def child_template(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An under-15 card: no signature certificate, key or PIN."""
+    return personalise(tmp_path_factory.mktemp("child") / "card.json", pki_dir, with_sign_cert=False)
+
+
+@pytest.fixture(scope="session")
+def keys(template_image: Path) -> Keys:
+    image = CardImage.load(template_image)
+    sign = image.sign_key()
+    assert sign is not None
+    return Keys(auth=image.auth_key(), sign=sign)
+
+
+@pytest.fixture(scope="session")
+def certs(template_image: Path) -> dict[int, bytes]:
+    return dict(CardImage.load(template_image).jpki_files)
 
 
 @pytest.fixture
@@ -132,11 +91,6 @@ def card(image_path: Path) -> Iterator[MyNumberCard]:
     card.power_off()
 
 
-@pytest.fixture
-def card_options() -> CardOptions:
-    return CardOptions()
-
-
 def tx(card: MyNumberCard, apdu: str | bytes) -> tuple[bytes, int]:
     """Send spaced hex (or bytes); return (data, SW)."""
     raw = h(apdu) if isinstance(apdu, str) else apdu
@@ -148,7 +102,3 @@ def tx(card: MyNumberCard, apdu: str | bytes) -> tuple[bytes, int]:
 def sw(card: MyNumberCard, apdu: str | bytes) -> int:
     """Send and return only the status word."""
     return tx(card, apdu)[1]
-
-
-SELECT_JPKI = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01"
-SELECT_KENMEN = "00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08"

@@ -1,5 +1,5 @@
 """Fixtures for the virtual-card tests (building blocks in card_helpers)."""
 
-from card_helpers import card, certs, image_path, keys, template_image
+from card_helpers import card, certs, child_template, image_path, keys, pki_dir, template_image
 
-__all__ = ["card", "certs", "image_path", "keys", "template_image"]
+__all__ = ["card", "certs", "child_template", "image_path", "keys", "pki_dir", "template_image"]

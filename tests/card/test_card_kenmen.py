@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from card_helpers import BASIC_INFO_FILE, INTEGRITY_FILE, MY_NUMBER_FILE, SELECT_JPKI, SELECT_KENMEN, sw, tx
+from card_helpers import SELECT_JPKI, SELECT_KENMEN, sw, tx
 
 from firmware_sim.mynumber import MyNumberCard
 from reader.apdu import h
@@ -29,13 +29,12 @@ def test_read_after_pin(kenmen: MyNumberCard) -> None:
     assert sw(kenmen, "00 20 00 80") == 0x63C3
     assert sw(kenmen, VERIFY_KENMEN) == 0x9000
     sw(kenmen, "00 A4 02 0C 02 00 01")
-    assert tx(kenmen, "00 B0 00 00 11") == (MY_NUMBER_FILE, 0x9000)
-    assert tx(kenmen, "00 B0 82 00 00 00 00") == (BASIC_INFO_FILE, 0x9000)  # SFI form, Le 65536
-    assert tx(kenmen, "00 B0 83 00 00") == (INTEGRITY_FILE, 0x9000)
-
-
-def test_free_basic_info_file(kenmen: MyNumberCard) -> None:
-    assert tx(kenmen, "00 B0 85 00 00") == (h("FF 40 03 DF 41 01 03"), 0x9000)
+    files = kenmen.image.kenmen_files
+    assert tx(kenmen, "00 B0 00 00 11") == (files[1], 0x9000)
+    assert files[1][:3] == h("FF 10 0C") and len(files[1]) == 17
+    assert tx(kenmen, "00 B0 82 00 00 00 00") == (files[2], 0x9000)  # SFI form, Le 65536
+    assert tx(kenmen, "00 B0 83 00 00 00 00") == (files[3], 0x9000)
+    assert len(files[3]) > 256  # the integrity record carries a 256-byte signature
 
 
 def test_kenmen_pin_locks_after_three(kenmen: MyNumberCard) -> None:
@@ -54,7 +53,7 @@ def test_kenmen_pin_does_not_cross_aps(kenmen: MyNumberCard) -> None:
     assert sw(kenmen, "00 A4 02 0C 02 00 11") == 0x6A82
     assert sw(kenmen, "00 B0 81 00 04") == 0x6982  # JPKI sign cert, not opened by the kenmen PIN
     sw(kenmen, SELECT_KENMEN)  # back: state kept (re-select keeps verified PINs)
-    assert tx(kenmen, "00 B0 81 00 11") == (MY_NUMBER_FILE, 0x9000)
+    assert tx(kenmen, "00 B0 81 00 11") == (kenmen.image.kenmen_files[1], 0x9000)
 
 
 def test_change_kenmen_pin(kenmen: MyNumberCard) -> None:

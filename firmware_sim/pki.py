@@ -120,7 +120,8 @@ class TestPki:
                 if strangers:
                     found = ", ".join(sorted(strangers)[:3])
                     raise PkiError(
-                        f"{directory}: not a myna-kiosk test PKI (no {MANIFEST}, but holds {found})"
+                        f"{directory}: not a myna-kiosk test PKI (no {MANIFEST}, but holds {found}); "
+                        "if an earlier creation was interrupted, remove the directory"
                     )
                 pki = cls(directory, key_factory or new_rsa_key)
                 pki._create()

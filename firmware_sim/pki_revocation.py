@@ -70,6 +70,7 @@ class RevocationStore:
         with self._locks_guard:
             self._lock = self._locks.setdefault(path.resolve(), threading.Lock())
         with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
             db.executescript(_SCHEMA)
 
     @contextmanager
@@ -77,7 +78,6 @@ class RevocationStore:
         with self._lock:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
-                db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 yield db
             finally:

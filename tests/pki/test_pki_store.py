@@ -204,7 +204,7 @@ def test_revocation_from_many_threads(make_pki: Callable[[str], TestPki]) -> Non
 
     def worker(base: int) -> None:
         try:
-            for i in range(20):
+            for i in range(6):
                 pki.revoke(base + i)
                 pki.revoke(1)  # everyone also races on the same serial
                 assert pki.revocation_status(base + i) is not None
@@ -217,4 +217,4 @@ def test_revocation_from_many_threads(make_pki: Callable[[str], TestPki]) -> Non
     for thread in threads:
         thread.join(timeout=60)
     assert not errors
-    assert len(pki.revoked_serials()) == 8 * 20 + 1
+    assert len(pki.revoked_serials()) == 8 * 6 + 1

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 VPCD_PREFIX = "Virtual PCD"  # vsmartcard's vpcd: carries extended APDUs end to end
 _WAIT_STEP = 0.05
+_REMOVAL_GRACE = 1.0
+_STATUS_PRESENT = 0x0004  # SCARD_PRESENT in SCardStatus (pcsclite.h; pyscard does not export it)
 _U32 = 0xFFFFFFFF
 
 _REMOVED = {
@@ -120,18 +122,17 @@ class PcscContext:
         _check(code, "listing readers")
         return list(names)
 
-    def states(self, known: dict[str, int], timeout: float) -> list[tuple[str, int, bytes | None]]:
+    def states(self, known: dict[str, int], timeout: float) -> list[tuple[str, int, bytes | None]] | None:
         """SCardGetStatusChange: waits up to ``timeout`` s for a change from ``known``
-        (reader → last event state); returns (reader, event state, ATR or None) for each.
-        Raises TransportError."""
+        (reader → last event state); returns (reader, event state, ATR or None) for each, or None
+        when nothing changed within ``timeout``. Raises TransportError."""
         if not known:
             return []
         query = [(name, state) for name, state in known.items()]
         code, result = scard.SCardGetStatusChange(self.handle, int(timeout * 1000), query)
         if code & _U32 in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
-            result = [(name, state, []) for name, state in known.items()]
-        else:
-            _check(code, "reading reader states")
+            return None
+        _check(code, "reading reader states")
         out = []
         for name, state, atr in result:
             present = bool(state & scard.SCARD_STATE_PRESENT) and not state & scard.SCARD_STATE_MUTE
@@ -144,7 +145,7 @@ def list_readers() -> list[ReaderInfo]:
     ctx = PcscContext()
     try:
         names = ctx.reader_names()
-        states = ctx.states({n: scard.SCARD_STATE_UNAWARE for n in names}, 0)
+        states = ctx.states({n: scard.SCARD_STATE_UNAWARE for n in names}, 0) or []
         return [ReaderInfo(name, atr) for name, _, atr in states]
     finally:
         ctx.release()
@@ -223,7 +224,7 @@ class PcscTransport:
             if self.url.reader not in names:
                 raise NoReaderError(f"no reader named {self.url.reader!r} (readers: {', '.join(names)})")
             return self.url.reader
-        for name, _, atr in ctx.states({n: scard.SCARD_STATE_UNAWARE for n in names}, 0):
+        for name, _, atr in ctx.states({n: scard.SCARD_STATE_UNAWARE for n in names}, 0) or []:
             if atr is not None:
                 return name
         raise NoCardError(f"no card in any reader ({', '.join(names)})")
@@ -282,6 +283,8 @@ class PcscTransport:
         code, response = self._wait(future, start + timeout, cancel)
         _check(code, f"exchange with {self._reader}", in_exchange=True)
         data = bytes(response)
+        if len(data) < 2:
+            raise self._no_status_word(card)
         log_response(log, self._reader, data, time.monotonic() - start)
         return data
 
@@ -301,6 +304,19 @@ class PcscTransport:
                 self._abandon()
                 raise ReaderTimeoutError(f"{self._reader}: no answer within the timeout")
 
+    def _no_status_word(self, card: int) -> TransportError:
+        # vpcd (and contactless readers) answer an exchange cut by removal with no bytes at all;
+        # pcscd notices the removal within its 400 ms poll.
+        deadline = time.monotonic() + _REMOVAL_GRACE
+        while time.monotonic() < deadline:
+            code, _, state, _, _ = scard.SCardStatus(card)
+            if code & _U32 != scard.SCARD_S_SUCCESS:
+                return _error(code, f"exchange with {self._reader}", in_exchange=True)
+            if not state & _STATUS_PRESENT:
+                return CardRemovedError(f"{self._reader}: the card was removed during the exchange")
+            time.sleep(_WAIT_STEP)
+        return TransportError(f"{self._reader}: the reader returned no status word")
+
     def _abandon(self) -> None:
         # The exchange may still complete later: the card's state is unknown, so reset it.
         card, self._card = self._card, None
@@ -315,6 +331,7 @@ class PcscPresence:
     def __init__(self) -> None:
         self._ctx = PcscContext()
         self._known: dict[str, int] = {}
+        self._atrs: dict[str, bytes | None] = {}
 
     def snapshot(self, timeout: float) -> dict[str, bytes | None]:
         """Wait up to ``timeout`` s for a change, then return reader → ATR (None when empty).
@@ -324,8 +341,11 @@ class PcscPresence:
         if all(state == scard.SCARD_STATE_UNAWARE for state in known.values()):
             timeout = 0
         states = self._ctx.states(known, timeout)
+        if states is None:  # timed out: nothing changed
+            return {n: self._atrs.get(n) for n in names}
         self._known = {name: state for name, state, _ in states}
-        return {name: atr for name, _, atr in states}
+        self._atrs = {name: atr for name, _, atr in states}
+        return dict(self._atrs)
 
     def wake(self) -> None:
         """Make a waiting snapshot return now. Never raises."""

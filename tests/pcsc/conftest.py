@@ -1,0 +1,115 @@
+"""Real pcscd + vpcd: the virtual card bridged into reader "Virtual PCD 00 00" (TCP 35963)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reader.pcsc import list_readers
+
+ROOT = Path(__file__).resolve().parents[2]
+READER = "Virtual PCD 00 00"
+PORT = 35963  # the card engineer's tests use 35964 ("Virtual PCD 00 01")
+READER_URL = "pcsc://Virtual%20PCD%2000%2000"
+
+
+def reader_atr() -> bytes | None:
+    for info in list_readers():
+        if info.name == READER:
+            return info.atr
+    raise AssertionError(f"pcscd has no reader {READER!r}")
+
+
+def wait_card(present: bool, timeout: float = 3.0) -> None:
+    """Wait until pcscd reports the card in (or out of) READER."""
+    deadline = time.monotonic() + timeout
+    while (reader_atr() is not None) != present:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pcscd did not see the card {'inserted' if present else 'removed'}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> None:
+    subprocess.run([str(ROOT / "scripts" / "ensure-pcscd.sh")], check=True, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def template_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from firmware_sim.holder import demo_holder
+    from firmware_sim.personalise import personalise_card
+    from firmware_sim.pki import TestPki
+
+    base = tmp_path_factory.mktemp("pcsc-card")
+    pki = TestPki.open(base / "pki")
+    path = base / "card.json"
+    personalise_card(
+        path, pki=pki, holder=demo_holder(), auth_pin="1234", sign_pin="ABC123", kenmen_pin="5678"
+    )
+    return path
+
+
+@pytest.fixture
+def card_image(template_image: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "card.json"
+    shutil.copy(template_image, path)
+    return path
+
+
+@dataclass
+class VirtualReader:
+    """A virtual card in READER through vpcd; ``remove()`` / ``insert()`` move it."""
+
+    bridge: object
+    card: object
+    image: Path
+
+    def remove(self) -> None:
+        self.bridge.remove()  # type: ignore[attr-defined]
+        wait_card(False)
+
+    def insert(self) -> None:
+        assert self.bridge.insert(3.0)  # type: ignore[attr-defined]
+        wait_card(True)
+
+    def stop(self) -> None:
+        self.bridge.stop()  # type: ignore[attr-defined]
+        wait_card(False)
+
+
+InsertCard = Callable[..., VirtualReader]
+
+
+@pytest.fixture
+def insert_card(pcscd: None) -> Iterator[InsertCard]:
+    """Factory: put a virtual card (from an image, with CardOptions) into READER; all removed after."""
+    from firmware_sim.mynumber import MyNumberCard
+    from firmware_sim.vpcd import VpcdBridge
+
+    started: list[VirtualReader] = []
+
+    def insert(image: Path, options: object = None) -> VirtualReader:
+        card = MyNumberCard.from_image(image, options)  # type: ignore[arg-type]
+        bridge = VpcdBridge(card, port=PORT)
+        bridge.start()
+        assert bridge.wait_connected(3.0), "vpcd did not accept the card"
+        wait_card(True)
+        reader = VirtualReader(bridge, card, image)
+        started.append(reader)
+        return reader
+
+    yield insert
+    for reader in started:
+        reader.bridge.stop()  # type: ignore[attr-defined]
+    wait_card(False)
+
+
+@pytest.fixture
+def vcard(insert_card: InsertCard, card_image: Path) -> VirtualReader:
+    return insert_card(card_image)

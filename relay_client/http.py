@@ -67,6 +67,7 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+TLS_EOF = "tls_eof"
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_TIMEOUTS = Timeouts()
 
@@ -164,6 +165,7 @@ class CenterHttp:
         policy = self.retry if safe else NO_RETRY
         started = self._clock()
         attempt = 0
+        codes: set[str] = set()
         while True:
             attempt += 1
             if cancel is not None and cancel.is_set():
@@ -172,9 +174,13 @@ class CenterHttp:
             try:
                 return self._once(method, path, params, body, key, remaining)
             except CenterError as exc:
+                codes.add(exc.code)
                 pause = policy.delay(attempt, self._rng)
                 elapsed = self._clock() - started
                 if not exc.retryable or attempt >= policy.attempts or elapsed + pause >= policy.deadline:
+                    if codes == {TLS_EOF}:
+                        # every handshake was cut: the center is refusing our certificate, not flapping
+                        raise CenterTlsError("tls_failed", reason="kiosk_fault", detail=exc.detail) from exc
                     raise
                 log.info("%s %s failed (%s), retry %d in %.2fs", method, path, exc.code, attempt, pause)
             if cancel is not None:
@@ -230,6 +236,9 @@ def _decode(status: int, content_type: str, content: bytes) -> Answer:
 
 
 def _transport_error(exc: requests.exceptions.RequestException) -> CenterError:
+    if isinstance(exc, requests.exceptions.SSLError) and _is_eof(exc):
+        # the peer closed during the handshake: a restart, or (under TLS 1.3) our certificate refused
+        return CenterUnavailable(TLS_EOF, retryable=True, reason="try_again", detail=_short(exc))
     if _is_tls_failure(exc):
         return CenterTlsError("tls_failed", retryable=False, reason="kiosk_fault", detail=_short(exc))
     if isinstance(exc, requests.exceptions.Timeout):

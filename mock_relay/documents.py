@@ -9,15 +9,21 @@ The server never needs to know layouts: it calls ``build_document_request`` then
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from mock_relay.model import CertType, Municipality, OptionValue, PricedItem, Resident
+from mock_relay.documents_layout import build_content
+from mock_relay.documents_pdf import render_pdf
+from mock_relay.model import JST, JUMINHYO_TYPES, CertType, Municipality, OptionValue, PricedItem, Resident
+from mock_relay.rules_options import visible_household
 
 if TYPE_CHECKING:
     from mock_relay.registry import Registry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,18 +63,47 @@ def build_document_request(
     verify_url: str,
     now: datetime,
 ) -> DocumentRequest:
-    """Resolve the priced item's subjects and municipality from the registry.
+    """Resolve the priced item's subjects and municipality from the registry (fresh records).
 
     Raises:
-        ValueError: unknown municipality/subject, or ``copy_index`` outside ``0..copies-1``.
+        ValueError: unknown municipality/subject, ``copy_index`` outside ``0..copies-1``, or a naive ``now``.
     """
-    raise NotImplementedError
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    copies = priced_item.item.copies
+    if not 0 <= copy_index < copies:
+        raise ValueError(f"copy_index {copy_index} outside 0..{copies - 1}")
+    issuer = registry.municipality(priced_item.municipality_code)
+    if issuer is None:
+        raise ValueError(f"unknown municipality {priced_item.municipality_code}")
+    subjects = tuple(registry.resident(i) for i in priced_item.subject_ids)
+    found = tuple(s for s in subjects if s is not None)
+    if len(found) != len(subjects) or not found:
+        raise ValueError("a subject of the priced item is not in the registry")
+    current = registry.resident(resident.id) or resident
+    cert_type = priced_item.item.type
+    head = None
+    if cert_type in JUMINHYO_TYPES:
+        day = now.astimezone(JST).date()
+        head = next((m for m in visible_household(registry, current, day) if m.is_head), None)
+    year = priced_item.item.options.get("year") if cert_type.is_tax else None
+    return DocumentRequest(
+        municipality=issuer, cert_type=cert_type, applicant=current, subjects=found,
+        options=priced_item.item.options, household_head=head,
+        tax_year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+        document_id=document_id, copy_index=copy_index, copy_count=copies,
+        verification_code=verification_code, verify_url=verify_url, issued_at=now,
+    )  # fmt: skip
 
 
 def render_document(request: DocumentRequest) -> RenderedDocument:
     """Render one copy as an A4 PDF (embedded IPAex fonts, ground pattern, 公印, QR, ID and page i/n).
 
     Raises:
-        ValueError: the request cannot be laid out (e.g. no subjects).
+        ValueError: the request cannot be laid out (no subjects, no 戸籍, no tax record for the year).
+        FileNotFoundError: the IPAex fonts are not installed.
     """
-    raise NotImplementedError
+    content = build_content(request)
+    pdf, pages = render_pdf(request, content)
+    log.debug("rendered %s (%s, %d pages, %d bytes)", request.document_id, request.cert_type, pages, len(pdf))
+    return RenderedDocument(pdf, pages)

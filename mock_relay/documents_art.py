@@ -1,0 +1,146 @@
+"""Raster artwork for documents (Pillow): the copy-deterrent ground pattern, seal images and the QR bitmap.
+
+All images are made at render time and cached in memory; nothing is read from or written to disk except the
+IPAex font files.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.graphics.barcode.qr import QrCodeWidget
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/opentype/ipaexfont-gothic"),
+    Path("/usr/share/fonts/opentype/ipaexfont-mincho"),
+    Path("/usr/share/fonts/truetype/ipaexfont"),
+    Path("/usr/share/fonts/opentype/ipaexfont"),
+)
+GROUND_DPI = 100
+A4_MM = (210.0, 297.0)
+LATENT_WORD = "複写"
+SEAL_RED = (200, 30, 30)
+
+
+def font_path(filename: str) -> Path:
+    """The installed IPAex font file ``filename`` (ipaexg.ttf / ipaexm.ttf).
+
+    Raises:
+        FileNotFoundError: the font is not installed (apt: fonts-ipaexfont-gothic / -mincho).
+    """
+    for folder in FONT_DIRS:
+        candidate = folder / filename
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"Japanese font {filename} not found; install fonts-ipaexfont-gothic/-mincho")
+
+
+def _dots(size: tuple[int, int], pitch: int, dot: int, shade: int) -> Image.Image:
+    """A page-sized field of square dots, ``dot`` px wide every ``pitch`` px."""
+    tile = Image.new("L", (pitch, pitch), 255)
+    ImageDraw.Draw(tile).rectangle((0, 0, dot - 1, dot - 1), fill=shade)
+    strip = Image.new("L", (size[0], pitch), 255)
+    for x in range(0, size[0], pitch):
+        strip.paste(tile, (x, 0))
+    field = Image.new("L", size, 255)
+    for y in range(0, size[1], pitch):
+        field.paste(strip, (0, y))
+    return field
+
+
+@functools.lru_cache(maxsize=1)
+def ground_pattern_png() -> bytes:
+    """Full-page けん制 ground pattern (grey PNG): fine dots, with 「複写」 in coarser dots (latent image).
+
+    On a good copy both dot sizes print; a photocopier loses the fine dots and the coarse ones stand out
+    as 「複写」. Rendered here slightly darker so the latent word is visible on screen too.
+    """
+    size = (round(A4_MM[0] / 25.4 * GROUND_DPI), round(A4_MM[1] / 25.4 * GROUND_DPI))
+    fine = _dots(size, 3, 1, 170)
+    coarse = _dots(size, 5, 3, 185)
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    font = ImageFont.truetype(str(font_path("ipaexg.ttf")), 120)
+    step_x, step_y = 360, 260
+    for row, y in enumerate(range(-40, size[1], step_y)):
+        for x in range(-200 + (row % 2) * step_x // 2, size[0], step_x):
+            draw.text((x, y), LATENT_WORD, font=font, fill=255)
+    pattern = Image.composite(coarse, fine, mask)
+    out = io.BytesIO()
+    pattern.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def _seal_font(px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_path("ipaexm.ttf")), px)
+
+
+@functools.lru_cache(maxsize=64)
+def official_seal_png(text: str) -> bytes:
+    """A red square 公印 (角印) reading ``text`` in vertical columns, right to left, on transparency."""
+    size = 360
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((8, 8, size - 9, size - 9), outline=SEAL_RED, width=16)
+    draw.rectangle((34, 34, size - 35, size - 35), outline=SEAL_RED, width=4)
+    cols = max(1, math.ceil(math.sqrt(len(text))))
+    rows = math.ceil(len(text) / cols)
+    inner = size - 90
+    cell = inner // max(cols, rows)
+    font = _seal_font(int(cell * 0.92))
+    for i, ch in enumerate(text):
+        col, row = divmod(i, rows)
+        x = size - 45 - (col + 1) * (inner // cols) + (inner // cols - cell) // 2
+        y = 45 + row * (inner // rows) + (inner // rows - cell) // 2
+        draw.text((x, y), ch, font=font, fill=SEAL_RED)
+    return _png(img)
+
+
+@functools.lru_cache(maxsize=256)
+def personal_seal_png(text: str) -> bytes:
+    """A red round personal seal (印影) with ``text`` written vertically, on transparency."""
+    size = 240
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((6, 6, size - 7, size - 7), outline=SEAL_RED, width=12)
+    chars = text[:4] or "印"
+    cell = min(150 // len(chars), 120)
+    font = _seal_font(cell)
+    top = (size - cell * len(chars)) // 2
+    for i, ch in enumerate(chars):
+        draw.text(((size - cell) // 2, top + i * cell - cell // 10), ch, font=font, fill=SEAL_RED)
+    return _png(img)
+
+
+def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR module matrix (error correction M) of ``text``, via reportlab's QR widget; True = dark."""
+    widget = QrCodeWidget(text, barLevel="M")
+    widget.qr.make()
+    return tuple(tuple(bool(m) for m in row) for row in widget.qr.modules)
+
+
+QR_QUIET = 4
+QR_MODULE_PX = 4
+
+
+def qr_png(text: str) -> bytes:
+    """A 1-bit QR image of ``text``: 4 px per module, 4-module quiet zone."""
+    matrix = qr_matrix(text)
+    n = len(matrix) + 2 * QR_QUIET
+    img = Image.new("1", (n, n), 1)
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                img.putpixel((c + QR_QUIET, r + QR_QUIET), 0)
+    img = img.resize((n * QR_MODULE_PX, n * QR_MODULE_PX), Image.Resampling.NEAREST)
+    return _png(img)
+
+
+def _png(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()

@@ -294,7 +294,7 @@ class CashUnit:
         """
         with self._lock:
             events = self._poll_events()
-            if events:
+            if events or None in (self._coins.mask, self._bills.mask):
                 self._apply_acceptance()
         self._publish(events)
         return events
@@ -316,6 +316,8 @@ class CashUnit:
         self, track: _Track, buffer: EventBuffer, handle: Callable[[int, int, str], CashEvent | None],
         events: list[CashEvent],
     ) -> None:
+        if buffer.counter == 0:
+            track.mask = None  # a device fresh from reset may have forgotten our inhibits: send them again
         if track.last is None:
             track.last = buffer.counter  # baseline: those events belong to before we were listening
             return

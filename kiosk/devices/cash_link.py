@@ -82,7 +82,9 @@ class CashLink:
         return self._modes.get(address, ChecksumMode.SIMPLE)
 
     def open(self) -> None:
-        """Open the port (9600 8N1, no handshake). Raises LinkError if it cannot be opened."""
+        """Open the port (9600 8N1, no handshake); no-op when open. Raises LinkError if it cannot be opened."""
+        if self._port is not None:
+            return
         try:
             self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=self.reply_timeout)
         except (serial.SerialException, OSError, ValueError) as exc:

@@ -92,6 +92,7 @@ class VpcdBridge:
         self._stopping = False
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        #: Set while vpcd (pcscd) is talking to the card: from its first frame until the link closes.
         self.connected = threading.Event()
         #: How many connection attempts failed since the last successful connect.
         self.connect_failures = 0
@@ -133,7 +134,7 @@ class VpcdBridge:
             self._thread.join(timeout)
 
     def wait_connected(self, timeout: float) -> bool:
-        """Wait until vpcd accepted the card. Returns False on timeout."""
+        """Wait until vpcd talks to the card (pcscd polls every 400 ms). Returns False on timeout."""
         return self.connected.wait(timeout)
 
     def _close_socket(self) -> None:
@@ -160,7 +161,7 @@ class VpcdBridge:
                 sock = self._connect()
             except OSError as exc:
                 self.connect_failures += 1
-                log = logger.warning if self.connect_failures == 1 else logger.debug
+                log = logger.info if self.connect_failures == 1 else logger.debug
                 log("vpcd at %s:%d not reachable (%s); retrying", self.host, self.port, exc)
                 with self._cond:
                     self._cond.wait_for(lambda: self._stopping or not self._inserted, backoff)
@@ -184,8 +185,6 @@ class VpcdBridge:
                 raise OSError("removed while connecting")
             self._sock = sock
         self.connect_failures = 0
-        self.connected.set()
-        logger.info("card inserted into vpcd %s:%d", self.host, self.port)
         return sock
 
     def _serve_guarded(self, sock: socket.socket) -> None:
@@ -213,6 +212,11 @@ class VpcdBridge:
             if size == 0:
                 raise _LinkClosed("empty frame from vpcd (protocol violation)")
             payload = _recv_exact(sock, size)
+            if not self.connected.is_set():
+                # Only now is the card really in: vpcd serves one card and leaves others in its
+                # listen backlog, where connect() succeeds but nobody talks to them.
+                self.connected.set()
+                logger.info("card inserted into vpcd %s:%d", self.host, self.port)
             reply = self._answer(payload)
             if reply is None:
                 continue

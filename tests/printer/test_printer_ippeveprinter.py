@@ -78,3 +78,26 @@ def test_no_printer_listening_is_unavailable_quickly() -> None:
 def test_bad_uri_is_a_value_error(uri: str) -> None:
     with pytest.raises(ValueError, match="printer URI"):
         IppPrinter(uri)
+
+
+def test_real_printer_response_re_encodes_byte_for_byte(plain_printer: tuple[str, Path]) -> None:
+    import requests
+
+    from kiosk.devices import ipp
+    from kiosk.devices.ipp_constants import GroupTag, ValueTag
+
+    uri, _ = plain_printer
+    request = ipp.IppMessage(Operation.GET_PRINTER_ATTRIBUTES, 42, (ipp.AttributeGroup(GroupTag.OPERATION, (
+        ipp.Attribute("attributes-charset", ValueTag.CHARSET, ("utf-8",)),
+        ipp.Attribute("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, ("en",)),
+        ipp.Attribute("printer-uri", ValueTag.URI, (uri,)),
+        ipp.Attribute("requested-attributes", ValueTag.KEYWORD, ("all",)))),))
+    raw = requests.post(uri.replace("ipp://", "http://"), data=ipp.encode(request), timeout=5,
+                        headers={"Content-Type": "application/ipp"}).content
+    response = ipp.decode(raw)
+    assert response.code == 0 and response.request_id == 42
+    media_col = response.find("media-col-default")
+    assert media_col is not None and isinstance(media_col.value, ipp.Collection)
+    assert media_col.value.get("media-size") is not None
+    assert len(response.group(GroupTag.PRINTER).attributes) > 50  # type: ignore[union-attr]
+    assert ipp.encode(response) == raw

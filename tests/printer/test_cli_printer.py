@@ -1,0 +1,51 @@
+"""``firmware-sim printer``: prints the URI, serves IPP with the scripted fault, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from printer_helpers import make_pdf
+
+from firmware_sim.printer_sim import DnssdServices
+from kiosk.devices.printer import IppPrinter, PrintOutcome
+
+pytestmark = pytest.mark.interop
+
+
+def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    cli = subprocess.Popen([sys.executable, "-m", "firmware_sim.cli", "printer", "--spool", str(spool),
+                            "--paper-out-at", "2", "--fault-hold", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert cli.stdout is not None
+        uri = cli.stdout.readline().strip()
+        assert uri.startswith("ipp://127.0.0.1:") and uri.endswith("/ipp/print")
+        printer = IppPrinter(uri, poll_interval=0.1)
+        result = printer.print_pdf(make_pdf("DOC-7", 2), job_name="DOC-7", timeout=20)
+        assert (result.outcome, result.pages_printed) == (PrintOutcome.ABORTED, 1)
+        assert result.reasons[0] == "media-empty"
+        assert [p.name for p in (spool / "tray").iterdir()] == [f"{result.job_id}-page-1.pdf"]
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=10) == 0
+    left = subprocess.run(["pgrep", "-f", "--", f"ippeveprinter .*{spool}"], capture_output=True, text=True)
+    assert left.returncode == 1 and left.stdout == "", "ippeveprinter left running"
+
+
+@pytest.mark.parametrize("args", [["--jam-at", "0"], ["--jam-at", "2", "--paper-out-at", "3"],
+                                  ["--page-delay", "-1"], []])
+def test_cli_rejects_bad_arguments(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "firmware_sim.cli", "printer", *args],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_cli_reports_a_port_it_cannot_use(dnssd: DnssdServices, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "firmware_sim.cli", "printer", "--spool", str(tmp_path),
+                           "--port", "70000"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--port" in done.stderr and "Traceback" not in done.stderr

@@ -11,7 +11,9 @@ Pure data and checks, no I/O. Check-digit rules:
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
@@ -94,6 +96,13 @@ def is_valid_my_number(value: str) -> bool:
     if len(value) != 12 or not value.isascii() or not value.isdigit():
         return False
     return my_number_check_digit(value[:11]) == int(value[11])
+
+
+def random_my_number(rng: random.Random | None = None) -> str:
+    """A random 個人番号 with a valid check digit (pass a seeded ``rng`` for reproducible data)."""
+    pick = rng.randrange if rng is not None else secrets.randbelow
+    body = f"{pick(10**11):011d}"
+    return body + str(my_number_check_digit(body))
 
 
 def municipality_check_digit(first5: str) -> int:

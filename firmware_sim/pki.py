@@ -170,6 +170,15 @@ class TestPki:
         read_key(self._kenmen_key_path())
         log.debug("loaded test PKI %s (%s)", self.directory, document["generations"])
 
+    def _reload_locked(self) -> None:
+        self._cas = {k: [] for k in KINDS}
+        self._load()
+
+    def reload(self) -> None:
+        """Re-read the directory (e.g. after another process rolled the CAs over). Raises PkiError."""
+        with self._lock, directory_lock(self.directory):
+            self._reload_locked()
+
     def _create(self) -> None:
         now = datetime.now(UTC)
         older = _years_later(now, -OLDER_GENERATION_AGE_YEARS)
@@ -188,7 +197,7 @@ class TestPki:
     def _add_generation(self, kind: Kind, first_day: datetime) -> None:
         key = self._key_factory()
         not_before, not_after = ca_validity(first_day)
-        serial = secrets.randbits(32) | 0x01000000  # 4 bytes like the real CAs' serials
+        serial = secrets.randbits(31) | 0x01000000  # 4 DER bytes, like the real CAs' serials
         cert = build_ca_certificate(kind, key, serial=serial, not_before=not_before, not_after=not_after)
         number = len(self._cas[kind]) + 1
         cert_path, key_path = self._ca_paths(kind, number)
@@ -253,6 +262,7 @@ class TestPki:
             if kind not in KINDS:
                 raise ValueError(f"kind must be 'auth' or 'sign', got {kind!r}")
         with self._lock, directory_lock(self.directory):
+            self._reload_locked()  # another process may have rolled over since we loaded
             for kind in kinds:
                 self._add_generation(kind, datetime.now(UTC))
             self._write_manifest()

@@ -21,6 +21,7 @@ from firmware_sim.holder import (
     jpki_birth_date,
     municipality_check_digit,
     my_number_check_digit,
+    random_my_number,
 )
 
 DETERMINISTIC = settings(derandomize=True, deadline=None, max_examples=300)
@@ -181,3 +182,10 @@ def test_age_on_counts_the_birthday_itself() -> None:
 
 def test_sex_certificate_codes() -> None:
     assert [s.certificate_code for s in Sex] == ["1", "2", "3"]
+
+
+def test_random_my_numbers_are_valid_and_reproducible() -> None:
+    import random
+
+    assert all(is_valid_my_number(random_my_number()) for _ in range(100))
+    assert random_my_number(random.Random(7)) == random_my_number(random.Random(7))

@@ -218,3 +218,15 @@ def test_revocation_from_many_threads(make_pki: Callable[[str], TestPki]) -> Non
         thread.join(timeout=60)
     assert not errors
     assert len(pki.revoked_serials()) == 8 * 6 + 1
+
+
+def test_rollover_by_another_instance_is_not_overwritten(make_pki: Callable[[str], TestPki]) -> None:
+    first = make_pki("pki")
+    second = TestPki.open(first.directory, create=False)
+    first.rollover(["auth"])
+    second.rollover(["auth"])  # must build generation 4 on top of first's 3, not replace it
+    assert len(second.auth_ca_certs) == 4
+    first.reload()
+    assert first.auth_ca_certs == second.auth_ca_certs
+    assert len({c.public_key().public_numbers().n for c in first.auth_ca_certs}) == 4  # type: ignore[union-attr]
+    assert all(2**24 <= ca.serial_number < 2**31 for ca in first.auth_ca_certs)  # 4 DER bytes, positive

@@ -20,7 +20,7 @@ from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
-  session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, challenge_hash TEXT NOT NULL,
+  session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, challenge TEXT NOT NULL,
   created_at TEXT NOT NULL, expires_ts REAL NOT NULL, state TEXT NOT NULL,
   challenge_used INTEGER NOT NULL DEFAULT 0, route TEXT, cert_serial_hash TEXT, resident_id TEXT,
   municipality_code TEXT, authenticated_at TEXT);
@@ -70,7 +70,7 @@ class LedgerConflict(Exception):
 class SessionRow:
     session_id: str
     terminal_id: str
-    challenge_hash: str
+    challenge: str
     created_at: str
     expires_ts: float
     state: str
@@ -162,14 +162,14 @@ class Ledger:
 
     # --- sessions -------------------------------------------------------------------------------------
     def open_session(
-        self, session_id: str, terminal_id: str, challenge_hash: str, created_at: str, expires_ts: float
+        self, session_id: str, terminal_id: str, challenge: str, created_at: str, expires_ts: float
     ) -> None:
         """Record a new open session."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO sessions (session_id, terminal_id, challenge_hash, created_at, expires_ts,"
+                "INSERT INTO sessions (session_id, terminal_id, challenge, created_at, expires_ts,"
                 " state) VALUES (?,?,?,?,?, 'open')",
-                (session_id, terminal_id, challenge_hash, created_at, expires_ts),
+                (session_id, terminal_id, challenge, created_at, expires_ts),
             )
 
     def session(self, session_id: str, terminal_id: str) -> SessionRow | None:
@@ -181,7 +181,7 @@ class Ledger:
         if r is None:
             return None
         return SessionRow(
-            r["session_id"], r["terminal_id"], r["challenge_hash"], r["created_at"], r["expires_ts"],
+            r["session_id"], r["terminal_id"], r["challenge"], r["created_at"], r["expires_ts"],
             r["state"], bool(r["challenge_used"]), r["route"], r["cert_serial_hash"], r["resident_id"],
             r["municipality_code"],
         )  # fmt: skip

@@ -1,0 +1,162 @@
+"""Shared pieces of the center's HTTP handlers: problem+json, request validation, JSON, time.
+
+The problem table (HTTP status, retryable, reason per code) and the request-body schemas are read from
+``openapi.yaml`` itself, so the server cannot drift from its published contract.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import importlib.resources
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from aiohttp import web
+from jsonschema import Draft202012Validator
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+# The verified terminal id in request storage (aiohttp >= 3.13 prefers typed request keys).
+TERMINAL: Any = web.RequestKey("terminal_id", str) if hasattr(web, "RequestKey") else "terminal_id"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """One row of ``x-error-codes``."""
+
+    status: int
+    retryable: bool
+    reason: str
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    """The parsed openapi.yaml (cached)."""
+    text = importlib.resources.files("mock_relay").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@functools.cache
+def error_codes() -> dict[str, CodeInfo]:
+    """``x-error-codes`` as a dict."""
+    return {
+        code: CodeInfo(int(v["status"]), bool(v["retryable"]), str(v["reason"]))
+        for code, v in spec()["x-error-codes"].items()
+    }
+
+
+@functools.cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": spec()["components"]}
+    return Draft202012Validator(root)
+
+
+class ApiProblem(Exception):
+    """Raised by handlers; becomes an RFC 9457 answer. ``code`` must be in ``x-error-codes``."""
+
+    def __init__(self, code: str, detail: str, *, status: int | None = None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+def problem_body(
+    code: str, detail: str, *, status: int | None = None, instance: str | None = None
+) -> dict[str, Any]:
+    """The problem object for ``code`` (an unknown code is reported as internal_error, and logged)."""
+    info = error_codes().get(code)
+    if info is None:
+        log.error("problem code %r is not in openapi.yaml x-error-codes", code)
+        info, detail, code = error_codes()["internal_error"], f"{code}: {detail}", "internal_error"
+    body: dict[str, Any] = {
+        "type": f"urn:myna-kiosk:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status or info.status,
+        "detail": detail,
+        "code": code,
+        "retryable": info.retryable,
+        "reason": info.reason,
+    }
+    if instance:
+        body["instance"] = instance
+    return body
+
+
+def problem_response(
+    code: str, detail: str, *, status: int | None = None, instance: str | None = None
+) -> web.Response:
+    """A problem+json response."""
+    body = problem_body(code, detail, status=status, instance=instance)
+    return web.Response(
+        status=body["status"],
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type=PROBLEM_TYPE,
+    )
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    """A compact UTF-8 JSON response."""
+    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return web.Response(status=status, body=data, content_type="application/json")
+
+
+async def read_body(request: web.Request, schema_name: str) -> dict[str, Any]:
+    """The request's JSON object, validated against ``components/schemas/<schema_name>``.
+
+    Raises ApiProblem ``bad_request`` for a non-JSON body or a schema violation.
+    """
+    raw = await request.read()
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiProblem("bad_request", "the body is not JSON") from exc
+    if body is None:
+        raise ApiProblem("bad_request", "a JSON object body is required")
+    error = next(iter(_validator(schema_name).iter_errors(body)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(body)"
+        raise ApiProblem("bad_request", f"{where}: {error.message}"[:300])
+    assert isinstance(body, dict)
+    return body
+
+
+def b64decode_field(value: str, name: str) -> bytes:
+    """Standard or URL-safe base64 (padding optional). Raises ApiProblem ``bad_request``."""
+    try:
+        cleaned = value.strip().replace("-", "+").replace("_", "/")
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiProblem("bad_request", f"{name} is not base64") from exc
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 text."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64url(data: bytes) -> str:
+    """base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 with offset, second precision."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def terminal_of(request: web.Request) -> str:
+    """The verified terminal id of this request (set by the TLS middleware). Raises ApiProblem if absent."""
+    terminal = request.get(TERMINAL)
+    if not isinstance(terminal, str):
+        raise ApiProblem("certificate_untrusted", "no verified terminal certificate on this connection")
+    return terminal

@@ -1,0 +1,202 @@
+"""Run the mock center: in a background thread (tests, bench) or in the foreground (``mock-relay serve``).
+
+``RelayServer(data_dir).start()`` binds the three listeners on 127.0.0.1 (port 0 = any free port),
+writes ``<data>/running.json`` (URLs and pid, for ``mock-relay info`` and the admin CLI) and returns
+once every listener accepts connections. ``stop()`` closes them and the databases. The operator
+controls are live attributes: ``server.faults``, ``server.clock``, ``server.maintenance``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from mock_relay.app import Center, CenterConfig, build_api_app, build_plain_app, build_public_app
+from mock_relay.faults import CenterClock, Faults, Maintenance
+
+log = logging.getLogger(__name__)
+
+RUNNING_FILE = "running.json"
+
+
+class RelayServer:
+    """The center's listeners around one :class:`Center`."""
+
+    def __init__(
+        self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, public_port: int = 0,
+        plain_port: int = 0, config: CenterConfig | None = None, clock: CenterClock | None = None,
+    ) -> None:  # fmt: skip
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self._ports = (port, public_port, plain_port)
+        self._config = config
+        self._clock = clock
+        self.center: Center | None = None
+        self._runners: list[web.AppRunner] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- live controls --------------------------------------------------------------------------------
+    def _c(self) -> Center:
+        if self.center is None:
+            raise RuntimeError("the server is not running")
+        return self.center
+
+    @property
+    def faults(self) -> Faults:
+        """Fault rules (see mock_relay.faults)."""
+        return self._c().faults
+
+    @property
+    def clock(self) -> CenterClock:
+        """The center's clock."""
+        return self._c().clock
+
+    @property
+    def maintenance(self) -> Maintenance:
+        """Maintenance windows."""
+        return self._c().maintenance
+
+    @property
+    def api_url(self) -> str:
+        """``https://127.0.0.1:PORT`` of the mTLS API."""
+        return self._c().urls.api
+
+    @property
+    def public_url(self) -> str:
+        """``https://127.0.0.1:PORT`` of the public listener."""
+        return self._c().urls.public
+
+    @property
+    def ocsp_url(self) -> str:
+        """``http://127.0.0.1:PORT/ocsp``."""
+        return self._c().urls.ocsp
+
+    @property
+    def admin_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the plain listener (``/admin/...``)."""
+        return self._c().urls.plain
+
+    # --- async core -----------------------------------------------------------------------------------
+    async def start_async(self) -> None:
+        """Open the center and bind the listeners. Raises OSError if a port is taken."""
+        center = Center.open(self.data_dir, self._config, self._clock)
+        self.center = center
+        tls = center.center_pki
+        specs = [
+            (build_api_app(center), tls.server_context(require_client_cert=True), self._ports[0]),
+            (build_public_app(center), tls.server_context(require_client_cert=False), self._ports[1]),
+            (build_plain_app(center), None, self._ports[2]),
+        ]
+        urls = []
+        for app, ctx, port in specs:
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+            await runner.setup()
+            self._runners.append(runner)
+            site = web.TCPSite(runner, self.host, port, ssl_context=ctx)
+            await site.start()
+            bound = runner.addresses[-1][1]
+            urls.append(f"{'https' if ctx else 'http'}://{self.host}:{bound}")
+        center.urls.api, center.urls.public, center.urls.plain = urls
+        center.checker.ocsp_url = center.urls.ocsp
+        self._write_running()
+        log.info("mock center on %s (public %s, ocsp %s)", *urls[:2], center.urls.ocsp)
+
+    async def stop_async(self) -> None:
+        """Close listeners and databases."""
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self.center is not None:
+            self.center.close()
+            with contextlib.suppress(OSError):
+                (self.data_dir / RUNNING_FILE).unlink()
+
+    def _write_running(self) -> None:
+        c = self._c()
+        info = {"api_url": c.urls.api, "public_url": c.urls.public, "ocsp_url": c.urls.ocsp,
+                "admin_url": c.urls.plain, "pid": os.getpid()}  # fmt: skip
+        tmp = self.data_dir / (RUNNING_FILE + ".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        os.replace(tmp, self.data_dir / RUNNING_FILE)
+
+    # --- background thread ----------------------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> RelayServer:
+        """Run in a daemon thread; return when listening. Re-raises a startup failure."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as exc:  # handed to the caller below
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop_async())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="mock-relay", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout):
+            raise TimeoutError("the mock center did not start in time")
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Stop the background server and wait for it."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+        self._thread = self._loop = None
+
+    def __enter__(self) -> RelayServer:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- foreground -------------------------------------------------------------------------------------
+    def serve_forever(self, on_ready: object = None) -> None:
+        """Run in this thread until SIGTERM/SIGINT. ``on_ready`` (a callable) runs once listening."""
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await self.start_async()
+            try:
+                if callable(on_ready):
+                    on_ready()
+                await stop.wait()
+            finally:
+                await self.stop_async()
+
+        asyncio.run(main())
+
+
+def read_running(data_dir: Path) -> dict[str, object] | None:
+    """The URLs a running server wrote into ``data_dir``, or None."""
+    try:
+        loaded = json.loads((Path(data_dir) / RUNNING_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None

@@ -13,7 +13,7 @@ from relay_client.auth import b64_decode
 from relay_client.errors import CenterProtocolError
 
 T = TypeVar("T")
-OptionValue = str | bool | int
+OptionValue = str | bool | int | tuple[str, ...]  # a tuple for "members" (opaque resident ids)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -94,17 +94,32 @@ class Fields:
         return tuple(values)
 
     def scalar(self, name: str) -> OptionValue:
-        """A required string/boolean/integer value."""
-        return self._get(name, (str, bool, int), "a string, boolean or integer")  # type: ignore[no-any-return]
+        """A required option value: string, boolean, integer, or array of strings (as a tuple)."""
+        value = _option_value(self.raw.get(name))
+        if value is None:
+            raise bad(f"{self.where}.{name}", "missing or not an option value")
+        return value
 
     def options(self, name: str) -> tuple[tuple[str, OptionValue], ...]:
         """An optional object of option name → scalar, as sorted pairs."""
         raw = self.raw.get(name) or {}
-        if not isinstance(raw, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str | bool | int) for k, v in raw.items()
-        ):
-            raise bad(f"{self.where}.{name}", "is not an object of scalars")
-        return tuple(sorted(raw.items()))
+        if not isinstance(raw, Mapping):
+            raise bad(f"{self.where}.{name}", "is not an object")
+        out: list[tuple[str, OptionValue]] = []
+        for key, value in raw.items():
+            parsed = _option_value(value)
+            if not isinstance(key, str) or parsed is None:
+                raise bad(f"{self.where}.{name}.{key}", "is not an option value")
+            out.append((key, parsed))
+        return tuple(sorted(out))
+
+
+def _option_value(value: Any) -> OptionValue | None:
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:

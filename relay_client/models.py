@@ -75,6 +75,7 @@ def parse_session(f: Fields) -> Session:
 @dataclass(frozen=True)
 class MenuOption:
     name: str
+    kind: str  # bool | choice | members | year
     label: str
     values: tuple[OptionValue, ...]
     default: OptionValue
@@ -106,7 +107,8 @@ class Authenticated:
 
 
 def _menu_option(f: Fields) -> MenuOption:
-    return MenuOption(f.text("name"), f.opt_text("label") or "", f.scalars("values"), f.scalar("default"))
+    kind = f.opt_text("kind") or "choice"
+    return MenuOption(f.text("name"), kind, f.opt_text("label") or "", f.scalars("values"), f.scalar("default"))
 
 
 def _menu_entry(f: Fields) -> MenuEntry:
@@ -153,7 +155,7 @@ class OrderItem:
         """The request body form."""
         body: dict[str, Any] = {"type": self.type, "copies": self.copies}
         if self.options:
-            body["options"] = dict(self.options)
+            body["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
         return body
 
 

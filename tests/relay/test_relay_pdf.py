@@ -16,7 +16,7 @@ def test_reportlab_documents(pages: int) -> None:
 
 
 def classic(objects: dict[int, bytes], root: int = 1) -> bytes:
-    """A classic-xref PDF from object bodies (the xref offsets are real, though the reader does not need them)."""
+    """A classic-xref PDF from object bodies (real xref offsets, though the reader does not need them)."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = {}
     for num, body in sorted(objects.items()):

@@ -30,6 +30,7 @@ IDLE_TIMEOUT = 1.5
 # pcscd polls presence every 400 ms. A card out for less than that is never seen leaving: pcscd
 # keeps its old "powered" state and every new connection fails. Stay out at least this long.
 MIN_OUT_TIME = 0.5
+_last_out: dict[tuple[str, int], float] = {}  # per reader, across bridges of this process
 
 
 class VirtualCard(Protocol):
@@ -99,7 +100,7 @@ class VpcdBridge:
         #: pcscd polls the ATR every 400 ms; a longer silence means a stuck link: reconnect.
         self.idle_timeout = IDLE_TIMEOUT
         self.min_out_time = MIN_OUT_TIME
-        self._out_since = -MIN_OUT_TIME
+        self._out_since = _last_out.get((host, port), -MIN_OUT_TIME)
 
     # --- control (any thread) --------------------------------------------------------------------
     def start(self, *, inserted: bool = True) -> None:
@@ -203,7 +204,7 @@ class VpcdBridge:
             with self._cond:
                 sock.close()
                 self._sock = None
-                self._out_since = time.monotonic()
+                self._out_since = _last_out[(self.host, self.port)] = time.monotonic()
                 self._cond.notify_all()
 
     def _serve(self, sock: socket.socket) -> None:

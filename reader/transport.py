@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -66,9 +67,9 @@ def register_transport(scheme: str, factory: TransportFactory) -> None:
 def _load_builtin(scheme: str) -> None:
     # Imported lazily so that pyscard / pyserial load only when that path is used.
     if scheme == "pcsc":
-        from reader import pcsc  # noqa: F401  (registers itself)
+        import_module("reader.pcsc")  # registers itself
     elif scheme.startswith("pn532"):
-        from reader import pn532  # noqa: F401
+        import_module("reader.pn532")  # registers itself
     else:
         for ep in entry_points(group="myna_kiosk.transports"):
             if ep.name == scheme:

@@ -56,6 +56,8 @@ class Engine:
         self.job_id = env.get("IPP_JOB_ID", "0")
         self.printer_uri = env.get("IPP_JOB_PRINTER_URI", "")
         self.content_type = env.get("CONTENT_TYPE", "application/pdf")
+        copies = env.get("IPP_COPIES", "1")
+        self.copies = int(copies) if copies.isdigit() and 0 < int(copies) <= 99 else 1
         self.parent = os.getppid()
         self.state: dict[str, object] = json.loads(state_file.read_text()) if state_file.exists() else {}
         self.check_file: Path | None = None
@@ -65,7 +67,7 @@ class Engine:
         return float(value) if isinstance(value, int | float) else default
 
     def run(self) -> int:
-        pages = self.pages()
+        pages = self.pages() * self.copies  # uncollated is not simulated: copy after copy
         say(f"ATTR: job-impressions={len(pages)}")
         say("INFO: Printing.")
         for index, page in enumerate(pages, start=1):

@@ -136,6 +136,7 @@ class IppPrinter:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._session = requests.Session()
+        self._version = (2, 0)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -154,7 +155,7 @@ class IppPrinter:
         groups = [ipp.AttributeGroup(GroupTag.OPERATION, head + attributes)]
         if job_attributes:
             groups.append(ipp.AttributeGroup(GroupTag.JOB, job_attributes))
-        body = ipp.encode(ipp.IppMessage(operation, request_id, tuple(groups), (2, 0), data))
+        body = ipp.encode(ipp.IppMessage(operation, request_id, tuple(groups), self._version, data))
         log.debug("IPP %s request %d (%d bytes)", operation.name, request_id, len(body))
         try:
             with self._lock:
@@ -170,6 +171,9 @@ class IppPrinter:
             raise PrinterProtocolError(f"printer {self.uri} sent a malformed IPP response: {exc}") from exc
         if response.request_id != request_id:
             raise PrinterProtocolError(f"response request-id {response.request_id} != {request_id}")
+        if response.code == Status.VERSION_NOT_SUPPORTED and self._version != (1, 1):
+            self._version = (1, 1)  # an IPP/1.1-only printer: ask again in 1.1
+            return self._call(operation, attributes, job_attributes, data)
         if response.code >= 0x0400:
             message = response.find("status-message", GroupTag.OPERATION)
             raise PrinterRejectedError(response.code, str(message.value) if message else "")
@@ -352,8 +356,18 @@ class _JobFollower:
             log.exception("printer progress callback failed")
 
     def _stop(self, outcome: PrintOutcome, reasons: tuple[str, ...], message: str) -> PrintResult:
-        """Cancel the job and wait (briefly) for the printer to confirm, then report ``outcome``."""
+        """Cancel the job, wait (briefly) for the printer to confirm, then report ``outcome``."""
         log.warning("printer job %d: stopping (%s)", self.job_id, ", ".join(reasons))
+        try:
+            job = self._cancel_and_wait()
+        except PrinterUnavailableError as exc:
+            raise PrinterUnavailableError(f"{exc} while stopping job {self.job_id}", job_id=self.job_id,
+                                          pages_confirmed=self.pages) from exc
+        if job is not None and job.state == JobState.COMPLETED:
+            return self._result(job, None)
+        return self._result(job, (outcome, reasons, message))
+
+    def _cancel_and_wait(self) -> JobStatus | None:
         try:
             self.printer.cancel_job(self.job_id)
         except PrinterRejectedError as exc:
@@ -361,18 +375,12 @@ class _JobFollower:
         until = time.monotonic() + self.printer._stop_wait
         job: JobStatus | None = None
         while time.monotonic() < until:
-            try:
-                job = self.printer.get_job(self.job_id)
-            except PrinterUnavailableError as exc:
-                raise PrinterUnavailableError(f"{exc} while stopping job {self.job_id}", job_id=self.job_id,
-                                              pages_confirmed=self.pages) from exc
+            job = self.printer.get_job(self.job_id)
             self.pages = min(max(self.pages, job.impressions_completed), self.total)
             if job.terminal:
                 break
             time.sleep(self.printer._poll)
-        if job is not None and job.state == JobState.COMPLETED:
-            return self._result(job, None)
-        return self._result(job, (outcome, reasons, message))
+        return job
 
     def _result(self, job: JobStatus | None, override: tuple[PrintOutcome, tuple[str, ...], str] | None
                 ) -> PrintResult:

@@ -160,3 +160,14 @@ def test_raster_only_printer_gets_pwg_raster_identical_to_poppler(sim_printer: S
     assert [(p.width, p.height, p.dpi) for p in pages] == [(e.width, e.height, 300) for e in expected]
     assert all(p.pixels == e.pixels for p, e in zip(pages, expected, strict=True))
     assert len(tray_pages(sim, result.job_id)) == 3
+
+
+def test_two_copies_count_every_impression(sim_printer: SimFactory) -> None:
+    sim = sim_printer()
+    seen: list[PrintProgress] = []
+    printer = IppPrinter(sim.uri, poll_interval=0.1)
+    result = printer.print_pdf(make_pdf("DOC-8", 2), job_name="DOC-8", copies=2, on_progress=seen.append)
+    assert (result.outcome, result.pages_printed, result.pages_total) == (PrintOutcome.COMPLETED, 4, 4)
+    assert len(tray_pages(sim, result.job_id)) == 4 and seen[-1].pages_total == 4
+    with pytest.raises(ValueError, match="copies"):
+        IppPrinter(sim.uri).print_pdf(DOC, job_name="x", copies=0)

@@ -357,12 +357,14 @@ class PcscPresence:
 
 
 @contextmanager
-def bare_transmitter(reader: str) -> Iterator[Callable[[bytes], bytes]]:
+def bare_transmitter(reader: str, *, exclusive: bool = True) -> Iterator[Callable[[bytes], bytes]]:
     """Plain pyscard ``SCardTransmit`` on ``reader`` with nothing around it (the benchmark's
     baseline). Raises TransportError."""
     ctx = PcscContext()
+    share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
     try:
-        code, card, protocol = scard.SCardConnect(ctx.handle, reader, scard.SCARD_SHARE_EXCLUSIVE, 3)
+        protocols = scard.SCARD_PROTOCOL_T1 | scard.SCARD_PROTOCOL_T0
+        code, card, protocol = scard.SCardConnect(ctx.handle, reader, share, protocols)
         _check(code, f"connecting to {reader}")
 
         def transmit(apdu: bytes) -> bytes:

@@ -82,7 +82,7 @@ class CashLink:
         return self._modes.get(address, ChecksumMode.SIMPLE)
 
     def open(self) -> None:
-        """Open the port (9600 8N1, no handshake); no-op when open. Raises LinkError if it cannot be opened."""
+        """Open the port (9600 8N1, no handshake); no-op if open. Raises LinkError if it cannot be opened."""
         if self._port is not None:
             return
         try:

@@ -63,7 +63,8 @@ def events() -> list[CashEvent]:
 @pytest.fixture
 def unit(sim: CashUnitSim, journal: RecordingJournal, events: list[CashEvent]) -> Iterator[CashUnit]:
     config = CashUnitConfig(payout_poll=0.002, poll_interval=0.02)
-    cash = CashUnit(CashLink(sim.path, reply_timeout=0.1), journal, config, run_id="t")
+    # A generous reply timeout: other suites may load the machine; tests that time out on purpose lower it.
+    cash = CashUnit(CashLink(sim.path, reply_timeout=0.5), journal, config, run_id="t")
     cash.add_observer(events.append)
     cash.open()
     yield cash

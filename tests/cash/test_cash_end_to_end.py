@@ -40,7 +40,7 @@ class Recorder:
 
 def _open_unit(path: str, journal: RecordingJournal, *, echo: bool, crc: bool) -> tuple[CashUnit, Recorder]:
     checksum = {40: ChecksumMode.CRC16} if crc else {}
-    link = CashLink(path, echo=echo, checksum=checksum, reply_timeout=0.2)
+    link = CashLink(path, echo=echo, checksum=checksum, reply_timeout=0.5)
     unit = CashUnit(link, journal, CashUnitConfig(poll_interval=0.05, payout_poll=0.005), run_id="e2e")
     recorder = Recorder()
     unit.add_observer(recorder)
@@ -107,6 +107,7 @@ def test_polling_thread_reports_a_silent_unit_and_a_journal_failure(journal: Rec
         unit, recorder = _open_unit(sim.path, journal, echo=False, crc=False)
         try:
             unit.enable_accepting(300)
+            unit.link.reply_timeout = 0.05
             sim.set_silent(True)
             recorder.wait_for(lambda ev: any(isinstance(e, Fault) and e.kind is FaultKind.LINK for e in ev))
             sim.set_silent(False)

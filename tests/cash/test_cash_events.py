@@ -47,6 +47,7 @@ def test_lost_or_corrupt_poll_reply_is_repeated_and_counted_once(
 def test_poll_that_keeps_failing_raises_and_loses_nothing(unit: CashUnit, sim: CashUnitSim) -> None:
     unit.enable_accepting(1000)
     sim.insert_coin(10)
+    unit.link.reply_timeout = 0.05
     sim.drop_replies(3, Header.READ_BUFFERED_CREDIT)  # 1 try + 2 retries
     with pytest.raises(LinkTimeoutError):
         unit.poll_once()

@@ -124,28 +124,30 @@ def test_cannot_open_and_not_open_errors(tmp_path: object) -> None:
 @pytest.mark.parametrize("echo", [False, True])
 def test_pty_with_echo_and_crc_bill_validator(echo: bool) -> None:
     with CashUnitSim(echo=echo, crc_bill=True, watchdogs=(None, None)) as sim:
-        link = CashLink(sim.path, echo=echo, checksum={40: ChecksumMode.CRC16}, reply_timeout=0.2)
+        link = CashLink(sim.path, echo=echo, checksum={40: ChecksumMode.CRC16}, reply_timeout=0.5)
         with link:
             assert CcTalkDevice(link, 40).identify().category == "Bill Validator"
             assert CcTalkDevice(link, 2).identify().category == "Coin Acceptor"
 
 
 def test_silent_device_times_out_and_corrupt_reply_is_rejected() -> None:
-    with CashUnitSim(watchdogs=(None, None)) as sim, CashLink(sim.path, reply_timeout=0.05) as link:
+    with CashUnitSim(watchdogs=(None, None)) as sim, CashLink(sim.path, reply_timeout=0.5) as link:
         sim.corrupt_replies(1)
         with pytest.raises(FrameError, match="checksum"):
             link.command(2, Header.SIMPLE_POLL)
+        link.reply_timeout = 0.05
         sim.set_silent(True)
         start = time.monotonic()
         with pytest.raises(LinkTimeoutError):
             link.command(2, Header.SIMPLE_POLL, retries=2)
         assert time.monotonic() - start < 1.0
         sim.set_silent(False)
+        link.reply_timeout = 0.5
         link.command(2, Header.SIMPLE_POLL)
 
 
 def test_simulator_ignores_bad_checksum_and_naks_unknown_header() -> None:
-    with CashUnitSim(watchdogs=(None, None)) as sim, CashLink(sim.path, reply_timeout=0.05) as link:
+    with CashUnitSim(watchdogs=(None, None)) as sim, CashLink(sim.path, reply_timeout=0.5) as link:
         with pytest.raises(NakError):
             link.command(2, 99)
         port = link._port

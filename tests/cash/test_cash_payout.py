@@ -37,7 +37,7 @@ def test_hopper_empty_mid_dispense_is_made_up_from_other_hoppers(
 
 def _single_hopper_unit(sim: CashUnitSim, journal: RecordingJournal) -> CashUnit:
     config = CashUnitConfig(bill_address=None, hoppers=(HopperConfig(3, 100, 50),), payout_poll=0.002)
-    cash = CashUnit(CashLink(sim.path, reply_timeout=0.1), journal, config, run_id="s")
+    cash = CashUnit(CashLink(sim.path, reply_timeout=0.5), journal, config, run_id="s")
     cash.open()
     return cash
 
@@ -124,5 +124,6 @@ def test_health_reports_levels_and_flags(unit: CashUnit, sim: CashUnitSim) -> No
     assert report[40].ok
     assert not report[4].ok and "payout timeout" in report[4].flags and report[4].level == 0
     assert report[3].ok and report[3].level == 50
+    unit.link.reply_timeout = 0.05
     sim.set_silent(True)
     assert not any(h.ok for h in unit.health())

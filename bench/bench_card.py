@@ -29,6 +29,7 @@ REPEATS = 400
 
 
 def make_card(directory: Path) -> Path:
+    """A demo card image with its own test PKI under ``directory``."""
     from firmware_sim.holder import demo_holder
     from firmware_sim.personalise import personalise_card
     from firmware_sim.pki import TestPki
@@ -62,6 +63,7 @@ class Counter:
 
 
 def sequence_rows(image: Path) -> list[Row]:
+    """APDUs and bytes of the auth sequence, extended Le vs 256-byte chunks (loopback)."""
     from firmware_sim.mynumber import MyNumberCard
 
     rows = []
@@ -78,6 +80,7 @@ def sequence_rows(image: Path) -> list[Row]:
 
 
 def wait_card(present: bool, timeout: float = 5.0) -> None:
+    """Wait for pcscd to see the card arrive/leave. Raises RuntimeError on timeout."""
     deadline = time.monotonic() + timeout
     while any(r.name == READER and r.card_present for r in list_readers()) != present:
         if time.monotonic() > deadline:
@@ -87,6 +90,7 @@ def wait_card(present: bool, timeout: float = 5.0) -> None:
 
 @contextmanager
 def card_in_vpcd(image: Path) -> Iterator[Any]:
+    """The card in READER through vpcd for the duration. Raises RuntimeError."""
     from firmware_sim.mynumber import MyNumberCard
     from firmware_sim.vpcd import VpcdBridge
 
@@ -105,6 +109,7 @@ def card_in_vpcd(image: Path) -> Iterator[Any]:
 
 
 def opensc_rows(card: Any) -> list[Row]:
+    """What pkcs15-tool sends to read the auth certificate, counted at the card."""
     index = str([r.name for r in list_readers()].index(READER))
     rows = []
     for env_extra, label in (({}, "all drivers probe"), ({"OPENSC_DRIVER": "jpki"}, "OPENSC_DRIVER=jpki")):
@@ -118,6 +123,7 @@ def opensc_rows(card: Any) -> list[Row]:
 
 
 def our_cert_read_rows(card: Any) -> list[Row]:
+    """What our client sends to read the auth certificate over pcscd."""
     rows = []
     for query, label in (("", "extended Le"), ("?extended=0", "256-byte chunks")):
         transport = PcscTransport(f"pcsc://{READER}{query}")
@@ -143,6 +149,7 @@ def interleaved(ours: Callable[[], object], bare: Callable[[], object], repeats:
 
 
 def timing_rows() -> list[Row]:
+    """Per-APDU medians: our stack vs bare pyscard, interleaved in the same run."""
     transport = PcscTransport(f"pcsc://{READER}")
     transport.connect(exclusive=False)  # shared, so that the bare connection can use the card too
     client = JpkiClient(transport)
@@ -150,9 +157,10 @@ def timing_rows() -> list[Row]:
     select = CommandApdu(0x00, Ins.SELECT, 0x02, 0x0C, h("00 0A"))
     rows = []
     with bare_transmitter(READER, exclusive=False) as bare:
-        cases = (
+        read = h("00 B0 00 00 00")
+        cases: tuple[tuple[str, Callable[[], object], Callable[[], object]], ...] = (
             ("SELECT EF (7 B → 2 B)", lambda: client.call(select), lambda: bare(select.encode())),
-            ("READ BINARY 256 B", lambda: client.read_binary(0, 256), lambda: bare(h("00 B0 00 00 00"))),
+            ("READ BINARY 256 B", lambda: client.read_binary(0, 256), lambda: bare(read)),
         )
         for label, ours, plain in cases:
             ours()

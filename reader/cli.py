@@ -77,6 +77,7 @@ def _cert_fields(cert: x509.Certificate) -> dict[str, str]:
 
 
 def cmd_readers(args: argparse.Namespace, out: Out) -> int:
+    """List readers and cards. Raises NoReaderError, TransportError."""
     from reader.pcsc import list_readers
 
     readers = list_readers()
@@ -107,6 +108,7 @@ def gather_info(client: JpkiClient) -> dict[str, Any]:
 
 
 def cmd_info(args: argparse.Namespace, out: Out) -> int:
+    """Token, auth certificate and PIN tries left. Raises CardError subclasses."""
     with connected(args.reader) as transport:
         info = gather_info(JpkiClient(transport))
     if args.json:
@@ -134,6 +136,7 @@ def _verify(client: JpkiClient, kind: KeyKind, out: Out) -> None:
 
 
 def cmd_verify(args: argparse.Namespace, out: Out) -> int:
+    """Verify the auth PIN (or sign password). Raises PinIncorrectError, PinBlockedError, CardError."""
     kind = KeyKind.SIGN if args.sign else KeyKind.AUTH
     with connected(args.reader) as transport:
         _verify(JpkiClient(transport), kind, out)
@@ -150,6 +153,7 @@ def check_signature(cert: x509.Certificate, signature: bytes, message: bytes) ->
 
 
 def cmd_sign(args: argparse.Namespace, out: Out) -> int:
+    """Verify the auth PIN, sign SHA-256 of the input, check it. Raises CardError, OSError."""
     if args.file is not None:
         with open(args.file, "rb") as handle:
             message = handle.read()
@@ -172,6 +176,7 @@ def cmd_sign(args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_basic_info(args: argparse.Namespace, out: Out) -> int:
+    """券面事項入力補助AP: basic 4 info and masked My Number. Raises CardError subclasses."""
     with connected(args.reader) as transport:
         client = KenmenClient(transport)
         if client.pin_status() == 0:
@@ -211,6 +216,7 @@ def describe_error(exc: BaseException) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (usage errors exit 2)."""
     parser = argparse.ArgumentParser(prog="myna-reader", description="Read a My Number card (JPKI).")
     sub = parser.add_subparsers(dest="command", required=True)
     reader_help = (

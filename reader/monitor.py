@@ -47,6 +47,7 @@ class PresenceSource(Protocol):
         ...
 
     def wake(self) -> None:
+        """Make a waiting snapshot return now. Never raises."""
         """Make a blocked snapshot return soon. Never raises."""
         ...
 
@@ -78,6 +79,7 @@ class PollingPresence:
         self._wake.set()
 
     def close(self) -> None:
+        """Release nothing (polling holds no resources); wakes a waiting snapshot."""
         self._wake.set()
 
 
@@ -98,10 +100,12 @@ class CardMonitor:
         self._state: dict[str, bytes | None] = {}
 
     def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(event)`` on the monitor thread for every change."""
         with self._lock:
             self._observers.append(observer)
 
     def remove_observer(self, observer: Observer) -> None:
+        """Stop calling ``observer``; unknown observers are ignored."""
         with self._lock:
             if observer in self._observers:
                 self._observers.remove(observer)

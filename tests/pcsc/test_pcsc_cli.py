@@ -94,3 +94,9 @@ def test_no_card_is_a_clear_error(pcscd: None) -> None:
     result = myna("info", "--reader", READER_URL)
     assert result.returncode == 1
     assert result.stderr.startswith("myna-reader: no card") and "Traceback" not in result.stderr
+
+
+def test_info_json_without_reader_uses_the_first_reader_with_a_card(card_process: CardProcess) -> None:
+    result = myna("info", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reader"] == READER

@@ -3,8 +3,9 @@ money is taken (pure: no I/O).
 
 ``stock`` maps a coin value in yen to how many coins of it the hoppers hold (several hoppers of one
 value are summed by the caller). A plan never pays more or less than asked: it is exact or refused.
-The search is a bounded knapsack over multiples of the coins' common divisor that minimises the
-number of coins, so it is correct for any set of coin values, not only for Japan's 10/50/100/500.
+Greedy (largest coin first, within stock) answers almost every case in microseconds; when it gets
+stuck, a bounded knapsack over multiples of the coins' common divisor (fewest coins) decides, so
+the answer is right for any set of coin values, not only for Japan's 10/50/100/500.
 """
 
 from __future__ import annotations
@@ -30,15 +31,32 @@ def _check_stock(stock: Stock) -> None:
 
 
 def make_change(amount: int, stock: Stock) -> dict[int, int]:
-    """Coins (value → count) summing exactly to ``amount`` with the fewest coins within ``stock``.
+    """Coins (value → count) summing exactly to ``amount`` within ``stock``.
 
     Raises ChangeError when it is impossible or the input is invalid (negative amount or stock).
     """
     if amount < 0:
         raise ChangeError(amount, f"negative amount {amount}")
     _check_stock(stock)
-    if amount == 0:
-        return {}
+    plan = _greedy(amount, stock)
+    return plan if plan is not None else _knapsack(amount, stock)
+
+
+def _greedy(amount: int, stock: Stock) -> dict[int, int] | None:
+    """Largest coins first; None when that gets stuck (the knapsack may still find a way)."""
+    plan: dict[int, int] = {}
+    for value in sorted(stock, reverse=True):
+        take = min(amount // value, stock[value])
+        if take:
+            plan[value] = take
+            amount -= take * value
+    return None if amount else plan
+
+
+def _knapsack(amount: int, stock: Stock) -> dict[int, int]:
+    """Fewest coins summing to ``amount`` within ``stock``. Raises ChangeError when impossible."""
+    if plan_total(stock) < amount:
+        raise ChangeError(amount)  # not enough money in the hoppers at all: no search needed
     coins = sorted(v for v, c in stock.items() if c > 0)
     if not coins:
         raise ChangeError(amount)

@@ -74,15 +74,19 @@ class Registry:
         self._clock = clock or (lambda: datetime.now(JST))
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.row_factory = sqlite3.Row
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.executescript(_SCHEMA)
-        if seed:
-            from mock_relay import seed as seed_module
+        try:
+            with self._lock:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.executescript(_SCHEMA)
+            if seed:
+                from mock_relay import seed as seed_module
 
-            seed_module.apply(self, self._clock())
+                seed_module.apply(self, self._clock())
+        except BaseException:
+            self._conn.close()
+            raise
 
     # --- plumbing -------------------------------------------------------------------------------------
     @contextmanager
@@ -249,7 +253,11 @@ class Registry:
     def notes(self, resident: Resident, now: datetime | None = None) -> list[str]:
         """Short notes on the cases this resident exercises (listings), e.g. ["under 15", "支援措置"]."""
         today = (now or self._clock()).astimezone(JST).date()
-        return codec.notes_for(resident, today, self._honseki_label(resident))
+        notes = codec.notes_for(resident, today, self._honseki_label(resident))
+        others = [m for m in self.household(resident.household_id) if m.id != resident.id]
+        if any(m.status is ResidentStatus.MOVED_OUT and (m.status_date or today) > today for m in others):
+            notes.append("household move-out pending")
+        return notes
 
     def _honseki_label(self, resident: Resident) -> str | None:
         if resident.koseki is None or resident.koseki.municipality_code == resident.municipality_code:

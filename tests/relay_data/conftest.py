@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,18 @@ from relay_data_helpers import MONDAY
 from mock_relay.registry import Registry
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One freshly seeded database file per session (seeding itself is tested in test_relay_data_registry)."""
+    path = tmp_path_factory.mktemp("registry") / "template.sqlite"
+    Registry(path, clock=lambda: MONDAY).close()
+    return path
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(tmp_path / "registry.sqlite", clock=lambda: MONDAY)
+def registry(tmp_path: Path, seeded_template: Path) -> Iterator[Registry]:
+    path = tmp_path / "registry.sqlite"
+    shutil.copyfile(seeded_template, path)
+    reg = Registry(path, clock=lambda: MONDAY)
     yield reg
     reg.close()

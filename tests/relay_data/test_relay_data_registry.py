@@ -118,6 +118,7 @@ def test_issued_today_case_is_seeded_for_the_clock_day(registry: Registry) -> No
         ("Y-006", "本籍 261025 (not participating), 利用登録 done"),
         ("Y-005", "foreign resident (英国)"),
         ("Y-009", "issued today: juminhyo"),
+        ("C-011", "household move-out pending"),
     ],
 )
 def test_notes(registry: Registry, rid: str, note: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from firmware_sim.pki import TestPki
+from firmware_sim.pki import KeyFactory, TestPki
 from mock_relay import idempotency
 from mock_relay.faults import CenterClock, Faults, Maintenance
 from mock_relay.jpki_check import JpkiChecker
@@ -91,9 +91,12 @@ class Center:
 
     @classmethod
     def open(
-        cls, data_dir: Path, config: CenterConfig | None = None, clock: CenterClock | None = None
-    ) -> Center:
+        cls, data_dir: Path, config: CenterConfig | None = None, clock: CenterClock | None = None,
+        key_factory: KeyFactory | None = None,
+    ) -> Center:  # fmt: skip
         """Open (creating and seeding on first use) the center's data directory.
+
+        ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool).
 
         Raises CenterPkiError / PkiError for corrupt PKI files, sqlite3.Error for a corrupt database,
         OSError when the directory cannot be written.
@@ -101,7 +104,7 @@ class Center:
         data_dir.mkdir(parents=True, exist_ok=True)
         config = config or CenterConfig()
         clock = clock or CenterClock()
-        jpki = TestPki.open(data_dir / "jpki")
+        jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
         return cls(
             data_dir=data_dir, config=config, center_pki=CenterPki.open(data_dir / "center"), jpki=jpki,
             registry=Registry(data_dir / "registry.sqlite", clock=clock.now),

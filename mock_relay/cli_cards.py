@@ -17,7 +17,7 @@ from cryptography import x509
 from firmware_sim.holder import Holder, Sex
 from firmware_sim.image import CardImage
 from firmware_sim.personalise import PersonalisedCard, personalise_card
-from firmware_sim.pki import TestPki
+from firmware_sim.pki import KeyFactory, TestPki
 from mock_relay.jpki_check import cert_serial_hash
 from mock_relay.model import JST, Resident
 from mock_relay.registry import Registry
@@ -48,7 +48,7 @@ def holder_for(resident: Resident) -> Holder:
 
 def personalise_for(
     pki: TestPki, registry: Registry, resident_id: str, out: Path, *, auth_pin: str = "1234",
-    sign_pin: str = "ABC123", expired: bool = False,
+    sign_pin: str = "ABC123", expired: bool = False, key_factory: KeyFactory | None = None,
 ) -> PersonalisedCard:  # fmt: skip
     """Personalise a card image for ``resident_id`` and bind its auth certificate in ``registry``.
 
@@ -61,7 +61,7 @@ def personalise_for(
     under_15 = resident.age_on(datetime.now(JST).date()) < 15
     card = personalise_card(
         out, pki=pki, holder=holder_for(resident), auth_pin=auth_pin, sign_pin=sign_pin, expired=expired,
-        with_sign_cert=not under_15, issued_by="mock-relay",
+        with_sign_cert=not under_15, issued_by="mock-relay", key_factory=key_factory,
     )  # fmt: skip
     registry.bind_card(resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex)
     return card

@@ -20,6 +20,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from firmware_sim.pki import KeyFactory
 from mock_relay.app import Center, CenterConfig, build_api_app, build_plain_app, build_public_app
 from mock_relay.faults import CenterClock, Faults, Maintenance
 
@@ -34,12 +35,14 @@ class RelayServer:
     def __init__(
         self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, public_port: int = 0,
         plain_port: int = 0, config: CenterConfig | None = None, clock: CenterClock | None = None,
+        key_factory: KeyFactory | None = None,
     ) -> None:  # fmt: skip
         self.data_dir = Path(data_dir)
         self.host = host
         self._ports = (port, public_port, plain_port)
         self._config = config
         self._clock = clock
+        self._key_factory = key_factory
         self.center: Center | None = None
         self._runners: list[web.AppRunner] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,7 +92,7 @@ class RelayServer:
     # --- async core -----------------------------------------------------------------------------------
     async def start_async(self) -> None:
         """Open the center and bind the listeners. Raises OSError if a port is taken."""
-        center = Center.open(self.data_dir, self._config, self._clock)
+        center = Center.open(self.data_dir, self._config, self._clock, self._key_factory)
         self.center = center
         tls = center.center_pki
         specs = [

@@ -1,23 +1,52 @@
-"""Fixtures for the mock-center server tests: one running center per module, kiosks, cards."""
+"""Fixtures for the mock-center server tests: one running center per module, kiosks, cards.
+
+RSA-2048 generation dominates set-up time, so the JPKI test PKI and every card draw their keys from
+one pool generated per session (a card's key may repeat another card's; certificates and serials
+still differ, which is all the center keys on).
+"""
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from relay_server_helpers import Card, Kiosk, business_time
 
+from firmware_sim.pki import new_rsa_key
 from mock_relay.cli_cards import personalise_for
 from mock_relay.faults import CenterClock
 from mock_relay.server import RelayServer
 
 
-@pytest.fixture(scope="module")
-def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayServer]:
+class KeyPool:
+    """A thread-safe cycling key factory over pre-generated keys."""
+
+    def __init__(self, size: int) -> None:
+        self._cycle = itertools.cycle([new_rsa_key() for _ in range(size)])
+        self._lock = threading.Lock()
+
+    def __call__(self) -> rsa.RSAPrivateKey:
+        with self._lock:
+            return next(self._cycle)
+
+
+@pytest.fixture(scope="session")
+def key_pool() -> KeyPool:
+    return KeyPool(10)
+
+
+def start_relay(data: Path, key_pool: KeyPool) -> RelayServer:
     """A running center whose clock starts at 10:00 JST on the next business day."""
-    server = RelayServer(tmp_path_factory.mktemp("center"), clock=CenterClock(business_time()))
-    server.start()
+    return RelayServer(data, clock=CenterClock(business_time()), key_factory=key_pool).start()
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Iterator[RelayServer]:
+    server = start_relay(tmp_path_factory.mktemp("center"), key_pool)
     yield server
     server.stop()
 
@@ -48,17 +77,28 @@ def kiosk2(relay: RelayServer, terminals: Callable[[str], Path]) -> Kiosk:
 
 
 @pytest.fixture(scope="module")
-def cards(relay: RelayServer, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Card]:
+def cards(
+    relay: RelayServer, tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool
+) -> Callable[..., Card]:
     """``cards("C-001")``: a card bound to that resident (cached per resident and flags)."""
     made: dict[tuple[str, bool], Card] = {}
+    lock = threading.Lock()
 
     def make(resident_id: str, *, expired: bool = False) -> Card:
-        key = (resident_id, expired)
-        if key not in made:
-            assert relay.center is not None
-            path = tmp_path_factory.mktemp("cards") / f"{resident_id}.card"
-            personalise_for(relay.center.jpki, relay.center.registry, resident_id, path, expired=expired)
-            made[key] = Card(path)
-        return made[key]
+        with lock:
+            key = (resident_id, expired)
+            if key not in made:
+                assert relay.center is not None
+                path = tmp_path_factory.mktemp("cards") / f"{resident_id}.card"
+                personalise_for(
+                    relay.center.jpki,
+                    relay.center.registry,
+                    resident_id,
+                    path,
+                    expired=expired,
+                    key_factory=key_pool,
+                )
+                made[key] = Card(path)
+            return made[key]
 
     return make

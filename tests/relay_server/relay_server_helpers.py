@@ -91,11 +91,13 @@ class Card:
     """Signs like the card's user-authentication key (straight from the image, no card OS)."""
 
     def __init__(self, path: Path) -> None:
-        self.image = CardImage.load(path)
-        self.cert_der = self.image.jpki_files[0x000A]
+        self.path = path
+        image = CardImage.load(path)
+        self.cert_der = image.jpki_files[0x000A]
+        self.key = image.auth_key()  # loaded once: RSA key loading is slow
 
     def sign(self, message: bytes) -> bytes:
-        return self.image.auth_key().sign(message, padding.PKCS1v15(), hashes.SHA256())
+        return self.key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
     def auth_body(
         self,

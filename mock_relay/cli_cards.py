@@ -40,7 +40,8 @@ def holder_for(resident: Resident) -> Holder:
     """The card holder data of a registry resident."""
     return Holder(
         family_name=_one_word(resident.family_name), given_name=_one_word(resident.given_name),
-        family_kana=_katakana(resident.family_kana), given_kana=_katakana(resident.given_kana), address=resident.address, birth_date=resident.birth,
+        family_kana=_katakana(resident.family_kana), given_kana=_katakana(resident.given_kana),
+        address=resident.address, birth_date=resident.birth,
         sex=_SEX.get(resident.sex, Sex.NOT_APPLICABLE), my_number=resident.my_number,
         municipality_code=resident.municipality_code, foreign_national=resident.foreign is not None,
     )  # fmt: skip

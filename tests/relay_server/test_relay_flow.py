@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from relay_server_helpers import Kiosk, open_and_authenticate, signer_public_key, transact
 
-
 # Same-day reissue is refused (issued_today), so each test prints a (resident, type) pair once.
 
 
@@ -76,6 +75,7 @@ def test_reconcile_shows_this_terminals_orders_only(kiosk, kiosk2, cards):
 def test_another_terminal_can_never_reach_a_session_or_order(kiosk, kiosk2, cards):
     card = cards("C-004")
     opened, auth = open_and_authenticate(kiosk, card)
+    assert auth.status == 200
     sid = opened.body["session_id"]
     assert kiosk2.post(f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}).code == (
         "session_not_found"

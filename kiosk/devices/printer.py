@@ -226,6 +226,8 @@ class IppPrinter:
                   cancel: threading.Event | None = None) -> PrintResult:
         """Print ``pdf`` and follow the job to its end; ``on_progress`` runs on this thread per change.
 
+        ``job_name`` is logged and shown on the printer's panel: a document/order id, never personal data.
+
         Returns the PrintResult once the job ended (completed, aborted by a fault or timeout, canceled
         through ``cancel``). Raises PrintDocumentError (not a readable PDF), PrinterNotReadyError
         (fault before the start, nothing sent), PrinterRejectedError (job refused, nothing printed),

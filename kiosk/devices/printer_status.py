@@ -31,6 +31,8 @@ FAULT_MESSAGES: dict[str, str] = {
     "toner-empty": "Toner is empty: replace the toner cartridge.",
     "marker-waste-full": "The waste toner box is full: replace it.",
     "output-area-full": "The output tray is full: take the printed sheets out.",
+    "output-tray-missing": "The output tray is missing: put it back.",
+    "marker-supply-missing": "The toner or ink cartridge is missing: insert it.",
     "spool-area-full": "The printer's job memory is full: restart the printer.",
 }
 WARNING_MESSAGES: dict[str, str] = {

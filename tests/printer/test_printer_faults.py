@@ -128,19 +128,21 @@ def test_cancel_before_the_start_sends_nothing(sim_printer: SimFactory) -> None:
 
 
 def test_timeout_aborts_with_the_pages_that_came_out(sim_printer: SimFactory) -> None:
-    sim = sim_printer(page_delay=0.8)
-    result = IppPrinter(sim.uri, poll_interval=0.1).print_pdf(DOC, job_name="DOC-1234", timeout=1.2)
+    sim = sim_printer(page_delay=1.0)  # 3 pages need 3 s; the kiosk gives 1.5 s
+    result = IppPrinter(sim.uri, poll_interval=0.1).print_pdf(DOC, job_name="DOC-1234", timeout=1.5)
     assert result.outcome is PrintOutcome.ABORTED and result.reasons[0] == "timeout"
-    assert result.pages_printed == len(tray_pages(sim, result.job_id)) == 1
+    # How many pages made it depends on the machine's speed; the count must match the tray exactly.
+    assert result.pages_printed == len(tray_pages(sim, result.job_id)) < 3
 
 
 def test_busy_printer_is_retried_until_the_first_job_ends(sim_printer: SimFactory) -> None:
     sim = sim_printer(page_delay=0.3)
     first: list[PrintOutcome] = []
-    worker = threading.Thread(target=lambda: first.append(
-        IppPrinter(sim.uri, poll_interval=0.1).print_pdf(DOC, job_name="first", timeout=30).outcome))
+    printing = threading.Event()
+    worker = threading.Thread(target=lambda: first.append(IppPrinter(sim.uri, poll_interval=0.1).print_pdf(
+        DOC, job_name="first", timeout=30, on_progress=lambda _: printing.set()).outcome))
     worker.start()
-    time.sleep(0.3)  # the first job is printing: ippeveprinter answers server-error-busy
+    assert printing.wait(10)  # the first job is on the printer: ippeveprinter answers server-error-busy
     second = IppPrinter(sim.uri, poll_interval=0.1).print_pdf(DOC, job_name="second", timeout=30)
     worker.join(timeout=30)
     assert first == [PrintOutcome.COMPLETED]

@@ -116,3 +116,32 @@ def test_a_printer_that_never_answers_times_out(fake_printer: Callable[[Answer],
     finally:
         release.set()
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(("reasons", "faults", "summary"), [
+    (("cover-open-error",), ("cover-open",), "cover is open"),
+    (("marker-supply-empty-error", "media-low-report"), ("marker-supply-empty",), "Toner or ink is empty"),
+    (("media-jam-error",), ("media-jam",), "Paper jam"),
+    (("toner-low-report",), (), "ready; Toner is low."),
+    (("none",), (), "ready"),
+])
+def test_reasons_become_faults_and_staff_text(fake_printer: Callable[[Answer], str], reasons: tuple[str, ...],
+                                              faults: tuple[str, ...], summary: str) -> None:
+    from printer_helpers import make_pdf
+
+    from kiosk.devices.printer import PrinterNotReadyError
+
+    def answer(body: bytes) -> tuple[int, bytes]:
+        return 200, reply(
+            body, Status.OK, ipp.Attribute("printer-state", ValueTag.ENUM, (5 if faults else 3,)),
+            ipp.Attribute("printer-state-reasons", ValueTag.KEYWORD, reasons),
+            ipp.Attribute("printer-is-accepting-jobs", ValueTag.BOOLEAN, (True,)),
+            ipp.Attribute("document-format-supported", ValueTag.MIME_TYPE, ("application/pdf",)))
+
+    printer = IppPrinter(fake_printer(answer))
+    assert printer.get_printer_attributes().faults == faults
+    health = printer.health()
+    assert health.ok is not faults and summary in health.summary
+    if faults:
+        with pytest.raises(PrinterNotReadyError, match=faults[0]):
+            printer.print_pdf(make_pdf("DOC-1", 1), job_name="DOC-1", timeout=5)

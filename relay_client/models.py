@@ -107,8 +107,8 @@ class Authenticated:
 
 
 def _menu_option(f: Fields) -> MenuOption:
-    kind = f.opt_text("kind") or "choice"
-    return MenuOption(f.text("name"), kind, f.opt_text("label") or "", f.scalars("values"), f.scalar("default"))
+    kind, label = f.opt_text("kind") or "choice", f.opt_text("label") or ""
+    return MenuOption(f.text("name"), kind, label, f.scalars("values"), f.scalar("default"))
 
 
 def _menu_entry(f: Fields) -> MenuEntry:

@@ -76,9 +76,8 @@ def build_document_request(
     issuer = registry.municipality(priced_item.municipality_code)
     if issuer is None:
         raise ValueError(f"unknown municipality {priced_item.municipality_code}")
-    subjects = tuple(registry.resident(i) for i in priced_item.subject_ids)
-    found = tuple(s for s in subjects if s is not None)
-    if len(found) != len(subjects) or not found:
+    found = tuple(s for s in map(registry.resident, priced_item.subject_ids) if s is not None)
+    if len(found) != len(priced_item.subject_ids) or not found:
         raise ValueError("a subject of the priced item is not in the registry")
     current = registry.resident(resident.id) or resident
     cert_type = priced_item.item.type

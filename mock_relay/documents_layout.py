@@ -124,6 +124,11 @@ def _inkan(req: DocumentRequest) -> Content:
     return Content(req.cert_type.label_ja, (), (block,), CERTIFICATIONS[CertType.INKAN])
 
 
+# 戸籍 computerisation (平成改製) dates, synthetic per municipality.
+_KAISEI = {"131016": date(2003, 2, 22), "141011": date(2005, 10, 8), "011011": date(2002, 6, 15),
+           "271276": date(2004, 3, 6)}  # fmt: skip
+
+
 def _fuhyo_person(s: Resident) -> Block:
     rows = (
         Row("氏名", s.full_name),
@@ -152,9 +157,9 @@ def _koseki(req: DocumentRequest) -> Content:
     if k is None:
         raise ValueError("the applicant has no 戸籍")
     header = (Row("本籍", k.honseki), Row("氏名", k.hittosha))
-    first = min(req.subjects, key=lambda s: s.birth)
-    made = date(first.birth.year + 25, 4, 1)
-    blocks = [Block("戸籍事項", (Row("戸籍編製", f"【編製日】{wareki(made)}"),))]
+    reason = "平成6年法務省令第51号附則第2条第1項による改製"
+    converted = Row("戸籍改製", f"【改製日】{wareki(_KAISEI.get(k.municipality_code, date(2004, 3, 6)))}")
+    blocks = [Block("戸籍事項", (converted, Row("", f"【改製事由】{reason}")))]
     if req.cert_type is CertType.FUHYO:
         blocks = [_fuhyo_person(s) for s in req.subjects]
         return Content(req.cert_type.label_ja, header, tuple(blocks), CERTIFICATIONS[CertType.FUHYO])

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from mock_relay import seed_data as data
+from mock_relay.checkdigits import my_number_check_digit
 from mock_relay.model import (
     JST,
     ForeignStatus,
@@ -25,7 +26,6 @@ from mock_relay.model import (
     Seal,
     SealStatus,
     TaxRecord,
-    my_number_check_digit,
 )
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_relay import seed
-from mock_relay.model import is_valid_lg_code, lg_check_digit, my_number_check_digit
+from mock_relay.checkdigits import is_valid_lg_code, lg_check_digit, my_number_check_digit
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,12 @@ def test_seeded_codes_and_my_numbers_are_valid() -> None:
     for r in residents:
         if r.koseki is not None:
             assert is_valid_lg_code(r.koseki.municipality_code), r.id
+
+
+@pytest.mark.parametrize("body", ["00000000000", "00000000001", "12345678901", "98765432109", "55555555555"])
+def test_agrees_with_the_card_side_implementations(body: str) -> None:
+    from firmware_sim.holder import municipality_check_digit
+    from reader.kenmen import my_number_check_digit as reader_check_digit
+
+    assert my_number_check_digit(body) == str(reader_check_digit(body))
+    assert lg_check_digit(body[:5]) == str(municipality_check_digit(body[:5]))

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PORT, READER, READER_URL, wait_card
+from pcsc_helpers import PORT, READER, READER_URL, wait_card
 
 pytestmark = pytest.mark.pcsc
 BIN = Path(sys.executable).parent

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import READER, READER_URL, InsertCard, VirtualReader
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from pcsc_helpers import READER, READER_URL, InsertCard, VirtualReader
 
 from reader.constants import Ins, JpkiFile
 from reader.errors import (

@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import READER, VirtualReader
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from pcsc_helpers import READER, VirtualReader
 
 from reader.apdu import CommandApdu
 from reader.constants import Ins, JpkiFile

@@ -3,49 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from reader.apdu import h
-from reader.errors import NoCardError
 from reader.loopback import LoopbackTransport
-
-
-@dataclass(eq=False)
-class ScriptedTransport:
-    """A transport that expects exact request bytes and answers from a script of spaced-hex pairs."""
-
-    script: list[tuple[str, str]]
-    supports_extended: bool = False
-    name: str = "scripted"
-    sent: list[bytes] = field(default_factory=list)
-    connected: bool = True
-
-    @property
-    def atr(self) -> bytes:
-        if not self.connected:
-            raise NoCardError("not connected")
-        return h("3B E0 00 FF 81 31 FE 45 14")
-
-    def connect(self, *, exclusive: bool = True) -> None:
-        self.connected = True
-
-    def disconnect(self, *, unpower: bool = True) -> None:
-        self.connected = False
-
-    def transmit(self, apdu: bytes, *, timeout: float = 10.0, cancel: threading.Event | None = None) -> bytes:
-        assert self.script, f"unexpected APDU {apdu.hex(' ').upper()} after the script ended"
-        expected, answer = self.script.pop(0)
-        assert apdu.hex(" ").upper() == h(expected).hex(" ").upper()
-        self.sent.append(apdu)
-        return h(answer)
-
-    def done(self) -> bool:
-        return not self.script
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import ScriptedTransport
+from reader_helpers import ScriptedTransport
 
 from reader.apdu import h
 from reader.errors import (

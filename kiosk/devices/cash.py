@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -100,6 +101,7 @@ class CashUnit:
         self._coins, self._bills = _Track("coin"), _Track("bill")
         self._lock = threading.RLock()
         self._observers: list[Observer] = []
+        self._faults: deque[Fault] = deque(maxlen=50)
         self._due = self._credited = 0
         self._accepting = False
         self._escrow: tuple[int, int, bool] | None = None  # (position, yen, accepted) awaiting its outcome
@@ -188,7 +190,13 @@ class CashUnit:
         """Call ``observer(event)`` for every event (from the polling thread or the caller's thread)."""
         self._observers.append(observer)
 
+    @property
+    def recent_faults(self) -> tuple[Fault, ...]:
+        """The last faults seen (newest last), for staff diagnostics."""
+        return tuple(self._faults)
+
     def _publish(self, events: list[CashEvent]) -> None:
+        self._faults.extend(e for e in events if isinstance(e, Fault))
         for event in events:
             for observer in list(self._observers):
                 try:

@@ -110,14 +110,18 @@ def test_polling_thread_reports_a_silent_unit_and_a_journal_failure(journal: Rec
             unit.link.reply_timeout = 0.05
             sim.set_silent(True)
             recorder.wait_for(lambda ev: any(isinstance(e, Fault) and e.kind is FaultKind.LINK for e in ev))
+            resumed = time.monotonic()
             sim.set_silent(False)
             journal.fail_next["credit"] = 1
-            time.sleep(0.1)  # the acceptor's own watchdog needs a fresh poll before it takes coins
+            deadline = resumed + 5
+            while (sim.coin.last_poll or 0) <= resumed and time.monotonic() < deadline:
+                time.sleep(0.01)  # the acceptor's own watchdog wants a fresh poll before it takes coins
             assert sim.insert_coin(100) == "credit"
             recorder.wait_for(lambda ev: any(getattr(e, "kind", None) is FaultKind.JOURNAL for e in ev))
             assert unit.credited == 0 and isinstance(unit.last_error, Exception)
             assert not sim.coin.master  # it stopped taking money it cannot journal
             assert [e.yen for e in unit.poll_once() if isinstance(e, CoinCredited)] == [100]  # retried once
+            assert {f.kind for f in unit.recent_faults} == {FaultKind.LINK, FaultKind.JOURNAL}
         finally:
             unit.close()
 

@@ -10,6 +10,7 @@ The server never needs to know layouts: it calls ``build_document_request`` then
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mock_relay.registry import Registry
 
 log = logging.getLogger(__name__)
+_RENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ def render_document(request: DocumentRequest) -> RenderedDocument:
         FileNotFoundError: the IPAex fonts are not installed.
     """
     content = build_content(request)
-    pdf, pages = render_pdf(request, content)
+    with _RENDER_LOCK:  # reportlab's TTF subsetting keeps per-font state: one render at a time
+        pdf, pages = render_pdf(request, content)
     log.debug("rendered %s (%s, %d pages, %d bytes)", request.document_id, request.cert_type, pages, len(pdf))
     return RenderedDocument(pdf, pages)

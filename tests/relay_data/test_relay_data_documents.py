@@ -224,3 +224,17 @@ def test_render_speed(registry: Registry) -> None:
     pages = sum(render_document(req).page_count for _ in range(5))
     per_page = (time.perf_counter() - start) / pages
     assert per_page < 0.25, f"{per_page * 1000:.0f} ms per page"
+
+
+def test_concurrent_renders_are_each_complete(registry: Registry, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    item = {"type": "juminhyo", "copies": 4}
+    requests = [_request(registry, "C-001", item, copy_index=i) for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        docs = list(pool.map(render_document, requests))
+    for req, doc in zip(requests, docs, strict=True):
+        path = tmp_path / f"{req.document_id}.pdf"
+        path.write_bytes(doc.pdf)
+        text = _squash(_run("pdftotext", str(path), "-"))
+        assert req.document_id in text and f"{req.copy_index + 1}通目／4通" in text

@@ -16,7 +16,7 @@ from mock_relay.ledger import ItemRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import CertType, OrderItem, Refusal, Route
 from mock_relay.routes_common import ApiProblem, iso, json_response, read_body, terminal_of
 from mock_relay.routes_documents import issue_documents
-from mock_relay.routes_sessions import jsonable, load_session
+from mock_relay.routes_sessions import jsonable, load_session, members_in, members_out
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def order_json(order: OrderRow) -> dict[str, Any]:
         "order_id": order.order_id, "session_id": order.session_id, "total": order.total, "currency": "JPY",
         "state": order.state,
         "items": [
-            {"item_index": i.item_index, "type": i.type, "label": i.label, "options": i.options,
+            {"item_index": i.item_index, "type": i.type, "label": i.label,
+             "options": members_out(order.session_id, i.options),
              "copies": i.copies, "unit_fee": i.unit_fee, "fee": i.unit_fee * i.copies}
             for i in order.items
         ],
@@ -69,8 +70,11 @@ async def create_order(request: web.Request) -> web.Response:
     if resident is None or session.route is None:
         raise ApiProblem("unknown_resident", "the session's resident is no longer in the register")
     try:
-        items = [OrderItem.parse(raw) for raw in body["items"]]
         menu = rules.open_menu(center.registry, resident, Route(session.route), now)
+        items = [
+            OrderItem.parse({**raw, "options": members_in(session.session_id, menu, raw.get("options", {}))})
+            for raw in body["items"]
+        ]
         priced = rules.price_order(center.registry, resident, menu, items, now)
     except Refusal as refusal:
         raise ApiProblem(refusal.code, refusal.detail) from None

@@ -134,7 +134,7 @@ def _authenticated(session_id: str, serial_hash: str, menu: Menu, expires_at: st
         "session_id": session_id, "route": menu.route.value, "resident_ref": f"R-{ref}",
         "cert_serial_hash": serial_hash,
         "municipality": {"code": menu.municipality_code, "name": menu.municipality_name},
-        "menu": [menu_entry_json(e) for e in menu.entries], "expires_at": expires_at,
+        "menu": [menu_entry_json(e, session_id) for e in menu.entries], "expires_at": expires_at,
     }  # fmt: skip
 
 
@@ -143,20 +143,48 @@ def jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _option_json(o: OptionSpec) -> dict[str, Any]:
+def member_ref(session_id: str, resident_id: str) -> str:
+    """The opaque, per-session name of a household/戸籍 member (resident ids never leave the center)."""
+    return "M-" + hashlib.sha256(f"{session_id}/{resident_id}".encode()).hexdigest()[:12]
+
+
+def members_out(session_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``members`` resident ids replaced by member refs."""
+    members = options.get("members")
+    if not isinstance(members, list | tuple):
+        return options
+    return {**options, "members": [member_ref(session_id, str(m)) for m in members]}
+
+
+def members_in(session_id: str, menu: Menu, options: Any) -> Any:
+    """The kiosk's ``members`` refs mapped back to resident ids (unknown refs pass through and fail the rules)."""
+    if not isinstance(options, dict) or not isinstance(options.get("members"), list):
+        return options
+    known = {
+        member_ref(session_id, str(c)): str(c)
+        for e in menu.entries for o in e.options if o.kind == "members" for c in o.choices
+    }  # fmt: skip
+    return {**options, "members": [known.get(str(m), str(m)) for m in options["members"]]}
+
+
+def _option_json(o: OptionSpec, session_id: str) -> dict[str, Any]:
     values = [False, True] if o.kind == "bool" and not o.choices else [jsonable(c) for c in o.choices]
+    default = jsonable(o.default)
+    if o.kind == "members":
+        values = [member_ref(session_id, str(v)) for v in values]
+        default = [member_ref(session_id, str(v)) for v in default] if isinstance(default, list) else default
     return {
         "name": o.key, "kind": o.kind, "label": o.label_ja, "label_en": o.label_en, "values": values,
-        "default": jsonable(o.default),
+        "default": default,
     }  # fmt: skip
 
 
-def menu_entry_json(e: MenuEntry) -> dict[str, Any]:
-    """A rules MenuEntry as the API's MenuEntry."""
+def menu_entry_json(e: MenuEntry, session_id: str) -> dict[str, Any]:
+    """A rules MenuEntry as the API's MenuEntry (members as per-session refs)."""
     return {
         "type": e.type.value, "label": e.label_ja, "label_en": e.label_en, "fee": e.fee_yen,
         "max_copies": e.max_copies, "available_now": e.available, "unavailable_code": e.unavailable_code,
-        "unavailable_detail": e.unavailable_detail, "options": [_option_json(o) for o in e.options],
+        "unavailable_detail": e.unavailable_detail, "options": [_option_json(o, session_id) for o in e.options],
     }  # fmt: skip
 
 

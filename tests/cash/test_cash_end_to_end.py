@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RecordingJournal
+from cash_helpers import RecordingJournal
 
 from firmware_sim.cash_sim import CashUnitSim
 from kiosk.devices.cash import CashUnit, CashUnitConfig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import RecordingJournal
+from cash_helpers import RecordingJournal
 
 from firmware_sim.cash_sim import CashUnitSim
 from kiosk.devices.cash import CashUnit

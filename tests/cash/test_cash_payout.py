@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import RecordingJournal
+from cash_helpers import RecordingJournal
 
 from firmware_sim.cash_sim import CashUnitSim, HopperSpec
 from kiosk.devices.cash import CashUnit, CashUnitConfig, DispenseError, HopperConfig, JournalError

@@ -157,7 +157,7 @@ def members_out(session_id: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def members_in(session_id: str, menu: Menu, options: Any) -> Any:
-    """The kiosk's ``members`` refs mapped back to resident ids (unknown refs pass through and fail the rules)."""
+    """The kiosk's ``members`` refs mapped back to resident ids (unknown refs pass through; rules refuse)."""
     if not isinstance(options, dict) or not isinstance(options.get("members"), list):
         return options
     known = {
@@ -184,7 +184,8 @@ def menu_entry_json(e: MenuEntry, session_id: str) -> dict[str, Any]:
     return {
         "type": e.type.value, "label": e.label_ja, "label_en": e.label_en, "fee": e.fee_yen,
         "max_copies": e.max_copies, "available_now": e.available, "unavailable_code": e.unavailable_code,
-        "unavailable_detail": e.unavailable_detail, "options": [_option_json(o, session_id) for o in e.options],
+        "unavailable_detail": e.unavailable_detail,
+        "options": [_option_json(o, session_id) for o in e.options],
     }  # fmt: skip
 
 

@@ -7,41 +7,20 @@ still differ, which is all the center keys on).
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from relay_server_helpers import Card, Kiosk, business_time
+from relay_server_helpers import Card, KeyPool, Kiosk, start_relay
 
-from firmware_sim.pki import new_rsa_key
 from mock_relay.cli_cards import personalise_for
-from mock_relay.faults import CenterClock
 from mock_relay.server import RelayServer
-
-
-class KeyPool:
-    """A thread-safe cycling key factory over pre-generated keys."""
-
-    def __init__(self, size: int) -> None:
-        self._cycle = itertools.cycle([new_rsa_key() for _ in range(size)])
-        self._lock = threading.Lock()
-
-    def __call__(self) -> rsa.RSAPrivateKey:
-        with self._lock:
-            return next(self._cycle)
 
 
 @pytest.fixture(scope="session")
 def key_pool() -> KeyPool:
     return KeyPool(10)
-
-
-def start_relay(data: Path, key_pool: KeyPool) -> RelayServer:
-    """A running center whose clock starts at 10:00 JST on the next business day."""
-    return RelayServer(data, clock=CenterClock(business_time()), key_factory=key_pool).start()
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import http.client
+import itertools
 import json
 import ssl
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,11 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from firmware_sim.image import CardImage
+from firmware_sim.pki import new_rsa_key
+from mock_relay.faults import CenterClock
 from mock_relay.jpki_check import auth_message
 from mock_relay.model import JST, YEAR_END_CLOSURE
+from mock_relay.server import RelayServer
 from mock_relay.tls import client_context
 
 
@@ -165,3 +170,20 @@ def pem_der(path: Path) -> bytes:
     from cryptography import x509
 
     return x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(serialization.Encoding.DER)
+
+
+class KeyPool:
+    """A thread-safe cycling key factory over pre-generated keys."""
+
+    def __init__(self, size: int) -> None:
+        self._cycle = itertools.cycle([new_rsa_key() for _ in range(size)])
+        self._lock = threading.Lock()
+
+    def __call__(self) -> rsa.RSAPrivateKey:
+        with self._lock:
+            return next(self._cycle)
+
+
+def start_relay(data: Path, key_pool: KeyPool) -> RelayServer:
+    """A running center whose clock starts at 10:00 JST on the next business day."""
+    return RelayServer(data, clock=CenterClock(business_time()), key_factory=key_pool).start()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from conftest import start_relay
-from relay_server_helpers import Card, Kiosk, open_and_authenticate
+from relay_server_helpers import Card, Kiosk, open_and_authenticate, start_relay
 
 from mock_relay.cli_cards import personalise_for
 

@@ -10,6 +10,7 @@ none → ``69 86``, not a key → ``69 81``) whose PIN is verified (else ``69 82
 a SHA-256 hash, card adds the DigestInfo; 03 card SHA-256 + DigestInfo; 04 data is a SHA-256 hash,
 RSASSA-PSS; 05 card SHA-256, RSASSA-PSS (PSS: MGF1-SHA-256, salt length 32 — our choice, the
 reference does not say). Wrong input length → ``67 00``; other P1 → ``6A 86``.
+INTERNAL AUTHENTICATE with a JPKI key → ``69 82`` (MCARD: PIN-protected keys refuse it).
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class JpkiAp(DedicatedFile):
         keep = keep_security_on_reselect
         super().__init__(Aid.JPKI, image, jpki_files(image), keep_security_on_reselect=keep)
         self.add_handler(Ins.COMPUTE_DIGITAL_SIGNATURE, self._compute_signature)
+        self.add_handler(Ins.INTERNAL_AUTHENTICATE, self._internal_authenticate)
+
+    def _internal_authenticate(self, cmd: CommandApdu) -> Reply:
+        # MCARD: the JPKI keys are PIN-protected and refuse INTERNAL AUTHENTICATE outright.
+        sfi = sfi_from_p2(cmd.p2)
+        ef = self.require_current() if sfi is None else self.ef_by_sfi(sfi)
+        if not isinstance(ef, KeyEf):
+            raise CardStatus(SW.INCOMPATIBLE_FILE_STRUCTURE, "not a key EF")
+        raise CardStatus(SW.SECURITY_STATUS_NOT_SATISFIED, "JPKI keys do not do INTERNAL AUTHENTICATE")
 
     def _compute_signature(self, cmd: CommandApdu) -> Reply:
         if cmd.p1 not in _SCHEMES:

@@ -340,6 +340,8 @@ def test_sign_input_rules(authed: MyNumberCard, p1: int, data: bytes, expected: 
         ([SEL["18"], VERIFY_AUTH, SEL["17"]], "80 2A 00 81 01 00 00", 0x6981),  # SFI 01 = a data EF
         ([SEL["18"], VERIFY_AUTH, SEL["17"]], "80 2A 00 00 01 00 00", 0x6A86),
         ([SEL["18"], VERIFY_AUTH, SEL["17"]], "80 2A 00 80 01 00 10", 0x6700),  # Le < 256
+        ([SEL["18"], VERIFY_AUTH], "00 88 00 97 08 01 02 03 04 05 06 07 08 00", 0x6982),  # INTERNAL AUTH
+        ([], "00 88 00 8A 08 01 02 03 04 05 06 07 08 00", 0x6981),  # INTERNAL AUTH on a data EF
     ],
 )
 def test_sign_refusals(jpki: MyNumberCard, setup: list[str], command: str, expected: int) -> None:

@@ -60,6 +60,7 @@ class Reply:
     sensitive: bool = False
 
     def encode(self) -> bytes:
+        """Response APDU bytes: data + SW1 SW2. Never raises."""
         return self.data + self.sw.to_bytes(2, "big")
 
 
@@ -89,6 +90,7 @@ class CardTiming:
     by_ins: Mapping[int, float] = field(default_factory=dict)
 
     def delay_for(self, ins: int) -> float:
+        """Seconds to wait before answering instruction ``ins``. Never raises."""
         return self.every + self.by_ins.get(ins, 0.0)
 
 
@@ -127,6 +129,7 @@ class CardOS:
     # --- power -----------------------------------------------------------------------------------
     @property
     def powered(self) -> bool:
+        """True between power_on() and power_off()."""
         return self._powered
 
     def power_on(self) -> bytes:
@@ -146,7 +149,11 @@ class CardOS:
             logger.debug("power off")
 
     def reset(self) -> bytes:
-        """Warm reset: back to the power-on state (security state cleared); returns the ATR."""
+        """Warm reset: back to the power-on state; returns the ATR. Never raises.
+
+        Clears the security state too (our choice; MCARD reports that a real card keeps it across
+        a warm reset and only loses it when unpowered — reference §9 pitfall 8).
+        """
         return self.power_on()
 
     def _enter_power_on_state(self) -> None:

@@ -7,30 +7,13 @@ key twice for two purposes).
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from pki_helpers import POOL_SIZE, KeyPool
 
-from firmware_sim.pki import TestPki, new_rsa_key
-
-POOL_SIZE = 12
-
-
-class KeyPool:
-    """A thread-safe cycling key factory over pre-generated keys."""
-
-    def __init__(self, size: int) -> None:
-        self.keys = [new_rsa_key() for _ in range(size)]
-        self._cycle = itertools.cycle(self.keys)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> rsa.RSAPrivateKey:
-        with self._lock:
-            return next(self._cycle)
+from firmware_sim.pki import TestPki
 
 
 @pytest.fixture(scope="session")

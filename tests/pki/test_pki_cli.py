@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import KeyPool
 from cryptography import x509
+from pki_helpers import KeyPool
 
 from firmware_sim.cli import main
 from firmware_sim.image import CardImage

@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from conftest import KeyPool
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pki_helpers import KeyPool
 
 from firmware_sim.holder import Sex, demo_holder
 from firmware_sim.kenmen_data import (

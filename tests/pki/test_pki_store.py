@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import KeyPool
 from cryptography import x509
+from pki_helpers import KeyPool
 
 from firmware_sim.pki import PkiError, TestPki, foreign_pki, new_rsa_key
 

@@ -119,6 +119,19 @@ class Pn532Sim:
 
     def _run(self, seq: int, payload: bytes) -> None:
         self._abort.clear()
+        answer = self.execute(payload)
+        if answer is None:
+            if self._current(seq):
+                self.wire.send_error_frame()
+            return
+        if self.delay and self._abort.wait(self.delay):
+            return
+        if self._current(seq):
+            self.wire.send_response(answer)
+
+    def execute(self, payload: bytes) -> bytes | None:
+        """Run one command (code + data); the response (code + 1 + data), or None when the chip
+        answers with the error frame. Never raises."""
         code, data = payload[0], payload[1:]
         self.commands.append(code)
         if log.isEnabledFor(TRAFFIC):
@@ -127,16 +140,10 @@ class Pn532Sim:
         try:
             if handler is None:
                 raise SyntaxErrorFrame(f"unknown command {code:02X}")
-            answer = handler(data)
-        except (SyntaxErrorFrame, IndexError) as exc:
+            return bytes(((code + 1) & 0xFF,)) + handler(data)
+        except (SyntaxErrorFrame, IndexError, ValueError) as exc:
             log.info("error frame for command %02X: %s", code, exc)
-            if self._current(seq):
-                self.wire.send_error_frame()
-            return
-        if self.delay and self._abort.wait(self.delay):
-            return
-        if self._current(seq):
-            self.wire.send_response(bytes((code + 1,)) + answer)
+            return None
 
     def _current(self, seq: int) -> bool:
         with self._lock:

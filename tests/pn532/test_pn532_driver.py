@@ -27,7 +27,9 @@ def transport(sim: Pn532Sim):  # type: ignore[no-untyped-def]
     t.close()  # type: ignore[attr-defined]
 
 
-def test_opens_like_libnfc_and_synthesises_the_contactless_atr(sim: Pn532Sim, transport: Pn532Transport) -> None:
+def test_opens_like_libnfc_and_synthesises_the_contactless_atr(
+    sim: Pn532Sim, transport: Pn532Transport
+) -> None:
     transport.connect()
     assert isinstance(transport, Transport)  # (the protocol check reads .atr: needs a card)
     assert sim.commands[:2] == [0x14, 0x02]  # wake-up + SAMConfiguration first, then the version
@@ -226,7 +228,9 @@ def test_command_exact_bytes_and_ack_to_cancel_on_timeout() -> None:
 
 
 def test_chip_status_gone_maps_to_card_removed_and_others_to_pn532_error() -> None:
-    link = ScriptedLink([(CMD("40 01 00 A4"), ACK() + RSP("41 2B")), (CMD("40 01 00 A5"), ACK() + RSP("41 02"))])
+    link = ScriptedLink(
+        [(CMD("40 01 00 A4"), ACK() + RSP("41 2B")), (CMD("40 01 00 A5"), ACK() + RSP("41 02"))]
+    )
     chip = Pn532(link)  # type: ignore[arg-type]
     with pytest.raises(CardRemovedError):
         chip.data_exchange(HEX("00 A4"), timeout=1)

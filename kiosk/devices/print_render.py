@@ -32,7 +32,7 @@ PWG_SYNC = b"RaS2"
 PWG_HEADER_SIZE = 1796
 _CSPACE_SGRAY = 18
 _A4_NAME = "iso_a4_210x297mm"
-_RUNS = re.compile(rb"(.)\1*", re.DOTALL)
+_RUNS = re.compile(rb"(.)\1{2,}", re.DOTALL)  # runs of 3+ identical pixels
 
 
 class PrintDocumentError(Exception):
@@ -86,7 +86,8 @@ def render_gray_pages(pdf: bytes, *, dpi: int = 300, timeout: float = 60.0) -> l
     """
     if not pdf.startswith(b"%PDF-"):
         raise PrintDocumentError("not a PDF document (no %PDF- header)")
-    stream = _run_poppler("pdftoppm", ["-gray", "-r", str(dpi)], pdf, timeout)
+    # No anti-aliasing: the printer halftones gray, so soft edges would print as fuzz (and pack worse).
+    stream = _run_poppler("pdftoppm", ["-gray", "-r", str(dpi), "-aa", "no", "-aaVector", "no"], pdf, timeout)
     pages = list(_split_pgm(stream, dpi))
     if not pages:
         raise PrintDocumentError("pdftoppm produced no pages")
@@ -164,24 +165,37 @@ def _compress_page(page: GrayPage) -> bytes:
 
 
 def compress_line(line: bytes) -> bytes:
-    """PackBits-style PWG line body: 0..127 = next pixel (n+1) times; 129..255 = (257-n) literals."""
+    """PackBits-style PWG line body: 0..127 = next pixel (n+1) times; 129..255 = (257-n) literals.
+
+    Only runs of 3 or more become repeat codes; shorter ones stay in literal stretches. That costs
+    at most a byte per short run and keeps the Python work per line small (see bench_printer).
+    """
     out = bytearray()
-    literal = bytearray()
-
-    def flush_literal() -> None:
-        while literal:
-            chunk, literal[:] = literal[:127], literal[127:]
-            out.extend((0, chunk[0]) if len(chunk) == 1 else (257 - len(chunk), *chunk))
-
+    append = out.append  # this loop runs per run of pixels: keep it lean
+    pos = 0
     for match in _RUNS.finditer(line):
-        run = match.end() - match.start()
-        if run == 1:
-            literal.append(line[match.start()])
-            continue
-        flush_literal()
-        while run > 0:
-            count = min(run, 128)
-            out.extend((count - 1, line[match.start()]))
-            run -= count
-    flush_literal()
+        start, end = match.span()
+        if start > pos:
+            _put_literals(out, line, pos, start)
+        value, run = line[start], end - start
+        while run > 128:
+            append(127)
+            append(value)
+            run -= 128
+        append(run - 1)
+        append(value)
+        pos = end
+    if pos < len(line):
+        _put_literals(out, line, pos, len(line))
     return bytes(out)
+
+
+def _put_literals(out: bytearray, line: bytes, start: int, end: int) -> None:
+    while start < end:
+        chunk = line[start:min(end, start + 127)]
+        if len(chunk) == 1:
+            out += bytes((0, chunk[0]))
+        else:
+            out.append(257 - len(chunk))
+            out += chunk
+        start += len(chunk)

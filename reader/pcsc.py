@@ -233,6 +233,11 @@ class PcscTransport:
         """Connect (T=1 or T=0) and power the card. Raises NoReaderError, NoCardError, TransportError."""
         if self._card is not None:
             return
+        # An abandoned exchange (timeout, cancel) may still hold the old handle: let it finish.
+        try:
+            self._worker.submit(time.sleep, 0).result(timeout=DEFAULT_TIMEOUT)
+        except FutureTimeout:
+            log.warning("%s: an abandoned exchange is still running", self.name)
         ctx = self._context()
         self._reader = self._resolve(ctx)
         if self.url.extended is None:

@@ -131,7 +131,8 @@ class TypeBCard:
             return None
         try:
             if self.state is PiccState.ACTIVE and frame[0] not in (APF, ATTRIB_CMD):
-                return self._block(frame)
+                answer = self._block(frame)
+                return answer if self.in_field else None  # pulled out while it worked
             if frame[0] == APF and len(frame) == 3:
                 return self._wakeup(frame)
             if frame[0] == ATTRIB_CMD and len(frame) >= 9:

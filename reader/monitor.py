@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from reader.errors import CardError
+from reader.errors import CardError, CardRemovedError, NoCardError
+from reader.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,25 @@ class PollingPresence:
     def close(self) -> None:
         """Release nothing (polling holds no resources); wakes a waiting snapshot."""
         self._wake.set()
+
+
+def connect_probe(transport: Transport) -> Callable[[], bytes | None]:
+    """A PollingPresence probe for an idle transport without a presence query of its own: a shared
+    connect without power-off, the ATR, a release. Use ``LoopbackTransport.presence`` when there is one."""
+
+    def probe() -> bytes | None:
+        try:
+            transport.connect(exclusive=False)
+        except (NoCardError, CardRemovedError):
+            return None
+        try:
+            return transport.atr
+        except (NoCardError, CardRemovedError):
+            return None
+        finally:
+            transport.disconnect(unpower=False)
+
+    return probe
 
 
 class CardMonitor:

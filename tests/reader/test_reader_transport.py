@@ -12,7 +12,15 @@ from reader.constants import Ins
 from reader.errors import CancelledError, CardRemovedError, NoCardError, ReaderTimeoutError, TransportError
 from reader.jpki import JpkiClient
 from reader.loopback import LoopbackTransport
-from reader.monitor import CardEvent, CardMonitor, EventKind, PollingPresence, diff_states, wait_for_event
+from reader.monitor import (
+    CardEvent,
+    CardMonitor,
+    EventKind,
+    PollingPresence,
+    connect_probe,
+    diff_states,
+    wait_for_event,
+)
 from reader.transport import Transport, open_transport
 
 
@@ -154,3 +162,14 @@ def test_monitor_survives_a_failing_observer_and_stops_promptly(card) -> None:  
     assert time.monotonic() - start < 0.5
     assert good and good[0].kind is EventKind.INSERTED
     assert not any(t.name == "card-monitor" for t in threading.enumerate())
+
+
+def test_connect_probe_reports_presence_of_an_idle_transport(card) -> None:  # type: ignore[no-untyped-def]
+    transport = LoopbackTransport(card)
+    probe = connect_probe(transport)
+    assert probe() == card.atr
+    transport.remove()
+    assert probe() is None
+    transport.insert()
+    assert probe() == card.atr
+    transport.close()

@@ -19,6 +19,7 @@ from reader.errors import (
     NoCurrentEfError,
     ProtocolError,
     WrongLengthError,
+    WrongParametersError,
     check_status,
 )
 from reader.transport import DEFAULT_TIMEOUT, Transport
@@ -144,29 +145,29 @@ class AppClient:
         """The BER object stored in EF ``fid`` (exactly its bytes, trailing filler dropped).
 
         Extended Le in one command when the transport supports it (falling back to short reads
-        on 67 00), else the first 7 bytes, the parsed length, then 256-byte chunks.
+        on 67 00), else the first 7 bytes, the parsed length, then 256-byte chunks. A card that
+        answers a long read with less than asked is read on from where it stopped.
         Raises ProtocolError for truncated, malformed or oversized data; CardError subclasses.
         """
         self.select_ef(fid, cancel)
-        if self.transport.supports_extended:
+        step = EXTENDED_ALL if self.transport.supports_extended else SHORT_CHUNK
+        first = b""
+        if step == EXTENDED_ALL:
             try:
-                data = self.read_binary(0, EXTENDED_ALL, cancel)
+                first = self.read_binary(0, EXTENDED_ALL, cancel)
             except WrongLengthError:
                 log.info("extended READ BINARY refused by %s; reading in short chunks", self.transport.name)
-            else:
-                total = _checked_length(data, max_size, lenient)
-                if len(data) < total:
-                    raise ProtocolError(f"object truncated: {len(data)} of {total} bytes")
-                return data[:total]
-        data = self.read_binary(0, HEADER_PROBE, cancel)
-        total = _checked_length(data, max_size, lenient)
-        chunks = [data[:total]]
-        got = len(chunks[0])
-        while got < total:
-            chunk = self.read_binary(got, min(SHORT_CHUNK, total - got), cancel)
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+                step = SHORT_CHUNK
+        if not first:
+            first = self.read_binary(0, HEADER_PROBE, cancel)
+        total = _checked_length(first, max_size, lenient)
+        data = first[:total]
+        while len(data) < total:
+            try:
+                data += self.read_binary(len(data), min(step, total - len(data)), cancel)
+            except WrongParametersError as exc:  # 6B 00: the EF ends before the object does
+                raise ProtocolError(f"object truncated: {len(data)} of {total} bytes") from exc
+        return data
 
     def read_exact(self, fid: int, size: int, cancel: threading.Event | None = None) -> bytes:
         """Exactly ``size`` bytes from the start of EF ``fid`` (short reads). Raises ProtocolError

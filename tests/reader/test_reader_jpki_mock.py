@@ -130,7 +130,6 @@ def test_extended_le_refused_falls_back_to_short_chunks() -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        hx(OBJECT[:100]) + " 90 00",  # extended answer shorter than the object
         "30 82 40 01 90 00",  # claims 16 KiB + 5: oversized
         "30 80 00 00 90 00",  # indefinite length
         "90 00",  # no data at all
@@ -141,6 +140,34 @@ def test_truncated_or_oversized_certificate_is_a_protocol_error(answer: str) -> 
         [(SELECT_JPKI, OK), ("00 A4 02 0C 02 00 0A", OK), ("00 B0 00 00 00 00 00", answer)], extended=True
     )
     with pytest.raises(ProtocolError):
+        client.read_certificate_der("auth")
+
+
+def test_short_extended_answer_is_read_on_from_where_it_stopped() -> None:
+    client, transport = client_for(
+        [
+            (SELECT_JPKI, OK),
+            ("00 A4 02 0C 02 00 0A", OK),
+            ("00 B0 00 00 00 00 00", hx(OBJECT[:100]) + " 90 00"),
+            ("00 B0 00 64 00 01 F4", hx(OBJECT[100:]) + " 90 00"),
+        ],
+        extended=True,
+    )
+    assert client.read_certificate_der("auth") == OBJECT
+    assert transport.done()
+
+
+def test_file_ending_before_the_object_is_a_protocol_error() -> None:
+    client, _ = client_for(
+        [
+            (SELECT_JPKI, OK),
+            ("00 A4 02 0C 02 00 0A", OK),
+            ("00 B0 00 00 07", hx(OBJECT[:7]) + " 90 00"),
+            ("00 B0 00 07 00", hx(OBJECT[7:263]) + " 90 00"),
+            ("00 B0 01 07 00", "6B 00"),
+        ]
+    )
+    with pytest.raises(ProtocolError, match="truncated: 263 of 600"):
         client.read_certificate_der("auth")
 
 

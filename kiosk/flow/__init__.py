@@ -1,0 +1,1 @@
+"""The headless transaction flow (no Kivy): state machine, events, view state, steps, outcomes."""

@@ -1,0 +1,77 @@
+"""Per-step timeouts (seconds) with a warning countdown on the screens where the resident acts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.flow.view import Screen
+
+CANCELLABLE = frozenset(
+    {
+        Screen.ROUTE,
+        Screen.PLACE_CARD,
+        Screen.READING,
+        Screen.PIN,
+        Screen.VERIFYING,
+        Screen.AUTHENTICATING,
+        Screen.REMOVE_CARD,
+        Screen.CHOOSE_TYPE,
+        Screen.OPTIONS,
+        Screen.COPIES,
+        Screen.CONFIRM,
+        Screen.ISSUING,
+        Screen.PAY,
+    }
+)
+INTERACTIVE = frozenset(
+    {
+        Screen.ROUTE,
+        Screen.PLACE_CARD,
+        Screen.PIN,
+        Screen.REMOVE_CARD,
+        Screen.CHOOSE_TYPE,
+        Screen.OPTIONS,
+        Screen.COPIES,
+        Screen.CONFIRM,
+        Screen.PAY,
+        Screen.DONE,
+        Screen.FAILED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long each screen may last. Busy screens (card, center, devices) time out too: a step that
+    waits past its time aborts the whole transaction (the 2023 lesson), except printing, which stops
+    the job and refunds what did not come out."""
+
+    interaction: float = 60.0
+    remove_card: float = 30.0
+    pay: float = 120.0
+    card: float = 20.0
+    center: float = 45.0
+    printing: float = 300.0
+    finishing: float = 60.0
+    outcome: float = 30.0
+    warning: float = 10.0
+    interactive: frozenset[Screen] = field(default=INTERACTIVE)
+
+    def for_screen(self, screen: Screen) -> float | None:
+        """Seconds allowed on ``screen`` (None: no limit, the attract screen)."""
+        table = {
+            Screen.ATTRACT: None,
+            Screen.REMOVE_CARD: self.remove_card,
+            Screen.PAY: self.pay,
+            Screen.READING: self.card,
+            Screen.VERIFYING: self.card,
+            Screen.AUTHENTICATING: self.center,
+            Screen.ISSUING: self.center,
+            Screen.FINISHING_PAYMENT: self.finishing,
+            Screen.PRINTING: self.printing,
+            Screen.REPORTING: self.center,
+            Screen.ABORTING: self.finishing,
+            Screen.DONE: self.outcome,
+            Screen.FAILED: self.outcome,
+        }
+        return table.get(screen, self.interaction)

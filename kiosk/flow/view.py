@@ -1,0 +1,90 @@
+"""What the screens render: one immutable view state per change, published by the flow."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Screen(enum.StrEnum):
+    """Every screen of the transaction, in the order of the real service (DESIGN.md)."""
+
+    ATTRACT = "attract"
+    ROUTE = "route"
+    PLACE_CARD = "place_card"
+    READING = "reading"
+    PIN = "pin"
+    VERIFYING = "verifying"
+    AUTHENTICATING = "authenticating"
+    REMOVE_CARD = "remove_card"
+    CHOOSE_TYPE = "choose_type"
+    OPTIONS = "options"
+    COPIES = "copies"
+    CONFIRM = "confirm"
+    ISSUING = "issuing"
+    PAY = "pay"
+    FINISHING_PAYMENT = "finishing_payment"
+    PRINTING = "printing"
+    REPORTING = "reporting"
+    ABORTING = "aborting"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One certificate type the center offers this resident now (no personal data)."""
+
+    type: str
+    label: str
+    fee: int
+    max_copies: int
+    available: bool
+    unavailable_code: str | None = None
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()  # option name -> values offered
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a transaction ended: what the resident is told and what staff look up.
+
+    ``message_key`` is one of ``take_certificate``, ``retry``, ``go_to_city_hall``, ``call_staff``,
+    ``take_your_money``, ``cancelled``; ``reason`` is the finer key (e.g. ``pin_locked``).
+    """
+
+    message_key: str
+    reason: str
+    staff_code: str
+    refunded: int = 0
+    refund_owed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.message_key == "take_certificate"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything a screen shows. Never holds the PIN, the certificate or a document."""
+
+    screen: Screen = Screen.ATTRACT
+    language: str = "ja"
+    route: str = "residence"
+    message_key: str = ""
+    tries_left: int | None = None
+    last_try_warning: bool = False
+    menu: tuple[MenuItem, ...] = ()
+    chosen_type: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    copies: int = 1
+    fee: int = 0
+    amount_inserted: int = 0
+    change: int = 0
+    pages_printed: int = 0
+    pages_total: int = 0
+    countdown: int | None = None
+    countdown_warning: bool = False
+    outcome: Outcome | None = None
+    can_cancel: bool = False
+    sound_on: bool = False
+    extra: tuple[tuple[str, str], ...] = field(default=())

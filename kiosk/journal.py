@@ -1,0 +1,324 @@
+"""The kiosk's durable journal (SQLite, WAL, synchronous=FULL): each transaction's stage, ids, money,
+documents and report status, and the idempotency keys of its center calls.
+
+Never: a PIN, personal data, a certificate or a document. Every write commits before it returns
+(a "journal point"); ``MYNA_KIOSK_CRASH_AT=N`` SIGKILLs this process right after the N-th point, for
+the crash test. The journal is also the cash unit's ``CashJournal`` hook (money is journaled before
+the driver counts it); payouts are booked as change or refund according to ``payout_purpose``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.devices.money import CreditSource, FaultKind
+
+log = logging.getLogger(__name__)
+CRASH_ENV = "MYNA_KIOSK_CRASH_AT"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS txn(
+  id TEXT PRIMARY KEY, started_at TEXT NOT NULL, updated_at TEXT NOT NULL, stage TEXT NOT NULL,
+  session_id TEXT, order_id TEXT, fee INTEGER NOT NULL DEFAULT 0,
+  report_status TEXT NOT NULL DEFAULT 'none', refund_owed INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT, staff_code TEXT, finished INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS idem(txn_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL,
+  PRIMARY KEY(txn_id, name));
+CREATE TABLE IF NOT EXISTS money(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
+  yen INTEGER NOT NULL, source TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS document(document_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL,
+  item_index INTEGER NOT NULL, copy_index INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
+  pages INTEGER NOT NULL, state TEXT NOT NULL, pages_printed INTEGER, error TEXT);
+CREATE TABLE IF NOT EXISTS fault(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
+  device TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL);
+"""
+
+
+class JournalWriteError(Exception):
+    """The journal could not record something (disk full, corrupt file)."""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    document_id: str
+    item_index: int
+    copy_index: int
+    unit_fee: int
+    pages: int
+    state: str  # issued | printing | printed | failed
+    pages_printed: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class TxnRecord:
+    id: str
+    started_at: datetime
+    stage: str
+    session_id: str | None
+    order_id: str | None
+    fee: int
+    report_status: str  # none | pending | reported
+    refund_owed: int
+    finished: bool
+    outcome: str | None
+    staff_code: str | None
+    documents: tuple[DocRecord, ...]
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Money of one transaction: inserted = printed fees + change + refunded + refund owed, when settled."""
+
+    inserted: int
+    change: int
+    refunded: int
+    refund_owed: int
+    printed_fees: int
+
+    @property
+    def settled(self) -> bool:
+        return self.inserted == self.printed_fees + self.change + self.refunded + self.refund_owed
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Journal:
+    """One SQLite file; thread-safe (the cash unit's polling thread writes money)."""
+
+    def __init__(self, path: Path, *, crash_at: int | None = None) -> None:
+        """Open (create) the journal. Raises JournalWriteError if the file cannot be opened."""
+        self.path = path
+        env = os.environ.get(CRASH_ENV, "")
+        self.crash_at = crash_at if crash_at is not None else (int(env) if env.isdigit() else None)
+        self.points = 0
+        self.current: str | None = None  # the transaction cash events belong to
+        self.payout_purpose = "change"
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database. Never raises."""
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                log.exception("journal close failed")
+
+    # --- writing ------------------------------------------------------------------------------------
+    def _write(self, point: str, sql: str, args: tuple[object, ...]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JournalWriteError(f"journal point {point}: {exc}") from exc
+            self.points += 1
+            log.debug("journal point %d: %s", self.points, point)
+            if self.crash_at is not None and self.points == self.crash_at:
+                log.warning("crash test: SIGKILL at journal point %d (%s)", self.points, point)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def begin(self, txn_id: str) -> None:
+        """A new transaction (stage ``started``); cash events are booked to it from now on."""
+        now = _now()
+        self._write(
+            "begin",
+            "INSERT INTO txn(id, started_at, updated_at, stage) VALUES (?,?,?,?)",
+            (txn_id, now, now, "started"),
+        )
+        self.current = txn_id
+
+    def stage(
+        self,
+        txn_id: str,
+        stage: str,
+        *,
+        session_id: str | None = None,
+        order_id: str | None = None,
+        fee: int | None = None,
+    ) -> None:
+        """Move a transaction to ``stage``, recording the ids and fee given. Raises JournalWriteError."""
+        self._write(
+            f"stage:{stage}",
+            "UPDATE txn SET stage=?, updated_at=?, session_id=COALESCE(?, session_id),"
+            " order_id=COALESCE(?, order_id), fee=COALESCE(?, fee) WHERE id=?",
+            (stage, _now(), session_id, order_id, fee, txn_id),
+        )
+
+    def key(self, txn_id: str, name: str) -> str:
+        """The idempotency key for call ``name`` of this transaction: created and made durable on first
+        use, the same one after a restart. Raises JournalWriteError."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key FROM idem WHERE txn_id=? AND name=?", (txn_id, name)
+            ).fetchone()
+            if row:
+                return str(row[0])
+            key = str(uuid.uuid4())
+            self._write(
+                f"key:{name}", "INSERT INTO idem(txn_id, name, key) VALUES (?,?,?)", (txn_id, name, key)
+            )
+            return key
+
+    def add_document(
+        self, txn_id: str, document_id: str, item_index: int, copy_index: int, unit_fee: int, pages: int
+    ) -> None:
+        """A verified document is held in memory for this transaction (its id only is journaled)."""
+        self._write(
+            "document:issued",
+            "INSERT OR IGNORE INTO document(document_id, txn_id, item_index, copy_index, unit_fee,"
+            " pages, state) VALUES (?,?,?,?,?,?,'issued')",
+            (document_id, txn_id, item_index, copy_index, unit_fee, pages),
+        )
+
+    def document_state(
+        self, document_id: str, state: str, *, pages_printed: int | None = None, error: str | None = None
+    ) -> None:
+        """``printing`` (before the job is sent), ``printed`` or ``failed`` (after).
+        Raises JournalWriteError."""
+        self._write(
+            f"document:{state}",
+            "UPDATE document SET state=?, pages_printed=?, error=? WHERE document_id=?",
+            (state, pages_printed, error, document_id),
+        )
+
+    def report_status(self, txn_id: str, status: str) -> None:
+        """``pending`` (outcomes final, report not yet acknowledged) or ``reported``."""
+        self._write(
+            f"report:{status}",
+            "UPDATE txn SET report_status=?, updated_at=? WHERE id=?",
+            (status, _now(), txn_id),
+        )
+
+    def refund_owed(self, txn_id: str, yen: int) -> None:
+        """Money the kiosk owes but could not pay out: recorded for staff."""
+        self._write(
+            "refund_owed",
+            "UPDATE txn SET refund_owed=refund_owed+?, updated_at=? WHERE id=?",
+            (yen, _now(), txn_id),
+        )
+
+    def finish(self, txn_id: str, outcome: str, staff_code: str) -> None:
+        """The transaction is over (no further step will run for it)."""
+        self._write(
+            "finish",
+            "UPDATE txn SET finished=1, stage='finished', outcome=?, staff_code=?, updated_at=? WHERE id=?",
+            (outcome, staff_code, _now(), txn_id),
+        )
+        if self.current == txn_id:
+            self.current = None
+
+    # --- CashJournal hook ---------------------------------------------------------------------------
+    def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
+        """A coin or note was credited to the current transaction (idempotent by event id)."""
+        self._write(
+            "money:credit",
+            "INSERT OR IGNORE INTO money VALUES (?,?,?,?,?,?)",
+            (event_id, self.current or "", "credit", yen, str(source), _now()),
+        )
+
+    def record_payout(self, event_id: str, yen: int) -> None:
+        """Coins left the hoppers: change or refund, by ``payout_purpose``."""
+        self._write(
+            f"money:{self.payout_purpose}",
+            "INSERT OR IGNORE INTO money VALUES (?,?,?,?,?,?)",
+            (event_id, self.current or "", self.payout_purpose, yen, None, _now()),
+        )
+
+    def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
+        """A device fault staff must see."""
+        self._write(
+            "fault",
+            "INSERT OR IGNORE INTO fault VALUES (?,?,?,?,?,?)",
+            (event_id, self.current or "", str(kind), device, detail, _now()),
+        )
+
+    # --- reading ------------------------------------------------------------------------------------
+    def _documents(self, txn_id: str) -> tuple[DocRecord, ...]:
+        rows = self._db.execute(
+            "SELECT document_id, item_index, copy_index, unit_fee, pages, state, pages_printed, error"
+            " FROM document WHERE txn_id=? ORDER BY item_index, copy_index",
+            (txn_id,),
+        ).fetchall()
+        return tuple(DocRecord(*row) for row in rows)
+
+    def _txn(self, row: tuple[object, ...]) -> TxnRecord:
+        (tid, started, stage, session_id, order_id, fee, report, owed, finished, outcome, code) = row
+        return TxnRecord(
+            str(tid),
+            datetime.fromisoformat(str(started)),
+            str(stage),
+            session_id if isinstance(session_id, str) else None,
+            order_id if isinstance(order_id, str) else None,
+            int(str(fee)),
+            str(report),
+            int(str(owed)),
+            bool(finished),
+            outcome if isinstance(outcome, str) else None,
+            code if isinstance(code, str) else None,
+            self._documents(str(tid)),
+        )
+
+    def transactions(self, *, unfinished_only: bool = False) -> list[TxnRecord]:
+        """Transactions, oldest first."""
+        query = (
+            "SELECT id, started_at, stage, session_id, order_id, fee, report_status, refund_owed, finished,"
+            " outcome, staff_code FROM txn WHERE finished IN (?, ?) ORDER BY started_at, rowid"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (0, 0 if unfinished_only else 1)).fetchall()
+            return [self._txn(row) for row in rows]
+
+    def transaction(self, txn_id: str) -> TxnRecord | None:
+        """One transaction, or None."""
+        return next((t for t in self.transactions() if t.id == txn_id), None)
+
+    def balance(self, txn_id: str) -> Balance:
+        """The money of one transaction."""
+        with self._lock:
+            sums = dict(
+                self._db.execute(
+                    "SELECT kind, SUM(yen) FROM money WHERE txn_id=? GROUP BY kind", (txn_id,)
+                ).fetchall()
+            )
+            row = self._db.execute("SELECT refund_owed FROM txn WHERE id=?", (txn_id,)).fetchone()
+            printed = self._db.execute(
+                "SELECT COALESCE(SUM(unit_fee), 0) FROM document WHERE txn_id=? AND state='printed'",
+                (txn_id,),
+            ).fetchone()[0]
+        return Balance(
+            int(sums.get("credit", 0)),
+            int(sums.get("change", 0)),
+            int(sums.get("refund", 0)),
+            int(row[0]) if row else 0,
+            int(printed),
+        )
+
+    def faults(self, txn_id: str) -> list[tuple[str, str, str]]:
+        """(kind, device, detail) of the faults booked to a transaction."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, device, detail FROM fault WHERE txn_id=?", (txn_id,)
+            ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]

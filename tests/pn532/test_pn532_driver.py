@@ -4,8 +4,12 @@ link (exact bytes)."""
 
 from __future__ import annotations
 
+import os
+import select
+import socket
 import threading
 import time
+import tty
 
 import pytest
 from pn532_helpers import ACK, CMD, HEX, PUPI, RSP
@@ -243,3 +247,37 @@ def test_wrong_response_code_is_a_transport_error() -> None:
     chip = Pn532(ScriptedLink([(CMD("02"), ACK() + RSP("05 00"))]))  # type: ignore[arg-type]
     with pytest.raises(TransportError, match="response"):
         chip.firmware_version()
+
+
+def test_socket_url_reaches_the_module_through_a_tcp_bridge(sim: Pn532Sim) -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    fd = os.open(sim.wire.path, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    stop = threading.Event()
+
+    def bridge() -> None:  # a ser2net-like TCP ↔ serial relay
+        conn, _ = server.accept()
+        with conn:
+            while not stop.is_set():
+                ready, _, _ = select.select([conn, fd], [], [], 0.05)
+                if conn in ready:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    os.write(fd, data)
+                if fd in ready:
+                    conn.sendall(os.read(fd, 4096))
+
+    thread = threading.Thread(target=bridge, daemon=True)
+    thread.start()
+    try:
+        transport = open_transport(f"pn532+socket://127.0.0.1:{port}")
+        transport.connect()
+        assert transport.transmit(SELECT_JPKI) == HEX("90 00")
+        transport.close()  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
+        os.close(fd)

@@ -1,0 +1,238 @@
+"""Mock issuance center: complete transactions per second (open → authenticate → order → documents →
+payment → result) from N concurrent kiosks against one ``mock-relay serve`` process, p50/p99 per call,
+beside the bare cost of the same crypto and PDF work done in a loop in one process (the ceiling).
+
+Each kiosk thread keeps one mTLS keep-alive connection (http.client) and runs whole transactions for
+the Ohira residents (their municipality allows same-day reissue, so transactions can repeat).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import ocsp
+
+from bench import Row
+from firmware_sim.image import CardImage
+from firmware_sim.pki import TestPki
+from mock_relay import documents, rules
+from mock_relay.cli_cards import personalise_for
+from mock_relay.jpki_check import JpkiChecker, auth_message
+from mock_relay.model import JST, YEAR_END_CLOSURE, OrderItem, Route
+from mock_relay.ocsp import OcspResponder
+from mock_relay.registry import Registry
+from mock_relay.routes_documents import canonical
+from mock_relay.tls import CenterPki, client_context
+
+RESIDENTS = ("V-001", "V-002", "V-003")  # 大衡村: refuse_same_day_reissue=False
+CALLS = ("open", "authenticate", "order", "documents", "payment", "result")
+SECONDS_PER_RUN = 6.0
+CLIENT_COUNTS = (1, 4)
+
+
+def _clock() -> datetime:
+    day = datetime.now(JST).date() + timedelta(days=1)
+    while day.weekday() >= 5 or (day.month, day.day) in YEAR_END_CLOSURE or (day.month, day.day) == (12, 6):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=JST)
+
+
+class _Kiosk:
+    def __init__(self, url: str, tdir: Path, card: Path) -> None:
+        host, port = url.removeprefix("https://").split(":")
+        ctx = client_context(tdir / "terminal.pem", tdir / "terminal.key", tdir / "center-ca.pem")
+        self.conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+        image = CardImage.load(card)
+        self.cert_b64 = base64.b64encode(image.jpki_files[0x000A]).decode()
+        self.key = image.auth_key()
+        self.terminal = tdir.name
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+        self.conn.request("POST", path, body=json.dumps(body), headers=headers)
+        resp = self.conn.getresponse()
+        data = json.loads(resp.read())
+        if resp.status >= 300:
+            raise RuntimeError(f"{path}: {resp.status} {data.get('code')}")
+        return data  # type: ignore[no-any-return]
+
+    def transaction(self, timings: dict[str, list[float]]) -> None:
+        def timed(name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            start = time.perf_counter()
+            out = self.post(path, body)
+            timings[name].append(time.perf_counter() - start)
+            return out
+
+        s = timed("open", "/v1/sessions", {})
+        challenge = base64.urlsafe_b64decode(s["challenge"] + "=")
+        sig = self.key.sign(
+            auth_message(s["session_id"], challenge, self.terminal), padding.PKCS1v15(), hashes.SHA256()
+        )
+        body = {
+            "route": "residence",
+            "certificate": self.cert_b64,
+            "signature": base64.b64encode(sig).decode(),
+        }
+        timed("authenticate", f"/v1/sessions/{s['session_id']}/authenticate", body)
+        order = timed(
+            "order", f"/v1/sessions/{s['session_id']}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}
+        )
+        oid = order["order_id"]
+        docs = timed("documents", f"/v1/orders/{oid}/documents", {})
+        timed("payment", f"/v1/orders/{oid}/payment", {"amount_received": order["total"], "change_given": 0})
+        copies = [{"document_id": d["document_id"], "outcome": "printed"} for d in docs["documents"]]
+        timed("result", f"/v1/orders/{oid}/result", {"copies": copies})
+
+
+def _load(url: str, kiosks: list[_Kiosk]) -> tuple[float, dict[str, list[float]]]:
+    timings: dict[str, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+    done = [0]
+    deadline = time.monotonic() + SECONDS_PER_RUN
+    errors: list[BaseException] = []
+
+    def worker(kiosk: _Kiosk) -> None:
+        local: dict[str, list[float]] = defaultdict(list)
+        try:
+            while time.monotonic() < deadline:
+                kiosk.transaction(local)
+                with lock:
+                    done[0] += 1
+        except BaseException as exc:
+            errors.append(exc)
+        with lock:
+            for k, v in local.items():
+                timings[k].extend(v)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in kiosks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"a kiosk failed: {errors[0]}")
+    return done[0] / (time.monotonic() - start), timings
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _ceiling(data: Path) -> float:
+    """Seconds of bare crypto + PDF work per transaction, in-process: RSA verify, OCSP request/response
+    (sign + verify), rules, render, SHA-256, ECDSA binding signature."""
+    pki = TestPki.open(data / "jpki")
+    registry = Registry(data / "registry.sqlite", seed=False)
+    center = CenterPki.open(data / "center")
+    image = CardImage.load(data / "bench-V-001.card")
+    cert = x509.load_der_x509_certificate(image.jpki_files[0x000A])
+    key = image.auth_key()
+    issuer = pki.issuer_of(cert)
+    responder, checker = OcspResponder(pki), JpkiChecker(pki, "")
+    resident = registry.resident("V-001")
+    assert issuer is not None and resident is not None and isinstance(cert.public_key(), rsa.RSAPublicKey)
+    now, rounds = _clock(), 10
+    start = time.perf_counter()
+    for i in range(rounds):
+        msg = auth_message("S-bench", bytes(32), "T-0001")
+        checker.check_local(cert.public_bytes(serialization.Encoding.DER), key.sign(msg, padding.PKCS1v15(),
+                            hashes.SHA256()), msg, now)  # fmt: skip
+        req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA256()).build()
+        resp = ocsp.load_der_ocsp_response(responder.respond(req.public_bytes(serialization.Encoding.DER)))
+        assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+        menu = rules.open_menu(registry, resident, Route.RESIDENCE, now)
+        priced = rules.price_order(registry, resident, menu, [OrderItem.parse({"type": "juminhyo"})], now)
+        code = "AAAA-BBBB-CCCC-DDDD"
+        request = documents.build_document_request(registry, resident, priced[0], 0, f"D-{i}", code,
+                                                   "https://127.0.0.1/v1/verify/x", now)  # fmt: skip
+        pdf = documents.render_document(request).pdf
+        binding = {"document_id": f"D-{i}", "sha256": hashlib.sha256(pdf).hexdigest()}
+        center.signer.key.sign(canonical(binding), ec.ECDSA(hashes.SHA256()))
+    registry.close()
+    return (time.perf_counter() - start) / rounds
+
+
+def run() -> list[Row]:
+    """The benchmark rows. Raises RuntimeError if the server does not start or a transaction fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "center"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mock_relay.cli", "serve", "--data", str(data),
+             "--clock", _clock().isoformat()],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line.startswith("listening on "):
+                raise RuntimeError("mock-relay serve did not start")
+            url = line.split()[-1]
+            rows = _measure(url, data, Path(tmp))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    return rows
+
+
+def _measure(url: str, data: Path, tmp: Path) -> list[Row]:
+    pki, registry, center = (
+        TestPki.open(data / "jpki"),
+        Registry(data / "registry.sqlite"),
+        CenterPki.open(data / "center"),
+    )
+    cards = []
+    for rid in RESIDENTS:
+        personalise_for(pki, registry, rid, data / f"bench-{rid}.card")
+        cards.append(data / f"bench-{rid}.card")
+    registry.close()
+    rows: list[Row] = []
+    for n in CLIENT_COUNTS:
+        kiosks = [
+            _Kiosk(url, center.issue_terminal(f"T-{n}{i:03d}", tmp / f"T-{n}{i:03d}"), cards[i % len(cards)])
+            for i in range(n)
+        ]
+        tps, timings = _load(url, kiosks)
+        rows.append(
+            Row(
+                f"transactions/s, {n} kiosk(s)",
+                tps,
+                "tx/s",
+                f"{sum(len(v) for v in timings.values()) // 6} tx",
+            )
+        )
+        if n == CLIENT_COUNTS[-1]:
+            for call in CALLS:
+                values = timings[call]
+                rows.append(
+                    Row(
+                        f"{call} p50 ({n} kiosks)",
+                        _pct(values, 0.5),
+                        "ms",
+                        f"p99 {_pct(values, 0.99):.1f} ms",
+                    )
+                )
+    per_tx = _ceiling(data)
+    rows.append(Row("ceiling: crypto + rules + PDF per transaction", per_tx * 1000, "ms", "in-process loop"))
+    rows.append(
+        Row("ceiling: transactions/s (one core)", 1 / per_tx, "tx/s", "no HTTP, TLS, ledger or OCSP hop")
+    )
+    return rows

@@ -141,8 +141,10 @@ async def _problems(request: web.Request, handler: Any) -> web.StreamResponse:
         return problem_response("bad_request", "the body is too large", status=413)
     except web.HTTPNotFound:
         return problem_response("not_found", f"no route {request.path}", instance=request.path)
-    except web.HTTPMethodNotAllowed:
-        return problem_response("method_not_allowed", f"{request.method} not allowed on {request.path}")
+    except web.HTTPMethodNotAllowed as exc:
+        resp = problem_response("method_not_allowed", f"{request.method} not allowed on {request.path}")
+        resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+        return resp
     except web.HTTPException as exc:
         if exc.status >= 400:
             return problem_response("bad_request", exc.reason, status=exc.status)

@@ -15,15 +15,44 @@ import asyncio
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from mock_relay.ledger import StoredResponse
+from mock_relay.ledger import Ledger
 from mock_relay.routes_common import PROBLEM_TYPE, TERMINAL, ApiProblem, iso, problem_response
 
 HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The first final answer under one (terminal, key)."""
+
+    route: str
+    request_hash: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+def stored_response(ledger: Ledger, terminal_id: str, key: str) -> StoredResponse | None:
+    """The answer stored under (terminal, key), or None."""
+    r = ledger.query_one("SELECT * FROM idempotency WHERE terminal_id=? AND key=?", (terminal_id, key))
+    if r is None:
+        return None
+    return StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], bytes(r["body"]))
+
+
+def store_response(ledger: Ledger, terminal_id: str, key: str, resp: StoredResponse, at: str) -> None:
+    """Store the first answer under (terminal, key); a second store for the same key is ignored."""
+    with ledger.transaction() as db:
+        db.execute(
+            "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?,?,?,?)",
+            (terminal_id, key, resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at),
+        )
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
@@ -49,7 +78,7 @@ def _storable(resp: web.Response) -> bool:
 @web.middleware
 async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Enforce and honour ``Idempotency-Key`` on POST. Raises ApiProblem for a missing key or a conflict."""
-    if request.method != "POST":
+    if request.method != "POST" or request.match_info.http_exception is not None:  # 404/405 pass through
         result: web.StreamResponse = await handler(request)
         return result
     from mock_relay.app import CENTER_KEY, route_name
@@ -66,7 +95,7 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     lock = center.locks.setdefault((terminal, key), asyncio.Lock())
     try:
         async with lock:
-            stored = center.ledger.stored_response(terminal, key)
+            stored = stored_response(center.ledger, terminal, key)
             if stored is not None:
                 if stored.route != route or stored.request_hash != digest:
                     raise ApiProblem(
@@ -83,7 +112,7 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
                 resp = problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
             if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and _storable(resp):
                 record = StoredResponse(route, digest, resp.status, resp.content_type, resp.body)
-                center.ledger.store_response(terminal, key, record, iso(center.clock.now()))
+                store_response(center.ledger, terminal, key, record, iso(center.clock.now()))
             return resp
     finally:
         if not lock.locked():

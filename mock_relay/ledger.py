@@ -121,15 +121,6 @@ class DocumentRow:
     unit_fee: int = 0
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    route: str
-    request_hash: str
-    status: int
-    content_type: str
-    body: bytes
-
-
 class Ledger:
     """One SQLite file; thread-safe through one connection and a lock (calls are short)."""
 
@@ -144,13 +135,20 @@ class Ledger:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
 
+    def query_one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
+        """One row of a read query (for the idempotency store, which owns its table's SQL)."""
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+            return row
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error) under the ledger's lock."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -165,7 +163,7 @@ class Ledger:
         self, session_id: str, terminal_id: str, challenge: str, created_at: str, expires_ts: float
     ) -> None:
         """Record a new open session."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO sessions (session_id, terminal_id, challenge, created_at, expires_ts,"
                 " state) VALUES (?,?,?,?,?, 'open')",
@@ -188,7 +186,7 @@ class Ledger:
 
     def consume_challenge(self, session_id: str) -> bool:
         """Mark the challenge used; True only for the first caller (atomic test-and-set)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE sessions SET challenge_used=1"
                 " WHERE session_id=? AND challenge_used=0 AND state='open'",
@@ -198,7 +196,7 @@ class Ledger:
 
     def fail_session(self, session_id: str) -> None:
         """Close an open session after a failed authentication."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE sessions SET state='failed' WHERE session_id=? AND state='open'", (session_id,)
             )
@@ -208,7 +206,7 @@ class Ledger:
         municipality_code: str, at: str, expires_ts: float,
     ) -> None:  # fmt: skip
         """open → authenticated. Raises LedgerConflict if the session is no longer open."""
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE sessions SET state='authenticated', route=?, cert_serial_hash=?, resident_id=?,"
                 " municipality_code=?, authenticated_at=?, expires_ts=? WHERE session_id=? AND state='open'",
@@ -222,7 +220,7 @@ class Ledger:
 
         Raises LedgerConflict if the order's result was already reported (nothing left to cancel).
         """
-        with self._tx() as db:
+        with self.transaction() as db:
             row = db.execute("SELECT state FROM sessions WHERE session_id=?", (session_id,)).fetchone()
             if row is not None and row["state"] == "completed":
                 raise LedgerConflict("session_closed", "the transaction is complete; nothing to cancel")
@@ -243,7 +241,7 @@ class Ledger:
     ) -> None:  # fmt: skip
         """authenticated session → ordered, with a priced order. Raises LedgerConflict otherwise."""
         total = sum(i.unit_fee * i.copies for i in items)
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE sessions SET state='ordered' WHERE session_id=? AND state='authenticated'",
                 (session_id,),
@@ -289,7 +287,7 @@ class Ledger:
 
     def record_documents(self, order_id: str, docs: Sequence[tuple[DocumentRow, str, str]]) -> None:
         """priced → issued, storing (row, binding JSON, signature b64) per copy. Raises LedgerConflict."""
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE orders SET state='issued' WHERE order_id=? AND state='priced'"
                 " AND (SELECT state FROM sessions s WHERE s.session_id=orders.session_id)='ordered'",
@@ -325,7 +323,7 @@ class Ledger:
 
     def record_payment(self, order_id: str, amount_received: int, change_given: int, at: str) -> None:
         """issued → paid. Raises LedgerConflict if the order is not waiting for payment."""
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE orders SET state='paid', paid=? WHERE order_id=? AND state='issued'",
                 (amount_received - change_given, order_id),
@@ -342,7 +340,7 @@ class Ledger:
         Raises LedgerConflict if the order is not paid or its result is already in.
         """
         printed = sum(1 for o in outcomes.values() if o == "printed")
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "UPDATE orders SET state=?, refund_due=?, result_reported=1"
                 " WHERE order_id=? AND state='paid'",
@@ -389,37 +387,10 @@ class Ledger:
             ).fetchone()
         return None if r is None else _document_row(r)
 
-    # --- idempotency and heartbeats ---------------------------------------------------------------------
-    def stored_response(self, terminal_id: str, key: str) -> StoredResponse | None:
-        """The answer stored under (terminal, key), or None."""
-        with self._lock:
-            r = self._db.execute(
-                "SELECT * FROM idempotency WHERE terminal_id=? AND key=?", (terminal_id, key)
-            ).fetchone()
-        if r is None:
-            return None
-        return StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], bytes(r["body"]))
-
-    def store_response(self, terminal_id: str, key: str, resp: StoredResponse, at: str) -> None:
-        """Store the first answer under (terminal, key); a second store for the same key is ignored."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    terminal_id,
-                    key,
-                    resp.route,
-                    resp.request_hash,
-                    resp.status,
-                    resp.content_type,
-                    resp.body,
-                    at,
-                ),
-            )
-
+    # --- heartbeats and diagnostics ---------------------------------------------------------------------
     def heartbeat(self, terminal_id: str, at: str, payload: dict[str, Any]) -> None:
         """Record the terminal's latest heartbeat."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO heartbeats VALUES (?,?,?)", (terminal_id, at, json.dumps(payload))
             )

@@ -1,4 +1,5 @@
-"""`mock-relay` end to end as a user runs it: serve (one line, SIGTERM), info, terminal, card, revoke, fault."""
+"""`mock-relay` end to end as a user runs it: serve (one line, SIGTERM), info, terminal, card, revoke,
+fault."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def served(tmp_path: Path) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
     data = tmp_path / "center"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mock_relay.cli", "serve", "--data", str(data), "--clock", business_time().isoformat()],
+        [sys.executable, "-m", "mock_relay.cli", "serve", "--data", str(data),
+         "--clock", business_time().isoformat()],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

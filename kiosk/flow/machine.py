@@ -326,12 +326,13 @@ class Flow:
         self._txn.documents = tuple(d for d in result if isinstance(d, IssuedDocument))
         txn, cash, journal = self._txn, self.ports.cash, self.journal
         txn.accepting = True
-        self._show(Screen.PAY, amount_inserted=0, pages_total=sum(d.page_count for d in txn.documents))
+        self._show(pages_total=sum(d.page_count for d in txn.documents))
         self._run("accept", lambda _cancel: steps.start_accepting(cash, journal, txn))
 
     def _accept_done(self, result: object) -> None:
         if isinstance(result, BaseException):
-            self._abort(outcome("cash_fault"))
+            return self._abort(outcome("cash_fault"))
+        self._show(Screen.PAY, amount_inserted=0)
 
     def _credited(self, event: ev.CashCredited) -> None:
         assert self._txn is not None and self._txn.order is not None

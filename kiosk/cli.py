@@ -1,0 +1,111 @@
+"""``kiosk`` command: ``kiosk play SCENARIO`` (a scripted resident against the simulated kiosk) and
+``kiosk run --sim`` (the simulated kiosk, headless, until interrupted). Errors are one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk.flow.scenario import Player, ScenarioError, check_expectations, load_scenario
+
+log = logging.getLogger(__name__)
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def _scenario_path(name: str) -> Path:
+    path = Path(name)
+    if path.exists():
+        return path
+    bundled = SCENARIOS / f"{name.removesuffix('.toml')}.toml"
+    if bundled.exists():
+        return bundled
+    raise ScenarioError(
+        f"no scenario {name!r} (bundled: {', '.join(p.stem for p in sorted(SCENARIOS.glob('*.toml')))})"
+    )
+
+
+def _play(args: argparse.Namespace) -> int:
+    from kiosk.sim import SimKiosk  # the simulators load only when asked for
+
+    scenario = load_scenario(_scenario_path(args.scenario))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-play-"))
+    print(f"scenario: {scenario.name} (work {work})")
+    with SimKiosk(work, scenario.setup) as kiosk:
+        for r in kiosk.recovered:
+            print(f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed}")
+        player = Player(kiosk.flow, kiosk.hands)
+        final = player.play(scenario, step_timeout=args.step_timeout)
+        out = Path(args.out) / scenario.name.replace(" ", "_")
+        pages = kiosk.copy_printed(out)
+        print(f"printed pages: {len(pages)} -> {out}")
+    problems = check_expectations(scenario, final)
+    for problem in problems:
+        print(f"UNEXPECTED {problem}")
+    return 1 if problems else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.sim:
+        raise ScenarioError("only --sim is wired in this build (real devices: see kiosk.config)")
+    from kiosk.sim import SimKiosk
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-run-"))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with SimKiosk(work) as kiosk:
+        kiosk.flow.subscribe(lambda view: print(f"screen {view.screen} {view.message_key}", flush=True))
+        print(f"kiosk running on simulators in {work}; Ctrl-C to stop", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="myna-kiosk (コンビニ交付) headless kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("play", help="play a scripted resident against the simulated kiosk")
+    p.add_argument("scenario", help="a .toml file or the name of a bundled scenario")
+    p.add_argument("--work", help="working directory (default: a new temporary one)")
+    p.add_argument("--out", default="out", help="where printed pages are copied")
+    p.add_argument("--step-timeout", type=float, default=60.0)
+    p.set_defaults(func=_play)
+    p = sub.add_parser("run", help="run the kiosk headless")
+    p.add_argument(
+        "--sim", action="store_true", help="on simulators (virtual card, mock center, cash, printer)"
+    )
+    p.add_argument("--work")
+    p.set_defaults(func=_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for a user-facing error)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        result: int = args.func(args)
+        return result
+    except (ScenarioError, TimeoutError, OSError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except (
+        Exception
+    ) as exc:  # simulator start-up failures (PrinterSimError, PkiError, ...) without a traceback
+        print(f"kiosk: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""A scripted resident: a TOML scenario of steps (wait for a screen, then act) played against a flow.
+
+Actions: start, route, insert_card, remove_card, pin, choose, options, copies, confirm, coins, notes,
+cancel, idle (wait ``seconds`` doing nothing, e.g. past a timeout), finish. The player prints each
+step and the screen it led to; a PIN is printed as ****.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk.flow import events as ev
+from kiosk.flow.machine import Flow
+from kiosk.flow.view import Screen, ViewState
+
+log = logging.getLogger(__name__)
+_END = (Screen.DONE, Screen.FAILED)
+
+
+class ScenarioError(ValueError):
+    """The scenario file is unreadable or malformed."""
+
+
+class Hands(Protocol):
+    """What the resident does with the machine besides the touchscreen."""
+
+    def insert_card(self) -> None: ...
+
+    def remove_card(self) -> None: ...
+
+    def insert_coin(self, yen: int) -> None: ...
+
+    def insert_note(self, yen: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    setup: dict[str, Any]
+    steps: tuple[dict[str, Any], ...]
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Parse a scenario file. Raises ScenarioError with a clear message."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+    steps = data.get("step", [])
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise ScenarioError(f"{path}: [[step]] tables expected")
+    for index, step in enumerate(steps, 1):
+        if "do" not in step and "wait" not in step:
+            raise ScenarioError(f"{path}: step {index} has neither 'do' nor 'wait'")
+        if "wait" in step and step["wait"] not in {s.value for s in Screen}:
+            raise ScenarioError(f"{path}: step {index}: unknown screen {step['wait']!r}")
+    return Scenario(
+        str(data.get("name", path.stem)),
+        dict(data.get("setup", {})),
+        tuple(steps),
+        dict(data.get("expect", {})),
+    )
+
+
+class Player:
+    """Plays a scenario; ``out`` receives one line per step."""
+
+    def __init__(self, flow: Flow, hands: Hands, out: Callable[[str], None] = print) -> None:
+        self.flow, self.hands, self.out = flow, hands, out
+        self._changed = threading.Condition()
+        self.views: list[ViewState] = []
+        flow.subscribe(self._seen)
+
+    def _seen(self, view: ViewState) -> None:
+        with self._changed:
+            self.views.append(view)
+            self._changed.notify_all()
+
+    def wait_for(self, screen: Screen, timeout: float) -> ViewState:
+        """Wait until the flow shows ``screen`` (or ends). Raises TimeoutError."""
+        with self._changed:
+            ok = self._changed.wait_for(
+                lambda: (
+                    self.flow.view.screen is screen or (screen not in _END and self.flow.view.screen in _END)
+                ),
+                timeout,
+            )
+            if not ok:
+                raise TimeoutError(
+                    f"screen {screen} not reached in {timeout:.0f} s (at {self.flow.view.screen})"
+                )
+            return self.flow.view
+
+    def play(self, scenario: Scenario, *, step_timeout: float = 60.0) -> ViewState:
+        """Run every step, then wait for the end. Returns the last view.
+        Raises TimeoutError, ScenarioError."""
+        for index, step in enumerate(scenario.steps, 1):
+            if "wait" in step:
+                view = self.wait_for(Screen(step["wait"]), float(step.get("timeout", step_timeout)))
+                if view.screen in _END and view.screen.value != step["wait"]:
+                    self.out(f"[{index:2}] expected {step['wait']}, the flow ended: {_describe(view)}")
+                    return view
+            if "do" in step:
+                self._act(step)
+            time.sleep(0.05)  # let the flow take the action before the next wait
+            shown = "****" if step.get("do") == "pin" else _params(step)
+            self.out(
+                f"[{index:2}] {step.get('do', 'wait')} {shown}".rstrip() + f" -> {self.flow.view.screen}"
+            )
+        final = self.wait_for_end(step_timeout)
+        self.out(f"outcome: {_describe(final)}")
+        return final
+
+    def wait_for_end(self, timeout: float) -> ViewState:
+        """Wait for DONE or FAILED. Raises TimeoutError."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.flow.view.screen in _END, timeout):
+                raise TimeoutError(f"the transaction did not end (at {self.flow.view.screen})")
+            return self.flow.view
+
+    def _act(self, step: dict[str, Any]) -> None:
+        action = step["do"]
+        post = self.flow.post
+        simple: dict[str, Callable[[], None]] = {
+            "start": lambda: post(ev.Start(str(step.get("language", "ja")))),
+            "route": lambda: post(ev.ChooseRoute(str(step.get("route", "residence")))),
+            "insert_card": self.hands.insert_card,
+            "remove_card": self.hands.remove_card,
+            "pin": lambda: post(ev.PinEntered(str(step["pin"]))),
+            "choose": lambda: post(ev.ChooseType(str(step["type"]))),
+            "options": lambda: post(ev.ChooseOptions(tuple((k, str(v)) for k, v in step["options"].items()))),
+            "copies": lambda: post(ev.ChooseCopies(int(step["copies"]))),
+            "confirm": lambda: post(ev.Confirm()),
+            "cancel": lambda: post(ev.Cancel()),
+            "finish": lambda: post(ev.Finish()),
+            "idle": lambda: time.sleep(float(step.get("seconds", 1))),
+            "coins": lambda: self._money(step["coins"], self.hands.insert_coin),
+            "notes": lambda: self._money(step["notes"], self.hands.insert_note),
+        }
+        if action not in simple:
+            raise ScenarioError(f"unknown action {action!r}")
+        simple[action]()
+
+    def _money(self, amounts: list[int], insert: Callable[[int], None]) -> None:
+        for yen in amounts:
+            insert(int(yen))
+            time.sleep(0.15)  # one coin per acceptor poll, as a resident would
+
+
+def _params(step: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in step.items() if k not in ("do", "wait", "timeout"))
+
+
+def _describe(view: ViewState) -> str:
+    o = view.outcome
+    if o is None:
+        return str(view.screen)
+    return (
+        f"{view.screen} message={o.message_key} reason={o.reason} staff={o.staff_code} "
+        f"fee={view.fee} inserted={view.amount_inserted} change={view.change} refunded={o.refunded} "
+        f"owed={o.refund_owed} pages={view.pages_printed}/{view.pages_total}"
+    )
+
+
+def check_expectations(scenario: Scenario, view: ViewState) -> list[str]:
+    """Differences between the scenario's [expect] table and the final view (empty: as expected)."""
+    o = view.outcome
+    got = {
+        "outcome": o.reason if o else "",
+        "message": o.message_key if o else "",
+        "staff": o.staff_code if o else "",
+        "pages": view.pages_printed,
+        "refunded": o.refunded if o else 0,
+        "change": view.change,
+    }
+    return [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in scenario.expect.items() if got.get(k) != v]

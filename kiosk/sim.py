@@ -1,0 +1,231 @@
+"""``--sim`` wiring: the ONE kiosk module that imports firmware_sim and mock_relay.
+
+Builds a whole kiosk from real parts against simulators: the virtual card in a ``sim://`` loopback
+reader (with a polling card monitor), the real relay client over mutual TLS to a mock center started
+here, the real ccTalk cash driver against the cash simulator on a pty, the real IPP printer driver
+against ippeveprinter with our print engine. Scenario ``[setup]`` keys pick the faults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
+from firmware_sim.printer_sim import DnssdServices, PrinterSim
+from kiosk.devices.cash import CashUnit, CashUnitConfig
+from kiosk.devices.cash_link import CashLink
+from kiosk.devices.printer import IppPrinter
+from kiosk.flow import events as ev
+from kiosk.flow.card import JpkiCard
+from kiosk.flow.machine import Flow
+from kiosk.flow.ports import ThreadRunner, ThreadScheduler
+from kiosk.flow.steps import Ports
+from kiosk.flow.timeouts import Timeouts
+from kiosk.journal import Journal
+from kiosk.recovery import Recovered, recover
+from mock_relay.cli_cards import issue_card, revoke_card
+from mock_relay.faults import JST, FaultRule
+from mock_relay.server import RelayServer
+from mock_relay.tls import CenterPki
+from reader.loopback import LoopbackTransport
+from reader.monitor import CardMonitor, EventKind, PollingPresence
+from reader.transport import open_transport
+from relay_client import IssuanceClient, RetryPolicy
+from relay_client import Timeouts as HttpTimeouts
+
+log = logging.getLogger(__name__)
+_CLOSED = {(12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3)}
+
+
+def service_time(hour: int = 10) -> datetime:
+    """``hour`` JST on the next weekday that is not a closure day (the center's hours apply)."""
+    day = datetime.now(JST).date() + timedelta(days=1)
+    while (
+        day.weekday() >= 5 or (day.month, day.day) in _CLOSED or day in (date(2026, 12, 6), date(2027, 2, 14))
+    ):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=JST)
+
+
+@dataclass
+class SimHands:
+    """The resident's hands on the simulated card reader and cash unit."""
+
+    transport: LoopbackTransport
+    cash_sim: CashUnitSim
+
+    def insert_card(self) -> None:
+        self.transport.insert()
+
+    def remove_card(self) -> None:
+        self.transport.remove()
+
+    def insert_coin(self, yen: int) -> None:
+        log.info("coin %d: %s", yen, self.cash_sim.insert_coin(yen))
+
+    def insert_note(self, yen: int) -> None:
+        log.info("note %d: %s", yen, self.cash_sim.insert_note(yen))
+
+
+class SimKiosk:
+    """A complete kiosk on simulators under ``work``; a context manager that stops everything it started."""
+
+    def __init__(
+        self, work: Path, setup: dict[str, Any] | None = None, *, journal: Path | None = None
+    ) -> None:
+        self.work = work
+        self.setup = dict(setup or {})
+        self.journal_path = journal or work / "journal.sqlite"
+        self._stack = contextlib.ExitStack()
+        self.recovered: list[Recovered] = []
+
+    def __enter__(self) -> SimKiosk:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        s, data = self.setup, self.work / "center"
+        self.server = RelayServer(data).start()
+        self._stack.callback(self.server.stop)
+        clock = s.get("clock")
+        self.server.clock.set(datetime.fromisoformat(clock) if clock else service_time())
+        for fault in s.get("center_faults", []):
+            self.server.faults.add(FaultRule.from_json(fault))
+        self.client = self._client(data)
+        self.card_path = self._card(data)
+        self.journal = Journal(self.journal_path)
+        self._stack.callback(self.journal.close)
+        self.cash_sim = self._cash_sim()
+        self.cash = CashUnit(
+            CashLink(self.cash_sim.path, reply_timeout=0.5),
+            self.journal,
+            CashUnitConfig(poll_interval=0.05, payout_poll=0.005),
+            run_id="sim",
+        )
+        self.cash.open()
+        self.cash.start_polling()
+        self._stack.callback(self.cash.close)
+        self.printer_sim = self._printer_sim()
+        self.printer = IppPrinter(self.printer_sim.uri, poll_interval=0.1)
+        self._stack.callback(self.printer.close)
+        self.recovered = recover(self.journal, self.client)
+        self._flow()
+
+    def _client(self, data: Path) -> IssuanceClient:
+        terminal = CenterPki.open(data / "center").issue_terminal("T-0001", self.work / "terminal")
+        client = IssuanceClient(
+            self.server.api_url,
+            terminal / "terminal.pem",
+            terminal / "terminal.key",
+            terminal / "center-ca.pem",
+            retry=RetryPolicy(attempts=2, base=0.05, cap=0.2, deadline=10.0),
+            timeouts=HttpTimeouts(connect=3.0, read=15.0),
+        )
+        self._stack.callback(client.close)
+        return client
+
+    def _card(self, data: Path) -> Path:
+        path = self.work / "card.json"
+        if not path.exists():
+            issue_card(
+                data,
+                str(self.setup.get("resident", "C-001")),
+                path,
+                auth_pin=str(self.setup.get("card_pin", "1234")),
+                expired=bool(self.setup.get("expired")),
+            )
+            if self.setup.get("revoked"):
+                revoke_card(data, path, "key_compromise")
+        return path
+
+    def _cash_sim(self) -> CashUnitSim:
+        hoppers: tuple[HopperSpec, ...] = DEFAULT_HOPPERS
+        if self.setup.get("hoppers_empty"):
+            hoppers = tuple(HopperSpec(h.address, h.coin_yen, 0) for h in DEFAULT_HOPPERS)
+        sim = CashUnitSim(hoppers=hoppers, watchdogs=(None, None), coin_interval=0.001)
+        sim.start()
+        self._stack.callback(sim.stop)
+        return sim
+
+    def _printer_sim(self) -> PrinterSim:
+        dnssd = DnssdServices()
+        dnssd.ensure()
+        self._stack.callback(dnssd.stop)
+        sim = PrinterSim(
+            self.work / "spool", jam_at=self.setup.get("jam_at"), paper_out_at=self.setup.get("paper_out_at")
+        )
+        sim.start()
+        self._stack.callback(sim.stop)
+        return sim
+
+    def _flow(self) -> None:
+        transport = open_transport(f"sim://{self.card_path}")
+        assert isinstance(transport, LoopbackTransport)
+        transport.remove()  # the resident places the card when the scenario says so
+        self.transport = transport
+        self._stack.callback(transport.close)
+        trusted = x509.load_pem_x509_certificates(
+            (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
+        )
+        card = JpkiCard(transport, trusted)
+        scheduler = ThreadScheduler()
+        self._stack.callback(scheduler.close)
+        overrides: dict[str, Any] = {k: float(v) for k, v in self.setup.get("timeouts", {}).items()}
+        timeouts = dataclasses.replace(Timeouts(), **overrides)
+        self.flow = Flow(
+            Ports(card, self.client, self.cash, self.printer),
+            self.journal,
+            scheduler,
+            ThreadRunner(scheduler),
+            timeouts=timeouts,
+        )
+        monitor = CardMonitor(PollingPresence(transport.presence, reader=transport.name, interval=0.05))
+        monitor.add_observer(
+            lambda e: self.flow.post(
+                ev.CardInserted(e.reader) if e.kind is EventKind.INSERTED else ev.CardRemoved(e.reader)
+            )
+        )
+        monitor.start()
+        self._stack.callback(monitor.stop)
+        stop = threading.Event()
+        self._stack.callback(stop.set)
+
+        def tick() -> None:
+            while not stop.wait(0.2):
+                self.flow.post(ev.Tick())
+
+        threading.Thread(target=tick, name="flow-tick", daemon=True).start()
+        self.hands = SimHands(transport, self.cash_sim)
+
+    def copy_printed(self, out: Path) -> list[Path]:
+        """Copy the printed pages from the simulated printer's tray to ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        copied = []
+        for page in sorted(self.printer_sim.tray.iterdir()):
+            copied.append(Path(shutil.copy2(page, out / page.name)))
+        return copied
+
+
+@contextlib.contextmanager
+def sim_kiosk(work: Path, setup: dict[str, Any] | None = None) -> Iterator[SimKiosk]:
+    """``with sim_kiosk(work, setup) as k:`` a running simulated kiosk."""
+    with SimKiosk(work, setup) as kiosk:
+        yield kiosk

@@ -13,7 +13,8 @@ from pathlib import Path
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from firmware_sim.printer_sim import DnssdServices, PrinterSim
+from firmware_sim.dnssd import DnssdServices
+from firmware_sim.printer_sim import PrinterSim
 from kiosk.devices import ipp
 from kiosk.devices.ipp_constants import GroupTag, Operation, ValueTag
 from kiosk.devices.print_render import count_pdf_pages, pdf_to_pwg_raster

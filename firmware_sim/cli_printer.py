@@ -16,7 +16,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from firmware_sim.printer_sim import DnssdServices, PrinterSim, PrinterSimError
+from firmware_sim.dnssd import DnssdServices
+from firmware_sim.printer_sim import PrinterSim, PrinterSimError
 
 
 def _positive_int(text: str) -> int:

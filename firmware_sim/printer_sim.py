@@ -8,8 +8,8 @@ slow pages. Paper-out stays until :meth:`PrinterSim.refill` (ippeveprinter's own
 form, then the engine's tray count); a jam stays until the printer is restarted, because
 ippeveprinter lets only its command set or clear ``media-jam``.
 
-ippeveprinter (CUPS 2.4) will not start without DNS-SD, even with ``-r off``; :class:`DnssdServices`
-starts a system D-Bus and Avahi when none is running and later stops only what it started.
+ippeveprinter (CUPS 2.4) will not start without DNS-SD, even with ``-r off``; run
+:class:`firmware_sim.dnssd.DnssdServices` first.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,18 +29,13 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from firmware_sim.dnssd import DnssdServices, PrinterSimError
+
 __all__ = ["DnssdServices", "PrinterSim", "PrinterSimError", "free_port"]
 
 log = logging.getLogger(__name__)
 
 IPPEVEPRINTER = "/usr/sbin/ippeveprinter"
-_DBUS_SOCKET = Path("/run/dbus/system_bus_socket")
-_DBUS_PID = Path("/run/dbus/pid")
-_AVAHI_PID = Path("/run/avahi-daemon/pid")
-
-
-class PrinterSimError(Exception):
-    """The simulated printer (or the D-Bus/Avahi it needs) could not be started or controlled."""
 
 
 def free_port() -> int:
@@ -50,68 +44,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _pid_alive(pid_file: Path) -> bool:
-    try:
-        os.kill(int(pid_file.read_text().split()[0]), 0)
-    except (OSError, ValueError, IndexError):
-        return False
-    return True
-
-
-class DnssdServices:
-    """Starts the system D-Bus and Avahi if they are not running; :meth:`stop` ends only those."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[str, int]] = []
-
-    def ensure(self) -> None:
-        """Raises PrinterSimError if a daemon is missing or does not come up."""
-        if not self._dbus_running():
-            self._start_dbus()
-        if not _pid_alive(_AVAHI_PID):
-            self._start_avahi()
-
-    @staticmethod
-    def _dbus_running() -> bool:
-        with socket.socket(socket.AF_UNIX) as sock:
-            try:
-                sock.connect(str(_DBUS_SOCKET))
-            except OSError:
-                return False
-        return True
-
-    def _start_dbus(self) -> None:
-        daemon = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
-        _DBUS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
-        for stale in (_DBUS_SOCKET, _DBUS_PID):  # left by a daemon that died; they block a new one
-            stale.unlink(missing_ok=True)
-        done = subprocess.run([daemon, "--system", "--fork", "--print-pid"], capture_output=True,  # noqa: S603
-                              text=True, timeout=10, check=False)
-        if done.returncode != 0 or not done.stdout.strip().isdigit():
-            raise PrinterSimError(f"cannot start the system D-Bus: {done.stderr.strip()}")
-        self.started.append(("dbus-daemon", int(done.stdout.strip())))
-
-    def _start_avahi(self) -> None:
-        daemon = shutil.which("avahi-daemon") or "/usr/sbin/avahi-daemon"
-        _AVAHI_PID.unlink(missing_ok=True)
-        done = subprocess.run([daemon, "-D", "--no-drop-root", "--no-rlimits"], capture_output=True,  # noqa: S603
-                              text=True, timeout=10, check=False)
-        for _ in range(50):
-            if _pid_alive(_AVAHI_PID):
-                self.started.append(("avahi-daemon", int(_AVAHI_PID.read_text().split()[0])))
-                return
-            time.sleep(0.1)
-        raise PrinterSimError(f"cannot start avahi-daemon: {done.stderr.strip()}")
-
-    def stop(self) -> None:
-        """Stop the daemons this object started (Avahi first), by their process ids."""
-        for name, pid in reversed(self.started):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-                log.info("stopped %s (pid %d)", name, pid)
-        self.started.clear()
 
 
 class PrinterSim:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from firmware_sim.printer_sim import IPPEVEPRINTER, DnssdServices, PrinterSim, free_port
+from firmware_sim.dnssd import DnssdServices
+from firmware_sim.printer_sim import IPPEVEPRINTER, PrinterSim, free_port
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from printer_helpers import make_pdf
 
-from firmware_sim.printer_sim import DnssdServices
+from firmware_sim.dnssd import DnssdServices
 from kiosk.devices.printer import IppPrinter, PrintOutcome
 
 pytestmark = pytest.mark.interop
@@ -60,3 +60,11 @@ def test_cli_reports_a_port_it_cannot_use(dnssd: DnssdServices, tmp_path: Path) 
     done = subprocess.run([sys.executable, "-m", "firmware_sim.cli", "printer", "--spool", str(tmp_path),
                            "--port", "70000"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "--port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dnssd_stays_up_while_another_user_remains(dnssd: DnssdServices) -> None:
+    code = "from firmware_sim.dnssd import DnssdServices as D; d = D(); d.ensure(); d.stop()"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
+    assert Path(f"/proc/{avahi}").exists()
+    assert Path("/run/dbus/system_bus_socket").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 from pn532_helpers import HEX, PUPI
@@ -60,3 +61,31 @@ def test_nfcpy_activates_a_type_4b_tag_and_selects_jpki(sim: Pn532Sim) -> None:
         clf.close()
     assert 0x10 in sim.commands and 0x42 in sim.commands  # baud-rate dance, InCommunicateThru
     assert sim.commands[-1] == 0x16  # PowerDown on close
+
+
+@pytest.mark.skipif(shutil.which("nfc-poll") is None, reason="libnfc-examples: installed by scripts/setup.sh")
+def test_nfc_poll_finds_the_card_and_sees_it_leave(sim: Pn532Sim) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBNFC")}
+    env["LIBNFC_DEVICE"] = f"pn532_uart:{sim.wire.path}"
+    proc = subprocess.Popen(
+        ["nfc-poll"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        def checking_presence() -> bool:  # InCommunicateThru after the InAutoPoll hit
+            codes = sim.commands
+            return 0x60 in codes and 0x42 in codes[codes.index(0x60) :]
+
+        while not checking_presence():
+            assert time.monotonic() < deadline and proc.poll() is None, "nfc-poll never checked presence"
+            time.sleep(0.05)  # (its stdout is block-buffered into the pipe: watch the chip instead)
+        sim.remove_card()
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0, out
+        assert "PUPI: 4d  59  4e  41" in out and "Waiting for card removing..." in out
+        assert out.rstrip().endswith("done.")  # after libnfc's "Target Released" for the gone card
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert 0x60 in sim.commands  # InAutoPoll

@@ -1,0 +1,174 @@
+"""The app shell: window, fonts, header (title, countdown, larger text), the screens, and the flow seam.
+
+Set the environment with ``kiosk.ui.env.prepare_environment`` before importing this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition
+
+from kiosk.ui import (
+    attract,
+    choose_type,
+    confirm,
+    copies,
+    done,
+    error,
+    language,
+    locked,
+    options,
+    pay,
+    pin,
+    place_card,
+    printing,
+    remove_card,
+    route,
+    wait,
+)  # fmt: skip
+from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
+from kiosk.ui.fonts import register_fonts
+from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
+from kiosk.ui.sound import SoundPlayer
+from kiosk.ui.theme import THEME
+from kiosk.ui.widgets import KioskScreen, load_kv
+
+log = logging.getLogger(__name__)
+
+SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
+    "attract": attract.AttractScreen, "language": language.LanguageScreen, "route": route.RouteScreen,
+    "place_card": place_card.PlaceCardScreen, "wait": wait.WaitScreen, "pin": pin.PinScreen,
+    "locked": locked.LockedScreen, "remove_card": remove_card.RemoveCardScreen,
+    "choose_type": choose_type.ChooseTypeScreen, "options": options.OptionsScreen,
+    "copies": copies.CopiesScreen,
+    "confirm": confirm.ConfirmScreen, "pay": pay.PayScreen, "printing": printing.PrintingScreen,
+    "done": done.DoneScreen, "error": error.ErrorScreen,
+}  # fmt: skip
+assert tuple(SCREEN_CLASSES) == SCREENS
+
+Intent = Callable[[str, object], None]
+
+
+class KioskShell(BoxLayout):  # type: ignore[misc]
+    """Header + notice + one screen per ``UiState.screen``. ``show`` renders; taps reach ``on_intent``.
+
+    The language chosen on the attract screen is UI-local until the resident starts (then it rides
+    on the ``start`` intent and the flow's view state carries it).
+    """
+
+    header_text = StringProperty("")
+    countdown_text = StringProperty("")
+    countdown_warning = BooleanProperty(False)
+    notice_text = StringProperty("")
+    large_text = StringProperty("")
+
+    def __init__(
+        self, on_intent: Intent | None = None, sound: SoundPlayer | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.on_intent: Intent = on_intent or (lambda kind, value: None)
+        self.sound = sound or SoundPlayer(Path(_kivy_home()) / "sounds", Clock.schedule_interval)
+        self.language = DEFAULT_LANGUAGE
+        self.state = UiState()
+        self._language_open = False
+        self.screens: dict[str, KioskScreen] = {}
+        manager = self.ids.manager
+        manager.transition = NoTransition()
+        for name, cls in SCREEN_CLASSES.items():
+            self.screens[name] = cls(self, name=name)
+            manager.add_widget(self.screens[name])
+        self.show(self.state)
+
+    @property
+    def current(self) -> KioskScreen:
+        """The screen on display."""
+        return self.screens[self.ids.manager.current]
+
+    def show(self, state: UiState) -> None:
+        """Render a view state (on the UI thread). Never raises for a well-formed state."""
+        previous, self.state = self.state, state
+        if state.screen != "attract":
+            self.language, self._language_open = state.language, False
+        name = "language" if self._language_open and state.screen == "attract" else state.screen
+        tr = Translator(self.language)
+        THEME.use_language(self.language)
+        self.header_text, self.large_text = tr("app_title"), tr("large_text")
+        self.countdown_text = tr("countdown", n=state.countdown) if state.countdown is not None else ""
+        self.countdown_warning = state.countdown_warning
+        self.notice_text = tr("countdown_warning") if state.countdown_warning else ""
+        manager = self.ids.manager
+        if manager.current != name:
+            self.current.clear()
+            manager.current = name
+        self.screens[name].render(state, tr)
+        self._cue(previous, state)
+
+    def _cue(self, previous: UiState, state: UiState) -> None:
+        wrong = state.message == "msg_pin_incorrect" and previous.message != "msg_pin_incorrect"
+        failed = state.screen in ("error", "locked") and previous.screen != state.screen
+        if wrong or failed:
+            self.sound.play("error")
+
+    def send(self, kind: str, value: object = None) -> None:
+        """Pass an intent to the flow (through ``on_intent``). Never raises: a failure is logged."""
+        self.click()
+        try:
+            self.on_intent(kind, value)
+        except Exception:  # a bad intent must not take the screen down
+            log.exception("intent %s failed", kind)
+
+    def click(self) -> None:
+        """The key-click cue."""
+        self.sound.play("click")
+
+    def open_language(self) -> None:
+        """Show the language list (UI-local)."""
+        self._language_open = True
+        self.show(self.state)
+
+    def pick_language(self, language: str) -> None:
+        """Use ``language`` from now on and go back to the attract screen."""
+        self.language, self._language_open = language, False
+        self.show(self.state)
+
+    def toggle_large_text(self) -> None:
+        """Larger-text mode on / off."""
+        THEME.large = not THEME.large
+        self.click()
+
+
+def _kivy_home() -> str:
+    import os
+
+    return os.environ.get("KIVY_HOME", str(Path.home() / ".kivy"))
+
+
+def build_shell(on_intent: Intent | None = None) -> KioskShell:
+    """Register fonts, load the shell's kv and build the shell. Raises FontMissingError."""
+    register_fonts()
+    THEME.refresh_metrics()
+    load_kv("shell")
+    return KioskShell(on_intent=on_intent)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The kiosk app on a real flow: view states arrive via Clock; intents go to ``flow.post``."""
+
+    title = "myna-kiosk"
+
+    def __init__(self, flow: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+
+    def build(self) -> KioskShell:
+        shell = build_shell(on_intent=lambda kind, value: self.flow.post(to_flow_event(kind, value)))
+        self.flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
+        return shell

@@ -1,0 +1,163 @@
+"""The one place that knows the flow's names: its view state -> what the screens show; intents -> events.
+
+The flow (``kiosk.flow``) publishes an immutable ``ViewState``; this module reads it by attribute
+(duck-typed, so a renamed field breaks here only) into a ``UiState`` the screens render. Screens send
+intents as ``(kind, value)``; ``to_flow_event`` turns them into the flow's events. The PIN passes
+through as an argument only and is never stored here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Flow screen -> (our screen, wait-screen title key, wait-screen hint key)
+_SCREENS: dict[str, tuple[str, str, str]] = {
+    "attract": ("attract", "", ""),
+    "route": ("route", "", ""),
+    "place_card": ("place_card", "", ""),
+    "reading": ("wait", "wait_reading", "wait_keep_card"),
+    "pin": ("pin", "", ""),
+    "verifying": ("wait", "wait_verifying", "wait_keep_card"),
+    "authenticating": ("wait", "wait_authenticating", "wait_keep_card"),
+    "remove_card": ("remove_card", "", ""),
+    "choose_type": ("choose_type", "", ""),
+    "options": ("options", "", ""),
+    "copies": ("copies", "", ""),
+    "confirm": ("confirm", "", ""),
+    "issuing": ("wait", "wait_issuing", "msg_please_wait"),
+    "pay": ("pay", "", ""),
+    "finishing_payment": ("wait", "wait_payment", "msg_please_wait"),
+    "printing": ("printing", "", ""),
+    "reporting": ("wait", "wait_reporting", "msg_please_wait"),
+    "aborting": ("wait", "wait_aborting", "msg_please_wait"),
+    "done": ("done", "", ""),
+    "failed": ("error", "", ""),
+}
+SCREENS: tuple[str, ...] = (
+    "attract", "language", "route", "place_card", "wait", "pin", "locked", "remove_card", "choose_type",
+    "options", "copies", "confirm", "pay", "printing", "done", "error",
+)  # fmt: skip
+MESSAGE_KEYS = frozenset(
+    {"pin_incorrect", "not_available", "option_not_offered", "copies_out_of_range", "pricing", "please_wait"}
+)
+OUTCOME_KEYS = frozenset(
+    {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}
+)
+
+
+@dataclass(frozen=True)
+class UiMenuItem:
+    """One certificate type as the type screen shows it (label key from the catalog)."""
+
+    type: str
+    fee: int
+    available: bool
+    max_copies: int
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class UiOutcome:
+    """How it ended, for the error / locked screens."""
+
+    message_key: str  # catalog key, e.g. outcome_call_staff
+    staff_code: str
+    refunded: int = 0
+    refund_owed: int = 0
+
+
+@dataclass(frozen=True)
+class UiState:
+    """Everything the screens render. Never holds the PIN."""
+
+    screen: str = "attract"
+    language: str = "ja"
+    wait_title: str = ""
+    wait_hint: str = ""
+    message: str = ""  # catalog key of a notice (msg_*), or ""
+    tries_left: int | None = None
+    last_try_warning: bool = False
+    menu: tuple[UiMenuItem, ...] = ()
+    chosen_type: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    copies: int = 1
+    fee: int = 0
+    inserted: int = 0
+    change: int = 0
+    pages_printed: int = 0
+    pages_total: int = 0
+    countdown: int | None = None
+    countdown_warning: bool = False
+    outcome: UiOutcome | None = None
+    can_cancel: bool = False
+    sound_on: bool = False
+
+    @property
+    def remaining(self) -> int:
+        """Money still to insert."""
+        return max(0, self.fee - self.inserted)
+
+    def chosen_item(self) -> UiMenuItem | None:
+        """The menu item of ``chosen_type`` (None before a choice)."""
+        return next((m for m in self.menu if m.type == self.chosen_type), None)
+
+
+def _menu_item(item: Any) -> UiMenuItem:
+    offered = getattr(item, "options", ())
+    options = tuple((str(name), tuple(str(v) for v in values)) for name, values in offered)
+    return UiMenuItem(
+        str(item.type), int(item.fee), bool(getattr(item, "available", True)),
+        int(getattr(item, "max_copies", 1)), options,
+    )  # fmt: skip
+
+
+def _outcome(raw: Any) -> UiOutcome | None:
+    if raw is None:
+        return None
+    key = str(raw.message_key)
+    return UiOutcome(
+        f"outcome_{key}" if key in OUTCOME_KEYS else "outcome_call_staff", str(raw.staff_code),
+        int(getattr(raw, "refunded", 0)), int(getattr(raw, "refund_owed", 0)),
+    )  # fmt: skip
+
+
+def from_view(view: Any) -> UiState:
+    """Map the flow's view state to a ``UiState``. Unknown screens show the wait screen. Never raises
+    for a well-formed view; raises AttributeError if the flow renamed a core field (fix it here)."""
+    flow_screen = str(getattr(view.screen, "value", view.screen))
+    screen, wait_title, wait_hint = _SCREENS.get(flow_screen, ("wait", "msg_please_wait", ""))
+    outcome = _outcome(getattr(view, "outcome", None))
+    if screen == "error" and getattr(view.outcome, "reason", "") == "pin_locked":
+        screen = "locked"
+    key = str(view.message_key)
+    return UiState(
+        screen=screen, language=str(view.language), wait_title=wait_title, wait_hint=wait_hint,
+        message=f"msg_{key}" if key in MESSAGE_KEYS else "",
+        tries_left=view.tries_left, last_try_warning=bool(view.last_try_warning),
+        menu=tuple(_menu_item(m) for m in view.menu), chosen_type=str(view.chosen_type),
+        options=tuple((str(k), str(v)) for k, v in view.options), copies=int(view.copies), fee=int(view.fee),
+        inserted=int(view.amount_inserted), change=int(view.change),
+        pages_printed=int(view.pages_printed), pages_total=int(view.pages_total),
+        countdown=view.countdown, countdown_warning=bool(view.countdown_warning), outcome=outcome,
+        can_cancel=bool(view.can_cancel), sound_on=bool(view.sound_on),
+    )  # fmt: skip
+
+
+def to_flow_event(kind: str, value: object = None) -> object:
+    """The flow event for a screen intent. Raises KeyError for an unknown intent kind."""
+    from kiosk.flow import events as ev
+
+    makers: dict[str, Any] = {
+        "start": lambda v: ev.Start(language=str(v)),
+        "route": lambda v: ev.ChooseRoute(route=str(v)),
+        "pin": lambda v: ev.PinEntered(pin=str(v)),
+        "choose_type": lambda v: ev.ChooseType(type=str(v)),
+        "options": lambda v: ev.ChooseOptions(options=tuple(v)),
+        "copies": lambda v: ev.ChooseCopies(copies=int(v)),
+        "confirm": lambda _v: ev.Confirm(),
+        "back": lambda _v: ev.Back(),
+        "cancel": lambda _v: ev.Cancel(),
+        "finish": lambda _v: ev.Finish(),
+    }
+    return makers[kind](value)

@@ -1,0 +1,22 @@
+"""Environment Kivy reads at import time: set it before anything imports ``kivy``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def prepare_environment(kivy_home: Path, *, offscreen: bool = False, quiet: bool = True) -> None:
+    """Point KIVY_HOME at ``kivy_home`` (never ``~/.kivy``), stop Kivy parsing argv, and optionally
+    force the off-screen SDL2 window (llvmpipe) with a silent audio driver. Raises OSError."""
+    kivy_home.mkdir(parents=True, exist_ok=True)
+    os.environ["KIVY_HOME"] = str(kivy_home)
+    os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    if quiet:
+        os.environ["KIVY_NO_CONSOLELOG"] = "1"
+    if offscreen:
+        os.environ.pop("DISPLAY", None)
+        os.environ.pop("WAYLAND_DISPLAY", None)
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

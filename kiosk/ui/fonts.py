@@ -1,0 +1,46 @@
+"""Which font shows which language, and registering them with Kivy.
+
+IPAex Gothic is the default (Japanese); it has no Hangul and few simplified hanzi, so zh-Hans and ko
+use WenQuanYi Micro Hei, and Vietnamese (stacked diacritics) uses DejaVu Sans.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+IPAEX_GOTHIC = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
+WQY_MICROHEI = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+# Kivy font name -> file (in order of preference for the language).
+FONT_FILES: dict[str, Path] = {"KioskJa": IPAEX_GOTHIC, "KioskCjk": WQY_MICROHEI, "KioskLatin": DEJAVU_SANS}
+_FONT_FOR_LANGUAGE = {"ja": "KioskJa", "zh-Hans": "KioskCjk", "ko": "KioskCjk", "vi": "KioskLatin"}
+
+
+class FontMissingError(RuntimeError):
+    """A font the touchscreen needs is not installed (scripts/setup.sh installs them)."""
+
+
+def font_name(language: str) -> str:
+    """The registered Kivy font name for a language (Japanese font for unknown ones). Never raises."""
+    return _FONT_FOR_LANGUAGE.get(language, "KioskJa")
+
+
+def font_file(language: str) -> Path:
+    """The font file that shows ``language``. Never raises (the path may not exist)."""
+    return FONT_FILES[font_name(language)]
+
+
+def register_fonts() -> None:
+    """Register the kiosk fonts with Kivy and make IPAex Gothic the default font.
+
+    Raises FontMissingError naming the missing file and the package that installs it.
+    """
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    for path in FONT_FILES.values():
+        if not path.exists():
+            raise FontMissingError(f"font {path} is missing: run scripts/setup.sh (fonts-* packages)")
+    for name, path in FONT_FILES.items():
+        LabelBase.register(name, str(path))
+    LabelBase.register(DEFAULT_FONT, str(IPAEX_GOTHIC))

@@ -1,0 +1,57 @@
+"""Resident-visible strings: gettext catalogs per language, looked up by stable keys."""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from functools import cache
+
+from kiosk.ui.catalogs import DOMAIN, LOCALE_DIR, compile_all
+
+log = logging.getLogger(__name__)
+
+# Language tags as the flow carries them, in the order the language screen shows them.
+LANGUAGES: tuple[str, ...] = ("ja", "en", "zh-Hans", "ko", "pt", "es", "vi", "tl")
+DEFAULT_LANGUAGE = "ja"
+
+
+def catalog_dir_name(language: str) -> str:
+    """The directory under kiosk/locale for a language tag (``zh-Hans`` -> ``zh_Hans``). Never raises."""
+    return language.replace("-", "_")
+
+
+@cache
+def _translation(language: str) -> gettext.NullTranslations:
+    compile_all(only_stale=True)  # set-up compiles them; this keeps a fresh checkout working too
+    return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[catalog_dir_name(language)])
+
+
+class Translator:
+    """Looks keys up in one language's catalog and formats ``{placeholders}``.
+
+    An unknown language falls back to Japanese; a missing key shows nothing (and is logged) rather
+    than showing the key to a resident — tests check every catalog covers every key.
+    """
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._catalog = _translation(self.language)
+
+    def __call__(self, key: str, **values: object) -> str:
+        """The text for ``key`` in this language. Never raises (a bad placeholder shows the raw text)."""
+        text = self._catalog.gettext(key)
+        if text == key:
+            log.warning("catalog %s has no entry for %s", self.language, key)
+            return ""
+        if not values:
+            return text
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError):
+            log.warning("catalog %s: bad placeholders in %s", self.language, key)
+            return text
+
+
+def money(amount: int) -> str:
+    """Yen with thousands separators, as a placeholder value (``1,200``). Never raises."""
+    return f"{amount:,}"

@@ -1,0 +1,64 @@
+"""Shared widgets: text styles, the big button, and the base class every screen derives from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kivy.lang import Builder
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.bridge import UiState
+from kiosk.ui.i18n import Translator
+
+HERE = Path(__file__).resolve().parent
+
+
+def load_kv(name: str) -> None:
+    """Load ``kiosk/ui/<name>.kv`` once (kv lays out and binds; logic stays in Python). Raises OSError."""
+    path = str(HERE / f"{name}.kv")
+    if path not in Builder.files:
+        Builder.load_file(path)
+
+
+class KTitle(Label):  # type: ignore[misc]
+    """A screen's heading."""
+
+
+class KText(Label):  # type: ignore[misc]
+    """Body text that wraps to the width."""
+
+
+class KWarn(KText):
+    """A warning line (PIN tries, countdown)."""
+
+
+class KButton(Button):  # type: ignore[misc]
+    """A primary touch target, never smaller than the theme's 12 mm."""
+
+
+class KSecondary(KButton):
+    """A secondary action (back, cancel)."""
+
+
+class KioskScreen(Screen):  # type: ignore[misc]
+    """A thin view over ``UiState``: ``render`` copies text in; taps call ``send`` with an intent."""
+
+    def __init__(self, shell: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shell = shell
+
+    def render(self, state: UiState, tr: Translator) -> None:
+        """Show ``state`` in the translator's language. Never raises for a well-formed state."""
+
+    def clear(self) -> None:
+        """Forget anything typed on this screen (called whenever the screen is left)."""
+
+    def send(self, kind: str, value: object = None) -> None:
+        """Hand an intent to the shell (which passes it to the flow)."""
+        self.shell.send(kind, value)
+
+
+load_kv("widgets")

@@ -30,7 +30,6 @@ from relay_client import (
     Payment,
     PricedItem,
     Reconcile,
-    ReconcileDocument,
     ReconcileOrder,
     Result,
     Session,
@@ -218,17 +217,18 @@ class FakeCenter:
         self, since: datetime, *, limit: int = 100, cancel: threading.Event | None = None
     ) -> Reconcile:
         self._call("reconcile", None)
+        paid = sum(r - c for r, c in self.payments)
         orders = tuple(
             ReconcileOrder(
                 o.order_id,
                 o.session_id,
                 NOW,
-                "paid",
+                "paid" if paid else "priced",
                 o.total,
-                sum(r - c for r, c in self.payments),
+                paid,
                 0,
                 o.order_id in self.results,
-                tuple(ReconcileDocument("d", 0, 0, "issued") for _ in ()),
+                (),
             )
             for o in self.orders.values()
         )

@@ -2,7 +2,7 @@
 
 There is no systemd here, so :class:`DnssdServices` starts the daemons when none is running and
 stops them afterwards, but only the ones it started, by process id. Several test sessions (or
-``firmware-sim printer`` processes) may run at once: each registers its pid in a shared record
+``firmware-sim printer`` processes) may run at once: each registers (pid, token) in a shared record
 under a file lock, and the daemons are stopped only when the last live user leaves.
 """
 
@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def _clean(record: object) -> dict[str, list[Any]]:
     users = raw.get("users") if isinstance(raw.get("users"), list) else []
     started = raw.get("started") if isinstance(raw.get("started"), list) else []
     return {
-        "users": [pid for pid in users or () if isinstance(pid, int) and _alive(pid)],
+        "users": [user for user in users or ()
+                  if isinstance(user, list) and len(user) == 2 and isinstance(user[0], int)
+                  and _alive(user[0])],
         "started": [entry for entry in started or ()
                     if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], int)],
     }
@@ -81,11 +84,16 @@ def _shared_record() -> Iterator[dict[str, list[Any]]]:
 class DnssdServices:
     """Starts the system D-Bus and Avahi if they are not running; :meth:`stop` ends only those."""
 
+    def __init__(self) -> None:
+        # One entry per instance, not per process: a test session and a kiosk --sim run in the
+        # same process must not unregister each other.
+        self._me = [os.getpid(), uuid.uuid4().hex]
+
     def ensure(self) -> None:
-        """Register this process as a user; start what is missing. Raises PrinterSimError."""
+        """Register this instance as a user; start what is missing. Raises PrinterSimError."""
         with _shared_record() as record:
-            if os.getpid() not in record["users"]:
-                record["users"].append(os.getpid())
+            if self._me not in record["users"]:
+                record["users"].append(self._me)
             if not self._dbus_running():
                 record["started"].append(["dbus-daemon", self._start_dbus()])
             if _pid_in(_AVAHI_PID) is None:
@@ -94,7 +102,7 @@ class DnssdServices:
     def stop(self) -> None:
         """Unregister; the last user stops the daemons that users of this record started (Avahi first)."""
         with _shared_record() as record:
-            record["users"] = [pid for pid in record["users"] if pid != os.getpid()]
+            record["users"] = [user for user in record["users"] if user != self._me]
             if record["users"]:
                 return
             for name, pid in reversed(record["started"]):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,14 @@ def test_dnssd_stays_up_while_another_user_remains(dnssd: DnssdServices) -> None
     avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
     assert Path(f"/proc/{avahi}").exists()
     assert Path("/run/dbus/system_bus_socket").exists()
+
+
+def test_dnssd_users_in_one_process_do_not_unregister_each_other(dnssd: DnssdServices) -> None:
+    other = DnssdServices()
+    other.ensure()
+    other.stop()  # the session's own registration (the fixture) must survive this
+    assert Path("/run/dbus/system_bus_socket").exists()
+    avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
+    assert Path(f"/proc/{avahi}").exists()
+    record = json.loads((Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json").read_text())
+    assert any(user[0] == os.getpid() for user in record["users"])

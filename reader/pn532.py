@@ -280,8 +280,8 @@ class Pn532Transport:
         return self.target.atr
 
     def open(self) -> None:
-        """Open the line and initialise the chip (idempotent). Raises NoReaderError-like
-        TransportError when no PN532 answers or it cannot do Type B."""
+        """Open the line and initialise the chip (idempotent). Raises TransportError (ReaderTimeoutError
+        when no PN532 answers; a chip without Type B)."""
         with self.chip.lock:
             if self._ready:
                 return

@@ -54,3 +54,17 @@ def test_slow_signature_goes_through_wtx(make_sim) -> None:  # type: ignore[no-u
     assert len(auth_sequence(pn532)[2]) == 256
     assert sim.card.wtx_requests >= 1
     pn532.close()
+
+
+def test_traffic_logs_of_both_sides_never_hold_the_pin(make_sim, caplog) -> None:  # type: ignore[no-untyped-def]
+    sim = make_sim()
+    with caplog.at_level(1):
+        pn532 = open_pn532(f"pn532://{sim.wire.path}")
+        pn532.connect()
+        auth_sequence(pn532)
+        pn532.close()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "pn532" in text.lower() and "00 20 00 80" in text.upper()  # the VERIFY was logged, redacted
+    pin = AUTH_PIN.encode()
+    for form in (repr(AUTH_PIN), pin.hex(), pin.hex(" "), pin.hex(" ").upper(), pin.hex().upper()):
+        assert form not in text

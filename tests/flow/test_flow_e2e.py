@@ -19,8 +19,22 @@ PIN_TOKEN = re.compile(rb"(?<![0-9A-Za-z])1234(?![0-9A-Za-z])")  # the card's PI
 
 def _play(name: str, work: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "-v", "play", name, "--work", str(work), "--out", str(work / "out")],
-        cwd=REPO, capture_output=True, timeout=150, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "-v",
+            "play",
+            name,
+            "--work",
+            str(work),
+            "--out",
+            str(work / "out"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        timeout=150,
+        check=False,
     )
 
 
@@ -36,7 +50,9 @@ def test_happy_path_prints_settles_and_never_leaks_the_pin(tmp_path: Path) -> No
         assert not PIN_TOKEN.search(path.read_bytes()), path.name
     journal = Journal(tmp_path / "journal.sqlite")
     (txn,) = journal.transactions()
-    assert txn.finished and txn.report_status == "reported" and all(d.state == "printed" for d in txn.documents)
+    assert (
+        txn.finished and txn.report_status == "reported" and all(d.state == "printed" for d in txn.documents)
+    )
     balance = journal.balance(txn.id)
     assert balance.settled and (balance.inserted, balance.change, balance.printed_fees) == (500, 300, 200)
 

@@ -184,3 +184,31 @@ class ScreenTest(GraphicUnitTest):  # type: ignore[misc]
         screen = self.shell.current
         assert screen.message_text == "Please call a staff member" and screen.code_text == "Error code PR2"
         assert "¥200" in screen.money_text and "Still owed" in screen.money_text
+
+
+class AppSeamTest(GraphicUnitTest):  # type: ignore[misc]
+    def test_app_renders_published_views_and_posts_events(self) -> None:
+        from kiosk.flow import events as ev
+        from kiosk.flow.view import Screen, ViewState
+        from kiosk.ui.app import KioskApp
+
+        class Flow:
+            def __init__(self) -> None:
+                self.observers: list[Any] = []
+                self.posted: list[object] = []
+
+            def subscribe(self, observer: Any) -> None:
+                self.observers.append(observer)
+
+            def post(self, event: object) -> None:
+                self.posted.append(event)
+
+        flow = Flow()
+        shell = KioskApp(flow).build()
+        self.Window.add_widget(shell)
+        flow.observers[0](ViewState(screen=Screen.ROUTE, language="vi", countdown=9))
+        self.advance_frames(2)  # the view arrives through Clock, on the UI thread
+        assert shell.ids.manager.current == "route" and shell.countdown_text == "Còn 9 giây"
+        shell.current.ids.honseki.dispatch("on_release")
+        assert flow.posted == [ev.ChooseRoute(route="honseki")]
+        shell.sound.stop_reminder()

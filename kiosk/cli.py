@@ -36,7 +36,10 @@ def _play(args: argparse.Namespace) -> int:
     scenario = load_scenario(_scenario_path(args.scenario))
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-play-"))
     print(f"scenario: {scenario.name} (work {work})")
-    with SimKiosk(work, scenario.setup) as kiosk:
+    setup = dict(scenario.setup)
+    if args.reader:
+        setup["reader"] = args.reader
+    with SimKiosk(work, setup) as kiosk:
         for r in kiosk.recovered:
             print(f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed}")
         player = Player(kiosk.flow, kiosk.hands)
@@ -58,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-run-"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with SimKiosk(work) as kiosk:
+    with SimKiosk(work, {"reader": args.reader} if args.reader else None) as kiosk:
         kiosk.flow.subscribe(lambda view: print(f"screen {view.screen} {view.message_key}", flush=True))
         print(f"kiosk running on simulators in {work}; Ctrl-C to stop", flush=True)
         try:
@@ -78,12 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", help="working directory (default: a new temporary one)")
     p.add_argument("--out", default="out", help="where printed pages are copied")
     p.add_argument("--step-timeout", type=float, default=60.0)
+    p.add_argument(
+        "--reader",
+        choices=("loopback", "pcsc"),
+        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
+    )
     p.set_defaults(func=_play)
     p = sub.add_parser("run", help="run the kiosk headless")
     p.add_argument(
         "--sim", action="store_true", help="on simulators (virtual card, mock center, cash, printer)"
     )
     p.add_argument("--work")
+    p.add_argument(
+        "--reader",
+        choices=("loopback", "pcsc"),
+        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
+    )
     p.set_defaults(func=_run)
     return parser
 

@@ -1,9 +1,11 @@
 """``--sim`` wiring: the ONE kiosk module that imports firmware_sim and mock_relay.
 
-Builds a whole kiosk from real parts against simulators: the virtual card in a ``sim://`` loopback
-reader (with a polling card monitor), the real relay client over mutual TLS to a mock center started
-here, the real ccTalk cash driver against the cash simulator on a pty, the real IPP printer driver
-against ippeveprinter with our print engine. Scenario ``[setup]`` keys pick the faults.
+Builds a whole kiosk from real parts against simulators: the virtual card either in a ``sim://``
+loopback reader (with a polling card monitor) or, with ``reader = "pcsc"``, behind the real PC/SC
+stack (pcscd + vpcd through firmware_sim's VpcdBridge, PC/SC presence monitor); the real relay
+client over mutual TLS to a mock center started here; the real ccTalk cash driver against the cash
+simulator on a pty; the real IPP printer driver against ippeveprinter with our print engine.
+Scenario ``[setup]`` keys pick the faults.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography import x509
 
 from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
+from firmware_sim.mynumber import MyNumberCard
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
+from firmware_sim.vpcd import VpcdBridge
 from kiosk.devices.cash import CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink
 from kiosk.devices.printer import IppPrinter
@@ -40,6 +44,7 @@ from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from reader.loopback import LoopbackTransport
 from reader.monitor import CardMonitor, EventKind, PollingPresence
+from reader.pcsc import PcscPresence
 from reader.transport import open_transport
 from relay_client import IssuanceClient, RetryPolicy
 from relay_client import Timeouts as HttpTimeouts
@@ -58,11 +63,23 @@ def service_time(hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=JST)
 
 
+PCSC_READER = "Virtual PCD 00 00"  # vpcd's first virtual reader (TCP 35963)
+VPCD_PORT = 35963
+
+
+class CardSlot(Protocol):
+    """Where the resident puts the card: a loopback reader or the vpcd bridge."""
+
+    def insert(self) -> Any: ...
+
+    def remove(self) -> None: ...
+
+
 @dataclass
 class SimHands:
     """The resident's hands on the simulated card reader and cash unit."""
 
-    transport: LoopbackTransport
+    transport: CardSlot
     cash_sim: CashUnitSim
 
     def insert_card(self) -> None:
@@ -177,11 +194,8 @@ class SimKiosk:
         return sim
 
     def _flow(self) -> None:
-        transport = open_transport(f"sim://{self.card_path}")
-        assert isinstance(transport, LoopbackTransport)
-        transport.remove()  # the resident places the card when the scenario says so
-        self.transport = transport
-        self._stack.callback(transport.close)
+        pcsc = self.setup.get("reader") == "pcsc"
+        transport, slot, presence = self._pcsc_reader() if pcsc else self._loopback_reader()
         trusted = x509.load_pem_x509_certificates(
             (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
         )
@@ -197,9 +211,11 @@ class SimKiosk:
             ThreadRunner(scheduler),
             timeouts=timeouts,
         )
-        monitor = CardMonitor(PollingPresence(transport.presence, reader=transport.name, interval=0.05))
+        monitor = CardMonitor(presence)
         monitor.add_observer(
-            lambda e: self.flow.post(
+            lambda e: None
+            if pcsc and e.reader != PCSC_READER
+            else self.flow.post(
                 ev.CardInserted(e.reader) if e.kind is EventKind.INSERTED else ev.CardRemoved(e.reader)
             )
         )
@@ -213,7 +229,23 @@ class SimKiosk:
                 self.flow.post(ev.Tick())
 
         threading.Thread(target=tick, name="flow-tick", daemon=True).start()
-        self.hands = SimHands(transport, self.cash_sim)
+        self.hands = SimHands(slot, self.cash_sim)
+
+    def _loopback_reader(self) -> tuple[Any, CardSlot, Any]:
+        transport = open_transport(f"sim://{self.card_path}")
+        assert isinstance(transport, LoopbackTransport)
+        transport.remove()  # the resident places the card when the scenario says so
+        self._stack.callback(transport.close)
+        return transport, transport, PollingPresence(transport.presence, reader=transport.name, interval=0.05)
+
+    def _pcsc_reader(self) -> tuple[Any, CardSlot, Any]:
+        """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00"."""
+        bridge = VpcdBridge(MyNumberCard.from_image(self.card_path), "127.0.0.1", VPCD_PORT)
+        bridge.start(inserted=False)  # the resident places the card when the scenario says so
+        self._stack.callback(bridge.stop)
+        transport = open_transport(f"pcsc://{PCSC_READER}")
+        self._stack.callback(lambda: transport.disconnect(unpower=True))
+        return transport, bridge, PcscPresence()
 
     def copy_printed(self, out: Path) -> list[Path]:
         """Copy the printed pages from the simulated printer's tray to ``out``."""

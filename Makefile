@@ -21,6 +21,7 @@ pytest:
 
 demo: setup
 	@scripts/demo.sh
+	@scripts/demo-kiosk.sh
 
 bench: setup
 	$(BIN)/python -m bench

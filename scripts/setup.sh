@@ -43,4 +43,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The touchscreen's gettext catalogs (.po in the repo → .mo; cheap, and only rewrites stale ones).
+.venv/bin/python scripts/compile-catalogs.py
+
 scripts/ensure-pcscd.sh

@@ -61,14 +61,50 @@ def _run(args: argparse.Namespace) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-run-"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not args.headless:
+        from kiosk.ui.demo import prepare_kivy  # no kivy import yet
+
+        prepare_kivy(work / "kivy-home", size=args.size)
     with SimKiosk(work, {"reader": args.reader} if args.reader else None) as kiosk:
         kiosk.flow.subscribe(lambda view: print(f"screen {view.screen} {view.message_key}", flush=True))
         print(f"kiosk running on simulators in {work}; Ctrl-C to stop", flush=True)
         try:
-            stop.wait()
+            if args.headless:
+                stop.wait()
+            else:
+                from kiosk.ui.demo import run_app  # kivy loads here, after prepare_kivy
+
+                run_app(kiosk.flow, stop)
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _demo_ui(args: argparse.Namespace) -> int:
+    """``kiosk demo-ui``: the scenario through the real screens, a screenshot per screen."""
+    from kiosk.sim import SimKiosk
+    from kiosk.ui.demo import prepare_kivy
+
+    scenario = load_scenario(_scenario_path(args.scenario))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-demo-ui-"))
+    screens = Path(args.out)
+    pages_dir = Path(args.pages) if args.pages else screens.parent
+    offscreen = prepare_kivy(work / "kivy-home", offscreen=True if args.offscreen else None, size=args.size)
+    print(f"scenario: {scenario.name} (work {work}, {'off screen' if offscreen else 'on screen'})")
+    setup = dict(scenario.setup)
+    if args.reader:
+        setup["reader"] = args.reader
+    from kiosk.ui.demo import run_demo
+
+    with SimKiosk(work, setup) as kiosk:
+        result = run_demo(scenario, kiosk, screens, step_timeout=args.step_timeout)
+        pages = kiosk.copy_printed(pages_dir)
+    for capture in result.captures:
+        print(f"screenshot {capture.path} ({capture.ui_screen})")
+    print(f"{len(result.captures)} screenshot(s) in {screens}; printed pages: {len(pages)} -> {pages_dir}")
+    for problem in result.problems:
+        print(f"UNEXPECTED {problem}")
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("loopback", "pcsc"),
         help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
     )
+    p.add_argument("--headless", action="store_true", help="no touchscreen: print each screen instead")
+    p.add_argument("--size", help="window size, e.g. 800x600 (default: Kivy's)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("demo-ui", help="play a scenario through the touchscreen, a screenshot per screen")
+    p.add_argument("scenario", nargs="?", default="juminhyo", help="a .toml file or a bundled scenario")
+    p.add_argument("--out", default="out/screens", help="where the screenshots go (NN-screen.png)")
+    p.add_argument("--pages", help="where printed pages are copied (default: the parent of --out)")
+    p.add_argument("--work", help="working directory (default: a new temporary one)")
+    p.add_argument("--reader", choices=("loopback", "pcsc"), help="as for play")
+    p.add_argument("--size", default="800x600", help="window size (default 800x600)")
+    p.add_argument("--offscreen", action="store_true", help="render off screen even with a display")
+    p.add_argument("--step-timeout", type=float, default=60.0)
+    p.set_defaults(func=_demo_ui)
     return parser
 
 

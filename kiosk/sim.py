@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from cryptography import x509
 
 from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
+from firmware_sim.image import CardImage
 from firmware_sim.mynumber import MyNumberCard
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
 from firmware_sim.vpcd import VpcdBridge
@@ -73,6 +74,16 @@ class CardSlot(Protocol):
     def insert(self) -> Any: ...
 
     def remove(self) -> None: ...
+
+
+
+def _lock_auth_pin(card: Path, pin: str) -> None:
+    """Use up the card's auth PIN tries with a wrong PIN: a card that arrives at the kiosk locked.
+    Raises CardImageError for a file that is not a card image."""
+    image = CardImage.load(card)
+    wrong = b"0000" if pin != "0000" else b"9999"
+    while image.tries_left("auth") > 0:
+        image.verify_pin("auth", wrong)
 
 
 @dataclass
@@ -171,6 +182,8 @@ class SimKiosk:
             )
             if self.setup.get("revoked"):
                 revoke_card(data, path, "key_compromise")
+            if self.setup.get("pin_locked"):
+                _lock_auth_pin(path, str(self.setup.get("card_pin", "1234")))
         return path
 
     def _cash_sim(self) -> CashUnitSim:

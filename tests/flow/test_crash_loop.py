@@ -20,9 +20,10 @@ import pytest
 from crash_helpers import Run, fresh_work, play, printed_jobs, tray_pages
 
 from firmware_sim.dnssd import DnssdServices
+from firmware_sim.image import CardImage
 from kiosk.cli import SCENARIOS
 from kiosk.flow.scenario import load_scenario
-from kiosk.journal import Journal, TxnRecord
+from kiosk.journal import Balance, Journal, TxnRecord
 from kiosk.recovery import recover
 from kiosk.sim import SimKiosk
 from relay_client import Reconcile
@@ -122,3 +123,21 @@ def _check_printed_once(txn: TxnRecord, spool: Path) -> None:
     assert set(pages) <= set(ours), pages
     for doc_id, doc in ours.items():
         assert pages.get(doc_id, 0) == (doc.pages if doc.state == "printed" else 0), (doc, pages)
+
+
+# --- a card locked before it reaches the kiosk (not a crash case; it shares the module's simulators) --
+def test_locked_card_sends_the_resident_to_the_city_hall_and_charges_nothing(
+    dnssd: None, tmp_path: Path
+) -> None:
+    work = tmp_path / "kiosk"
+    run = play("locked_card", work)
+    assert run.returncode == 0, run.tail()
+    assert "message=go_to_city_hall reason=pin_locked staff=P01" in run.stdout, run.tail()
+    assert "-> pin" not in run.stdout  # never asked for a PIN it cannot check
+    assert CardImage.load(work / "card.json").tries_left("auth") == 0  # still locked, no VERIFY sent
+    journal = Journal(work / "journal.sqlite")
+    (txn,) = journal.transactions()
+    assert txn.finished and (txn.outcome, txn.staff_code) == ("pin_locked", "P01")
+    assert txn.session_id is None and txn.order_id is None and not txn.documents
+    assert journal.balance(txn.id) == Balance(0, 0, 0, 0, 0)
+    assert not printed_jobs(work / "spool") and not tray_pages(work / "spool")

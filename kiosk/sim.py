@@ -76,7 +76,6 @@ class CardSlot(Protocol):
     def remove(self) -> None: ...
 
 
-
 def _lock_auth_pin(card: Path, pin: str) -> None:
     """Use up the card's auth PIN tries with a wrong PIN: a card that arrives at the kiosk locked.
     Raises CardImageError for a file that is not a card image."""

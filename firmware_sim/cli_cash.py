@@ -10,21 +10,16 @@ until interrupted (SIGINT/SIGTERM).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from firmware_sim.cash_serial import WireError
 from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec, SimError
+from firmware_sim.cli_serve import CommandError, serve_commands
 
 HELP = __doc__.split("line:", 1)[1].split("At end", 1)[0].strip() if __doc__ else ""
-
-
-class CommandError(ValueError):
-    """A command line the simulator does not understand."""
 
 
 def _int(text: str) -> int:
@@ -136,22 +131,7 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         print(f"firmware-sim cash: {exc}", file=sys.stderr)
         return 1
     try:
-        print(path, flush=True, file=stdout)
-        for line in stdin:
-            if line.strip() in ("quit", "exit"):
-                return 0
-            try:
-                print(execute(sim, line), flush=True, file=stdout)
-            except CommandError as exc:
-                print(f"error: {exc}", flush=True, file=stdout)
-        _wait_for_signal()
-        return 0
+        return serve_commands(str(path), lambda line: execute(sim, line), stdin, stdout)
     finally:
         sim.stop()
 
-
-def _wait_for_signal() -> None:
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()

@@ -145,8 +145,7 @@ class SimKiosk:
             CashLink(self.cash_sim.path, reply_timeout=0.5),
             self.journal,
             CashUnitConfig(poll_interval=0.05, payout_poll=0.005),
-            run_id="sim",
-        )
+        )  # no fixed run_id: cash event ids must differ across restarts on the same journal
         self.cash.open()
         self.cash.start_polling()
         self._stack.callback(self.cash.close)

@@ -88,6 +88,24 @@ def test_sigkill_at_every_journal_point_then_recovery_settles(n: int, template: 
         assert recover(kiosk.journal, kiosk.client) == []  # nothing left for a second restart
 
 
+def test_after_a_crash_mid_print_the_restarted_kiosk_serves_the_next_resident(
+    template: Path, tmp_path: Path
+) -> None:
+    work = fresh_work(template, tmp_path / "kiosk")
+    crashed = play(SCENARIO, work, crash_at=POINTS.index("document:printing") + 1)
+    assert crashed.returncode == -signal.SIGKILL, crashed.tail()
+    again = play(SCENARIO, work)  # a real process restart: recovery, then the next resident
+    assert again.returncode == 0, again.tail()
+    journal = Journal(work / "journal.sqlite")
+    first, second = journal.transactions()
+    assert f"recovered {first.id}: reported, owed 200" in again.stdout, again.tail()
+    assert (first.outcome, [d.state for d in first.documents]) == ("recovered_reported", ["failed"])
+    assert (second.outcome, [d.state for d in second.documents]) == ("completed", ["printed"])
+    assert all(journal.balance(t.id).settled for t in (first, second))
+    new_doc = second.documents[0].document_id.lower()
+    assert printed_jobs(work / "spool") == {new_doc: [printed_jobs(work / "spool")[new_doc][0]]}
+
+
 def _check_money(journal: Journal, txn: TxnRecord) -> None:
     balance = journal.balance(txn.id)
     assert txn.finished and balance.settled, (txn, balance)

@@ -12,9 +12,10 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable, Collection
 from pathlib import Path
+
+from firmware_sim.pty_server import PtyServer
 
 log = logging.getLogger(__name__)
 TRAFFIC = 5
@@ -66,8 +67,11 @@ def build_reply(src: int, header: int, data: bytes, crc: bool) -> bytes:
     return body + bytes((checksum8(body),))
 
 
-class PtyWire:
+class PtyWire(PtyServer):
     """Serves ccTalk requests arriving on a pty to ``handler``. ``crc_addresses`` use CRC-16 frames."""
+
+    error = WireError
+    thread_name = "cash-sim-wire"
 
     def __init__(
         self,
@@ -77,44 +81,13 @@ class PtyWire:
         echo: bool = False,
         link: Path | None = None,
     ) -> None:
-        self._handler, self._crc, self.echo, self._link = handler, frozenset(crc_addresses), echo, link
+        super().__init__(link)
+        self._handler, self._crc, self.echo = handler, frozenset(crc_addresses), echo
         self._lock = threading.Lock()
         # fault name -> [remaining count, header it applies to (None = any)]
         self._faults: dict[str, list[int | None]] = {}
         self.silent = False
         self.garbage_frames = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._master = self._slave = -1
-        self.path = ""
-
-    def start(self) -> str:
-        """Open the pty, serve, make the optional symlink; returns the slave path. Raises WireError."""
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no line discipline between the bytes and the driver
-        self.path = os.ttyname(self._slave)
-        if self._link is not None:
-            if self._link.exists() and not self._link.is_symlink():
-                self.stop()
-                raise WireError(f"{self._link} exists and is not a symlink; not replacing it")
-            self._link.unlink(missing_ok=True)
-            self._link.symlink_to(self.path)
-        self._thread = threading.Thread(target=self._serve, name="cash-sim-wire", daemon=True)
-        self._thread.start()
-        return self.path
-
-    def stop(self) -> None:
-        """Stop serving, close the pty, remove the symlink (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                os.close(fd)
-        self._master = self._slave = -1
-        if self._link is not None and self._link.is_symlink():
-            self._link.unlink()
 
     def inject(self, fault: str, count: int, header: int | None = None) -> None:
         """Arm a fault for the next ``count`` requests (with ``header``, or any): "drop" processes the

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from firmware_sim.cash_serial import WireError
 from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec, SimError
-from firmware_sim.cli_serve import CommandError, serve_commands
+from firmware_sim.cli_serve import CommandError, did, dispatch, serve_commands
 
 HELP = __doc__.split("line:", 1)[1].split("At end", 1)[0].strip() if __doc__ else ""
 
@@ -62,22 +62,17 @@ def _jam(sim: CashUnitSim, args: list[str]) -> str:
     return f"{args[0]} jammed"
 
 
-def _did(action: Callable[[], None], message: str) -> str:
-    action()
-    return message
-
-
 COMMANDS: dict[str, Callable[[CashUnitSim, list[str]], str]] = {
     "coin": lambda sim, a: sim.insert_coin(_count(a)),
     "note": lambda sim, a: sim.insert_note(_count(a)),
     "jam": _jam,
-    "unjam": lambda sim, a: _did(sim.clear_jam, "jams cleared"),
-    "error": lambda sim, a: _did(lambda: sim.coin_error(_count(a) % 256), "coin error event pushed"),
+    "unjam": lambda sim, a: did(sim.clear_jam, "jams cleared"),
+    "error": lambda sim, a: did(lambda: sim.coin_error(_count(a) % 256), "coin error event pushed"),
     "hopper": _hopper,
-    "drop-reply": lambda sim, a: _did(lambda: sim.drop_replies(_count(a)), "next replies dropped"),
-    "corrupt-reply": lambda sim, a: _did(lambda: sim.corrupt_replies(_count(a)), "next replies corrupted"),
+    "drop-reply": lambda sim, a: did(lambda: sim.drop_replies(_count(a)), "next replies dropped"),
+    "corrupt-reply": lambda sim, a: did(lambda: sim.corrupt_replies(_count(a)), "next replies corrupted"),
     "silent": _silent,
-    "power-cycle": lambda sim, a: _did(sim.power_cycle, "power cycled"),
+    "power-cycle": lambda sim, a: did(sim.power_cycle, "power cycled"),
     "status": lambda sim, a: " ".join(f"{k}={v}" for k, v in sim.status().items()),
     "help": lambda sim, a: HELP,
 }
@@ -85,14 +80,8 @@ COMMANDS: dict[str, Callable[[CashUnitSim, list[str]], str]] = {
 
 def execute(sim: CashUnitSim, line: str) -> str:
     """Run one command line against ``sim``; returns the answer. Raises CommandError for bad input."""
-    words = line.split()
-    if not words:
-        return ""
-    handler = COMMANDS.get(words[0])
-    if handler is None:
-        raise CommandError(f"unknown command {words[0]!r} (try 'help')")
     try:
-        return handler(sim, words[1:])
+        return dispatch(COMMANDS, sim, line)
     except SimError as exc:
         raise CommandError(str(exc)) from exc
 

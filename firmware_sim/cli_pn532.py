@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from firmware_sim.cli_serve import CommandError, serve_commands
+from firmware_sim.cli_serve import CommandError, did, dispatch, serve_commands
 from firmware_sim.image import CardImageError
 from firmware_sim.mynumber import MyNumberCard
 from firmware_sim.pn532_pty import WireError
@@ -53,17 +53,12 @@ def _status(sim: Pn532Sim, args: list[str]) -> str:
     )
 
 
-def _did(action: Callable[[], None], message: str) -> str:
-    action()
-    return message
-
-
 COMMANDS: dict[str, Callable[[Pn532Sim, list[str]], str]] = {
-    "remove": lambda sim, a: _did(sim.remove_card, "card removed"),
-    "insert": lambda sim, a: _did(sim.insert_card, "card inserted"),
+    "remove": lambda sim, a: did(sim.remove_card, "card removed"),
+    "insert": lambda sim, a: did(sim.insert_card, "card inserted"),
     "delay": _delay,
-    "corrupt-next": lambda sim, a: _did(lambda: sim.wire.corrupt_next(1), "next response corrupted"),
-    "drop-next": lambda sim, a: _did(lambda: sim.wire.drop_next(1), "next response dropped"),
+    "corrupt-next": lambda sim, a: did(lambda: sim.wire.corrupt_next(1), "next response corrupted"),
+    "drop-next": lambda sim, a: did(lambda: sim.wire.drop_next(1), "next response dropped"),
     "silent": _silent,
     "status": _status,
     "help": lambda sim, a: HELP,
@@ -72,13 +67,7 @@ COMMANDS: dict[str, Callable[[Pn532Sim, list[str]], str]] = {
 
 def execute(sim: Pn532Sim, line: str) -> str:
     """Run one command line against ``sim``; returns the answer. Raises CommandError for bad input."""
-    words = line.split()
-    if not words:
-        return ""
-    handler = COMMANDS.get(words[0])
-    if handler is None:
-        raise CommandError(f"unknown command {words[0]!r} (try 'help')")
-    return handler(sim, words[1:])
+    return dispatch(COMMANDS, sim, line)
 
 
 def _pupi(text: str) -> bytes:

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import TextIO, TypeVar
+
+Sim = TypeVar("Sim")
 
 
 class CommandError(ValueError):
     """A control command line the simulator does not understand; answered with ``error: …``."""
+
+
+def did(action: Callable[[], object], message: str) -> str:
+    """Run ``action`` and answer ``message`` (for commands that only change the simulator)."""
+    action()
+    return message
+
+
+def dispatch(commands: Mapping[str, Callable[[Sim, list[str]], str]], sim: Sim, line: str) -> str:
+    """Run one command line through the ``commands`` table; "" for a blank line.
+
+    Raises CommandError for an unknown command (and whatever the handler raises).
+    """
+    words = line.split()
+    if not words:
+        return ""
+    handler = commands.get(words[0])
+    if handler is None:
+        raise CommandError(f"unknown command {words[0]!r} (try 'help')")
+    return handler(sim, words[1:])
 
 
 def serve_commands(path: str, execute: Callable[[str], str], stdin: TextIO, stdout: TextIO) -> int:

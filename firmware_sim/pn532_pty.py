@@ -15,10 +15,11 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from firmware_sim.pty_server import PtyServer
 
 log = logging.getLogger(__name__)
 TRAFFIC = 5
@@ -117,54 +118,23 @@ class HostFrameReader:
         return WireEvent(EventKind.COMMAND, bytes(body[1:]), at + size + 2), at + size + 1
 
 
-class PtyWire:
+class PtyWire(PtyServer):
     """Serves the chip on a pty; ``on_event`` runs on the wire thread for every host event."""
+
+    error = WireError
+    thread_name = "pn532-sim-wire"
 
     def __init__(
         self, on_event: Callable[[WireEvent], None], *, link: Path | None = None, baud: int | None = None
     ) -> None:
-        self._on_event, self._link, self.baud = on_event, link, baud
+        super().__init__(link)
+        self._on_event, self.baud = on_event, baud
         self._write_lock = threading.Lock()
         self._fault_lock = threading.Lock()
         self._drop = self._corrupt = 0
         self.silent = False
         self.last_response = b""
         self.bytes_in = self.bytes_out = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._master = self._slave = -1
-        self.path = ""
-
-    def start(self) -> str:
-        """Open the pty, serve, make the optional symlink; returns the slave path. Raises WireError."""
-        try:
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._slave)
-        except OSError as exc:
-            raise WireError(f"cannot open a pseudo-terminal: {exc}") from exc
-        self.path = os.ttyname(self._slave)
-        if self._link is not None:
-            if self._link.exists() and not self._link.is_symlink():
-                self.stop()
-                raise WireError(f"{self._link} exists and is not a symlink; not replacing it")
-            self._link.unlink(missing_ok=True)
-            self._link.symlink_to(self.path)
-        self._thread = threading.Thread(target=self._serve, name="pn532-sim-wire", daemon=True)
-        self._thread.start()
-        return self.path
-
-    def stop(self) -> None:
-        """Stop serving, close the pty, remove the symlink (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                os.close(fd)
-        self._master = self._slave = -1
-        if self._link is not None and self._link.is_symlink():
-            self._link.unlink()
 
     def drop_next(self, count: int = 1) -> None:
         with self._fault_lock:

@@ -9,12 +9,10 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 
-import serial
-
 from bench import Row
 from firmware_sim.cash_sim import CashUnitSim
 from kiosk.devices.cash import CashUnit, CashUnitConfig
-from kiosk.devices.cash_link import CashLink
+from kiosk.devices.cash_link import BarePort, CashLink
 from kiosk.devices.cctalk import Header
 from kiosk.devices.change import ChangeError, _knapsack, make_change
 from kiosk.devices.money import NullJournal
@@ -32,9 +30,8 @@ def _median_ms(action: Callable[[], object], repeats: int = REPEATS) -> float:
     return statistics.median(times) * 1000
 
 
-def _bare_poll(port: serial.SerialBase) -> None:
-    port.write(POLL)
-    reply = port.read(5)
+def _bare_poll(port: BarePort) -> None:
+    reply = port.exchange(POLL, 5)
     if len(reply) != 5:
         raise RuntimeError("no reply from the simulator")
 
@@ -80,7 +77,7 @@ def run() -> list[Row]:
     """Measure the figures above; needs only a pty."""
     rows: list[Row] = []
     with CashUnitSim(watchdogs=(None, None), coin_interval=0) as sim:
-        bare = serial.serial_for_url(sim.path, timeout=1)
+        bare = BarePort(sim.path, timeout=1)
         bare_ms = _median_ms(lambda: _bare_poll(bare))
         bare.close()
         rows.append(Row("simple poll, bare pyserial", bare_ms, "ms", "median over a pty"))

@@ -188,6 +188,21 @@ class CashLink:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+class BarePort:
+    """pyserial with nothing of ours on top: the baseline ``make bench`` compares CashLink with."""
+
+    def __init__(self, url: str, timeout: float = 1.0) -> None:
+        self._port = serial.serial_for_url(url, timeout=timeout)
+
+    def exchange(self, frame: bytes, reply_len: int) -> bytes:
+        """Write ``frame``, read up to ``reply_len`` bytes (fewer on timeout)."""
+        self._port.write(frame)
+        return bytes(self._port.read(reply_len))
+
+    def close(self) -> None:
+        self._port.close()
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     """What a device says about itself (headers 245, 246, 244, 242, 241)."""

@@ -1,121 +1,34 @@
-"""One contract, every transport: LoopbackTransport (in process) and PcscTransport (pcscd + vpcd)
-behave the same for connect, transmit, cancel, timeout, removal and unpowering."""
+"""The transport contract (tests/transport_contract.py) against LoopbackTransport (in process) and
+PcscTransport (pcscd + vpcd)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pcsc_helpers import READER_URL, InsertCard
+from transport_contract import SLOW_CARD, Rig, TransportContract
 
-from reader.apdu import h
-from reader.constants import Ins
-from reader.errors import (
-    CancelledError,
-    CardRemovedError,
-    NoCardError,
-    ReaderTimeoutError,
-    SecurityStatusNotSatisfiedError,
-)
-from reader.jpki import JpkiClient
+from firmware_sim.mynumber import MyNumberCard
 from reader.loopback import LoopbackTransport
 from reader.pcsc import PcscTransport
-from reader.transport import Transport
 
 pytestmark = pytest.mark.pcsc
-SELECT_JPKI = h("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01")
-SLOW_READ = 0.6
-
-
-@dataclass
-class Rig:
-    transport: Any
-    card: Any
-    remove: Callable[[], None]
 
 
 @pytest.fixture(params=["loopback", "pcsc"])
 def rig(request: pytest.FixtureRequest, card_image: Path) -> Rig:
-    from firmware_sim.card_os import CardTiming
-    from firmware_sim.mynumber import CardOptions, MyNumberCard
-
-    options = CardOptions(timing=CardTiming(by_ins={Ins.READ_BINARY: SLOW_READ}))
     if request.param == "loopback":
-        card = MyNumberCard.from_image(card_image, options)
+        card = MyNumberCard.from_image(card_image, SLOW_CARD)
         loop = LoopbackTransport(card)
         request.addfinalizer(loop.close)
-        return Rig(loop, card, loop.remove)
+        return Rig(loop, card, loop.remove, card.atr, "1234")
     insert_card: InsertCard = request.getfixturevalue("insert_card")
-    reader = insert_card(card_image, options)
+    reader = insert_card(card_image, SLOW_CARD)
     pcsc = PcscTransport(READER_URL)
     request.addfinalizer(pcsc.close)
-    return Rig(pcsc, reader.card, reader.remove)
+    return Rig(pcsc, reader.card, reader.remove, reader.card.atr, "1234")
 
 
-def test_satisfies_the_protocol_once_connected(rig: Rig) -> None:
-    with pytest.raises(NoCardError):
-        _ = rig.transport.atr
-    with pytest.raises(NoCardError):
-        rig.transport.transmit(SELECT_JPKI)
-    rig.transport.connect()
-    assert isinstance(rig.transport, Transport)
-    assert rig.transport.atr == rig.card.atr
-    assert rig.transport.transmit(SELECT_JPKI) == h("90 00")
-    assert rig.transport.supports_extended is True
-
-
-def test_cancel_before_sending_sends_nothing(rig: Rig) -> None:
-    rig.transport.connect()
-    seen: list[object] = []
-    rig.card.on_command = seen.append
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(CancelledError):
-        rig.transport.transmit(SELECT_JPKI, cancel=cancel)
-    assert seen == []
-
-
-def test_cancel_and_timeout_while_waiting_then_reconnect(rig: Rig) -> None:
-    rig.transport.connect()
-    client = JpkiClient(rig.transport, timeout=0.2)
-    client.select_ef(0x000A)
-    start = time.monotonic()
-    with pytest.raises(ReaderTimeoutError):
-        client.read_binary(0, 4)
-    cancel = threading.Event()
-    threading.Timer(0.1, cancel.set).start()
-    rig.transport.disconnect()
-    rig.transport.connect()
-    with pytest.raises(CancelledError):
-        JpkiClient(rig.transport).read_certificate_der("auth", cancel=cancel)
-    assert time.monotonic() - start < 4 * SLOW_READ  # neither wait ran to the card's pace
-    rig.transport.disconnect()
-    rig.transport.connect()
-    assert JpkiClient(rig.transport).detect().token == "JPKIAPICCTOKEN2"
-
-
-def test_removal_during_an_exchange(rig: Rig) -> None:
-    rig.transport.connect()
-    client = JpkiClient(rig.transport)
-    client.select_ef(0x000A)
-    threading.Timer(0.1, rig.remove).start()
-    with pytest.raises(CardRemovedError):
-        client.read_binary(0, 4)
-    with pytest.raises((CardRemovedError, NoCardError)):
-        rig.transport.transmit(SELECT_JPKI)
-
-
-def test_disconnect_with_unpower_clears_the_verified_pin(rig: Rig) -> None:
-    rig.transport.connect()
-    client = JpkiClient(rig.transport)
-    client.verify_pin("auth", "1234")
-    rig.transport.disconnect(unpower=True)
-    rig.transport.disconnect(unpower=True)  # twice: never raises
-    rig.transport.connect()
-    with pytest.raises(SecurityStatusNotSatisfiedError):
-        client.sign_sha256("auth", b"x")
+class TestLoopbackAndPcsc(TransportContract):
+    """Both local transports keep the contract."""

@@ -11,9 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from firmware_sim.durable import write_durably
 
 FORMAT = "myna-kiosk-card-image"
 VERSION = 1
@@ -70,22 +70,7 @@ def _files_from_json(data: Mapping[str, str]) -> Mapping[int, bytes]:
 def _write_durably(path: Path, document: Mapping[str, Any]) -> None:
     """Replace ``path`` atomically: either the old or the new complete file survives a crash."""
     payload = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_durably(path, payload, mode=0o600)
 
 
 class CardImage:

@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from firmware_sim.durable import write_durably
 from firmware_sim.holder import Holder
 from firmware_sim.pki_profile import (
     KINDS,
@@ -46,7 +47,6 @@ from firmware_sim.pki_store import (
     directory_lock,
     read_cert,
     read_key,
-    write_durably,
     write_key,
 )
 

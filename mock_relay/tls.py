@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import re
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from firmware_sim.durable import write_durably
 
 DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("2.25.17815800442082450193213709336674062858")
 TERMINAL_ID_RE = re.compile(r"^T-[0-9]{4,8}$")
@@ -56,20 +56,6 @@ def _name(cn: str, ou: str) -> x509.Name:
             x509.NameAttribute(NameOID.COMMON_NAME, cn),
         ]
     )
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -179,8 +165,8 @@ class CenterPki:
         cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
         if not cert_path.exists():
             cert, key = _make_root(cn)
-            _write_atomic(key_path, _key_pem(key), 0o600)
-            _write_atomic(cert_path, _cert_pem(cert), 0o644)
+            write_durably(key_path, _key_pem(key), mode=0o600)
+            write_durably(cert_path, _cert_pem(cert), mode=0o644)
         return _load_pair(cert_path, key_path)
 
     @staticmethod
@@ -191,8 +177,8 @@ class CenterPki:
         cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
         if not cert_path.exists():
             cert, key = _make_leaf(issuer, cn, ou, eku, san)
-            _write_atomic(key_path, _key_pem(key), 0o600)
-            _write_atomic(cert_path, _cert_pem(cert), 0o644)
+            write_durably(key_path, _key_pem(key), mode=0o600)
+            write_durably(cert_path, _cert_pem(cert), mode=0o644)
         return _load_pair(cert_path, key_path)
 
     def signer_pem(self) -> str:
@@ -210,9 +196,9 @@ class CenterPki:
         cert, key = _make_leaf(
             self.terminal_ca, terminal_id, "terminals", [ExtendedKeyUsageOID.CLIENT_AUTH], None
         )
-        _write_atomic(out_dir / "terminal.key", _key_pem(key), 0o600)
-        _write_atomic(out_dir / "terminal.pem", _cert_pem(cert), 0o644)
-        _write_atomic(out_dir / "center-ca.pem", _cert_pem(self.center_ca.cert), 0o644)
+        write_durably(out_dir / "terminal.key", _key_pem(key), mode=0o600)
+        write_durably(out_dir / "terminal.pem", _cert_pem(cert), mode=0o644)
+        write_durably(out_dir / "center-ca.pem", _cert_pem(self.center_ca.cert), mode=0o644)
         return out_dir
 
     def server_context(self, *, require_client_cert: bool) -> ssl.SSLContext:

@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not args.headless:
-        from kiosk.ui.demo import prepare_kivy  # no kivy import yet
+        from kiosk.ui.launch import prepare_kivy  # no kivy import yet
 
         prepare_kivy(work / "kivy-home", size=args.size)
     with SimKiosk(work, {"reader": args.reader} if args.reader else None) as kiosk:
@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             if args.headless:
                 stop.wait()
             else:
-                from kiosk.ui.demo import run_app  # kivy loads here, after prepare_kivy
+                from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 
                 run_app(kiosk.flow, stop)
         except KeyboardInterrupt:
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo_ui(args: argparse.Namespace) -> int:
     """``kiosk demo-ui``: the scenario through the real screens, a screenshot per screen."""
     from kiosk.sim import SimKiosk
-    from kiosk.ui.demo import prepare_kivy
+    from kiosk.ui.launch import prepare_kivy
 
     scenario = load_scenario(_scenario_path(args.scenario))
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-demo-ui-"))

@@ -1,8 +1,8 @@
-"""The touchscreen on the real flow: ``kiosk run --sim`` (the window) and ``kiosk demo-ui`` (a scripted
-resident played through the real screens, one screenshot per screen the flow shows).
+"""``kiosk demo-ui``: a scripted resident played through the real screens by simulated touches on the
+real widgets, one screenshot per screen the flow shows.
 
-Nothing here imports kivy at module level: call ``prepare_kivy`` first, then ``run_app`` / ``run_demo``
-(they import kivy). The Kivy event loop owns the main thread; the scripted resident runs on a worker
+Nothing here imports kivy at module level: call ``kiosk.ui.launch.prepare_kivy`` first, then ``run_demo``
+(it imports kivy). The Kivy event loop owns the main thread; the scripted resident runs on a worker
 thread. While recording, the flow waits (on its own thread, inside its observer) until each new screen
 has been rendered and saved, so even screens that last a few milliseconds are captured, in order.
 """
@@ -10,7 +10,6 @@ has been rendered and saved, so even screens that last a few milliseconds are ca
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kiosk.flow.scenario import Hands, Player, Scenario, ScenarioError, check_expectations
-from kiosk.ui.env import prepare_environment
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.1  # a few frames at 60 fps before a screenshot
@@ -49,38 +47,6 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | None = None) -> bool:
-    """Set Kivy's environment (off screen when there is no display, unless told) and the window size
-    ("800x600"). Must run before kivy is imported. Returns whether it is off screen. Raises OSError,
-    ScenarioError (bad size)."""
-    if offscreen is None:
-        offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy leaves the root logger alone
-    prepare_environment(kivy_home, offscreen=offscreen)
-    if size:
-        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", size)
-        if not match:
-            raise ScenarioError(f"bad window size {size!r} (expected e.g. 800x600)")
-        from kivy.config import Config
-
-        Config.set("graphics", "width", match[1])
-        Config.set("graphics", "height", match[2])
-    return offscreen
-
-
-def run_app(flow: Any, stop: threading.Event | None = None) -> None:
-    """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set. Raises
-    FontMissingError (no CJK font)."""
-    from kivy.clock import Clock
-
-    from kiosk.ui.app import KioskApp
-
-    app = KioskApp(flow)
-    if stop is not None:
-        Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
-    app.run()
 
 
 class ScreenRecorder:

@@ -42,7 +42,7 @@ def _strings(shell: Any) -> list[str]:
 
 def child(out: Path, work: Path) -> int:
     """Run the demo with a widget-tree inspector; print the report as the last line of stdout."""
-    from kiosk.ui.demo import prepare_kivy
+    from kiosk.ui.launch import prepare_kivy
 
     prepare_kivy(work / "kivy-home", offscreen=True, size="800x600")
     from kiosk.cli import _scenario_path

@@ -1,0 +1,48 @@
+"""Starting the touchscreen: Kivy's environment (off screen without a display) and the window on a flow
+(``kiosk run --sim``).
+
+Nothing here imports kivy at module level: call ``prepare_kivy`` first, then ``run_app`` (it imports kivy).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from kiosk.flow.scenario import ScenarioError
+from kiosk.ui.env import prepare_environment
+
+
+def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | None = None) -> bool:
+    """Set Kivy's environment (off screen when there is no display, unless told) and the window size
+    ("800x600"). Must run before kivy is imported. Returns whether it is off screen. Raises OSError,
+    ScenarioError (bad size)."""
+    if offscreen is None:
+        offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy leaves the root logger alone
+    prepare_environment(kivy_home, offscreen=offscreen)
+    if size:
+        match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", size)
+        if not match:
+            raise ScenarioError(f"bad window size {size!r} (expected e.g. 800x600)")
+        from kivy.config import Config
+
+        Config.set("graphics", "width", match[1])
+        Config.set("graphics", "height", match[2])
+    return offscreen
+
+
+def run_app(flow: Any, stop: threading.Event | None = None) -> None:
+    """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set. Raises
+    FontMissingError (no CJK font)."""
+    from kivy.clock import Clock
+
+    from kiosk.ui.app import KioskApp
+
+    app = KioskApp(flow)
+    if stop is not None:
+        Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
+    app.run()

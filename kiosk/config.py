@@ -1,11 +1,32 @@
-"""The kiosk's configuration (one frozen value; ``kiosk run`` builds it from the command line)."""
+"""The kiosk's configuration: one frozen value, read from a TOML file by ``load_config``.
+
+Every key is documented in ``etc/kiosk.example.toml``. Relative paths are resolved against the folder
+of the file. Everything that can be checked without touching a device is checked here, so that a
+store finds its mistakes when it starts the kiosk, not at the first resident: unknown keys, wrong
+types, URLs, and the terminal certificate, its key, the pinned center CA and the JPKI CA bundle (they
+must exist, parse, and belong together). Errors are one line (``ConfigError``) naming the file and
+the key.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from kiosk.flow.timeouts import Timeouts
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, malformed, or names files that are missing or unusable."""
 
 
 @dataclass(frozen=True)
@@ -23,3 +44,218 @@ class KioskConfig:
     printer_uri: str = "ipp://127.0.0.1:631/ipp/print"
     timeouts: Timeouts = field(default_factory=Timeouts)
     tick: float = 0.2  # seconds between Tick events
+    center_connect_timeout: float = 3.0
+    center_read_timeout: float = 15.0
+    cash_echo: bool = False  # the serial line returns our own bytes (a single-wire ccTalk bus)
+    cash_reply_timeout: float = 0.25
+    printer_timeout: float = 5.0  # seconds per IPP request
+    source: Path | None = None  # the file this was loaded from (None: built in code)
+
+
+@dataclass(frozen=True)
+class _Key:
+    field: str
+    kind: str  # path | text | seconds | flag
+    required: bool = False
+
+
+_TIMEOUT_KEYS = {f.name: _Key(f.name, "seconds") for f in fields(Timeouts) if f.name != "interactive"}
+SCHEMA: Mapping[str, Mapping[str, _Key]] = {
+    "": {"journal": _Key("journal", "path"), "tick": _Key("tick", "seconds")},
+    "reader": {"url": _Key("reader_url", "text")},
+    "center": {
+        "url": _Key("center_url", "text", True),
+        "terminal_cert": _Key("terminal_cert", "path", True),
+        "terminal_key": _Key("terminal_key", "path", True),
+        "ca": _Key("center_ca", "path", True),
+        "connect_timeout": _Key("center_connect_timeout", "seconds"),
+        "read_timeout": _Key("center_read_timeout", "seconds"),
+    },
+    "jpki": {"ca_bundle": _Key("jpki_ca_bundle", "path", True)},
+    "cash": {
+        "port": _Key("cash_port", "text", True),
+        "echo": _Key("cash_echo", "flag"),
+        "reply_timeout": _Key("cash_reply_timeout", "seconds"),
+    },
+    "printer": {
+        "uri": _Key("printer_uri", "text", True),
+        "request_timeout": _Key("printer_timeout", "seconds"),
+    },
+    "timeouts": _TIMEOUT_KEYS,
+}
+
+
+def load_config(path: Path | str) -> KioskConfig:
+    """Read, check and return the configuration in ``path`` (TOML).
+
+    Raises ConfigError (one line, naming the file and the key) for a missing or unreadable file, bad
+    TOML, an unknown key, a wrong type, a missing required key, a bad URL, or a certificate, key or CA
+    file that is missing, unreadable or unusable.
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    values: dict[str, Any] = {"source": path.resolve()}
+    timeouts: dict[str, Any] = {}
+    for section, table in _sections(path, data):
+        for name, raw in table.items():
+            key = SCHEMA[section].get(name)
+            dotted = f"{section}.{name}" if section else name
+            if key is None:
+                raise ConfigError(f"{path}: unknown key {dotted!r}{_suggest(section, name)}")
+            value = _typed(path, dotted, key.kind, raw)
+            (timeouts if section == "timeouts" else values)[key.field] = value
+    _require(path, data)
+    config = replace(KioskConfig(), **values, timeouts=replace(Timeouts(), **timeouts))
+    _check_urls(path, config)
+    check_files(config)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _sections(path: Path, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    out: list[tuple[str, dict[str, Any]]] = [("", top)]
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            continue
+        if name not in SCHEMA or name == "":
+            raise ConfigError(f"{path}: unknown section [{name}]{_suggest(None, name)}")
+        out.append((name, table))
+    return out
+
+
+def _suggest(section: str | None, name: str) -> str:
+    known = [s for s in SCHEMA if s] if section is None else list(SCHEMA[section])
+    close = difflib.get_close_matches(name, known, n=1)
+    if not close:
+        return ""
+    return f" (did you mean {(f'{section}.' if section else '') + close[0]!r}?)"
+
+
+def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
+    if kind == "flag":
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{path}: {dotted}: expected true or false, got {raw!r}")
+        return raw
+    if kind == "seconds":
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+            raise ConfigError(f"{path}: {dotted}: expected a positive number of seconds, got {raw!r}")
+        return float(raw)
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{path}: {dotted}: expected a non-empty string, got {raw!r}")
+    if kind == "path":
+        return (path.parent / raw).resolve()  # an absolute raw path stays as it is
+    return raw.strip()
+
+
+def _require(path: Path, data: dict[str, Any]) -> None:
+    for section, keys in SCHEMA.items():
+        table = data if not section else data.get(section, {})
+        for name, key in keys.items():
+            if key.required and name not in table:
+                raise ConfigError(f"{path}: missing required key {section + '.' if section else ''}{name}")
+
+
+def _check_urls(path: Path, config: KioskConfig) -> None:
+    checks: list[tuple[str, str, tuple[str, ...], bool]] = [
+        ("center.url", config.center_url, ("https",), True),
+        ("printer.uri", config.printer_uri, ("ipp", "ipps", "http", "https"), True),
+        ("reader.url", config.reader_url, ("pcsc",), False),
+    ]
+    for dotted, url, schemes, needs_host in checks:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {dotted}: bad URL {url!r}: {exc}") from exc
+        if parts.scheme not in schemes:
+            wanted = " or ".join(f"{s}://" for s in schemes)
+            raise ConfigError(f"{path}: {dotted}: expected a {wanted} URL, got {url!r}")
+        if needs_host and not parts.hostname:
+            raise ConfigError(f"{path}: {dotted}: no host in {url!r}")
+
+
+def check_files(config: KioskConfig) -> None:
+    """Check that the terminal certificate and key, the center CA and the JPKI CA bundle exist, parse,
+    and fit together (the key is the certificate's, the certificate is valid now, the CA is a CA).
+
+    Raises ConfigError naming the key and the file.
+    """
+    where = f"{config.source}: " if config.source else ""
+    cert = _certs(where, "center.terminal_cert", config.terminal_cert)[0]
+    now = datetime.now(UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise ConfigError(
+            f"{where}center.terminal_cert: {config.terminal_cert} is valid only from "
+            f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+        )
+    key = _load(where, "center.terminal_key", config.terminal_key, _private_key)
+    if key.public_key().public_bytes(*_SPKI) != cert.public_key().public_bytes(*_SPKI):
+        raise ConfigError(
+            f"{where}center.terminal_key: {config.terminal_key} is not the key of {config.terminal_cert}"
+        )
+    for ca in _certs(where, "center.ca", config.center_ca):
+        _must_be_ca(where, "center.ca", config.center_ca, ca)
+    if config.jpki_ca_bundle is not None:
+        _certs(where, "jpki.ca_bundle", config.jpki_ca_bundle)
+
+
+_SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _load(where: str, dotted: str, file: Path, parse: Callable[[bytes], Any]) -> Any:
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{where}{dotted}: file {file} not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{where}{dotted}: cannot read {file}: {exc.strerror or exc}") from exc
+    try:
+        return parse(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}{dotted}: {file}: {exc}") from exc
+
+
+def _certs(where: str, dotted: str, file: Path) -> list[x509.Certificate]:
+    def parse(data: bytes) -> list[x509.Certificate]:
+        try:
+            found = x509.load_pem_x509_certificates(data)
+        except ValueError:
+            found = []
+        if not found:
+            raise ValueError("no PEM certificate in it")
+        return found
+
+    certs: list[x509.Certificate] = _load(where, dotted, file, parse)
+    return certs
+
+
+def _private_key(data: bytes) -> Any:
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError as exc:  # encrypted: the kiosk starts unattended, nobody types a passphrase
+        raise ValueError("the key is encrypted (the kiosk needs an unencrypted key, mode 0600)") from exc
+    except ValueError as exc:
+        raise ValueError("not a PEM private key") from exc
+
+
+def _must_be_ca(where: str, dotted: str, file: Path, cert: x509.Certificate) -> None:
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        subject = cert.subject.rfc4514_string()
+        raise ConfigError(f"{where}{dotted}: {file} holds {subject}, not a CA certificate")

@@ -1,0 +1,272 @@
+"""The kiosk on real devices: ``RealKiosk(config)`` composes the flow from a ``KioskConfig``.
+
+The same composition as the simulated kiosk (kiosk.sim), over what a store has: a PC/SC reader
+(``reader.url``), the relay client with the terminal's certificate and the pinned center CA, the ccTalk
+cash unit on a serial port, an IPP printer, the journal. This module never imports the simulators.
+
+Start-up policy: the kiosk opens only when it can carry a resident through a whole transaction, so it
+checks every device first and refuses to open (``StartupError``, one line per failed device) when
+* the reader is absent or pcscd is down: nobody can be served;
+* the cash unit's port is absent or a device does not answer: nobody can pay;
+* the printer is unreachable or not ready: no resident may pay for what cannot be printed;
+* the center is unreachable or TLS fails (wrong pinned CA, refused terminal certificate): nothing can be
+  issued, and recovery of an interrupted transaction needs the center too.
+Then it recovers what the journal left unfinished (``report.recovered``) and opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from kiosk.config import KioskConfig
+from kiosk.devices.cash import CashError, CashUnit, CashUnitConfig
+from kiosk.devices.cash_link import CashLink, LinkError, LinkTimeoutError
+from kiosk.devices.cctalk import CcTalkError
+from kiosk.devices.printer import IppPrinter
+from kiosk.flow import events as ev
+from kiosk.flow.card import JpkiCard
+from kiosk.flow.machine import Flow
+from kiosk.flow.ports import ThreadRunner, ThreadScheduler
+from kiosk.flow.steps import Ports
+from kiosk.flow.timeouts import Timeouts
+from kiosk.journal import Journal
+from kiosk.recovery import Recovered, recover
+from reader.errors import CardError, NoReaderError
+from reader.monitor import CardEvent, CardMonitor, EventKind, PresenceSource
+from reader.pcsc import PcscPresence, PcscUrl, list_readers
+from reader.transport import Transport, open_transport
+from relay_client import (
+    CenterError,
+    CenterTlsError,
+    CenterUnavailable,
+    ConfigurationError,
+    IssuanceClient,
+    RelayError,
+)
+from relay_client import Timeouts as HttpTimeouts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceCheck:
+    """The start-up check of one device: ``device`` is reader, cash, printer or center."""
+
+    device: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.device}: {'ok' if self.ok else 'FAILED'}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class StartupReport:
+    """What the start-up found: every device's check and what recovery did."""
+
+    checks: tuple[DeviceCheck, ...]
+    recovered: tuple[Recovered, ...]
+
+    def lines(self) -> list[str]:
+        """Human-readable lines (no personal data: transaction ids and yen only)."""
+        out = [check.line() for check in self.checks]
+        out += [f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed} yen" for r in self.recovered]
+        if not self.recovered:
+            out.append("recovery: nothing unfinished in the journal")
+        return out
+
+
+class StartupError(Exception):
+    """The kiosk refuses to open; ``failed`` names each device that is not usable and why."""
+
+    def __init__(self, failed: tuple[DeviceCheck, ...]) -> None:
+        self.failed = failed
+        super().__init__("cannot open: " + "; ".join(check.line() for check in failed))
+
+
+# --- shared with the simulated kiosk (kiosk.sim may call these) ------------------------------------------
+def card_events_to(flow: Flow, reader: str | None) -> Callable[[CardEvent], None]:
+    """A CardMonitor observer posting insert/remove events of ``reader`` (None: any reader) to ``flow``."""
+
+    def observe(event: CardEvent) -> None:
+        if reader is not None and event.reader != reader:
+            return
+        inserted = event.kind is EventKind.INSERTED
+        flow.post(ev.CardInserted(event.reader) if inserted else ev.CardRemoved(event.reader))
+
+    return observe
+
+
+def compose_flow(
+    stack: contextlib.ExitStack,
+    ports: Ports,
+    journal: Journal,
+    presence: PresenceSource,
+    *,
+    reader: str | None,
+    timeouts: Timeouts,
+    tick: float = 0.2,
+) -> Flow:
+    """The flow on a dispatcher thread, fed by a card monitor on ``presence`` (events of ``reader`` only)
+    and a tick thread every ``tick`` s; everything started is stopped by ``stack``. Raises nothing."""
+    scheduler = ThreadScheduler()
+    stack.callback(scheduler.close)
+    flow = Flow(ports, journal, scheduler, ThreadRunner(scheduler), timeouts=timeouts)
+    monitor = CardMonitor(presence)
+    monitor.add_observer(card_events_to(flow, reader))
+    monitor.start()
+    stack.callback(monitor.stop)
+    stop = threading.Event()
+    stack.callback(stop.set)
+
+    def ticks() -> None:
+        while not stop.wait(tick):
+            flow.post(ev.Tick())
+
+    threading.Thread(target=ticks, name="flow-tick", daemon=True).start()
+    return flow
+
+
+# --- the real kiosk ----------------------------------------------------------------------------------------
+class RealKiosk:
+    """A kiosk on the devices ``config`` names; a context manager that stops everything it started.
+
+    ``with RealKiosk(config) as kiosk:`` raises StartupError (a device is not usable), JournalWriteError
+    (the journal cannot be opened). Then ``kiosk.flow`` runs and ``kiosk.report`` says what was found.
+    """
+
+    def __init__(self, config: KioskConfig, *, cash: CashUnitConfig | None = None) -> None:
+        self.config = config
+        self._cash_config = cash or CashUnitConfig()
+        self._stack = contextlib.ExitStack()
+        self.report = StartupReport((), ())
+
+    def __enter__(self) -> RealKiosk:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        self.journal = Journal(self.config.journal)
+        self._stack.callback(self.journal.close)
+        checks = (self._open_reader(), self._open_cash(), self._open_printer(), self._open_center())
+        for check in checks:
+            (log.info if check.ok else log.error)("start-up %s", check.line())
+        failed = tuple(c for c in checks if not c.ok)
+        if failed:
+            raise StartupError(failed)
+        recovered = tuple(recover(self.journal, self.client))
+        self.report = StartupReport(checks, recovered)
+        try:
+            presence: PresenceSource = PcscPresence()  # closed by the card monitor
+        except CardError as exc:
+            raise StartupError((DeviceCheck("reader", False, f"PC/SC: {exc}"),)) from exc
+        bundle = self.config.jpki_ca_bundle
+        trusted = x509.load_pem_x509_certificates(bundle.read_bytes()) if bundle else []
+        self.flow = compose_flow(
+            self._stack,
+            Ports(JpkiCard(self.transport, trusted), self.client, self.cash, self.printer),
+            self.journal,
+            presence,
+            reader=self.reader_name,
+            timeouts=self.config.timeouts,
+            tick=self.config.tick,
+        )
+
+    def _open_reader(self) -> DeviceCheck:
+        url = self.config.reader_url
+        try:
+            target = PcscUrl.parse(url)
+            names = [r.name for r in list_readers()]
+            self.reader_name = _pick_reader(target, names)
+            self.transport: Transport = open_transport(url)
+            self._stack.callback(_closer(self.transport))
+        except CardError as exc:
+            return DeviceCheck("reader", False, f"{url}: {exc}")
+        listed = ", ".join(names)
+        return DeviceCheck("reader", True, f"{self.reader_name or 'any reader'} (readers: {listed})")
+
+    def _open_cash(self) -> DeviceCheck:
+        port = self.config.cash_port
+        link = CashLink(port, echo=self.config.cash_echo, reply_timeout=self.config.cash_reply_timeout)
+        cash = CashUnit(link, self.journal, self._cash_config)
+        try:
+            cash.open()
+        except LinkTimeoutError as exc:
+            return DeviceCheck("cash", False, f"cash unit on {port} does not answer: {exc}")
+        except LinkError as exc:
+            return DeviceCheck("cash", False, str(exc))
+        except (CcTalkError, CashError) as exc:
+            return DeviceCheck("cash", False, f"cash unit on {port}: {exc}")
+        cash.start_polling()
+        self._stack.callback(cash.close)
+        self.cash = cash
+        health = cash.health()
+        warnings = [f"{h.role}: {h.detail}" for h in health if not h.ok]
+        detail = f"{', '.join(h.role for h in health)} on {port}"
+        return DeviceCheck("cash", True, detail + (f" (warning: {'; '.join(warnings)})" if warnings else ""))
+
+    def _open_printer(self) -> DeviceCheck:
+        uri = self.config.printer_uri
+        printer = IppPrinter(uri, request_timeout=self.config.printer_timeout)
+        self._stack.callback(printer.close)
+        health = printer.health()  # never raises
+        if not health.ok:
+            return DeviceCheck("printer", False, f"{uri}: {health.summary}")
+        self.printer = printer
+        model = health.status.make_and_model if health.status else ""
+        return DeviceCheck("printer", True, f"{uri}: {model}, {health.summary}")
+
+    def _open_center(self) -> DeviceCheck:
+        c = self.config
+        url = c.center_url
+        try:
+            client = IssuanceClient(
+                url, c.terminal_cert, c.terminal_key, c.center_ca,
+                timeouts=HttpTimeouts(connect=c.center_connect_timeout, read=c.center_read_timeout),
+            )  # fmt: skip
+        except (ConfigurationError, OSError, ValueError) as exc:
+            return DeviceCheck("center", False, f"{url}: {exc}")
+        self._stack.callback(client.close)
+        try:
+            health = client.health()
+        except CenterTlsError as exc:
+            hint = "check center.ca (the pinned center CA) and the terminal certificate"
+            return DeviceCheck("center", False, f"{url}: TLS handshake failed ({hint}): {exc}")
+        except CenterUnavailable as exc:
+            return DeviceCheck("center", False, f"{url}: unreachable: {exc}")
+        except (CenterError, RelayError) as exc:
+            return DeviceCheck("center", False, f"{url}: {exc}")
+        self.client = client
+        return DeviceCheck("center", True, f"{url} as terminal {client.terminal_id}: {health.status}")
+
+
+def _pick_reader(target: PcscUrl, names: list[str]) -> str | None:
+    """The configured reader's name (None: any reader). Raises NoReaderError."""
+    if not names:
+        raise NoReaderError("no smart-card reader is attached")
+    if target.index is not None:
+        if target.index >= len(names):
+            raise NoReaderError(f"no reader #{target.index} (there are {len(names)})")
+        return names[target.index]
+    if target.reader is not None and target.reader not in names:
+        raise NoReaderError(f"no reader named {target.reader!r} (readers: {', '.join(names)})")
+    return target.reader
+
+
+def _closer(transport: Any) -> Callable[[], None]:
+    close = getattr(transport, "close", None)
+    return close if callable(close) else lambda: transport.disconnect(unpower=True)

@@ -1,0 +1,190 @@
+"""``kiosk run --config``: the real-device assembly (kiosk.config + kiosk.assemble + kiosk.run_real) against
+the simulators running as separate components, reached only as a store's devices are: the virtual card
+behind real pcscd + vpcd, the cash unit on a pty, ippeveprinter over IPP, the mock center over mutual TLS."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from real_kiosk_helpers import PIN, READER, ROOT, StoreDevices, ensure_pcscd, start_devices, wait_no_card
+from real_kiosk_helpers import write_config as _write_config
+
+from kiosk.assemble import RealKiosk, StartupError
+from kiosk.config import ConfigError, load_config
+from kiosk.flow.scenario import Player, load_scenario
+from kiosk.journal import Journal
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
+PIN_TOKEN = re.compile(rf"(?<![0-9A-Za-z]){PIN}(?![0-9A-Za-z])")
+
+
+@pytest.fixture(scope="module")
+def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
+    ensure_pcscd()
+    with contextlib.ExitStack() as stack:
+        yield start_devices(tmp_path_factory.mktemp("store"), stack)
+
+
+def write_config(devices: StoreDevices, folder: Path, **override: str) -> Path:
+    return _write_config(devices, folder, **override)
+
+
+def test_juminhyo_end_to_end_on_real_device_paths(
+    devices: StoreDevices, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = load_config(write_config(devices, tmp_path / "etc"))
+    assert config.journal == tmp_path / "etc" / "var" / "journal.sqlite"  # relative to the file's folder
+    before = len(devices.pages())
+    steps: list[str] = []
+    with RealKiosk(config) as kiosk:
+        report = kiosk.report.lines()
+        assert [line.split(":")[0] for line in report[:4]] == ["reader", "cash", "printer", "center"]
+        assert all(": ok: " in line for line in report[:4]) and READER in report[0]
+        assert "terminal T-0001" in report[3] and report[4].startswith("recovery: nothing")
+        final = Player(kiosk.flow, devices.hands, steps.append).play(
+            load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
+        )
+    wait_no_card()
+    assert final.outcome is not None, steps
+    assert (final.outcome.reason, final.outcome.message_key) == ("completed", "take_certificate"), steps
+    assert (final.fee, final.amount_inserted, final.change) == (200, 500, 300)
+    printed = devices.pages()[before:]
+    assert len(printed) == final.pages_total > 0 and all(p.read_bytes().startswith(b"%PDF") for p in printed)
+    journal = Journal(config.journal)
+    (txn,) = journal.transactions()
+    balance = journal.balance(txn.id)
+    assert balance.settled and (balance.inserted, balance.change, balance.printed_fees) == (500, 300, 200)
+    assert txn.report_status == "reported" and [d.state for d in txn.documents] == ["printed"]
+    journal.close()
+    assert "[ 4] pin **** -> " in "\n".join(steps)
+    assert not PIN_TOKEN.search(caplog.text + "\n".join(steps))
+    for path in config.journal.parent.glob("journal.sqlite*"):
+        assert not PIN_TOKEN.search(path.read_bytes().decode("latin-1")), path.name
+
+
+def _refused(devices: StoreDevices, tmp_path: Path, **override: str) -> StartupError:
+    config = load_config(write_config(devices, tmp_path, **override))
+    with pytest.raises(StartupError) as caught, RealKiosk(config):
+        pass
+    return caught.value
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_refuses_to_open_when_the_printer_is_unreachable(devices: StoreDevices, tmp_path: Path) -> None:
+    uri = f"ipp://127.0.0.1:{_free_port()}/ipp/print"
+    refusal = _refused(devices, tmp_path, uri=f'uri = "{uri}"')
+    (failed,) = refusal.failed
+    assert failed.device == "printer" and uri in failed.detail and "unreachable" in failed.detail
+    assert str(refusal).startswith("cannot open: printer: FAILED: ")
+
+
+def test_refuses_to_open_when_the_pinned_center_ca_is_wrong(devices: StoreDevices, tmp_path: Path) -> None:
+    (tmp_path / "other-ca.pem").write_bytes(devices.jpki_bundle.read_bytes())  # a CA, but not the center's
+    refusal = _refused(devices, tmp_path, ca='ca = "other-ca.pem"')
+    (failed,) = refusal.failed
+    assert failed.device == "center" and "TLS handshake failed" in failed.detail
+    assert "center.ca" in failed.detail and devices.center.api_url in failed.detail
+
+
+@pytest.mark.parametrize(
+    ("key", "line", "device", "words"),
+    [
+        ("reader", 'url = "pcsc://No Such Reader 00 00"', "reader", "no reader named 'No Such Reader 00 00'"),
+        ("port", 'port = "/dev/no-such-cash-port"', "cash", "/dev/no-such-cash-port"),
+    ],
+)
+def test_refuses_to_open_naming_a_missing_reader_or_cash_port(
+    devices: StoreDevices, tmp_path: Path, key: str, line: str, device: str, words: str
+) -> None:
+    (failed,) = _refused(devices, tmp_path, **{key: line}).failed
+    assert failed.device == device and words in failed.detail
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"center": 'urll = "https://x"'}, "unknown key 'center.urll' (did you mean 'center.url'?)"),
+        ({"terminal_cert": 'terminal_cert = "missing.pem"'}, "center.terminal_cert: file "),
+        ({"terminal_key": 'terminal_key = "terminal/center-ca.pem"'}, "center.terminal_key: "),
+        ({"ca": 'ca = "terminal/terminal.pem"'}, "center.ca: "),
+        ({"tick": 'tick = "fast"'}, "tick: expected a positive number of seconds, got 'fast'"),
+        ({"uri": 'uri = "lpd://printer"'}, "printer.uri: expected a ipp:// or ipps:// or http:// or https://"),
+        ({"center": 'url = "http://127.0.0.1:1"'}, "center.url: expected a https:// URL"),
+        ({"port": ""}, "missing required key cash.port"),
+        ({"[timeouts]": "[timeout]"}, "unknown section [timeout] (did you mean 'timeouts'?)"),
+    ],
+)
+def test_config_errors_are_one_line_naming_the_key(
+    devices: StoreDevices, tmp_path: Path, override: dict[str, str], words: str
+) -> None:
+    path = write_config(devices, tmp_path, **override)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert words in message and str(path) in message and "\n" not in message
+    if "terminal_cert" in override:
+        assert str(tmp_path / "missing.pem") in message
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^config file .*nope\.toml not found$"):
+        load_config(tmp_path / "nope.toml")
+
+
+_RUN = (
+    "import sys\n"
+    "from argparse import ArgumentParser\n"
+    "from kiosk.run_real import add_arguments, run_real\n"
+    "parser = ArgumentParser()\n"
+    "add_arguments(parser)\n"
+    "sys.exit(run_real(parser.parse_args(sys.argv[1:])))\n"
+)
+
+
+def test_headless_process_reports_its_start_up_and_stops_on_sigterm(
+    devices: StoreDevices, tmp_path: Path
+) -> None:
+    path = write_config(devices, tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN, "--config", str(path), "--headless"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        assert process.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert any(line.startswith("kiosk open") for line in lines), "".join(lines) + process.stderr.read()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = "".join(lines) + out
+    assert process.returncode == 0, text + err
+    for device in ("reader", "cash", "printer", "center"):
+        assert f"start-up {device}: ok: " in text
+    assert "start-up recovery: nothing unfinished" in text and text.rstrip().endswith("kiosk stopped")

@@ -5,6 +5,11 @@ Never: a PIN, personal data, a certificate or a document. Every write commits be
 (a "journal point"); ``MYNA_KIOSK_CRASH_AT=N`` SIGKILLs this process right after the N-th point, for
 the crash test. The journal is also the cash unit's ``CashJournal`` hook (money is journaled before
 the driver counts it); payouts are booked as change or refund according to ``payout_purpose``.
+
+A money event id is unique for good: recording it again for the SAME transaction with the same figures
+is a replay (ignored: the driver retries a hook call that failed); the same id for ANOTHER transaction
+(or other figures) raises ``JournalConflict`` and records nothing; the cash driver then books the money
+under a fresh id and journals an ``id_conflict`` fault (staff code M03), see ``money.journal_money``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.devices.money import CreditSource, FaultKind
+from kiosk.devices.money import CreditSource, FaultKind, JournalConflict
+
+__all__ = ["Balance", "DocRecord", "Journal", "JournalConflict", "JournalWriteError", "TxnRecord"]
 
 log = logging.getLogger(__name__)
 CRASH_ENV = "MYNA_KIOSK_CRASH_AT"
@@ -231,20 +238,34 @@ class Journal:
 
     # --- CashJournal hook ---------------------------------------------------------------------------
     def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
-        """A coin or note was credited to the current transaction (idempotent by event id)."""
-        self._write(
-            "money:credit",
-            "INSERT OR IGNORE INTO money VALUES (?,?,?,?,?,?)",
-            (event_id, self.current or "", "credit", yen, str(source), _now()),
-        )
+        """A coin or note was credited to the current transaction. A replay of the same event is ignored.
+
+        Raises JournalConflict (the id is journaled for another transaction or with other figures),
+        JournalWriteError."""
+        self._money(event_id, "credit", yen, str(source))
 
     def record_payout(self, event_id: str, yen: int) -> None:
-        """Coins left the hoppers: change or refund, by ``payout_purpose``."""
-        self._write(
-            f"money:{self.payout_purpose}",
-            "INSERT OR IGNORE INTO money VALUES (?,?,?,?,?,?)",
-            (event_id, self.current or "", self.payout_purpose, yen, None, _now()),
-        )
+        """Coins left the hoppers: change or refund, by ``payout_purpose``. A replay is ignored.
+
+        Raises JournalConflict, JournalWriteError."""
+        self._money(event_id, self.payout_purpose, yen, None)
+
+    def _money(self, event_id: str, kind: str, yen: int, source: str | None) -> None:
+        txn = self.current or ""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT txn_id, kind, yen FROM money WHERE event_id=?", (event_id,)
+            ).fetchone()
+            if row is not None:
+                if (str(row[0]), str(row[1]), int(row[2])) != (txn, kind, yen):
+                    raise JournalConflict(event_id, kind, str(row[0]), txn)
+                log.info("money event %s already journaled for %s: replay ignored", event_id, txn)
+                return
+            self._write(
+                f"money:{kind}",
+                "INSERT INTO money VALUES (?,?,?,?,?,?)",
+                (event_id, txn, kind, yen, source, _now()),
+            )
 
     def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
         """A device fault staff must see."""

@@ -13,8 +13,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from kiosk.flow.outcomes import flagged_code
 from kiosk.flow.ports import CenterPort
-from kiosk.flow.steps import outcomes_from_journal
+from kiosk.flow.steps import outcomes_from_journal, staff_flag
 from kiosk.journal import Journal, TxnRecord
 from relay_client import ReconcileOrder, RelayError
 
@@ -86,6 +87,7 @@ def _recover_one(
         journal.refund_owed(txn.id, owed)
     record = journal.transaction(txn.id)
     kiosk_due = sum(d.unit_fee for d in record.documents if d.state != "printed") if record and paid else 0
-    journal.finish(txn.id, f"recovered_{action}", "RC1" if owed <= 0 else "RC2")
+    code = flagged_code("RC1" if owed <= 0 else "RC2", staff_flag(journal, txn.id))
+    journal.finish(txn.id, f"recovered_{action}", code)
     log.info("recovered transaction %s: %s, owed %d", txn.id, action, max(owed, 0))
     return Recovered(txn.id, action, max(owed, 0), order.refund_due if order else None, kiosk_due)

@@ -14,15 +14,27 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from kiosk.devices import cctalk
 from kiosk.devices.cash_hopper import HopperBank, HopperConfig
 from kiosk.devices.cash_link import CashLink, CcTalkDevice, DeviceHealth, DeviceIdentity
-from kiosk.devices.cctalk import CcTalkError, EventBuffer, RouteCode
+from kiosk.devices.cash_policy import (
+    CashUnitConfig,
+    Track,
+    acceptor_health,
+    bill_fault_kind,
+    bill_values,
+    coin_fault_kind,
+    coin_values,
+    expect_category,
+    inhibit_mask,
+    refused_for_change,
+    route_escrow,
+)
+from kiosk.devices.cash_poll import PollLoop
+from kiosk.devices.cctalk import CcTalkError, EventBuffer
 from kiosk.devices.change import acceptable_denominations
 from kiosk.devices.money import (
-    CURRENCY,
     BillEscrowed,
     BillRejected,
     BillReturned,
@@ -37,6 +49,7 @@ from kiosk.devices.money import (
     Fault,
     FaultKind,
     JournalError,
+    journal_money,
     journaled,
 )
 
@@ -44,41 +57,6 @@ __all__ = ["CashError", "CashUnit", "CashUnitConfig", "DispenseError", "HopperCo
 
 log = logging.getLogger(__name__)
 Observer = Callable[[CashEvent], None]
-
-
-@dataclass(frozen=True, slots=True)
-class CashUnitConfig:
-    """Bus layout and policy. ``refused_notes`` stay inhibited whatever is due."""
-
-    coin_address: int = int(cctalk.Address.COIN_ACCEPTOR)
-    bill_address: int | None = int(cctalk.Address.BILL_VALIDATOR)
-    hoppers: tuple[HopperConfig, ...] = (
-        HopperConfig(3, 100, 50), HopperConfig(4, 10, 50), HopperConfig(5, 500, 20), HopperConfig(6, 50, 20)
-    )
-    refused_notes: frozenset[int] = frozenset({2000})
-    poll_interval: float = 0.2
-    payout_poll: float = 0.05
-    payout_seconds_per_coin: float = 0.5
-    retries: int = 2
-
-
-@dataclass
-class _Track:
-    """Host side of one event buffer: last counter accepted (None = no baseline yet), events taken."""
-
-    name: str
-    last: int | None = None
-    seq: int = 0
-    mask: int | None = None  # last inhibit mask sent (None = unknown: send again)
-    values: dict[int, int] = field(default_factory=dict)  # position -> yen
-
-
-def _parse_value(ident: str, width: int, scale: int) -> int | None:
-    """Yen of a "JP…" coin/bill id, None for an empty or foreign position."""
-    if not ident.startswith(CURRENCY) or len(ident) < 2 + width:
-        return None
-    value = cctalk.coin_id_value(ident[2 : 2 + width])
-    return None if value is None else value * scale
 
 
 class CashUnit:
@@ -98,16 +76,17 @@ class CashUnit:
             self._hoppers, c.hoppers, journal, self._publish,
             run_id=self.run_id, poll=c.payout_poll, seconds_per_coin=c.payout_seconds_per_coin,
         )
-        self._coins, self._bills = _Track("coin"), _Track("bill")
+        self._coins, self._bills = Track("coin"), Track("bill")
         self._lock = threading.RLock()
         self._observers: list[Observer] = []
         self._faults: deque[Fault] = deque(maxlen=50)
         self._due = self._credited = 0
         self._accepting = False
         self._escrow: tuple[int, int, bool] | None = None  # (position, yen, accepted) awaiting its outcome
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: Exception | None = None
+        self._loop = PollLoop(
+            self.poll_once, c.poll_interval, self._journal_failed,
+            lambda exc: self._publish([Fault(FaultKind.LINK, "cash unit", f"not answering: {exc}")]),
+        )  # fmt: skip
 
     # --- life cycle and diagnostics ---------------------------------------------------------------
     def open(self) -> None:
@@ -140,50 +119,28 @@ class CashUnit:
     def identify(self) -> dict[int, DeviceIdentity]:
         """Identify every device and learn coin/note values from their ids. Raises CcTalkError/CashError."""
         with self._lock:
-            found = {self._coin.address: self._expect(self._coin, "Coin Acceptor")}
-            self._coins.values = {
-                p: v for p in range(1, 17) if (v := _parse_value(self._coin.coin_id(p), 3, 1)) is not None
-            }
+            found = {self._coin.address: expect_category(self._coin, "Coin Acceptor")}
+            self._coins.values = coin_values(self._coin)
             if self._bill is not None:
-                found[self._bill.address] = self._expect(self._bill, "Bill Validator")
-                scale, decimals = self._bill.country_scaling(CURRENCY)
-                if decimals:
-                    raise CashError(f"bill validator reports {decimals} decimal places for yen")
-                ids = {p: self._bill.bill_id(p) for p in range(1, 17)}
-                values = {p: _parse_value(i, 4, scale) for p, i in ids.items()}
-                self._bills.values = {p: v for p, v in values.items() if v is not None}
+                found[self._bill.address] = expect_category(self._bill, "Bill Validator")
+                self._bills.values = bill_values(self._bill)
             for address, device in self._hoppers.items():
-                found[address] = self._expect(device, "Payout")
+                found[address] = expect_category(device, "Payout")
                 self._bank.learn_serial(address, found[address].serial_number)
             return found
-
-    @staticmethod
-    def _expect(device: CcTalkDevice, category: str) -> DeviceIdentity:
-        identity = device.identify()
-        if identity.category.lower() != category.lower():
-            raise CashError(f"device {device.address} is a {identity.category!r}, expected {category!r}")
-        return identity
 
     def health(self) -> list[DeviceHealth]:
         """Live status of every device for staff diagnostics (never raises for a device fault)."""
         with self._lock:
-            report = [self._device_health("coin acceptor", self._coin)]
+            report = [acceptor_health("coin acceptor", self._coin)]
             if self._bill is not None:
-                report.append(self._device_health("bill validator", self._bill))
+                report.append(acceptor_health("bill validator", self._bill))
             return report + self._bank.health()
 
     def self_test(self) -> list[DeviceHealth]:
         """Re-identify the devices, then ``health()``. Raises CcTalkError/CashError if identify fails."""
         self.identify()
         return self.health()
-
-    def _device_health(self, role: str, device: CcTalkDevice) -> DeviceHealth:
-        try:
-            identity = device.identify()
-            mask = device.link.command(device.address, cctalk.Header.REQUEST_INHIBIT_STATUS, retries=1)
-        except CcTalkError as exc:
-            return DeviceHealth(role, device.address, False, f"not answering: {exc}")
-        return DeviceHealth(role, device.address, True, f"inhibit mask {mask.hex()}", identity)
 
     # --- observers, payment state ----------------------------------------------------------------
     def add_observer(self, observer: Observer) -> None:
@@ -243,57 +200,42 @@ class CashUnit:
             self._set_mask(self._bill, self._bills, stock, self.config.refused_notes)
 
     def _set_mask(
-        self, device: CcTalkDevice, track: _Track, stock: dict[int, int], refused: frozenset[int]
+        self, device: CcTalkDevice, track: Track, stock: dict[int, int], refused: frozenset[int]
     ) -> None:
-        mask = 0
-        if self._accepting:
-            offered = {v for v in track.values.values() if v not in refused}
-            ok = acceptable_denominations(self._due, self._credited, offered, stock)
-            mask = sum(1 << (p - 1) for p, v in track.values.items() if v in ok)
-        if mask != track.mask:
-            device.set_inhibits(mask)
-            device.set_master_enabled(mask != 0)
-            track.mask = mask
+        mask = inhibit_mask(track.values, self._due, self._credited, stock, refused) if self._accepting else 0
+        track.send_mask(device, mask)
+
+    def refused_for_change(self) -> frozenset[int]:
+        """Denominations refused now because the hoppers' stock cannot pay their change (empty when not
+        accepting): the resident must pay the exact amount. Never raises for a valid configuration."""
+        with self._lock:
+            if not self._accepting:
+                return frozenset()
+            notes = {v for v in self._bills.values.values() if v not in self.config.refused_notes}
+            offered = set(self._coins.values.values()) | (notes if self._bill is not None else set())
+            return refused_for_change(offered, self._due, self._credited, self._bank.stock_by_value())
 
     # --- polling and events ------------------------------------------------------------------------
     def start_polling(self) -> None:
         """Poll the acceptors every ``poll_interval`` on a daemon thread until ``stop_polling``."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._poll_loop, name="cash-poll", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop_polling(self) -> None:
         """Stop the polling thread and wait for it."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._thread = None
+        self._loop.stop()
 
-    def _poll_loop(self) -> None:
-        failures = 0
-        while not self._stop.wait(self.config.poll_interval):
-            try:
-                self.poll_once()
-                failures = 0
-            except JournalError as exc:
-                self.last_error = exc
-                log.error("cash unit stopped counting: %s", exc)
-                self._stop_accepting_quietly()
-                return
-            except CcTalkError as exc:
-                failures += 1
-                self.last_error = exc
-                if failures == 3:  # report once per outage, not every poll
-                    self._publish([Fault(FaultKind.LINK, "cash unit", f"not answering: {exc}")])
+    @property
+    def last_error(self) -> Exception | None:
+        """The polling thread's last error (a journal failure stops it; link errors are retried)."""
+        return self._loop.last_error
 
-    def _stop_accepting_quietly(self) -> None:
+    def _journal_failed(self, exc: JournalError) -> None:
+        log.error("cash unit stopped counting: %s", exc)
         try:
             self.disable_accepting()
-        except CcTalkError as exc:
-            log.warning("could not inhibit acceptance: %s", exc)
-        self._publish([Fault(FaultKind.JOURNAL, "cash unit", f"stopped: {self.last_error}")])
+        except CcTalkError as link_error:
+            log.warning("could not inhibit acceptance: %s", link_error)
+        self._publish([Fault(FaultKind.JOURNAL, "cash unit", f"stopped: {exc}")])
 
     def poll_once(self) -> list[CashEvent]:
         """Read both event buffers, count new credits (journaled first), route escrowed notes, and
@@ -321,7 +263,7 @@ class CashUnit:
         return events
 
     def _take(
-        self, track: _Track, buffer: EventBuffer, handle: Callable[[int, int, str], CashEvent | None],
+        self, track: Track, buffer: EventBuffer, handle: Callable[[int, int, str], CashEvent | None],
         events: list[CashEvent],
     ) -> None:
         if buffer.counter == 0:
@@ -342,29 +284,33 @@ class CashUnit:
             if event is not None:
                 events.append(event)
 
-    def _fault(self, track: _Track, kind: FaultKind, detail: str, code: int | None = None) -> Fault:
+    def _fault(self, track: Track, kind: FaultKind, detail: str, code: int | None = None) -> Fault:
         event_id = f"{self.run_id}:{track.name}-fault:{track.seq}:{kind}"
         journaled("fault", lambda: self.journal.record_fault(event_id, kind, track.name, detail))
         return Fault(kind, track.name, detail, code)
 
-    def _credit(self, event_id: str, yen: int, source: CreditSource) -> int:
-        journaled(f"{source} credit", lambda: self.journal.record_credit(event_id, yen, source))
+    def _credit(self, event_id: str, yen: int, source: CreditSource) -> tuple[str, int]:
+        """Journal, then count, one credit. Returns (the id it was journaled under, the credit total).
+        An id the journal holds for another transaction is booked under a fresh one (``journal_money``):
+        the resident keeps the money and staff get an id_conflict fault. Raises JournalError."""
+        used, fault = journal_money(
+            self.journal, f"{source} credit", event_id,
+            lambda i: self.journal.record_credit(i, yen, source), str(source),
+        )  # fmt: skip
+        self._publish([fault] if fault else [])  # staff see it at once; the credit is published after
         self._credited += yen
-        return self._credited
+        return used, self._credited
 
     def _coin_event(self, a: int, b: int, event_id: str) -> CashEvent | None:
         if a:
             yen = self._coins.values.get(a)
             if yen is None:
                 return self._fault(self._coins, FaultKind.UNKNOWN_DENOMINATION, f"unknown coin type {a}", a)
-            return CoinCredited(event_id, yen, a, self._credit(event_id, yen, CreditSource.COIN))
-        name = cctalk.coin_error_name(b)
-        if b in cctalk.COIN_JAM_CODES:
-            return self._fault(self._coins, FaultKind.JAM, name, b)
-        if b in cctalk.COIN_FRAUD_CODES:
-            return self._fault(self._coins, FaultKind.FRAUD, name, b)
-        if b in (36, 255):  # swallowed coin / unspecified alarm: money or device at risk
-            return self._fault(self._coins, FaultKind.DEVICE_ERROR, name, b)
+            used, total = self._credit(event_id, yen, CreditSource.COIN)
+            return CoinCredited(used, yen, a, total)
+        name, kind = cctalk.coin_error_name(b), coin_fault_kind(b)
+        if kind is not None:
+            return self._fault(self._coins, kind, name, b)
         return CoinRejected(b, name) if b else None
 
     def _bill_event(self, a: int, b: int, event_id: str) -> CashEvent | None:
@@ -375,7 +321,8 @@ class CashUnit:
             if b == 1:
                 return self._escrowed(a, yen)
             self._escrow = None
-            return BillStacked(event_id, yen, a, self._credit(event_id, yen, CreditSource.BILL))
+            used, total = self._credit(event_id, yen, CreditSource.BILL)
+            return BillStacked(used, yen, a, total)
         name = cctalk.bill_status_name(b)
         if b == cctalk.BILL_RETURNED:
             yen = self._escrow[1] if self._escrow else 0
@@ -387,8 +334,7 @@ class CashUnit:
             return BillRejected(b, name)
         if b in cctalk.BILL_INFO_CODES:
             return None
-        kind = FaultKind.JAM if b in cctalk.BILL_JAM_CODES else FaultKind.DEVICE_ERROR
-        return self._fault(self._bills, FaultKind.FRAUD if b in cctalk.BILL_FRAUD_CODES else kind, name, b)
+        return self._fault(self._bills, bill_fault_kind(b), name, b)
 
     def _escrowed(self, position: int, yen: int) -> BillEscrowed:
         """A note waits in escrow: stack it if still wanted and its change can be paid, else return it."""
@@ -400,19 +346,10 @@ class CashUnit:
         return BillEscrowed(yen, position, accepted)
 
     def _route_escrow(self) -> None:
-        if self._escrow is None or self._bill is None:
-            return
-        code = RouteCode.STACK if self._escrow[2] else RouteCode.RETURN
-        try:
-            result = self._bill.route_bill(code)
-        except CcTalkError as exc:  # the next poll shows whether it happened
-            log.warning("route bill %s: %s", code.name, exc)
-            return
-        if result == cctalk.ROUTE_ESCROW_EMPTY:
-            self._escrow = None
-        elif result is not None:
-            detail = f"route {code.name} failed ({result})"
-            self._publish([Fault(FaultKind.DEVICE_ERROR, "bill", detail, result)])
+        if self._escrow is not None and self._bill is not None:
+            emptied, fault = route_escrow(self._bill, stack=self._escrow[2])
+            self._escrow = None if emptied else self._escrow
+            self._publish([fault] if fault else [])
 
     # --- paying out ----------------------------------------------------------------------------------
     def dispense(self, amount: int) -> int:

@@ -18,7 +18,16 @@ from kiosk.devices import cctalk
 from kiosk.devices.cash_link import CcTalkDevice, DeviceHealth, LinkTimeoutError, NakError
 from kiosk.devices.cctalk import CcTalkError, FrameError, HopperStatus
 from kiosk.devices.change import ChangeError, make_change
-from kiosk.devices.money import CashEvent, CashJournal, CoinsPaid, DispenseError, Fault, FaultKind, journaled
+from kiosk.devices.money import (
+    CashEvent,
+    CashJournal,
+    CoinsPaid,
+    DispenseError,
+    Fault,
+    FaultKind,
+    journal_money,
+    journaled,
+)
 
 log = logging.getLogger(__name__)
 MAX_PER_DISPENSE = 255
@@ -159,13 +168,24 @@ class HopperBank:
         self._stock[address] = max(0, self._stock[address] - status.paid)
         if status.paid:
             self._payouts += 1
-            event_id = f"{self._run_id}:payout:{self._payouts}"
-            journaled("payout", lambda: self._journal.record_payout(event_id, status.paid * value))
-            self._publish([CoinsPaid(event_id, status.paid * value, count * value)])
+            self._journal_payout(address, status.paid * value, count * value)
         if status.paid < count:
             flags = ", ".join(cctalk.hopper_flag_names(device.test_hopper())) or "no flags"
             self._fault(address, f"paid {status.paid} of {count} coins ({flags})")
         return status.paid
+
+    def _journal_payout(self, address: int, yen: int, requested: int) -> None:
+        """Journal coins that came out, then publish them. An id the journal holds for another transaction
+        is booked under a fresh one with an id_conflict fault (``journal_money``). Raises JournalError."""
+        event_id, fault = journal_money(
+            self._journal,
+            "payout",
+            f"{self._run_id}:payout:{self._payouts}",
+            lambda i: self._journal.record_payout(i, yen),
+            f"hopper {address} ({self._value[address]} yen)",
+        )
+        paid = CoinsPaid(event_id, yen, requested)
+        self._publish([fault, paid] if fault else [paid])
 
     def _wait_done(self, device: CcTalkDevice, counter: int, count: int) -> HopperStatus:
         """Poll 166 until the payout with ``counter`` has finished; emergency-stop it on timeout."""

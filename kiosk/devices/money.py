@@ -8,6 +8,8 @@ payout, so a crash or a hook failure never leaves money counted that is not jour
 from __future__ import annotations
 
 import enum
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,6 +17,8 @@ from typing import Protocol
 COINS = (10, 50, 100, 500)
 NOTES = (1000, 2000, 5000, 10000)
 CURRENCY = "JP"
+ID_CONFLICT_STAFF_CODE = "M03"  # a money event id the journal already holds for another transaction
+log = logging.getLogger(__name__)
 
 
 def format_yen(amount: int) -> str:
@@ -41,6 +45,7 @@ class FaultKind(enum.StrEnum):
     LINK = "link"  # the device stopped answering
     PAYOUT = "payout"  # the hopper paid less than asked
     JOURNAL = "journal"  # the journal hook failed; the driver stopped counting
+    ID_CONFLICT = "id_conflict"  # a money event id was already journaled for another transaction
 
 
 class CashError(Exception):
@@ -59,13 +64,28 @@ class DispenseError(CashError):
         super().__init__(f"paid {paid} of {requested} yen: {reason}")
 
 
+class JournalConflict(Exception):
+    """The journal already holds ``event_id`` for another transaction (or with other figures): not a
+    replay but a fault (ids reused across restarts once hid lost money). Nothing was recorded."""
+
+    def __init__(self, event_id: str, kind: str, recorded_txn: str, current_txn: str) -> None:
+        self.event_id, self.kind = event_id, kind
+        self.recorded_txn, self.current_txn = recorded_txn, current_txn
+        super().__init__(
+            f"{kind} event id {event_id!r} is already journaled for transaction {recorded_txn!r},"
+            f" not {current_txn!r}"
+        )
+
+
 # --- the journal hook ------------------------------------------------------------------------------
 class CashJournal(Protocol):
     """Durable record of money, implemented by the caller (the transaction's SQLite journal).
 
     Each method must return only once the record is durable. ``event_id`` is stable: if the driver
     calls again with the same id (it retries a credit whose hook call raised), the journal must treat
-    it as the same event (e.g. a UNIQUE key), so money is never recorded twice. Any exception stops
+    it as the same event (e.g. a UNIQUE key), so money is never recorded twice. The same id arriving for
+    ANOTHER transaction is a fault: ``record_credit``/``record_payout`` raise ``JournalConflict`` and
+    the driver books the money again under a fresh id (see ``journal_money``). Any other exception stops
     the driver's operation; the driver raises ``JournalError`` and counts nothing for that event.
     """
 
@@ -80,11 +100,41 @@ class CashJournal(Protocol):
 
 
 def journaled(what: str, call: Callable[[], None]) -> None:
-    """Run one journal hook call; any exception becomes JournalError (the caller then counts nothing)."""
+    """Run one journal hook call. Raises JournalConflict as is; any other exception becomes JournalError
+    (the caller then counts nothing)."""
     try:
         call()
+    except JournalConflict:
+        raise
     except Exception as exc:
         raise JournalError(f"journal failed to record {what}: {exc}") from exc
+
+
+def journal_money(
+    journal: CashJournal, what: str, event_id: str, record: Callable[[str], None], device: str
+) -> tuple[str, Fault | None]:
+    """Journal one money event with ``record(event_id)``. Returns (the id it was booked under, the fault
+    staff must see or None).
+
+    On ``JournalConflict`` (the id is already journaled for another transaction) the money is still
+    real and still the current resident's: it is booked again under a fresh id, an ``id_conflict``
+    fault with staff code M03 is journaled, and the conflict is logged at ERROR. Money is never dropped.
+    Raises JournalError when the journal fails (nothing counted).
+    """
+    try:
+        journaled(what, lambda: record(event_id))
+        return event_id, None
+    except JournalConflict as conflict:
+        fresh = f"{event_id}~{uuid.uuid4().hex[:8]}"
+        journaled(what, lambda: record(fresh))
+        detail = (
+            f"{ID_CONFLICT_STAFF_CODE}: {what} event id {event_id} was already journaled for transaction"
+            f" {conflict.recorded_txn}; booked to {conflict.current_txn or 'no transaction'} as {fresh}"
+        )
+        log.error("cash event id conflict (staff code %s): %s", ID_CONFLICT_STAFF_CODE, detail)
+        kind = FaultKind.ID_CONFLICT
+        journaled("fault", lambda: journal.record_fault(f"{fresh}:conflict", kind, device, detail))
+        return fresh, Fault(kind, device, detail)
 
 
 class NullJournal:

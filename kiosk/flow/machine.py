@@ -24,13 +24,13 @@ from typing import Any
 from kiosk.devices.money import BillStacked, CashEvent, CoinCredited
 from kiosk.flow import events as ev
 from kiosk.flow import steps
-from kiosk.flow.outcomes import outcome, outcome_for_error
+from kiosk.flow.outcomes import outcome, outcome_for_error, with_staff_flag
 from kiosk.flow.ports import CardCheckError, CardRead, Job, Runner, Scheduler
 from kiosk.flow.timeouts import CANCELLABLE, Timeouts
 from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
 from kiosk.journal import Journal
 from reader.errors import PinBlockedError, PinIncorrectError
-from relay_client import Authenticated, CenterError, IssuedDocument, Order, Session
+from relay_client import Authenticated, CenterError, IssuedDocument, MenuOption, Order, Session
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
@@ -252,7 +252,7 @@ class Flow:
                 m.max_copies,
                 m.available_now,
                 m.unavailable_code,
-                tuple((o.name, tuple(str(v) for v in o.values)) for o in m.options),
+                tuple((o.name, _default_first(o)) for o in m.options if o.kind != "members"),
             )
             for m in result.menu
         )
@@ -389,6 +389,7 @@ class Flow:
             final = outcome("change_shortfall", refund_owed=owed)
         else:
             final = outcome("completed")
+        final = with_staff_flag(final, steps.staff_flag(self.journal, self._txn.id))
         record = self.journal.transaction(self._txn.id)
         if record is not None and record.report_status == "reported":
             self.journal.finish(self._txn.id, final.reason, final.staff_code)
@@ -425,6 +426,8 @@ class Flow:
             final = dataclasses.replace(
                 why, message_key=message, refunded=settled.refunded, refund_owed=settled.owed
             )
+        if self._txn is not None:
+            final = with_staff_flag(final, steps.staff_flag(self.journal, self._txn.id))
         if self._txn is not None and not (self._txn.paid and self._report_pending()):
             self.journal.finish(self._txn.id, final.reason, final.staff_code)
         self._show(Screen.FAILED, outcome=final, message_key=final.message_key)
@@ -443,3 +446,10 @@ class Flow:
         self.view = ViewState(language="ja")
         for observer in list(self._observers):
             observer(self.view)
+
+
+def _default_first(option: MenuOption) -> tuple[str, ...]:
+    """An option's values for the touchscreen, the center's default first (the screen preselects it)."""
+    values = tuple(str(v) for v in option.values)
+    default = str(option.default)
+    return (default, *(v for v in values if v != default)) if default in values else values

@@ -6,6 +6,8 @@ told one of four things (retry / go to city hall / call staff / take your money)
 
 from __future__ import annotations
 
+import dataclasses
+
 from kiosk.flow.view import Outcome
 from reader.errors import (
     CancelledError as CardCancelledError,
@@ -72,6 +74,19 @@ def outcome(reason: str, *, refunded: int = 0, refund_owed: int = 0) -> Outcome:
     elif refunded and message in (RETRY, "cancelled"):
         message = TAKE_MONEY
     return Outcome(message, reason, code, refunded, refund_owed)
+
+
+def flagged_code(code: str, flag: str | None) -> str:
+    """A staff code with a records flag added: ``OK`` becomes the flag, any other code gets ``+flag``.
+    Never raises."""
+    if not flag:
+        return code
+    return flag if code == "OK" else f"{code}+{flag}"
+
+
+def with_staff_flag(result: Outcome, flag: str | None) -> Outcome:
+    """``result`` with ``flagged_code`` as its staff code; the resident's message is unchanged."""
+    return dataclasses.replace(result, staff_code=flagged_code(result.staff_code, flag))
 
 
 def outcome_for_error(exc: BaseException) -> Outcome:

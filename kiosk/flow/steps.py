@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.devices.money import DispenseError
+from kiosk.devices.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind
 from kiosk.devices.printer_status import PrintProgress
 from kiosk.flow.ports import CardPort, CardRead, CashPort, CenterPort, PrinterPort
 from kiosk.journal import Journal
@@ -213,6 +213,15 @@ def print_all(
             r.document_id, "printed" if r.printed else "failed", pages_printed=r.pages_printed, error=r.error
         )
     return tuple(results)
+
+
+def staff_flag(journal: Journal, txn_id: str) -> str | None:
+    """The staff code of a records fault journaled for this transaction, or None: M03 when a cash event
+    id arrived that the journal held for another transaction (the money was booked here under a fresh
+    id). Never raises (a read)."""
+    if any(kind == FaultKind.ID_CONFLICT for kind, _device, _detail in journal.faults(txn_id)):
+        return ID_CONFLICT_STAFF_CODE
+    return None
 
 
 def outcomes_from_journal(journal: Journal, txn_id: str) -> list[CopyOutcome]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.devices.money import CashEvent, CoinCredited, CreditSource, DispenseError
+from kiosk.devices.money import CashEvent, CoinCredited, CreditSource, DispenseError, journal_money
 from kiosk.devices.printer_status import PrintOutcome, PrintProgress, PrintResult
 from kiosk.flow import events as ev
 from kiosk.flow.machine import Flow
@@ -254,13 +254,21 @@ class FakeCash:
     def disable_accepting(self) -> None:
         self.accepting = False
 
-    def insert(self, yen: int) -> None:
+    def insert(self, yen: int, *, event_id: str | None = None) -> None:
+        """A coin credited under ``event_id`` (a fresh one by default), journaled as the driver does it."""
         assert self.accepting, "coin inserted while the acceptor is inhibited"
-        event_id = uuid.uuid4().hex
-        self.journal.record_credit(event_id, yen, CreditSource.COIN)
+        used, fault = journal_money(
+            self.journal,
+            "coin credit",
+            event_id or uuid.uuid4().hex,
+            lambda i: self.journal.record_credit(i, yen, CreditSource.COIN),
+            "coin",
+        )
         self.credited += yen
         for observer in self.observers:
-            observer(CoinCredited(event_id, yen, 1, self.credited))
+            if fault is not None:
+                observer(fault)
+            observer(CoinCredited(used, yen, 1, self.credited))
 
     def dispense(self, amount: int) -> int:
         paid = min(amount, self.hopper)

@@ -57,7 +57,16 @@ def _run(args: argparse.Namespace) -> int:
     if not args.sim:
         raise ScenarioError("only --sim is wired in this build (real devices: see kiosk.config)")
     from kiosk.sim import SimKiosk
+    from kiosk.sim_commands import serve_lines
+    from kiosk.sim_controls import ControlError, SimControls, check_card
 
+    setup: dict[str, str] = {"reader": args.reader} if args.reader else {}
+    if args.resident:
+        try:
+            check_card(args.resident)
+        except ControlError as exc:
+            raise ScenarioError(str(exc)) from None
+        setup["resident"] = args.resident
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-run-"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -65,16 +74,22 @@ def _run(args: argparse.Namespace) -> int:
         from kiosk.ui.launch import prepare_kivy  # no kivy import yet
 
         prepare_kivy(work / "kivy-home", size=args.size)
-    with SimKiosk(work, {"reader": args.reader} if args.reader else None) as kiosk:
-        kiosk.flow.subscribe(lambda view: print(f"screen {view.screen} {view.message_key}", flush=True))
+    with SimKiosk(work, setup) as kiosk:
+        controls = SimControls(kiosk)
+        kiosk.flow.subscribe(  # one write per line (end=""): it never interleaves with the harness's answers
+            lambda view: print(f"screen {view.screen} {view.message_key}\n", end="", flush=True)
+        )
         print(f"kiosk running on simulators in {work}; Ctrl-C to stop", flush=True)
         try:
             if args.headless:
+                print("harness: type 'help' for commands; 'quit' stops", flush=True)
+                loop = (controls, sys.stdin, sys.stdout, stop)  # stdin's end leaves the kiosk running
+                threading.Thread(target=serve_lines, args=loop, name="harness-stdin", daemon=True).start()
                 stop.wait()
             else:
                 from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 
-                run_app(kiosk.flow, stop)
+                run_app(kiosk.flow, stop, controls)
         except KeyboardInterrupt:
             pass
     return 0
@@ -133,8 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("loopback", "pcsc"),
         help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
     )
-    p.add_argument("--headless", action="store_true", help="no touchscreen: print each screen instead")
-    p.add_argument("--size", help="window size, e.g. 800x600 (default: Kivy's)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no touchscreen: print each screen; harness commands on stdin (card, remove, coin 500, help)",
+    )
+    p.add_argument("--size", help="window size, e.g. 1100x650 (default: Kivy's)")
+    p.add_argument("--resident", help="the resident whose card is placed first (default C-001)")
     p.set_defaults(func=_run)
     p = sub.add_parser("demo-ui", help="play a scenario through the touchscreen, a screenshot per screen")
     p.add_argument("scenario", nargs="?", default="juminhyo", help="a .toml file or a bundled scenario")

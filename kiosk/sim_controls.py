@@ -137,6 +137,7 @@ class SimControls:
 
     def __init__(self, kiosk: Any) -> None:
         self._kiosk = kiosk
+        self.flow = kiosk.flow  # the resident's side, for the headless command loop's screen intents
         self._slot = kiosk.hands.transport
         if not hasattr(self._slot, "card"):
             raise ControlError(f"the reader slot {type(self._slot).__name__} holds no swappable card")
@@ -306,69 +307,3 @@ class SimControls:
         return HarnessStatus(
             resident, variant, on_reader, self.tries_left(), last, self.hoppers(), self.printer_status()
         )
-
-
-# --- the line-oriented command loop (``kiosk run --sim --headless``) ---------------------------------
-HELP = """commands:
-  card               place the card on the reader
-  remove             take the card off the reader
-  use ID [VARIANT]   the next card: a resident id (see 'residents') and normal|expired|revoked|pin_locked
-  coin YEN           drop a coin (10 50 100 500)
-  note YEN           feed a note (1000 2000 5000 10000)
-  printer FAULT      jam | paper_out | clear
-  residents          the residents whose cards are on offer
-  status             card, cash and printer state
-  help               this text"""
-
-
-def _yen(args: list[str]) -> int:
-    if len(args) != 1 or not args[0].isdigit():
-        raise ControlError("expected one amount in yen, e.g. 'coin 500'")
-    return int(args[0])
-
-
-def _use(controls: SimControls, args: list[str]) -> str:
-    if len(args) not in (1, 2):
-        raise ControlError("usage: use ID [VARIANT]")
-    controls.use_card(args[0], args[1] if len(args) == 2 else "normal")
-    return f"next card: {args[0]} {args[1] if len(args) == 2 else 'normal'}"
-
-
-def _printer(controls: SimControls, args: list[str]) -> str:
-    if args == ["clear"]:
-        controls.clear_printer()
-    elif len(args) == 1:
-        controls.printer_fault(args[0])
-    else:
-        raise ControlError("usage: printer jam|paper_out|clear")
-    return f"printer {controls.printer_status()}"
-
-
-def _placed(controls: SimControls, place: bool) -> str:
-    (controls.place_card if place else controls.remove_card)()
-    resident, variant = controls.current
-    return f"card {resident} {variant} {'placed' if place else 'removed'}"
-
-
-COMMANDS: dict[str, Any] = {
-    "card": lambda c, a: _placed(c, True),
-    "remove": lambda c, a: _placed(c, False),
-    "use": _use,
-    "coin": lambda c, a: str(c.insert_coin(_yen(a))),
-    "note": lambda c, a: str(c.insert_note(_yen(a))),
-    "printer": _printer,
-    "residents": lambda c, a: "\n".join(r.label for r in residents()),
-    "status": lambda c, a: str(c.status()),
-    "help": lambda c, a: HELP,
-}
-
-
-def execute(controls: SimControls, line: str) -> str:
-    """Run one command line; the answer to print ("error: ..." for a bad or refused command).
-    Never raises for bad input."""
-    from firmware_sim.cli_serve import CommandError, dispatch
-
-    try:
-        return dispatch(COMMANDS, controls, line)
-    except (CommandError, ControlError) as exc:
-        return f"error: {exc}"

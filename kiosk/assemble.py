@@ -163,8 +163,8 @@ class RealKiosk:
         self.journal = Journal(self.config.journal)
         self._stack.callback(self.journal.close)
         checks = (self._open_reader(), self._open_cash(), self._open_printer(), self._open_center())
-        for check in checks:
-            (log.info if check.ok else log.error)("start-up %s", check.line())
+        for check in checks:  # the caller shows the report / the StartupError; the log keeps it too
+            log.info("start-up %s", check.line())
         failed = tuple(c for c in checks if not c.ok)
         if failed:
             raise StartupError(failed)
@@ -225,7 +225,8 @@ class RealKiosk:
         self._stack.callback(printer.close)
         health = printer.health()  # never raises
         if not health.ok:
-            return DeviceCheck("printer", False, f"{uri}: {health.summary}")
+            summary = health.summary if uri in health.summary else f"{uri}: {health.summary}"
+            return DeviceCheck("printer", False, summary)
         self.printer = printer
         model = health.status.make_and_model if health.status else ""
         return DeviceCheck("printer", True, f"{uri}: {model}, {health.summary}")

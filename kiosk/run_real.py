@@ -62,6 +62,7 @@ def run_real(args: argparse.Namespace) -> int:
                 print(f"start-up {line}", flush=True)
             if headless:
                 kiosk.flow.subscribe(_print_screen)
+                _print_screen(kiosk.flow.view)
             print("kiosk open on real devices; SIGTERM or Ctrl-C to stop", flush=True)
             _serve(kiosk, stop, headless)
     except StartupError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from real_kiosk_helpers import write_config as _write_config
 
 from kiosk.assemble import RealKiosk, StartupError
 from kiosk.config import ConfigError, load_config
+from kiosk.devices.money import CreditSource
 from kiosk.flow.scenario import Player, load_scenario
 from kiosk.journal import Journal
 
@@ -72,6 +74,23 @@ def test_juminhyo_end_to_end_on_real_device_paths(
         assert not PIN_TOKEN.search(path.read_bytes().decode("latin-1")), path.name
 
 
+def test_start_up_recovers_an_interrupted_transaction_and_reports_it(
+    devices: StoreDevices, tmp_path: Path
+) -> None:
+    config = load_config(write_config(devices, tmp_path))
+    journal = Journal(config.journal)  # power lost while a resident was paying: 500 yen in, no order yet
+    journal.begin("txn-power-cut")
+    journal.record_credit("coin-1", 500, CreditSource.COIN)
+    journal.close()
+    with RealKiosk(config) as kiosk:
+        assert "recovered txn-power-cut: cancelled, owed 500 yen" in kiosk.report.lines()
+        (recovered,) = kiosk.report.recovered
+        assert recovered.refund_owed == 500
+    journal = Journal(config.journal)
+    assert journal.transactions(unfinished_only=True) == [] and journal.balance("txn-power-cut").settled
+    journal.close()
+
+
 def _refused(devices: StoreDevices, tmp_path: Path, **override: str) -> StartupError:
     config = load_config(write_config(devices, tmp_path, **override))
     with pytest.raises(StartupError) as caught, RealKiosk(config):
@@ -109,13 +128,26 @@ def test_refuses_to_open_when_the_pinned_center_ca_is_wrong(devices: StoreDevice
     [
         ("reader", 'url = "pcsc://No Such Reader 00 00"', "reader", "no reader named 'No Such Reader 00 00'"),
         ("port", 'port = "/dev/no-such-cash-port"', "cash", "/dev/no-such-cash-port"),
+        ("center", 'url = "https://127.0.0.1:{free}"', "center", "https://127.0.0.1:{free}: unreachable"),
     ],
 )
-def test_refuses_to_open_naming_a_missing_reader_or_cash_port(
+def test_refuses_to_open_naming_a_missing_reader_cash_port_or_center(
     devices: StoreDevices, tmp_path: Path, key: str, line: str, device: str, words: str
 ) -> None:
-    (failed,) = _refused(devices, tmp_path, **{key: line}).failed
-    assert failed.device == device and words in failed.detail
+    free = _free_port()
+    (failed,) = _refused(devices, tmp_path, **{key: line.format(free=free)}).failed
+    assert failed.device == device and words.format(free=free) in failed.detail
+
+
+def test_refuses_to_open_when_the_cash_unit_does_not_answer(devices: StoreDevices, tmp_path: Path) -> None:
+    master, slave = os.openpty()  # a serial line with nothing on the far end
+    port = os.ttyname(slave)
+    try:
+        (failed,) = _refused(devices, tmp_path, port=f'port = "{port}"').failed
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert failed.device == "cash" and f"cash unit on {port} does not answer" in failed.detail
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ class DeviceCheck:
     detail: str
 
     def line(self) -> str:
+        """``device: ok|FAILED: detail``."""
         return f"{self.device}: {'ok' if self.ok else 'FAILED'}: {self.detail}"
 
 

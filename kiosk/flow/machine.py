@@ -283,7 +283,7 @@ class Flow:
         entry = next(m for m in self._txn.auth.menu if m.type == self._txn.chosen)
         chosen = []
         for name, text in event.options:
-            option = next((o for o in entry.options if o.name == name), None)
+            option = next((o for o in entry.options if o.name == name and o.kind != "members"), None)
             value = None if option is None else next((v for v in option.values if str(v) == text), None)
             if option is None or value is None:
                 return self._show(message_key="option_not_offered")
@@ -332,7 +332,10 @@ class Flow:
     def _accept_done(self, result: object) -> None:
         if isinstance(result, BaseException):
             return self._abort(outcome("cash_fault"))
-        self._show(Screen.PAY, amount_inserted=0)
+        refused = result if isinstance(result, frozenset) else frozenset()
+        if refused:  # the hoppers cannot change these: say so before the resident pays
+            log.info("exact amount only: %s yen refused for lack of change", sorted(refused))
+        self._show(Screen.PAY, amount_inserted=0, message_key="exact_amount_only" if refused else "")
 
     def _credited(self, event: ev.CashCredited) -> None:
         assert self._txn is not None and self._txn.order is not None
@@ -340,7 +343,7 @@ class Flow:
         self._show(amount_inserted=event.total)
         if event.total >= self._txn.order.total:
             txn, ports, journal = self._txn, self.ports, self.journal
-            self._show(Screen.FINISHING_PAYMENT, change=event.total - self._txn.order.total)
+            self._show(Screen.FINISHING_PAYMENT, change=event.total - self._txn.order.total, message_key="")
             self._run(
                 "payment", lambda cancel: steps.finish_payment(ports.cash, ports.center, journal, txn, cancel)
             )

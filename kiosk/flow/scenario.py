@@ -77,11 +77,14 @@ class Player:
         self.flow, self.hands, self.out = flow, hands, out
         self._changed = threading.Condition()
         self.views: list[ViewState] = []
+        self.ended: ViewState | None = None  # the first DONE / FAILED view (kept after a finish)
         flow.subscribe(self._seen)
 
     def _seen(self, view: ViewState) -> None:
         with self._changed:
             self.views.append(view)
+            if self.ended is None and view.screen in _END:
+                self.ended = view
             self._changed.notify_all()
 
     def wait_for(self, screen: Screen, timeout: float) -> ViewState:
@@ -120,11 +123,13 @@ class Player:
         return final
 
     def wait_for_end(self, timeout: float) -> ViewState:
-        """Wait for DONE or FAILED. Raises TimeoutError."""
+        """Wait for DONE or FAILED (the view the transaction ended on, even if a ``finish`` step has since
+        taken the kiosk back to the start). Raises TimeoutError."""
         with self._changed:
-            if not self._changed.wait_for(lambda: self.flow.view.screen in _END, timeout):
+            if not self._changed.wait_for(lambda: self.ended is not None, timeout):
                 raise TimeoutError(f"the transaction did not end (at {self.flow.view.screen})")
-            return self.flow.view
+            assert self.ended is not None
+            return self.ended
 
     def _act(self, step: dict[str, Any]) -> None:
         action = step["do"]

@@ -41,7 +41,9 @@ class MenuItem:
     max_copies: int
     available: bool
     unavailable_code: str | None = None
-    options: tuple[tuple[str, tuple[str, ...]], ...] = ()  # option name -> values offered
+    # option name -> values offered, the center's default first; "members" (a household pick) is not
+    # offered on the touchscreen: the center's default (the cardholder) applies
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

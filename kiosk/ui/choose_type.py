@@ -23,6 +23,7 @@ class ChooseTypeScreen(KioskScreen):
             second = tr("yen", amount=money(item.fee)) if item.available else tr("type_unavailable")
             button = KButton(text=f"{tr('cert_' + item.type)}\n{second}", disabled=not item.available)
             button.size_hint_y = 1
+            button.cert_type = item.type  # what a finger (or a test) looks for
             button.bind(on_release=lambda _b, t=item.type: self.send("choose_type", t))
             grid.add_widget(button)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from kivy.properties import StringProperty
 
 from kiosk.ui.bridge import UiState
-from kiosk.ui.i18n import Translator, money
+from kiosk.ui.i18n import Translator, money, option_value
 from kiosk.ui.widgets import KioskScreen, load_kv
-
-_TRANSLATED_VALUES = ("all", "selected", "true", "false")
 
 
 class ConfirmScreen(KioskScreen):
@@ -24,8 +22,7 @@ class ConfirmScreen(KioskScreen):
         self.back_text, self.ok_text = tr("back"), tr("ok")
         lines = [tr("cert_" + state.chosen_type)] if state.chosen_type else []
         for name, value in state.options:
-            shown = tr("optval_" + value) if value in _TRANSLATED_VALUES else value
-            lines.append(f"{tr('opt_' + name)}: {shown}")
+            lines.append(f"{tr('opt_' + name)}: {option_value(tr, value)}")
         lines.append(tr("copies_n", n=state.copies))
         self.summary_text = "\n".join(lines)
         self.fee_text = f"{tr('fee_label')}  {tr('yen', amount=money(state.fee))}"

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, TypeVar
 
 from kiosk.flow.scenario import Hands, Player, Scenario, ScenarioError, check_expectations
 
@@ -24,6 +24,7 @@ SETTLE_SECONDS = 0.1  # a few frames at 60 fps before a screenshot
 FIRST_FRAME_SECONDS = 0.5  # the window's first layout before the first screenshot
 UI_TIMEOUT = 10.0
 _SHOT = re.compile(r"^\d\d-[a-z_]+\.png$")
+T = TypeVar("T")
 Inspect = Callable[[Any, str], None]  # (shell, label) on the UI thread: after each screenshot / PIN typed
 
 
@@ -43,6 +44,7 @@ class DemoResult:
     final_screen: str
     problems: tuple[str, ...]
     captures: tuple[Capture, ...]
+    taps: tuple[Any, ...] = ()  # kiosk.ui.touch.Tap, in order
 
     @property
     def ok(self) -> bool:
@@ -71,7 +73,13 @@ class ScreenRecorder:
         if not done.wait(UI_TIMEOUT):
             log.warning("no screenshot of %s within %.0f s", screen, UI_TIMEOUT)
 
-    def _shoot(self, screen: str, done: threading.Event) -> None:
+    def _shoot(self, screen: str, done: threading.Event, tries: int = 50) -> None:
+        manager = self.shell.ids.manager
+        if (manager.transition.is_active or len(manager.children) != 1) and tries:
+            from kivy.clock import Clock  # the old screen is still attached: one more frame
+
+            Clock.schedule_once(lambda _dt: self._shoot(screen, done, tries - 1), SETTLE_SECONDS / 2)
+            return
         try:
             path = self.out / f"{len(self.captures) + 1:02d}-{screen}.png"
             self.shell.export_to_png(str(path))
@@ -85,67 +93,101 @@ class ScreenRecorder:
 
 
 class TouchPlayer(Player):
-    """The scripted resident, tapping the touchscreen: intents go through the shell (the PIN through
-    the real keypad); card and cash go through the hands as before."""
+    """The scripted resident on the touchscreen: every intent is a simulated finger tap on the real widget
+    (buttons, the language list, option toggles, the copies -/+ keys, the PIN keypad), through Kivy's input
+    path; the card and cash go through the hands as before. Nothing is sent to the shell or the flow
+    directly: a step whose widget cannot be tapped fails with TapMissed."""
 
-    _INTENTS: ClassVar[frozenset[str]] = frozenset(
-        {"start", "route", "choose", "options", "copies", "confirm", "cancel", "finish"}
-    )
-
-    def __init__(self, flow: Any, hands: Hands, shell: Any, inspect: Inspect | None = None) -> None:
+    def __init__(
+        self, flow: Any, hands: Hands, shell: Any, hand: Any, inspect: Inspect | None = None
+    ) -> None:
         super().__init__(flow, hands)
-        self.shell, self.inspect = shell, inspect
+        self.shell, self.hand, self.inspect = shell, hand, inspect
 
     def _act(self, step: dict[str, Any]) -> None:
-        action = step["do"]
-        if action == "pin":
-            self._type_pin(str(step["pin"]))
-        elif action in self._INTENTS:
-            kind, value = _intent(step)
-            self._on_ui(lambda: self.shell.send(kind, value))
+        actions: dict[str, Callable[[dict[str, Any]], None]] = {
+            "start": self._start, "route": self._route, "pin": self._pin, "choose": self._choose,
+            "options": self._options, "copies": self._copies, "confirm": self._confirm,
+            "cancel": self._cancel, "finish": self._finish,
+        }  # fmt: skip
+        act = actions.get(step["do"])
+        if act is None:
+            super()._act(step)  # card, cash, idle: the resident's hands, not the touchscreen
         else:
-            super()._act(step)
+            act(step)
 
-    def _type_pin(self, pin: str) -> None:
-        keypad = self.shell.screens["pin"]
-        self._on_ui(lambda: [keypad.press(d) for d in pin], when="pin")
+    def _start(self, step: dict[str, Any]) -> None:
+        language = str(step.get("language", "ja"))
+        if self._ui(lambda: self.shell.language) != language:
+            self.hand.tap("attract", "language", lambda s: s.ids.language)
+            pick = f"language {language}"
+            self.hand.tap("language", pick, lambda s: _child(s.ids.grid, "language", language))
+        self.hand.tap("attract", "start", lambda s: s.ids.start)
+
+    def _route(self, step: dict[str, Any]) -> None:
+        route = str(step.get("route", "residence"))
+        self.hand.tap("route", route, lambda s: s.ids.get(route))
+
+    def _pin(self, step: dict[str, Any]) -> None:
+        for digit in str(step["pin"]):
+            self.hand.tap("pin", "a digit key", lambda s, d=digit: s.key(d))  # the log never names the digit
         if self.inspect:
-            self._on_ui(lambda: self.inspect(self.shell, "pin-typed") if self.inspect else None)
-        self._on_ui(lambda: keypad.press("ok"), when="pin")
+            inspect = self.inspect
+            self._ui(lambda: inspect(self.shell, "pin-typed"))
+        self.hand.tap("pin", "ok", lambda s: s.key("ok"))
 
-    def _on_ui(self, action: Callable[[], object], when: str = "") -> None:
-        """Run ``action`` on the UI thread (once the shell shows ``when``) and wait. Raises TimeoutError."""
-        from kivy.clock import Clock
+    def _choose(self, step: dict[str, Any]) -> None:
+        kind = str(step["type"])
+        self.hand.tap("choose_type", kind, lambda s: _child(s.ids.grid, "cert_type", kind))
 
-        done, failed = threading.Event(), []
+    def _options(self, step: dict[str, Any]) -> None:
+        for name, value in step["options"].items():
+            option = (str(name), str(value))
+            self.hand.tap("options", f"{name}={value}", lambda s, o=option: _child(s.ids.rows, "option", o))
+        self.hand.tap("options", "next", lambda s: s.ids.next_button)
 
-        def attempt(_dt: float, tries: int = 100) -> None:
-            if when and self.shell.ids.manager.current != when and tries:
-                Clock.schedule_once(lambda dt: attempt(dt, tries - 1), 0.05)
-                return
-            try:
-                action()
-            except Exception as exc:  # re-raised on the player's thread
-                failed.append(exc)
-            done.set()
+    def _copies(self, step: dict[str, Any]) -> None:
+        wanted = int(step["copies"])
+        for _ in range(20):
+            shown = int(self._ui(lambda: self.shell.screens["copies"].copies, when="copies"))
+            if shown == wanted:
+                break
+            key = "more" if shown < wanted else "fewer"
+            self.hand.tap("copies", key, lambda s, k=key: s.ids[k])
+        self.hand.tap("copies", "next", lambda s: s.ids.next_button)
 
-        Clock.schedule_once(attempt)
-        if not done.wait(UI_TIMEOUT):
-            raise TimeoutError("the touchscreen did not respond")
-        if failed:
-            raise failed[0]
+    def _confirm(self, _step: dict[str, Any]) -> None:
+        self.hand.tap("confirm", "ok", lambda s: s.ids.ok_button)
+
+    def _cancel(self, _step: dict[str, Any]) -> None:
+        screen = str(self._ui(lambda: self.shell.ids.manager.current))
+        self.hand.tap(screen, "cancel", lambda s: s.ids.get("cancel"))
+
+    def _finish(self, _step: dict[str, Any]) -> None:
+        screen = str(self._ui(lambda: self.shell.ids.manager.current))
+        self.hand.tap(screen, "finish", lambda s: s.ids.get("stop") or s.ids.get("finish"))
+
+    def _ui(self, read: Callable[[], T], when: str = "") -> T:
+        """Read something on the UI thread (once the shell shows ``when``). Raises TimeoutError."""
+        from kiosk.ui.touch import NotYet, on_ui
+
+        def attempt() -> T:
+            if when and self.shell.ids.manager.current != when:
+                raise NotYet
+            return read()
+
+        return on_ui(attempt)
 
 
-def _intent(step: dict[str, Any]) -> tuple[str, object]:
-    action = step["do"]
-    value: object = {
-        "start": lambda: str(step.get("language", "ja")),
-        "route": lambda: str(step.get("route", "residence")),
-        "choose": lambda: str(step["type"]),
-        "options": lambda: tuple((k, str(v)) for k, v in step["options"].items()),
-        "copies": lambda: int(step["copies"]),
-    }.get(action, lambda: None)()
-    return ("choose_type" if action == "choose" else action), value
+def _child(parent: Any, attribute: str, value: object) -> Any:
+    """The child of ``parent`` (at any depth) whose ``attribute`` equals ``value``, or None."""
+    stack = list(parent.children)
+    while stack:
+        widget = stack.pop()
+        if getattr(widget, attribute, None) == value:
+            return widget
+        stack.extend(widget.children)
+    return None
 
 
 def clear_screenshots(out: Path) -> None:
@@ -166,17 +208,22 @@ def run_demo(
 ) -> DemoResult:
     """Play ``scenario`` on the running simulated ``kiosk`` (a ``SimKiosk``) through the touchscreen,
     saving a screenshot of every screen to ``out``. Blocks until the scenario ends and the window has
-    closed. Raises FontMissingError; the player's TimeoutError / ScenarioError come back as problems."""
+    closed. Raises FontMissingError; the player's TimeoutError / ScenarioError / TapMissed come back as
+    problems."""
     from kivy.clock import Clock
 
     from kiosk.ui.app import KioskApp
+    from kiosk.ui.touch import TapMissed
 
     clear_screenshots(out)
     outcome: dict[str, Any] = {}
 
     class DemoApp(KioskApp):
         def on_start(self) -> None:
+            from kiosk.ui.touch import Hand, attach_provider
+
             self.recorder = ScreenRecorder(self.root, out, inspect)
+            self.hand = Hand(self.root, attach_provider())
             player = threading.Thread(target=self._play, name="demo-player", daemon=True)
             Clock.schedule_once(lambda _dt: player.start(), FIRST_FRAME_SECONDS)
 
@@ -184,10 +231,10 @@ def run_demo(
             try:
                 self.recorder.observe(kiosk.flow.view)  # the screen on show before any change
                 kiosk.flow.subscribe(self.recorder.observe)
-                player = TouchPlayer(kiosk.flow, kiosk.hands, self.root, inspect)
+                player = TouchPlayer(kiosk.flow, kiosk.hands, self.root, self.hand, inspect)
                 outcome["final"] = player.play(scenario, step_timeout=step_timeout)
-            except (TimeoutError, ScenarioError) as exc:
-                outcome["error"] = str(exc)
+            except (TimeoutError, ScenarioError, TapMissed) as exc:
+                outcome["error"] = f"{type(exc).__name__}: {exc}"
             finally:
                 Clock.schedule_once(lambda _dt: self.stop())
 
@@ -202,4 +249,4 @@ def run_demo(
     else:
         problems = check_expectations(scenario, final)
     screen = str(getattr(final.screen, "value", final.screen)) if final is not None else ""
-    return DemoResult(screen, tuple(problems), tuple(app.recorder.captures))
+    return DemoResult(screen, tuple(problems), tuple(app.recorder.captures), tuple(app.hand.taps))

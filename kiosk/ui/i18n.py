@@ -55,3 +55,13 @@ class Translator:
 def money(amount: int) -> str:
     """Yen with thousands separators, as a placeholder value (``1,200``). Never raises."""
     return f"{amount:,}"
+
+
+_TRANSLATED_VALUES = ("all", "selected", "true", "false")
+
+
+def option_value(tr: Translator, value: str) -> str:
+    """How an option's value reads on screen: the catalog's words for scope and yes/no values (the
+    center's booleans arrive as "True" / "False"), anything else (a year) as it is. Never raises."""
+    token = value.lower()
+    return tr("optval_" + token) if token in _TRANSLATED_VALUES else value

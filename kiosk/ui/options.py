@@ -9,11 +9,9 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.ui.bridge import UiState
-from kiosk.ui.i18n import Translator
+from kiosk.ui.i18n import Translator, option_value
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, KText, load_kv
-
-_TRANSLATED_VALUES = ("all", "selected", "true", "false")
 
 
 class OptionsScreen(KioskScreen):
@@ -44,12 +42,13 @@ class OptionsScreen(KioskScreen):
     def _row(self, name: str, values: tuple[str, ...], tr: Translator) -> BoxLayout:
         row = BoxLayout(spacing=8, size_hint_y=None, height=THEME.touch)
         for value in values:
-            face = tr("optval_" + value) if value in _TRANSLATED_VALUES else value
+            face = option_value(tr, value)
             down = self._chosen.get(name) == value
             toggle = ToggleButton(
                 text=face, group=f"opt-{name}", font_name=THEME.font, font_size=THEME.fs_body,
                 state="down" if down else "normal", allow_no_selection=False,
             )  # fmt: skip
+            toggle.option = (name, value)  # what a finger (or a test) looks for
             toggle.bind(on_release=lambda _b, n=name, v=value: self._chosen.__setitem__(n, v))
             row.add_widget(toggle)
         return row

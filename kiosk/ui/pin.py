@@ -87,6 +87,10 @@ class PinScreen(KioskScreen):
         self.filled = len(self._digits)
         self.shell.click()
 
+    def key(self, label: str) -> KButton:
+        """The keypad key for a digit, ``clear`` (訂正) or ``ok`` (確定). Raises KeyError."""
+        return self._keys[label]
+
     @property
     def entered(self) -> int:
         """How many digits are typed (never the digits)."""

@@ -1,8 +1,9 @@
 """``kiosk run --config FILE``: the kiosk on real devices, with the touchscreen or ``--headless``.
 
 Prints the start-up report (each device, what recovery did), then runs until SIGTERM, Ctrl-C or the
-window closes. Exit status: 0 after a clean stop, 2 for a configuration error, 3 when a device is not
-usable (the kiosk refuses to open). Errors are one line each on stderr, never a traceback.
+window closes. Exit status: 0 after a clean stop, 1 when the window fails, 2 for a configuration error
+(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open).
+Errors are one line each on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.assemble import RealKiosk, StartupError
-from kiosk.config import ConfigError, load_config
-from kiosk.flow.view import ViewState
-from kiosk.journal import JournalWriteError
+if TYPE_CHECKING:  # the devices' libraries load only when the command runs, not when the parser is built
+    from kiosk.assemble import RealKiosk
+    from kiosk.config import KioskConfig
+    from kiosk.flow.view import ViewState
 
 DEFAULT_CONFIG = Path("/etc/myna-kiosk/kiosk.toml")
 EXIT_CONFIG = 2
 EXIT_DEVICES = 3
+EXIT_WINDOW = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,22 +43,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_real(args: argparse.Namespace) -> int:
     """Run the kiosk the configuration names until stopped; returns the exit status. Raises nothing
-    for configuration or device problems (they are printed as one line each)."""
-    path = Path(args.config or DEFAULT_CONFIG)
+    for configuration, device or window problems (they are printed as one line each)."""
+    from kiosk.config import ConfigError, load_config
+
+    headless = bool(getattr(args, "headless", False))
     try:
-        config = load_config(path)
-    except ConfigError as exc:
+        config = load_config(Path(args.config or DEFAULT_CONFIG))
+        if not headless:
+            from kiosk.ui.launch import prepare_kivy  # no kivy import yet
+
+            prepare_kivy(config.journal.parent / "kivy-home", size=getattr(args, "size", None))
+    except (ConfigError, ValueError, OSError) as exc:  # ScenarioError (a bad --size) is a ValueError
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    headless = bool(getattr(args, "headless", False))
     stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if not headless:
-        from kiosk.ui.launch import prepare_kivy  # no kivy import yet
-
-        prepare_kivy(config.journal.parent / "kivy-home", size=getattr(args, "size", None))
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
     print(f"kiosk: configuration {config.source}", flush=True)
+    try:
+        return _open_and_serve(config, headless, stop)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) -> int:
+    from kiosk.assemble import RealKiosk, StartupError
+    from kiosk.journal import JournalWriteError
+
     try:
         with RealKiosk(config) as kiosk:
             for line in kiosk.report.lines():
@@ -64,19 +79,19 @@ def run_real(args: argparse.Namespace) -> int:
                 kiosk.flow.subscribe(_print_screen)
                 _print_screen(kiosk.flow.view)
             print("kiosk open on real devices; SIGTERM or Ctrl-C to stop", flush=True)
-            _serve(kiosk, stop, headless)
+            status = _serve(kiosk, stop, headless)
     except StartupError as exc:
         for check in exc.failed:
             print(f"kiosk: cannot open: {check.line()}", file=sys.stderr)
         return EXIT_DEVICES
-    except (JournalWriteError, OSError) as exc:
+    except JournalWriteError as exc:
         print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)
         return EXIT_DEVICES
     print("kiosk stopped", flush=True)
-    return 0
+    return status
 
 
-def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> None:
+def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> int:
     try:
         if headless:
             stop.wait()
@@ -86,6 +101,10 @@ def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> None:
             run_app(kiosk.flow, stop)
     except KeyboardInterrupt:
         pass
+    except Exception as exc:  # the window failed (no CJK font, no GL): one line, devices closed cleanly
+        print(f"kiosk: the touchscreen failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_WINDOW
+    return 0
 
 
 def _print_screen(view: ViewState) -> None:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from argparse import Namespace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from kiosk.config import ConfigError, load_config
 from kiosk.devices.money import CreditSource
 from kiosk.flow.scenario import Player, load_scenario
 from kiosk.journal import Journal
+from kiosk.run_real import run_real
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
 PIN_TOKEN = re.compile(rf"(?<![0-9A-Za-z]){PIN}(?![0-9A-Za-z])")
@@ -179,6 +181,17 @@ def test_config_errors_are_one_line_naming_the_key(
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^config file .*nope\.toml not found$"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_run_real_exit_status_config_error_2_device_refusal_3(
+    devices: StoreDevices, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_real(Namespace(config=tmp_path / "none.toml", headless=True)) == 2
+    assert capsys.readouterr().err == f"kiosk: config file {tmp_path / 'none.toml'} not found\n"
+    path = write_config(devices, tmp_path, reader='url = "pcsc://No Such Reader"')
+    assert run_real(Namespace(config=path, headless=True)) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("kiosk: cannot open: reader: FAILED: pcsc://No Such Reader: ")
 
 
 _RUN = (

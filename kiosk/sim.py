@@ -141,11 +141,13 @@ class SimKiosk:
         self.journal = Journal(self.journal_path)
         self._stack.callback(self.journal.close)
         self.cash_sim = self._cash_sim()
-        self.cash = CashUnit(
-            CashLink(self.cash_sim.path, reply_timeout=0.5),
-            self.journal,
-            CashUnitConfig(poll_interval=0.05, payout_poll=0.005),
-        )  # no fixed run_id: cash event ids must differ across restarts on the same journal
+        # The driver's stock is what staff loaded (ccTalk hoppers report no counts): the simulator's real
+        # stock, unless the scenario makes the driver's figures wrong on purpose (driver_stock_stale).
+        config = CashUnitConfig(poll_interval=0.05, payout_poll=0.005)
+        if not s.get("driver_stock_stale"):
+            config = config.with_stock({h.address: h.stock for h in self.hopper_specs})
+        # No fixed run_id: cash event ids must differ across restarts on the same journal.
+        self.cash = CashUnit(CashLink(self.cash_sim.path, reply_timeout=0.5), self.journal, config)
         self.cash.open()
         self.cash.start_polling()
         self._stack.callback(self.cash.close)
@@ -188,6 +190,7 @@ class SimKiosk:
         hoppers: tuple[HopperSpec, ...] = DEFAULT_HOPPERS
         if self.setup.get("hoppers_empty"):
             hoppers = tuple(HopperSpec(h.address, h.coin_yen, 0) for h in DEFAULT_HOPPERS)
+        self.hopper_specs = hoppers  # what is really loaded: the driver's config starts from it
         sim = CashUnitSim(hoppers=hoppers, watchdogs=(None, None), coin_interval=0.001)
         sim.start()
         self._stack.callback(sim.stop)

@@ -9,6 +9,7 @@ anything is paid.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,15 @@ class CashUnitConfig:
     payout_poll: float = 0.05
     payout_seconds_per_coin: float = 0.5
     retries: int = 2
+
+    def with_stock(self, stock: Mapping[int, int]) -> CashUnitConfig:
+        """This config with the coins loaded in each hopper set from ``stock`` (bus address → coins);
+        hoppers not named keep their figure. Raises ValueError for an unknown address or a count < 0."""
+        unknown = set(stock) - {h.address for h in self.hoppers}
+        if unknown or any(n < 0 for n in stock.values()):
+            raise ValueError(f"no hopper at {sorted(unknown)} or a negative count in {dict(stock)}")
+        hoppers = tuple(dataclasses.replace(h, stock=stock.get(h.address, h.stock)) for h in self.hoppers)
+        return dataclasses.replace(self, hoppers=hoppers)
 
 
 @dataclass

@@ -150,6 +150,9 @@ class CashPort(Protocol):
 
     def dispense(self, amount: int) -> int: ...
 
+    def refused_for_change(self) -> frozenset[int]:
+        """Coins/notes refused now because their change cannot be paid (exact amount only)."""
+
 
 class PrinterPort(Protocol):
     """The subset of kiosk.devices.printer.IppPrinter the flow uses."""

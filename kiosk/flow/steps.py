@@ -134,11 +134,13 @@ def issue(
     return documents
 
 
-def start_accepting(cash: CashPort, journal: Journal, txn: Txn) -> None:
-    """Open the acceptor for the fee. Raises CcTalkError, ValueError."""
+def start_accepting(cash: CashPort, journal: Journal, txn: Txn) -> frozenset[int]:
+    """Open the acceptor for the fee. Returns the coins/notes refused for lack of change (the resident
+    is told, before paying, to insert the exact amount). Raises CcTalkError, ValueError."""
     assert txn.order is not None
     journal.stage(txn.id, "paying")
     cash.enable_accepting(txn.order.total)
+    return cash.refused_for_change()
 
 
 def finish_payment(

@@ -1,4 +1,5 @@
-"""Payment: due / inserted / still to pay / change, and cancel (which returns the money)."""
+"""Payment: due / inserted / still to pay / change, a notice (e.g. exact amount only: no change), and
+cancel (which returns the money)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from kiosk.ui.widgets import KioskScreen, load_kv
 
 class PayScreen(KioskScreen):
     title_text = StringProperty("")
+    message_text = StringProperty("")
     due_label = StringProperty("")
     due_text = StringProperty("")
     inserted_label = StringProperty("")
@@ -23,6 +25,7 @@ class PayScreen(KioskScreen):
 
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.cancel_text = tr("pay_title"), tr("cancel")
+        self.message_text = tr(state.message) if state.message else ""
         self.due_label, self.inserted_label = tr("pay_due"), tr("pay_inserted")
         self.remaining_label, self.change_label = tr("pay_remaining"), tr("pay_change")
         self.due_text = tr("yen", amount=money(state.fee))

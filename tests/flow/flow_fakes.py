@@ -244,6 +244,7 @@ class FakeCash:
         self.due = self.credited = 0
         self.accepting = False
         self.fail_finish = False
+        self.refused: frozenset[int] = frozenset()  # what the hoppers cannot change (exact amount only)
 
     def add_observer(self, observer: Callable[[CashEvent], None]) -> None:
         self.observers.append(observer)
@@ -253,6 +254,9 @@ class FakeCash:
 
     def disable_accepting(self) -> None:
         self.accepting = False
+
+    def refused_for_change(self) -> frozenset[int]:
+        return self.refused if self.accepting else frozenset()
 
     def insert(self, yen: int, *, event_id: str | None = None) -> None:
         """A coin credited under ``event_id`` (a fresh one by default), journaled as the driver does it."""

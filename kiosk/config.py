@@ -11,6 +11,7 @@ the key.
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -94,7 +95,7 @@ def load_config(path: Path | str) -> KioskConfig:
     """
     path = Path(path)
     data = _read_toml(path)
-    values: dict[str, Any] = {"source": path.resolve()}
+    values: dict[str, Any] = {"source": Path(os.path.normpath(path.absolute()))}
     timeouts: dict[str, Any] = {}
     for section, table in _sections(path, data):
         for name, raw in table.items():
@@ -156,7 +157,9 @@ def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{path}: {dotted}: expected a non-empty string, got {raw!r}")
     if kind == "path":
-        return (path.parent / raw).resolve()  # an absolute raw path stays as it is
+        # Relative to the file's folder; an absolute path stays. Symlinks are kept (a renewed certificate
+        # behind a link is read at the next start).
+        return Path(os.path.normpath(path.parent.absolute() / raw))
     return raw.strip()
 
 

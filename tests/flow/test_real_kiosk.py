@@ -8,10 +8,12 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 from argparse import Namespace
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from real_kiosk_helpers import PIN, READER, ROOT, StoreDevices, ensure_pcscd, st
 from real_kiosk_helpers import write_config as _write_config
 
 from kiosk.assemble import RealKiosk, StartupError
-from kiosk.config import ConfigError, load_config
+from kiosk.config import SCHEMA, ConfigError, load_config
 from kiosk.devices.money import CreditSource
 from kiosk.flow.scenario import Player, load_scenario
 from kiosk.journal import Journal
@@ -176,6 +178,20 @@ def test_config_errors_are_one_line_naming_the_key(
     assert words in message and str(path) in message and "\n" not in message
     if "terminal_cert" in override:
         assert str(tmp_path / "missing.pem") in message
+
+
+def test_the_example_config_loads_and_documents_every_key(devices: StoreDevices, tmp_path: Path) -> None:
+    shutil.copy(ROOT / "etc" / "kiosk.example.toml", tmp_path / "kiosk.toml")
+    for name in ("terminal.pem", "terminal.key", "center-ca.pem"):
+        (tmp_path / name).symlink_to(devices.terminal / name)
+    (tmp_path / "jpki-auth-ca.pem").symlink_to(devices.jpki_bundle)
+    config = load_config(tmp_path / "kiosk.toml")
+    assert (config.center_ca, config.cash_port) == (tmp_path / "center-ca.pem", "/dev/ttyUSB0")
+    assert config.timeouts.pay == 120 and config.journal == Path("/var/lib/myna-kiosk/journal.sqlite")
+    example = tomllib.loads((ROOT / "etc" / "kiosk.example.toml").read_text(encoding="utf-8"))
+    found = {("", key) for key, value in example.items() if not isinstance(value, dict)}
+    found |= {(name, key) for name, table in example.items() if isinstance(table, dict) for key in table}
+    assert found == {(section, key) for section, keys in SCHEMA.items() for key in keys}
 
 
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:

@@ -35,14 +35,53 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
     return offscreen
 
 
-def run_app(flow: Any, stop: threading.Event | None = None) -> None:
-    """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set. Raises
-    FontMissingError (no CJK font)."""
+def run_app(flow: Any, stop: threading.Event | None = None, controls: Any = None) -> None:
+    """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set; with ``controls`` (a
+    ``kiosk.sim_controls.SimControls``) the test engineer's harness panel sits to the right of it.
+    Raises FontMissingError (no CJK font)."""
     from kivy.clock import Clock
 
     from kiosk.ui.app import KioskApp
 
-    app = KioskApp(flow)
+    app = KioskApp(flow) if controls is None else _harness_app(flow, controls)
     if stop is not None:
         Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
     app.run()
+
+
+def harness_root(flow: Any, controls: Any) -> Any:
+    """The kiosk shell on ``flow`` (as ``KioskApp`` wires it) with the harness panel to its right.
+    Call on the UI thread after ``prepare_kivy``. Returns the root widget; its ``panel`` attribute is the
+    panel (close it when done). Raises FontMissingError."""
+    from kivy.clock import Clock
+    from kivy.uix.boxlayout import BoxLayout
+
+    from kiosk.ui.app import build_shell
+    from kiosk.ui.bridge import from_view, to_flow_event
+    from kiosk.ui.harness import build_panel
+
+    shell = build_shell(on_intent=lambda kind, value: flow.post(to_flow_event(kind, value)))
+    flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
+    root = BoxLayout(orientation="horizontal")
+    root.shell, root.panel = shell, build_panel(controls)
+    root.add_widget(shell)
+    root.add_widget(root.panel)
+    return root
+
+
+def _harness_app(flow: Any, controls: Any) -> Any:
+    from kiosk.ui.app import KioskApp
+
+    class HarnessApp(KioskApp):  # type: ignore[misc]
+        """The kiosk app with the harness panel (``kiosk run --sim``)."""
+
+        title = "myna-kiosk (simulated, test harness)"
+
+        def build(self) -> Any:
+            self.root_box = harness_root(self.flow, controls)
+            return self.root_box
+
+        def on_stop(self) -> None:
+            self.root_box.panel.close()
+
+    return HarnessApp(flow)

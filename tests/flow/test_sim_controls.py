@@ -119,6 +119,18 @@ def test_cash_results_hoppers_and_printer_faults(controls: SimControls) -> None:
         controls.printer_fault("fire")
 
 
+def test_clearing_a_jam_that_happened_restarts_the_printer(kiosk: SimKiosk, controls: SimControls) -> None:
+    controls.printer_fault("jam")
+    kiosk.printer_sim.configure(sheets_fed=1)  # as the engine records the jammed sheet
+    assert controls.printer_status() == "jammed"
+    before = kiosk.printer_sim.process
+    controls.clear_printer()
+    assert kiosk.printer_sim.process is not None and kiosk.printer_sim.process is not before
+    assert controls.printer_status() == "ok"
+    status = kiosk.printer.get_printer_attributes(full=False)  # the kiosk's IPP driver reaches the new one
+    assert status.accepting_jobs and "media-jam" not in status.state_reasons
+
+
 def test_command_table_answers_and_never_echoes_a_pin(kiosk: SimKiosk, controls: SimControls) -> None:
     assert execute(controls, "use C-005 revoked") == "next card: C-005 revoked"
     assert execute(controls, "card") == "card C-005 revoked placed"

@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -175,8 +176,7 @@ class RealKiosk:
             presence: PresenceSource = PcscPresence()  # closed by the card monitor
         except CardError as exc:
             raise StartupError((DeviceCheck("reader", False, f"PC/SC: {exc}"),)) from exc
-        bundle = self.config.jpki_ca_bundle
-        trusted = x509.load_pem_x509_certificates(bundle.read_bytes()) if bundle else []
+        trusted = _trusted(self.config.jpki_ca_bundle)
         self.flow = compose_flow(
             self._stack,
             Ports(JpkiCard(self.transport, trusted), self.client, self.cash, self.printer),
@@ -253,7 +253,9 @@ class RealKiosk:
         except (CenterError, RelayError) as exc:
             return DeviceCheck("center", False, f"{url}: {exc}")
         self.client = client
-        return DeviceCheck("center", True, f"{url} as terminal {client.terminal_id}: {health.status}")
+        hours = {True: ", in service hours", False: ", outside service hours now", None: ""}
+        detail = f"{url} as terminal {client.terminal_id}: {health.status}{hours[health.in_service_hours]}"
+        return DeviceCheck("center", True, detail)
 
 
 def _pick_reader(target: PcscUrl, names: list[str]) -> str | None:
@@ -267,6 +269,16 @@ def _pick_reader(target: PcscUrl, names: list[str]) -> str | None:
     if target.reader is not None and target.reader not in names:
         raise NoReaderError(f"no reader named {target.reader!r} (readers: {', '.join(names)})")
     return target.reader
+
+
+def _trusted(bundle: Path | None) -> list[x509.Certificate]:
+    """The JPKI user-auth CAs (checked by load_config; read again here). Raises StartupError."""
+    if bundle is None:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(bundle.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise StartupError((DeviceCheck("jpki", False, f"CA bundle {bundle}: {exc}"),)) from exc
 
 
 def _closer(transport: Any) -> Callable[[], None]:

@@ -19,8 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_kiosk_helpers import PIN, READER, ROOT, StoreDevices, ensure_pcscd, start_devices, wait_no_card
-from real_kiosk_helpers import write_config as _write_config
+from real_kiosk_helpers import (
+    PIN,
+    READER,
+    ROOT,
+    StoreDevices,
+    ensure_pcscd,
+    start_devices,
+    wait_no_card,
+    write_config,
+)
 
 from kiosk.assemble import RealKiosk, StartupError
 from kiosk.config import SCHEMA, ConfigError, load_config
@@ -40,10 +48,6 @@ def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
         yield start_devices(tmp_path_factory.mktemp("store"), stack)
 
 
-def write_config(devices: StoreDevices, folder: Path, **override: str) -> Path:
-    return _write_config(devices, folder, **override)
-
-
 def test_juminhyo_end_to_end_on_real_device_paths(
     devices: StoreDevices, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -56,7 +60,8 @@ def test_juminhyo_end_to_end_on_real_device_paths(
         report = kiosk.report.lines()
         assert [line.split(":")[0] for line in report[:4]] == ["reader", "cash", "printer", "center"]
         assert all(": ok: " in line for line in report[:4]) and READER in report[0]
-        assert "terminal T-0001" in report[3] and report[4].startswith("recovery: nothing")
+        assert "as terminal T-0001: ok, in service hours" in report[3]
+        assert report[4].startswith("recovery: nothing")
         final = Player(kiosk.flow, devices.hands, steps.append).play(
             load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )

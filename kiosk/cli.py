@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kiosk.flow.scenario import Player, ScenarioError, check_expectations, load_scenario
+from kiosk.run_real import add_arguments as add_real_arguments  # argparse only
 
 log = logging.getLogger(__name__)
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -54,8 +55,14 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.config and args.sim:
+        raise ScenarioError("kiosk run takes --config FILE (real devices) or --sim (simulators), not both")
+    if args.config:
+        from kiosk.run_real import run_real  # the device stack loads only here
+
+        return run_real(args)
     if not args.sim:
-        raise ScenarioError("only --sim is wired in this build (real devices: see kiosk.config)")
+        raise ScenarioError("kiosk run needs --config FILE (real devices) or --sim (simulators)")
     from kiosk.sim import SimKiosk
     from kiosk.sim_commands import serve_lines
     from kiosk.sim_controls import ControlError, SimControls, check_card
@@ -155,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--size", help="window size, e.g. 1100x650 (default: Kivy's)")
     p.add_argument("--resident", help="the resident whose card is placed first (default C-001)")
+    add_real_arguments(p)  # --config (after --headless / --size, which it reuses)
     p.set_defaults(func=_run)
     p = sub.add_parser("demo-ui", help="play a scenario through the touchscreen, a screenshot per screen")
     p.add_argument("scenario", nargs="?", default="juminhyo", help="a .toml file or a bundled scenario")

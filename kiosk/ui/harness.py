@@ -50,6 +50,7 @@ class HarnessPanel(BoxLayout):  # type: ignore[misc]
         self.controls = controls
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness")
         self._refreshing = False
+        self._closed = False
         self._by_label = {r.label: r.id for r in residents()}
         self._variant_by_label = {label: key for key, label in VARIANTS.items()}
         self.resident_labels = list(self._by_label)
@@ -76,10 +77,13 @@ class HarnessPanel(BoxLayout):  # type: ignore[misc]
     # --- plumbing ------------------------------------------------------------------------------------
     def run(self, action: Callable[[], Any], done: Callable[[Any], None] | None = None) -> Future[Any]:
         """Run ``action`` on the worker thread; ``done(result)`` (or the error line) follows on the UI
-        thread. Returns the future. Never raises (a failed call shows its error on the panel)."""
+        thread (not after ``close()``). Returns the future; a failed call shows its error on the panel.
+        Raises RuntimeError after ``close()``."""
         future = self._worker.submit(action)
 
         def finished(f: Future[Any]) -> None:
+            if f.cancelled() or self._closed:  # the panel closed meanwhile
+                return
             error = f.exception()
             result = None if error else f.result()
             Clock.schedule_once(lambda _dt: self._finish(result, error, done))
@@ -88,6 +92,8 @@ class HarnessPanel(BoxLayout):  # type: ignore[misc]
         return future
 
     def _finish(self, result: Any, error: BaseException | None, done: Callable[[Any], None] | None) -> None:
+        if self._closed:
+            return
         if error is not None:
             self.message_text = str(error)
         elif done is not None:
@@ -96,13 +102,13 @@ class HarnessPanel(BoxLayout):  # type: ignore[misc]
 
     def refresh(self) -> None:
         """Ask for a status snapshot (on the worker) and show it. Never raises."""
-        if self._refreshing:
+        if self._refreshing or self._closed:
             return
         self._refreshing = True
 
         def shown(future: Future[HarnessStatus]) -> None:
             self._refreshing = False
-            if future.exception() is None:
+            if not self._closed and not future.cancelled() and future.exception() is None:
                 self.show(future.result())
 
         future = self._worker.submit(self.controls.status)
@@ -121,6 +127,7 @@ class HarnessPanel(BoxLayout):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop refreshing, unbind the keys, end the worker. Never raises."""
+        self._closed = True
         self._timer.cancel()
         Window.unbind(on_key_down=self._on_key)
         self._worker.shutdown(wait=False, cancel_futures=True)

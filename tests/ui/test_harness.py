@@ -130,6 +130,15 @@ class HarnessTest(GraphicUnitTest):  # type: ignore[misc]
         self.until("card off", lambda: not self.panel.card_on and not self.panel.ids.use_card.disabled)
         assert "[c]" in self.panel.ids.card_toggle.text and "c  place / remove card" in self.panel.keys_text
 
+    def test_closing_with_calls_in_flight_posts_nothing_later(self) -> None:
+        pending = [self.panel.insert_coin(10) for _ in range(20)]
+        self.panel.close()
+        self.advance_frames(5)  # a late result reaching a closed panel would raise here
+        time.sleep(0.2)
+        self.advance_frames(5)
+        assert any(f.cancelled() for f in pending) or all(f.done() for f in pending)
+        assert self.panel.cash_text in ("", "last: none")  # no coin result reached the closed panel
+
     def test_the_window_with_the_panel_renders(self) -> None:
         self.to_place_card()
         self.Window.dispatch("on_key_down", 52, 0, "4", [])  # a 500 yen coin while not paying: rejected

@@ -26,10 +26,19 @@ from pathlib import Path
 
 from kiosk.devices.money import CreditSource, FaultKind, JournalConflict
 
-__all__ = ["Balance", "DocRecord", "Journal", "JournalConflict", "JournalWriteError", "TxnRecord"]
+__all__ = [
+    "Balance",
+    "Discrepancy",
+    "DocRecord",
+    "Journal",
+    "JournalConflict",
+    "JournalWriteError",
+    "TxnRecord",
+]
 
 log = logging.getLogger(__name__)
 CRASH_ENV = "MYNA_KIOSK_CRASH_AT"
+REFUND_MISMATCH_STAFF_CODE = "M04"  # the center's refund figure differs from the kiosk's
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS txn(
@@ -44,6 +53,8 @@ CREATE TABLE IF NOT EXISTS money(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS document(document_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL,
   item_index INTEGER NOT NULL, copy_index INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
   pages INTEGER NOT NULL, state TEXT NOT NULL, pages_printed INTEGER, error TEXT);
+CREATE TABLE IF NOT EXISTS discrepancy(txn_id TEXT NOT NULL, kind TEXT NOT NULL, center_yen INTEGER NOT NULL,
+  kiosk_yen INTEGER NOT NULL, staff_code TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(txn_id, kind));
 CREATE TABLE IF NOT EXISTS fault(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
   device TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL);
 """
@@ -63,6 +74,16 @@ class DocRecord:
     state: str  # issued | printing | printed | failed
     pages_printed: int | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """A figure the center and the kiosk disagree on, kept for staff (``kind`` e.g. ``refund``)."""
+
+    kind: str
+    center_yen: int
+    kiosk_yen: int
+    staff_code: str
 
 
 @dataclass(frozen=True)
@@ -210,6 +231,15 @@ class Journal:
             (state, pages_printed, error, document_id),
         )
 
+    def page_printed(self, document_id: str, pages: int) -> None:
+        """The printer confirmed ``pages`` pages of a copy being printed (one journal point per page,
+        ``document:page``): after a crash recovery knows what came out. Raises JournalWriteError."""
+        self._write(
+            "document:page",
+            "UPDATE document SET pages_printed=? WHERE document_id=? AND COALESCE(pages_printed, 0) < ?",
+            (pages, document_id, pages),
+        )
+
     def report_status(self, txn_id: str, status: str) -> None:
         """``pending`` (outcomes final, report not yet acknowledged) or ``reported``."""
         self._write(
@@ -224,6 +254,15 @@ class Journal:
             "refund_owed",
             "UPDATE txn SET refund_owed=refund_owed+?, updated_at=? WHERE id=?",
             (yen, _now(), txn_id),
+        )
+
+    def refund_mismatch(self, txn_id: str, center_yen: int, kiosk_yen: int) -> None:
+        """The center's refund figure differs from the kiosk's: both are kept for staff (staff code M04),
+        once per transaction (a repeat after a crash keeps the first). Raises JournalWriteError."""
+        self._write(
+            "discrepancy:refund",
+            "INSERT OR IGNORE INTO discrepancy VALUES (?,?,?,?,?,?)",
+            (txn_id, "refund", center_yen, kiosk_yen, REFUND_MISMATCH_STAFF_CODE, _now()),
         )
 
     def finish(self, txn_id: str, outcome: str, staff_code: str) -> None:
@@ -343,3 +382,13 @@ class Journal:
                 "SELECT kind, device, detail FROM fault WHERE txn_id=?", (txn_id,)
             ).fetchall()
         return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def discrepancies(self, txn_id: str) -> list[Discrepancy]:
+        """The center/kiosk disagreements journaled for a transaction (for staff diagnostics)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, center_yen, kiosk_yen, staff_code FROM discrepancy WHERE txn_id=?"
+                " ORDER BY kind",
+                (txn_id,),
+            ).fetchall()
+        return [Discrepancy(str(k), int(c), int(y), str(code)) for k, c, y, code in rows]

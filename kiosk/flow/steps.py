@@ -183,6 +183,8 @@ def print_all(
 ) -> tuple[CopyPrinted, ...]:
     """Print each copy once, page by page; after a fault nothing more is printed. Never reprints.
 
+    Every page the printer confirms is a journal point (``document:page``) before the copy's final
+    state, so recovery knows exactly what came out of a job a crash cut short.
     Raises JournalWriteError only (printer errors become failed copies).
     """
     total = sum(d.page_count for d in documents)
@@ -192,24 +194,16 @@ def print_all(
         if stopped or cancel.is_set():
             results.append(CopyPrinted(doc.document_id, False, 0, stopped or "cancelled"))
             continue
-        journal.document_state(doc.document_id, "printing")
         base = done_before
 
-        def on_progress(p: PrintProgress, base: int = base) -> None:
-            progress(base + p.pages_done, total)
+        def copy_progress(pages: int, base: int = base) -> None:
+            progress(base + pages, total)
 
-        try:
-            result = printer.print_pdf(
-                doc.pdf, job_name=doc.document_id, on_progress=on_progress, timeout=timeout, cancel=cancel
-            )
-            ok, pages = result.completed, result.pages_printed
-            error = None if ok else (",".join(result.reasons) or str(result.outcome))
-        except Exception as exc:  # every printer error is a failed copy, never a crash
-            ok, pages, error = False, int(getattr(exc, "pages_confirmed", 0)), type(exc).__name__
-        results.append(CopyPrinted(doc.document_id, ok, pages, error))
-        done_before += pages if not ok else doc.page_count
+        result = _print_copy(printer, journal, doc, copy_progress, cancel, timeout)
+        results.append(result)
+        done_before += result.pages_printed if not result.printed else doc.page_count
         progress(done_before, total)
-        stopped = None if ok else (error or "printer_fault")
+        stopped = None if result.printed else (result.error or "printer_fault")
     for r in results:  # the journal gets every copy's final state before the report
         journal.document_state(
             r.document_id, "printed" if r.printed else "failed", pages_printed=r.pages_printed, error=r.error
@@ -217,13 +211,54 @@ def print_all(
     return tuple(results)
 
 
+def _print_copy(
+    printer: PrinterPort,
+    journal: Journal,
+    doc: IssuedDocument,
+    progress: Callable[[int], None],
+    cancel: threading.Event,
+    timeout: float,
+) -> CopyPrinted:
+    """One copy: ``printing`` is journaled before the job is sent, then one ``document:page`` point per
+    page confirmed (from the printer's progress, and at the end for pages it confirmed only then).
+    Raises JournalWriteError (from the final page points; one failing inside the printer's progress
+    callback is logged by the driver and written again here)."""
+    journal.document_state(doc.document_id, "printing")
+    journaled = [0]
+
+    def pages_out(upto: int) -> None:
+        while journaled[0] < min(upto, doc.page_count):
+            journal.page_printed(doc.document_id, journaled[0] + 1)
+            journaled[0] += 1
+
+    def on_progress(p: PrintProgress) -> None:
+        pages_out(p.pages_done)
+        progress(p.pages_done)
+
+    try:
+        result = printer.print_pdf(
+            doc.pdf, job_name=doc.document_id, on_progress=on_progress, timeout=timeout, cancel=cancel
+        )
+        ok, pages = result.completed, result.pages_printed
+        error = None if ok else (",".join(result.reasons) or str(result.outcome))
+    except Exception as exc:  # every printer error is a failed copy, never a crash
+        ok, pages, error = False, int(getattr(exc, "pages_confirmed", 0)), type(exc).__name__
+    pages_out(doc.page_count if ok else pages)
+    return CopyPrinted(doc.document_id, ok, pages, error)
+
+
 def staff_flag(journal: Journal, txn_id: str) -> str | None:
-    """The staff code of a records fault journaled for this transaction, or None: M03 when a cash event
-    id arrived that the journal held for another transaction (the money was booked here under a fresh
-    id). Never raises (a read)."""
-    if any(kind == FaultKind.ID_CONFLICT for kind, _device, _detail in journal.faults(txn_id)):
-        return ID_CONFLICT_STAFF_CODE
-    return None
+    """The staff codes of the records faults journaled for this transaction (joined by ``+``), or None:
+    M03 when a cash event id arrived that the journal held for another transaction (the money was booked
+    here under a fresh id); M04 when the center's refund figure differs from the kiosk's (both figures
+    are in ``journal.discrepancies``). Never raises (a read)."""
+    codes = (
+        [ID_CONFLICT_STAFF_CODE]
+        if any(kind == FaultKind.ID_CONFLICT for kind, _device, _detail in journal.faults(txn_id))
+        else []
+    )
+    codes += [d.staff_code for d in journal.discrepancies(txn_id)]
+    return "+".join(codes) or None
 
 
 def outcomes_from_journal(journal: Journal, txn_id: str) -> list[CopyOutcome]:
@@ -263,8 +298,9 @@ def report(
     record = journal.transaction(txn.id)
     assert record is not None
     refund = sum(d.unit_fee for d in record.documents if d.state != "printed")
-    if center_refund is not None and center_refund != refund:
-        log.warning("transaction %s: center refund %d, kiosk %d", txn.id, center_refund, refund)
+    if center_refund is not None and center_refund != refund:  # kept for staff, not only logged
+        log.warning("transaction %s: center refund %d, kiosk %d (M04)", txn.id, center_refund, refund)
+        journal.refund_mismatch(txn.id, center_refund, refund)
     return pay_back(cash, journal, txn.id, refund)
 
 

@@ -81,6 +81,7 @@ class FakeCenter:
     cancelled: list[str] = field(default_factory=list)
     orders: dict[str, Order] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
+    refund_skew: int = 0  # added to the refund the center reports (a center that disagrees)
 
     def _call(self, name: str, key: str | None) -> None:
         self.calls.append((name, key))
@@ -208,7 +209,7 @@ class FakeCenter:
             "completed" if not failed else "partially_failed",
             len(outcomes) - failed,
             failed,
-            failed * self.fee,
+            failed * self.fee + self.refund_skew,
         )
         self.results[oid] = result
         return result
@@ -226,7 +227,7 @@ class FakeCenter:
                 "paid" if paid else "priced",
                 o.total,
                 paid,
-                0,
+                self.results[o.order_id].refund_due if o.order_id in self.results else 0,
                 o.order_id in self.results,
                 (),
             )

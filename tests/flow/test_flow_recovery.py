@@ -95,3 +95,56 @@ def test_recovery_waits_when_the_center_is_down(tmp_path: Path) -> None:
     assert recover(Journal(tmp_path / "journal.sqlite"), center) == []
     record = Journal(tmp_path / "journal.sqlite").transaction(txn_id)
     assert record is not None and not record.finished
+
+
+def test_crash_after_page_one_of_two_reports_exactly_one_page_and_owes_the_fee(tmp_path: Path) -> None:
+    center = FakeCenter(pages=2)
+    journal, _runner, txn_id = _to_paid(tmp_path, center, copies=1)
+    (doc,) = journal.transactions()[-1].documents
+    journal.document_state(doc.document_id, "printing")
+    journal.page_printed(doc.document_id, 1)  # crash here: page 2 never confirmed
+    restarted = Journal(tmp_path / "journal.sqlite")
+    (done,) = recover(restarted, center)
+    (outcome,) = center.reports[0]
+    assert (outcome.printed, outcome.pages_printed) == (False, 1)
+    record = restarted.transaction(txn_id)
+    assert record is not None and [(d.state, d.pages_printed) for d in record.documents] == [("failed", 1)]
+    assert done.refund_owed == 300 and restarted.balance(txn_id).settled
+
+
+def test_crash_after_the_last_page_counts_the_copy_as_printed(tmp_path: Path) -> None:
+    center = FakeCenter(pages=2)
+    journal, _runner, txn_id = _to_paid(tmp_path, center, copies=1)
+    (doc,) = journal.transactions()[-1].documents
+    journal.document_state(doc.document_id, "printing")
+    journal.page_printed(doc.document_id, 1)
+    journal.page_printed(doc.document_id, 2)  # crash here, before the copy's final state
+    restarted = Journal(tmp_path / "journal.sqlite")
+    (done,) = recover(restarted, center)
+    assert [o.printed for o in center.reports[0]] == [True]
+    assert done.refund_owed == 0 and done.kiosk_refund_due == 0
+    balance = restarted.balance(txn_id)
+    assert balance.settled and (balance.inserted, balance.change, balance.printed_fees) == (1000, 700, 300)
+
+
+def test_every_confirmed_page_is_a_journal_point_before_the_final_state(tmp_path: Path) -> None:
+    center = FakeCenter(pages=3)
+    printer = FakePrinter(jam_at_page=3)
+    k, _ = build_kiosk(tmp_path, center=center, printer=printer)
+    seen: list[int | None] = []
+    page_printed = k.journal.page_printed
+
+    def spy(document_id: str, pages: int) -> None:
+        page_printed(document_id, pages)
+        record = k.journal.transaction(k.flow.transaction_id or "")
+        assert record is not None and record.documents[0].state == "printing"  # not final yet
+        seen.append(record.documents[0].pages_printed)
+
+    k.journal.page_printed = spy  # type: ignore[method-assign]
+    k.to_pay()
+    k.cash.insert(500)
+    assert seen == [1, 2]
+    txn_id = k.flow.transaction_id
+    assert txn_id is not None
+    record = k.journal.transaction(txn_id)
+    assert record is not None and [(d.state, d.pages_printed) for d in record.documents] == [("failed", 2)]

@@ -39,7 +39,15 @@ SCREENS: tuple[str, ...] = (
     "options", "copies", "confirm", "pay", "printing", "done", "error",
 )  # fmt: skip
 MESSAGE_KEYS = frozenset(
-    {"pin_incorrect", "not_available", "option_not_offered", "copies_out_of_range", "pricing", "please_wait"}
+    {
+        "pin_incorrect",
+        "not_available",
+        "option_not_offered",
+        "copies_out_of_range",
+        "pricing",
+        "please_wait",
+        "exact_amount_only",
+    }
 )
 OUTCOME_KEYS = frozenset(
     {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}

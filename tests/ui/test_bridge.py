@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from kiosk.flow import events as ev
 from kiosk.flow.outcomes import outcome
 from kiosk.flow.view import MenuItem, Screen, ViewState
-from kiosk.ui.bridge import SCREENS, from_view, to_flow_event
+from kiosk.ui.bridge import MESSAGE_KEYS, SCREENS, from_view, to_flow_event
 
 
 @pytest.mark.parametrize("screen", list(Screen))
@@ -58,3 +60,17 @@ def test_intents_become_flow_events() -> None:
     assert pin == ev.PinEntered(pin="1234") and "1234" not in repr(pin)
     with pytest.raises(KeyError):
         to_flow_event("reboot")
+
+
+def test_every_message_the_flow_shows_reaches_the_screen() -> None:
+    """A message key the flow sets but the bridge drops is a message the resident never sees."""
+    flow_dir = Path(__file__).resolve().parents[2] / "kiosk" / "flow"
+    used = {
+        key
+        for path in flow_dir.glob("*.py")
+        for key in re.findall(r'message_key="([a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "exact_amount_only" in used and "pin_incorrect" in used
+    assert used <= MESSAGE_KEYS, used - MESSAGE_KEYS
+    pay = from_view(ViewState(screen=Screen.PAY, message_key="exact_amount_only", fee=200))
+    assert pay.message == "msg_exact_amount_only"

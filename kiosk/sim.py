@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import logging
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,13 +27,11 @@ from firmware_sim.image import CardImage
 from firmware_sim.mynumber import MyNumberCard
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
 from firmware_sim.vpcd import VpcdBridge
+from kiosk.assemble import compose_flow
 from kiosk.devices.cash import CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink
 from kiosk.devices.printer import IppPrinter
-from kiosk.flow import events as ev
 from kiosk.flow.card import JpkiCard
-from kiosk.flow.machine import Flow
-from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
 from kiosk.journal import Journal
@@ -44,7 +41,7 @@ from mock_relay.faults import JST, FaultRule
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from reader.loopback import LoopbackTransport
-from reader.monitor import CardMonitor, EventKind, PollingPresence
+from reader.monitor import PollingPresence
 from reader.pcsc import PcscPresence
 from reader.transport import open_transport
 from relay_client import IssuanceClient, RetryPolicy
@@ -214,35 +211,15 @@ class SimKiosk:
             (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
         )
         card = JpkiCard(transport, trusted)
-        scheduler = ThreadScheduler()
-        self._stack.callback(scheduler.close)
         overrides: dict[str, Any] = {k: float(v) for k, v in self.setup.get("timeouts", {}).items()}
-        timeouts = dataclasses.replace(Timeouts(), **overrides)
-        self.flow = Flow(
+        self.flow = compose_flow(
+            self._stack,
             Ports(card, self.client, self.cash, self.printer),
             self.journal,
-            scheduler,
-            ThreadRunner(scheduler),
-            timeouts=timeouts,
+            presence,
+            reader=PCSC_READER if pcsc else None,
+            timeouts=dataclasses.replace(Timeouts(), **overrides),
         )
-        monitor = CardMonitor(presence)
-        monitor.add_observer(
-            lambda e: None
-            if pcsc and e.reader != PCSC_READER
-            else self.flow.post(
-                ev.CardInserted(e.reader) if e.kind is EventKind.INSERTED else ev.CardRemoved(e.reader)
-            )
-        )
-        monitor.start()
-        self._stack.callback(monitor.stop)
-        stop = threading.Event()
-        self._stack.callback(stop.set)
-
-        def tick() -> None:
-            while not stop.wait(0.2):
-                self.flow.post(ev.Tick())
-
-        threading.Thread(target=tick, name="flow-tick", daemon=True).start()
         self.hands = SimHands(slot, self.cash_sim)
 
     def _loopback_reader(self) -> tuple[Any, CardSlot, Any]:

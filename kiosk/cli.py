@@ -55,25 +55,16 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.config and args.sim:
-        raise ScenarioError("kiosk run takes --config FILE (real devices) or --sim (simulators), not both")
-    if args.config:
-        from kiosk.run_real import run_real  # the device stack loads only here
-
-        return run_real(args)
     if not args.sim:
-        raise ScenarioError("kiosk run needs --config FILE (real devices) or --sim (simulators)")
+        raise ScenarioError("only --sim is wired in this build (real devices: see kiosk.config)")
     from kiosk.sim import SimKiosk
-    from kiosk.sim_commands import serve_lines
-    from kiosk.sim_controls import ControlError, SimControls, check_card
+    from kiosk.sim_commands import serve_stdin
+    from kiosk.sim_controls import ControlError, SimControls, run_setup
 
-    setup: dict[str, str] = {"reader": args.reader} if args.reader else {}
-    if args.resident:
-        try:
-            check_card(args.resident)
-        except ControlError as exc:
-            raise ScenarioError(str(exc)) from None
-        setup["resident"] = args.resident
+    try:
+        setup = run_setup(args.reader, args.resident)
+    except ControlError as exc:
+        raise ScenarioError(str(exc)) from None
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kiosk-run-"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -90,8 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             if args.headless:
                 print("harness: type 'help' for commands; 'quit' stops", flush=True)
-                loop = (controls, sys.stdin, sys.stdout, stop)  # stdin's end leaves the kiosk running
-                threading.Thread(target=serve_lines, args=loop, name="harness-stdin", daemon=True).start()
+                serve_stdin(controls, stop)  # the end of stdin leaves the kiosk running
                 stop.wait()
             else:
                 from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
@@ -156,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
     )
     p.add_argument(
-        "--headless",
-        action="store_true",
-        help="no touchscreen: print each screen; harness commands on stdin (card, remove, coin 500, help)",
+        "--headless", action="store_true", help="no window: print screens, harness commands on stdin"
     )
     p.add_argument("--size", help="window size, e.g. 1100x650 (default: Kivy's)")
     p.add_argument("--resident", help="the resident whose card is placed first (default C-001)")

@@ -8,6 +8,7 @@ The table is dispatched by firmware_sim's command loop helper (the simulators' C
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import TextIO
@@ -151,3 +152,12 @@ def serve_lines(controls: SimControls, lines: Iterable[str], out: TextIO, stop: 
         if answer:
             out.write(answer + "\n")
             out.flush()
+
+
+def serve_stdin(controls: SimControls, stop: threading.Event) -> threading.Thread:
+    """Answer stdin's command lines on stdout from a daemon thread (see serve_lines); returns it."""
+    thread = threading.Thread(
+        target=serve_lines, args=(controls, sys.stdin, sys.stdout, stop), name="harness-stdin", daemon=True
+    )
+    thread.start()
+    return thread

@@ -116,6 +116,14 @@ def check_card(resident_id: str, variant: str = "normal") -> ResidentCard:
     return found
 
 
+def run_setup(reader: str | None, resident: str | None) -> dict[str, Any]:
+    """The SimKiosk setup for ``kiosk run --sim``. Raises ControlError for an unknown resident."""
+    setup: dict[str, Any] = {"reader": reader} if reader else {}
+    if resident:
+        setup["resident"] = check_card(resident).id
+    return setup
+
+
 def setup_variant(setup: dict[str, Any]) -> str:
     """The variant a SimKiosk ``setup`` gave its first card."""
     for key in ("pin_locked", "revoked", "expired"):

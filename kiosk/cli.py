@@ -55,8 +55,14 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.config and args.sim:
+        raise ScenarioError("kiosk run takes --config FILE (real devices) or --sim (simulators), not both")
+    if args.config:
+        from kiosk.run_real import run_real  # the device stack loads only here
+
+        return run_real(args)
     if not args.sim:
-        raise ScenarioError("only --sim is wired in this build (real devices: see kiosk.config)")
+        raise ScenarioError("kiosk run needs --config FILE (real devices) or --sim (simulators)")
     from kiosk.sim import SimKiosk
     from kiosk.sim_commands import serve_stdin
     from kiosk.sim_controls import ControlError, SimControls, run_setup

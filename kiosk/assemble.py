@@ -37,6 +37,7 @@ from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
+from kiosk.hopper_stock import cash_unit_config
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
 from reader.errors import CardError, NoReaderError
@@ -203,7 +204,8 @@ class RealKiosk:
     def _open_cash(self) -> DeviceCheck:
         port = self.config.cash_port
         link = CashLink(port, echo=self.config.cash_echo, reply_timeout=self.config.cash_reply_timeout)
-        cash = CashUnit(link, self.journal, self._cash_config)
+        # The hoppers the config lists, at the stock the journal holds (loaded - paid out, erring low).
+        cash = CashUnit(link, self.journal, cash_unit_config(self.config, self.journal, self._cash_config))
         try:
             cash.open()
         except LinkTimeoutError as exc:

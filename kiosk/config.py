@@ -23,11 +23,24 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from kiosk.devices.cctalk import Address
+from kiosk.devices.money import COINS
 from kiosk.flow.timeouts import Timeouts
 
 
 class ConfigError(ValueError):
     """The configuration file is missing, malformed, or names files that are missing or unusable."""
+
+
+@dataclass(frozen=True)
+class HopperSlot:
+    """One change hopper of the cash unit (``[[cash.hopper]]``): bus address, coin value, coins it holds.
+    ``initial``: the coins assumed before staff ever counted it (0 for a configured hopper)."""
+
+    address: int
+    coin: int
+    capacity: int | None = None
+    initial: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class KioskConfig:
     cash_echo: bool = False  # the serial line returns our own bytes (a single-wire ccTalk bus)
     cash_reply_timeout: float = 0.25
     printer_timeout: float = 5.0  # seconds per IPP request
+    cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.hopper_stock)
     source: Path | None = None  # the file this was loaded from (None: built in code)
 
 
@@ -77,6 +91,7 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "port": _Key("cash_port", "text", True),
         "echo": _Key("cash_echo", "flag"),
         "reply_timeout": _Key("cash_reply_timeout", "seconds"),
+        "hopper": _Key("cash_hoppers", "hoppers"),
     },
     "printer": {
         "uri": _Key("printer_uri", "text", True),
@@ -86,12 +101,13 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
 }
 
 
-def load_config(path: Path | str) -> KioskConfig:
-    """Read, check and return the configuration in ``path`` (TOML).
+def load_config(path: Path | str, *, check_certificates: bool = True) -> KioskConfig:
+    """Read, check and return the configuration in ``path`` (TOML). ``check_certificates=False`` leaves
+    the certificate, key and CA files unchecked (staff commands that touch no device, e.g. ``kiosk cash``).
 
     Raises ConfigError (one line, naming the file and the key) for a missing or unreadable file, bad
-    TOML, an unknown key, a wrong type, a missing required key, a bad URL, or a certificate, key or CA
-    file that is missing, unreadable or unusable.
+    TOML, an unknown key, a wrong type, a missing required key, a bad URL, a bad hopper layout, or a
+    certificate, key or CA file that is missing, unreadable or unusable.
     """
     path = Path(path)
     data = _read_toml(path)
@@ -108,7 +124,8 @@ def load_config(path: Path | str) -> KioskConfig:
     _require(path, data)
     config = replace(KioskConfig(), **values, timeouts=replace(Timeouts(), **timeouts))
     _check_urls(path, config)
-    check_files(config)
+    if check_certificates:
+        check_files(config)
     return config
 
 
@@ -146,6 +163,8 @@ def _suggest(section: str | None, name: str) -> str:
 
 
 def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
+    if kind == "hoppers":
+        return _hoppers(path, raw)
     if kind == "flag":
         if not isinstance(raw, bool):
             raise ConfigError(f"{path}: {dotted}: expected true or false, got {raw!r}")
@@ -161,6 +180,46 @@ def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
         # behind a link is read at the next start).
         return Path(os.path.normpath(path.parent.absolute() / raw))
     return raw.strip()
+
+
+_HOPPER_KEYS = ("address", "coin", "capacity")
+_OTHER_DEVICES = {
+    int(Address.COIN_ACCEPTOR): "the coin acceptor",
+    int(Address.BILL_VALIDATOR): "the bill validator",
+}
+
+
+def _hoppers(path: Path, raw: object) -> tuple[HopperSlot, ...]:
+    """The ``[[cash.hopper]]`` tables. Raises ConfigError naming the table (#1 = the first) and the key."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(f"{path}: cash.hopper: expected [[cash.hopper]] tables (address, coin, capacity)")
+    slots: list[HopperSlot] = []
+    for number, table in enumerate(raw, 1):
+        where = f"{path}: cash.hopper #{number}"
+        for name in table:
+            if name not in _HOPPER_KEYS:
+                raise ConfigError(f"{where}: unknown key {name!r} (keys: {', '.join(_HOPPER_KEYS)})")
+        address, coin, capacity = (_count(where, table, name) for name in _HOPPER_KEYS)
+        if not 2 <= address <= 255 or address in _OTHER_DEVICES:
+            what = f"it is {_OTHER_DEVICES[address]}'s" if address in _OTHER_DEVICES else "expected 3-255"
+            raise ConfigError(f"{where}: address: {address} cannot be a hopper ({what})")
+        clash = next((n for n, s in enumerate(slots, 1) if s.address == address), None)
+        if clash is not None:
+            raise ConfigError(f"{where}: address: {address} is already cash.hopper #{clash}")
+        if coin not in COINS:
+            coins = ", ".join(map(str, COINS))
+            raise ConfigError(f"{where}: coin: expected a coin in yen ({coins}), got {coin}")
+        slots.append(HopperSlot(address, coin, capacity))
+    return tuple(slots)
+
+
+def _count(where: str, table: dict[str, Any], name: str) -> int:
+    if name not in table:
+        raise ConfigError(f"{where}: missing key {name}")
+    value = table[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{where}: {name}: expected a positive whole number, got {value!r}")
+    return value
 
 
 def _require(path: Path, data: dict[str, Any]) -> None:

@@ -20,11 +20,11 @@ import signal
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.devices.money import CreditSource, FaultKind, JournalConflict
+from kiosk.journal_records import HOPPER_SCHEMA, Balance, Discrepancy, DocRecord, TxnRecord
 
 __all__ = [
     "Balance",
@@ -64,59 +64,6 @@ class JournalWriteError(Exception):
     """The journal could not record something (disk full, corrupt file)."""
 
 
-@dataclass(frozen=True)
-class DocRecord:
-    document_id: str
-    item_index: int
-    copy_index: int
-    unit_fee: int
-    pages: int
-    state: str  # issued | printing | printed | failed
-    pages_printed: int | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    """A figure the center and the kiosk disagree on, kept for staff (``kind`` e.g. ``refund``)."""
-
-    kind: str
-    center_yen: int
-    kiosk_yen: int
-    staff_code: str
-
-
-@dataclass(frozen=True)
-class TxnRecord:
-    id: str
-    started_at: datetime
-    stage: str
-    session_id: str | None
-    order_id: str | None
-    fee: int
-    report_status: str  # none | pending | reported
-    refund_owed: int
-    finished: bool
-    outcome: str | None
-    staff_code: str | None
-    documents: tuple[DocRecord, ...]
-
-
-@dataclass(frozen=True)
-class Balance:
-    """Money of one transaction: inserted = printed fees + change + refunded + refund owed, when settled."""
-
-    inserted: int
-    change: int
-    refunded: int
-    refund_owed: int
-    printed_fees: int
-
-    @property
-    def settled(self) -> bool:
-        return self.inserted == self.printed_fees + self.change + self.refunded + self.refund_owed
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -138,7 +85,7 @@ class Journal:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + HOPPER_SCHEMA)
         except sqlite3.Error as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
 
@@ -313,6 +260,56 @@ class Journal:
             "INSERT OR IGNORE INTO fault VALUES (?,?,?,?,?,?)",
             (event_id, self.current or "", str(kind), device, detail, _now()),
         )
+
+    # --- hopper stock (the figures: kiosk.hopper_stock) --------------------------------------------
+    def hopper_dispensing(self, event_id: str, address: int, coin_yen: int, coins: int) -> None:
+        """Up to ``coins`` are about to leave hopper ``address``: journaled BEFORE the dispense, so after a
+        crash they count as paid (the stock errs low). A replay is ignored. Raises JournalWriteError."""
+        self._write(
+            "hopper:dispensing",
+            "INSERT OR IGNORE INTO hopper_log(event_id, address, coin_yen, kind, coins, at)"
+            " VALUES (?,?,?,'dispense',?,?)",
+            (event_id, address, coin_yen, coins, _now()),
+        )
+
+    def hopper_dispensed(self, event_id: str, paid: int) -> None:
+        """The dispense ``event_id`` is over: ``paid`` coins came out. Raises JournalWriteError."""
+        self._write(
+            "hopper:dispensed",
+            "UPDATE hopper_log SET paid=? WHERE event_id=? AND kind='dispense'",
+            (paid, event_id),
+        )
+
+    def hopper_staff(self, event_id: str, address: int, coin_yen: int, kind: str, coins: int) -> bool:
+        """Staff ``refill``ed (coins added) or ``count``ed (coins now in) a hopper. Written only while no
+        transaction is open (checked in the same SQLite transaction); returns whether it was written.
+        Raises JournalWriteError."""
+        self._write(
+            f"hopper:{kind}",
+            "INSERT INTO hopper_log(event_id, address, coin_yen, kind, coins, at)"
+            " SELECT ?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM txn WHERE finished=0)",
+            (event_id, address, coin_yen, kind, coins, _now()),
+        )
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM hopper_log WHERE event_id=?", (event_id,)).fetchone()
+                is not None
+            )
+
+    def hopper_log(self, address: int, coin_yen: int) -> list[tuple[str, int, int | None, str, int | None]]:
+        """(kind, coins, paid, at, yen of the payout journaled under the same id) of a hopper, oldest
+        first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT h.kind, h.coins, h.paid, h.at, m.yen FROM hopper_log h LEFT JOIN money m"
+                " ON m.event_id = h.event_id AND m.kind IN ('change', 'refund')"
+                " WHERE h.address=? AND h.coin_yen=? ORDER BY h.seq",
+                (address, coin_yen),
+            ).fetchall()
+        return [
+            (str(k), int(c), None if p is None else int(p), str(at), None if y is None else int(y))
+            for k, c, p, at, y in rows
+        ]
 
     # --- reading ------------------------------------------------------------------------------------
     def _documents(self, txn_id: str) -> tuple[DocRecord, ...]:

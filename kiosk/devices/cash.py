@@ -32,6 +32,7 @@ from kiosk.devices.cash_policy import (
     route_escrow,
 )
 from kiosk.devices.cash_poll import PollLoop
+from kiosk.devices.cash_stock import stock_journal
 from kiosk.devices.cctalk import CcTalkError, EventBuffer
 from kiosk.devices.change import acceptable_denominations
 from kiosk.devices.money import (
@@ -75,6 +76,7 @@ class CashUnit:
         self._bank = HopperBank(
             self._hoppers, c.hoppers, journal, self._publish,
             run_id=self.run_id, poll=c.payout_poll, seconds_per_coin=c.payout_seconds_per_coin,
+            stock_log=stock_journal(journal) if c.journal_stock else None,
         )
         self._coins, self._bills = Track("coin"), Track("bill")
         self._lock = threading.RLock()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kiosk.devices import cctalk
 from kiosk.devices.cash_link import CcTalkDevice, DeviceHealth, LinkTimeoutError, NakError
+from kiosk.devices.cash_stock import HopperStockJournal
 from kiosk.devices.cctalk import CcTalkError, FrameError, HopperStatus
 from kiosk.devices.change import ChangeError, make_change
 from kiosk.devices.money import (
@@ -25,6 +26,7 @@ from kiosk.devices.money import (
     DispenseError,
     Fault,
     FaultKind,
+    JournalError,
     journal_money,
     journaled,
 )
@@ -55,8 +57,10 @@ class HopperBank:
         run_id: str,
         poll: float = 0.05,
         seconds_per_coin: float = 0.5,
+        stock_log: HopperStockJournal | None = None,
     ) -> None:
         self._devices, self._journal, self._publish = devices, journal, publish
+        self._stock_log = stock_log  # None: the stock lives in memory only (the simulated kiosk)
         self._value = {h.address: h.coin_yen for h in configs}
         self._stock = {h.address: h.stock for h in configs}
         self._serials: dict[int, int] = {}
@@ -149,7 +153,23 @@ class HopperBank:
         return paid
 
     def _pay_from(self, address: int, count: int) -> int:
-        """One dispense command; returns coins paid (journaled). Raises JournalError, CcTalkError."""
+        """One dispense command; returns coins paid (journaled). With a stock log the dispense is journaled
+        before (coins asked) and after (coins paid): an exception or a crash in between leaves the coins
+        asked counted as paid. Raises JournalError, CcTalkError."""
+        log_ = self._stock_log
+        if log_ is None:
+            return self._dispense(address, count)
+        event_id = f"{self._run_id}:payout:{self._payouts + 1}"  # the id its payout is journaled under
+        value = self._value[address]
+        journaled("hopper dispense", lambda: log_.hopper_dispensing(event_id, address, value, count))
+        paid = self._dispense(address, count)
+        try:
+            journaled("hopper paid", lambda: log_.hopper_dispensed(event_id, paid))
+        except JournalError as exc:  # the payout itself is journaled; unresolved, the figure errs low
+            log.error("hopper %d: %s", address, exc)
+        return paid
+
+    def _dispense(self, address: int, count: int) -> int:
         device, value = self._devices[address], self._value[address]
         before = device.hopper_status()
         try:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class CashUnitConfig:
     """Bus layout and policy. ``refused_notes`` stay inhibited whatever is due. ``hoppers`` carry the
-    coins staff loaded: the driver's stock starts there and goes down by what it pays out."""
+    coins staff loaded: the driver's stock starts there and goes down by what it pays out (the real kiosk
+    starts it from the journal: ``kiosk.hopper_stock.cash_unit_config``)."""
 
     coin_address: int = int(cctalk.Address.COIN_ACCEPTOR)
     bill_address: int | None = int(cctalk.Address.BILL_VALIDATOR)
@@ -39,6 +40,9 @@ class CashUnitConfig:
     payout_poll: float = 0.05
     payout_seconds_per_coin: float = 0.5
     retries: int = 2
+    # Journal every dispense before and after (kiosk.journal's hopper log), so that the stock survives a
+    # restart (kiosk.hopper_stock); the real kiosk sets it. The journal must implement HopperStockJournal.
+    journal_stock: bool = False
 
     def with_stock(self, stock: Mapping[int, int]) -> CashUnitConfig:
         """This config with the coins loaded in each hopper set from ``stock`` (bus address → coins);

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from kiosk.cash_admin import add_commands as add_cash_commands  # staff: hopper stock and refills
 from kiosk.flow.scenario import Player, ScenarioError, check_expectations, load_scenario
 from kiosk.run_real import add_arguments as add_real_arguments  # argparse only
 
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offscreen", action="store_true", help="render off screen even with a display")
     p.add_argument("--step-timeout", type=float, default=60.0)
     p.set_defaults(func=_demo_ui)
+    add_cash_commands(sub)
     return parser
 
 

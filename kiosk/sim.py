@@ -1,4 +1,5 @@
-"""``--sim`` wiring: the ONE kiosk module that imports firmware_sim and mock_relay.
+"""``--sim`` wiring: with the test harness (kiosk.sim_controls, kiosk.sim_commands), the only kiosk modules
+that import firmware_sim and mock_relay (tests/test_layering.py checks it).
 
 Builds a whole kiosk from real parts against simulators: the virtual card either in a ``sim://``
 loopback reader (with a polling card monitor) or, with ``reader = "pcsc"``, behind the real PC/SC

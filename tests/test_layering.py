@@ -80,3 +80,18 @@ def test_the_checker_sees_imports(tmp_path: Path) -> None:
     assert imported_modules(sample) == {"smartcard", "serial", "kivy"}
     assert ALLOWED["smartcard"]("reader/pcsc.py") and not ALLOWED["smartcard"]("reader/jpki.py")
     assert ALLOWED["serial"]("kiosk/devices/cctalk_link.py") and not ALLOWED["serial"]("kiosk/flow.py")
+
+
+SIM_WIRING = {"kiosk/sim.py", "kiosk/sim_controls.py", "kiosk/sim_commands.py"}
+
+
+def test_the_kiosk_reaches_the_simulators_only_through_its_sim_wiring() -> None:
+    """The kiosk runs on real devices without firmware_sim / mock_relay: only ``--sim`` (kiosk.sim and the
+    test harness's controls and commands) may import them."""
+    importers = {
+        rel(p)
+        for p in sorted((ROOT / "kiosk").rglob("*.py"))
+        if imported_modules(p) & {"firmware_sim", "mock_relay"}
+    }
+    assert "kiosk/sim.py" in importers
+    assert importers <= SIM_WIRING, importers - SIM_WIRING

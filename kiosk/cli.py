@@ -1,5 +1,7 @@
-"""``kiosk`` command: ``kiosk play SCENARIO`` (a scripted resident against the simulated kiosk) and
-``kiosk run --sim`` (the simulated kiosk, headless, until interrupted). Errors are one line, exit 2."""
+"""``kiosk`` command: ``kiosk run --config FILE`` (the kiosk on real devices), ``kiosk run --sim`` (on
+simulators, with the test harness), ``kiosk play SCENARIO`` (a scripted resident, headless), ``kiosk
+demo-ui`` (a scripted resident tapping the real touchscreen, a screenshot per screen) and ``kiosk cash``
+(staff: hopper stock). Errors are one line, exit 2."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kiosk.cash_admin import add_commands as add_cash_commands  # staff: hopper stock and refills
 from kiosk.flow.scenario import Player, ScenarioError, check_expectations, load_scenario
@@ -64,6 +67,11 @@ def _run(args: argparse.Namespace) -> int:
         return run_real(args)
     if not args.sim:
         raise ScenarioError("kiosk run needs --config FILE (real devices) or --sim (simulators)")
+    return _run_sim(args)
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    """``kiosk run --sim``: the window with the test harness, or headless with harness commands on stdin."""
     from kiosk.sim import SimKiosk
     from kiosk.sim_commands import serve_stdin
     from kiosk.sim_controls import ControlError, SimControls, run_setup
@@ -120,29 +128,16 @@ def _demo_ui(args: argparse.Namespace) -> int:
         pages = kiosk.copy_printed(pages_dir)
     for capture in result.captures:
         print(f"screenshot {capture.path} ({capture.ui_screen})")
-    print(f"{len(result.captures)} screenshot(s) in {screens}; printed pages: {len(pages)} -> {pages_dir}")
+    print(f"{len(result.taps)} taps on the real widgets; {len(result.captures)} screenshot(s) in {screens}")
+    print(f"printed pages: {len(pages)} -> {pages_dir}")
     for problem in result.problems:
         print(f"UNEXPECTED {problem}")
     return 0 if result.ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser."""
-    parser = argparse.ArgumentParser(prog="kiosk", description="myna-kiosk (コンビニ交付) headless kiosk")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("play", help="play a scripted resident against the simulated kiosk")
-    p.add_argument("scenario", help="a .toml file or the name of a bundled scenario")
-    p.add_argument("--work", help="working directory (default: a new temporary one)")
-    p.add_argument("--out", default="out", help="where printed pages are copied")
-    p.add_argument("--step-timeout", type=float, default=60.0)
-    p.add_argument(
-        "--reader",
-        choices=("loopback", "pcsc"),
-        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
-    )
-    p.set_defaults(func=_play)
-    p = sub.add_parser("run", help="run the kiosk headless")
+def _add_run(sub: Any) -> None:
+    """The ``run`` sub-command's arguments."""
+    p = sub.add_parser("run", help="run the kiosk: on real devices (--config) or on simulators (--sim)")
     p.add_argument(
         "--sim", action="store_true", help="on simulators (virtual card, mock center, cash, printer)"
     )
@@ -159,6 +154,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resident", help="the resident whose card is placed first (default C-001)")
     add_real_arguments(p)  # --config (after --headless / --size, which it reuses)
     p.set_defaults(func=_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="myna-kiosk (コンビニ交付) kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("play", help="play a scripted resident against the simulated kiosk")
+    p.add_argument("scenario", help="a .toml file or the name of a bundled scenario")
+    p.add_argument("--work", help="working directory (default: a new temporary one)")
+    p.add_argument("--out", default="out", help="where printed pages are copied")
+    p.add_argument("--step-timeout", type=float, default=60.0)
+    p.add_argument(
+        "--reader",
+        choices=("loopback", "pcsc"),
+        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
+    )
+    p.set_defaults(func=_play)
+    _add_run(sub)
     p = sub.add_parser("demo-ui", help="play a scenario through the touchscreen, a screenshot per screen")
     p.add_argument("scenario", nargs="?", default="juminhyo", help="a .toml file or a bundled scenario")
     p.add_argument("--out", default="out/screens", help="where the screenshots go (NN-screen.png)")

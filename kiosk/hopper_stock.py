@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kiosk.config import HopperSlot, KioskConfig
@@ -120,3 +120,11 @@ def refill(
         raise StockRefused(f"a transaction is in progress ({open_ids}): refill when the kiosk is idle")
     (now,) = hopper_stock(journal, (slot,))
     return before, now
+
+
+def stock_source(config: KioskConfig, journal: Journal) -> Callable[[], dict[int, int]]:
+    """What the cash unit re-reads at the start of each payment (``CashUnit(stock_source=...)``): address →
+    coins, from the journal, so a refill recorded with ``kiosk cash refill`` counts without a restart.
+    The returned function raises sqlite3.Error if the journal cannot be read."""
+    slots = hopper_slots(config)
+    return lambda: {f.slot.address: f.stock for f in hopper_stock(journal, slots)}

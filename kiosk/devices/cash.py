@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kiosk.devices import cctalk
 from kiosk.devices.cash_hopper import HopperBank, HopperConfig
@@ -58,15 +58,18 @@ __all__ = ["CashError", "CashUnit", "CashUnitConfig", "DispenseError", "HopperCo
 
 log = logging.getLogger(__name__)
 Observer = Callable[[CashEvent], None]
+StockSource = Callable[[], Mapping[int, int]]
 
 
 class CashUnit:
     """Coin acceptor + bill validator + hoppers. Observers get events on the polling thread."""
 
     def __init__(
-        self, link: CashLink, journal: CashJournal, config: CashUnitConfig | None = None, *, run_id: str = ""
-    ) -> None:
-        self.link, self.journal = link, journal
+        self, link: CashLink, journal: CashJournal, config: CashUnitConfig | None = None, *, run_id: str = "",
+        stock_source: StockSource | None = None,
+    ) -> None:  # fmt: skip
+        """``stock_source``: hopper figures (address → coins), re-read as each payment starts (refills)."""
+        self.link, self.journal, self.stock_source = link, journal, stock_source
         self.config = config or CashUnitConfig()
         self.run_id = run_id or uuid.uuid4().hex[:12]  # makes event ids unique across kiosk restarts
         c = self.config
@@ -187,6 +190,7 @@ class CashUnit:
             raise ValueError(f"amount due must be positive, got {amount_due}")
         with self._lock:
             self._due, self._accepting = amount_due, True
+            self._bank.refresh(self.stock_source)
             self._apply_acceptance()
 
     def disable_accepting(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kiosk.devices import cctalk
@@ -85,6 +85,17 @@ class HopperBank:
         if address not in self._stock or count < 0:
             raise ValueError(f"no hopper at {address} or negative count {count}")
         self._stock[address] = count
+
+    def refresh(self, source: Callable[[], Mapping[int, int]] | None) -> None:
+        """Take the figures ``source`` gives (address → coins, e.g. the journal after a staff refill).
+        Never raises: if ``source`` fails, the driver's own figures stay (logged)."""
+        if source is None:
+            return
+        try:
+            for address, count in source().items():
+                self.set_stock(address, count)
+        except Exception:  # the figures we have are still the best we know
+            log.exception("hopper stock could not be re-read; keeping the driver's figures")
 
     def stock_by_value(self) -> dict[int, int]:
         """Coin yen → coins available over all hoppers of that value."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from kiosk.devices.money import CreditSource, FaultKind, JournalConflict
 from kiosk.journal_records import HOPPER_SCHEMA, Balance, Discrepancy, DocRecord, TxnRecord
+from kiosk.journal_staff import STAFF_SCHEMA, StaffAction, StaffRecords
 
 __all__ = [
     "Balance",
@@ -33,6 +34,7 @@ __all__ = [
     "Journal",
     "JournalConflict",
     "JournalWriteError",
+    "StaffAction",
     "TxnRecord",
 ]
 
@@ -68,8 +70,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Journal:
-    """One SQLite file; thread-safe (the cash unit's polling thread writes money)."""
+class Journal(StaffRecords):
+    """One SQLite file; thread-safe (the cash unit's polling thread writes money). Staff records:
+    ``kiosk.journal_staff``."""
 
     def __init__(self, path: Path, *, crash_at: int | None = None) -> None:
         """Open (create) the journal. Raises JournalWriteError if the file cannot be opened."""
@@ -85,7 +88,7 @@ class Journal:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA + HOPPER_SCHEMA)
+            self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA)
         except sqlite3.Error as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
 

@@ -11,9 +11,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from kivy.tests.common import GraphicUnitTest, UnitTestTouch
+from ui_helpers import TouchTest
 
 from kiosk.flow.view import Screen
 from kiosk.sim import SimKiosk
@@ -23,7 +22,7 @@ from kiosk.ui.launch import harness_root
 SIZE = (1100, 650)
 
 
-class HarnessTest(GraphicUnitTest):  # type: ignore[misc]
+class HarnessTest(TouchTest):
     def setUp(self) -> None:
         super().setUp()
         self.Window.size = SIZE
@@ -52,13 +51,6 @@ class HarnessTest(GraphicUnitTest):  # type: ignore[misc]
                 )
             self.advance_frames(1)
             time.sleep(0.01)
-
-    def tap(self, widget: Any) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-        self.advance_frames(1)
 
     def at(self, screen: Screen, ui: str | None = None, timeout: float = 10.0) -> None:
         self.until(

@@ -9,9 +9,9 @@ from typing import Any
 
 from kivy.core.text import Label as CoreLabel
 from kivy.metrics import mm
-from kivy.tests.common import GraphicUnitTest, UnitTestTouch
+from kivy.tests.common import GraphicUnitTest
 from kivy.uix.button import Button
-from ui_helpers import FakeFlow, texts, walk
+from ui_helpers import FakeFlow, TouchTest, texts, walk
 
 from kiosk.ui.app import build_shell
 from kiosk.ui.bridge import SCREENS, UiOutcome, UiState, from_view
@@ -31,7 +31,7 @@ def glyph_pixels(text: str, font: str) -> bytes:
     return bytes(label.texture.pixels)
 
 
-class ScreenTest(GraphicUnitTest):  # type: ignore[misc]
+class ScreenTest(TouchTest):
     def setUp(self) -> None:
         super().setUp()
         self.Window.size = (800, 600)
@@ -50,13 +50,6 @@ class ScreenTest(GraphicUnitTest):  # type: ignore[misc]
     def show(self, state: UiState, frames: int = 1) -> None:
         self.shell.show(state)
         self.advance_frames(frames)
-
-    def tap(self, widget: Any) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-        self.advance_frames(1)
 
     def test_every_screen_renders_in_every_language(self) -> None:
         keys = set(Translator("ja")._catalog._catalog) - {""}  # type: ignore[attr-defined]

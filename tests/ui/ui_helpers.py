@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from kivy.tests.common import GraphicUnitTest, UnitTestTouch
+
 from kiosk.ui.bridge import UiState
 
 
@@ -51,3 +53,15 @@ def texts(widget: Any) -> list[str]:
 
 def pending_state(**changes: Any) -> UiState:
     return replace(UiState(), **changes)
+
+
+class TouchTest(GraphicUnitTest):  # type: ignore[misc]
+    """An off-screen window test that can tap a widget where a finger would: its centre, in window
+    coordinates, through Kivy's input dispatch (the widget tree's own hit test decides who gets it)."""
+
+    def tap(self, widget: Any) -> None:
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        self.advance_frames(1)

@@ -1,12 +1,14 @@
 """The kiosk on real devices: ``RealKiosk(config)`` composes the flow from a ``KioskConfig``.
 
-The same composition as the simulated kiosk (kiosk.sim), over what a store has: a PC/SC reader
-(``reader.url``), the relay client with the terminal's certificate and the pinned center CA, the ccTalk
-cash unit on a serial port, an IPP printer, the journal. This module never imports the simulators.
+The same composition as the simulated kiosk (kiosk.sim), over what a store has: a PC/SC reader or a
+PN532 reader module on a serial line (``reader.url``), the relay client with the terminal's certificate
+and the pinned center CA, the ccTalk cash unit on a serial port, an IPP printer, the journal. This module
+never imports the simulators.
 
 Start-up policy: the kiosk opens only when it can carry a resident through a whole transaction, so it
 checks every device first and refuses to open (``StartupError``, one line per failed device) when
-* the reader is absent or pcscd is down: nobody can be served;
+* the reader is absent or pcscd is down (PN532: its port is missing or the chip does not answer): nobody
+  can be served;
 * the cash unit's port is absent or a device does not answer: nobody can pay;
 * the printer is unreachable or not ready: no resident may pay for what cannot be printed;
 * the center is unreachable or TLS fails (wrong pinned CA, refused terminal certificate): nothing can be
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
@@ -40,9 +43,11 @@ from kiosk.flow.timeouts import Timeouts
 from kiosk.hopper_stock import cash_unit_config
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
-from reader.errors import CardError, NoReaderError
+from reader.errors import CardError, NoReaderError, ReaderTimeoutError
 from reader.monitor import CardEvent, CardMonitor, EventKind, PresenceSource
 from reader.pcsc import PcscPresence, PcscUrl, list_readers
+from reader.pn532 import Pn532Transport, open_pn532
+from reader.pn532_presence import Pn532Presence
 from reader.transport import Transport, open_transport
 from relay_client import (
     CenterError,
@@ -173,10 +178,7 @@ class RealKiosk:
             raise StartupError(failed)
         recovered = tuple(recover(self.journal, self.client))
         self.report = StartupReport(checks, recovered)
-        try:
-            presence: PresenceSource = PcscPresence()  # closed by the card monitor
-        except CardError as exc:
-            raise StartupError((DeviceCheck("reader", False, f"PC/SC: {exc}"),)) from exc
+        presence = self._presence()
         trusted = _trusted(self.config.jpki_ca_bundle)
         self.flow = compose_flow(
             self._stack,
@@ -188,8 +190,20 @@ class RealKiosk:
             tick=self.config.tick,
         )
 
+    def _presence(self) -> PresenceSource:
+        """The card presence source for the configured reader (closed by the card monitor).
+        Raises StartupError when PC/SC is down."""
+        if isinstance(self.transport, Pn532Transport):
+            return Pn532Presence(self.transport)
+        try:
+            return PcscPresence()
+        except CardError as exc:
+            raise StartupError((DeviceCheck("reader", False, f"PC/SC: {exc}"),)) from exc
+
     def _open_reader(self) -> DeviceCheck:
         url = self.config.reader_url
+        if urlsplit(url).scheme.startswith("pn532"):
+            return self._open_pn532(url)
         try:
             target = PcscUrl.parse(url)
             names = [r.name for r in list_readers()]
@@ -200,6 +214,29 @@ class RealKiosk:
             return DeviceCheck("reader", False, f"{url}: {exc}")
         listed = ", ".join(names)
         return DeviceCheck("reader", True, f"{self.reader_name or 'any reader'} (readers: {listed})")
+
+    def _open_pn532(self, url: str) -> DeviceCheck:
+        """Open the PN532 module: the line, the chip's wake-up and firmware version, a first look at the
+        field. Never raises (a failure is the check's detail, naming the device)."""
+        try:
+            transport = open_pn532(url)
+        except CardError as exc:
+            return DeviceCheck("reader", False, f"{url}: {exc}")
+        device = transport.chip.link.url
+        try:
+            transport.open()
+            present = transport.presence()
+        except ReaderTimeoutError as exc:
+            transport.close()
+            return DeviceCheck("reader", False, f"{url}: no reply from a PN532 on {device} ({exc})")
+        except CardError as exc:
+            transport.close()
+            return DeviceCheck("reader", False, f"{url}: PN532 on {device}: {exc}")
+        self._stack.callback(transport.close)
+        self.transport, self.reader_name = transport, transport.name
+        _ic, version, revision, _support = transport.firmware
+        card = "a card is present" if present is not None else "no card present"
+        return DeviceCheck("reader", True, f"PN532 firmware {version}.{revision} on {device}, {card}")
 
     def _open_cash(self) -> DeviceCheck:
         port = self.config.cash_port

@@ -144,8 +144,8 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--work")
     p.add_argument(
         "--reader",
-        choices=("loopback", "pcsc"),
-        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
+        choices=("loopback", "pcsc", "pn532"),
+        help="virtual card in-process (loopback), behind pcscd + vpcd (pcsc) or a PN532 on a pty (pn532)",
     )
     p.add_argument(
         "--headless", action="store_true", help="no window: print screens, harness commands on stdin"
@@ -168,8 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-timeout", type=float, default=60.0)
     p.add_argument(
         "--reader",
-        choices=("loopback", "pcsc"),
-        help="virtual card in-process (loopback) or behind real pcscd + vpcd (pcsc)",
+        choices=("loopback", "pcsc", "pn532"),
+        help="virtual card in-process (loopback), behind pcscd + vpcd (pcsc) or a PN532 on a pty (pn532)",
     )
     p.set_defaults(func=_play)
     _add_run(sub)
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/screens", help="where the screenshots go (NN-screen.png)")
     p.add_argument("--pages", help="where printed pages are copied (default: the parent of --out)")
     p.add_argument("--work", help="working directory (default: a new temporary one)")
-    p.add_argument("--reader", choices=("loopback", "pcsc"), help="as for play")
+    p.add_argument("--reader", choices=("loopback", "pcsc", "pn532"), help="as for play")
     p.add_argument("--size", default="800x600", help="window size (default 800x600)")
     p.add_argument("--offscreen", action="store_true", help="render off screen even with a display")
     p.add_argument("--step-timeout", type=float, default=60.0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -234,8 +234,8 @@ def _check_urls(path: Path, config: KioskConfig) -> None:
     checks: list[tuple[str, str, tuple[str, ...], bool]] = [
         ("center.url", config.center_url, ("https",), True),
         ("printer.uri", config.printer_uri, ("ipp", "ipps", "http", "https"), True),
-        ("reader.url", config.reader_url, ("pcsc",), False),
     ]
+    _check_reader_url(path, config.reader_url)
     for dotted, url, schemes, needs_host in checks:
         try:
             parts = urlsplit(url)
@@ -247,6 +247,49 @@ def _check_urls(path: Path, config: KioskConfig) -> None:
             raise ConfigError(f"{path}: {dotted}: expected a {wanted} URL, got {url!r}")
         if needs_host and not parts.hostname:
             raise ConfigError(f"{path}: {dotted}: no host in {url!r}")
+
+
+_PN532_BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)  # SetSerialBaudRate
+
+
+def _check_reader_url(path: Path, url: str) -> None:
+    """``pcsc://…``, ``pn532:///dev/<port>[?baud=N&poll=S&extended=0|1]`` or ``pn532+socket://host:port``
+    (``poll`` and ``extended`` too; no baud: a socket has none). Raises ConfigError naming reader.url."""
+    where = f"{path}: reader.url:"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        options = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as exc:
+        raise ConfigError(f"{where} bad URL {url!r}: {exc}") from exc
+    if parts.scheme == "pcsc":
+        return
+    if parts.scheme not in ("pn532", "pn532+socket"):
+        raise ConfigError(f"{where} expected a pcsc:// or pn532:// or pn532+socket:// URL, got {url!r}")
+    allowed = {"poll", "extended"} | ({"baud"} if parts.scheme == "pn532" else set())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed))
+        raise ConfigError(f"{where} unknown option {unknown[0]!r} in {url!r} (known: {known})")
+    if parts.scheme == "pn532+socket" and not (parts.hostname and port):
+        raise ConfigError(f"{where} expected pn532+socket://host:port, got {url!r}")
+    if parts.scheme == "pn532" and (parts.netloc or not parts.path.strip("/")):
+        raise ConfigError(f"{where} expected pn532:///dev/<serial port>, got {url!r}")
+    value = {k: v[-1] for k, v in options.items()}
+    if "baud" in value and value["baud"] not in {str(b) for b in _PN532_BAUDS}:
+        bauds = ", ".join(map(str, _PN532_BAUDS))
+        raise ConfigError(f"{where} baud must be one of {bauds}, got {value['baud']!r}")
+    if "poll" in value and not _positive(value["poll"]):
+        raise ConfigError(f"{where} poll must be a positive number of seconds, got {value['poll']!r}")
+    if value.get("extended", "1").lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(f"{where} extended must be 0 or 1, got {value['extended']!r}")
+
+
+def _positive(text: str) -> bool:
+    try:
+        return 0 < float(text) < float("inf")
+    except ValueError:
+        return False
 
 
 def check_files(config: KioskConfig) -> None:

@@ -3,8 +3,9 @@ that import firmware_sim and mock_relay (tests/test_layering.py checks it).
 
 Builds a whole kiosk from real parts against simulators: the virtual card either in a ``sim://``
 loopback reader (with a polling card monitor) or, with ``reader = "pcsc"``, behind the real PC/SC
-stack (pcscd + vpcd through firmware_sim's VpcdBridge, PC/SC presence monitor); the real relay
-client over mutual TLS to a mock center started here; the real ccTalk cash driver against the cash
+stack (pcscd + vpcd through firmware_sim's VpcdBridge, PC/SC presence monitor), or with
+``reader = "pn532"`` in the field of the simulated PN532 module on a pty (``pn532_baud`` paces it); the
+real relay client over mutual TLS to a mock center started here; the real ccTalk cash driver against the cash
 simulator on a pty; the real IPP printer driver against ippeveprinter with our print engine.
 Scenario ``[setup]`` keys pick the faults.
 """
@@ -26,7 +27,9 @@ from cryptography import x509
 from firmware_sim.cash_sim import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from firmware_sim.image import CardImage
 from firmware_sim.mynumber import MyNumberCard
+from firmware_sim.pn532_sim import Pn532Sim
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
+from firmware_sim.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.vpcd import VpcdBridge
 from kiosk.assemble import compose_flow
 from kiosk.devices.cash import CashUnit, CashUnitConfig
@@ -44,6 +47,9 @@ from mock_relay.tls import CenterPki
 from reader.loopback import LoopbackTransport
 from reader.monitor import PollingPresence
 from reader.pcsc import PcscPresence
+from reader.pn532 import Pn532Transport
+from reader.pn532_link import DEFAULT_BAUD
+from reader.pn532_presence import Pn532Presence
 from reader.transport import open_transport
 from relay_client import IssuanceClient, RetryPolicy
 from relay_client import Timeouts as HttpTimeouts
@@ -72,6 +78,31 @@ class CardSlot(Protocol):
     def insert(self) -> Any: ...
 
     def remove(self) -> None: ...
+
+
+class Pn532Slot:
+    """The simulated PN532's field as the card slot: ``insert``/``remove`` move the card in and out of the
+    field; ``.card`` is the virtual card (swap it only while the field is empty, as sim_controls does)."""
+
+    def __init__(self, module: Pn532Sim) -> None:
+        self.module = module
+
+    @property
+    def card(self) -> MyNumberCard:
+        assert self.module.card is not None and isinstance(self.module.card.card, MyNumberCard)
+        return self.module.card.card
+
+    @card.setter
+    def card(self, card: MyNumberCard) -> None:
+        swapped = TypeBCard(card, TypeBParams(pupi=random_pupi()))  # another card: another PUPI
+        swapped.remove()
+        self.module.card = swapped
+
+    def insert(self) -> None:
+        self.module.insert_card()
+
+    def remove(self) -> None:
+        self.module.remove_card()
 
 
 def _lock_auth_pin(card: Path, pin: str) -> None:
@@ -207,7 +238,8 @@ class SimKiosk:
 
     def _flow(self) -> None:
         pcsc = self.setup.get("reader") == "pcsc"
-        transport, slot, presence = self._pcsc_reader() if pcsc else self._loopback_reader()
+        pick = {"pcsc": self._pcsc_reader, "pn532": self._pn532_reader}.get(str(self.setup.get("reader")))
+        transport, slot, presence = (pick or self._loopback_reader)()
         trusted = x509.load_pem_x509_certificates(
             (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
         )
@@ -238,6 +270,20 @@ class SimKiosk:
         transport = open_transport(f"pcsc://{PCSC_READER}")
         self._stack.callback(lambda: transport.disconnect(unpower=True))
         return transport, bridge, PcscPresence()
+
+    def _pn532_reader(self) -> tuple[Any, CardSlot, Any]:
+        """The card in the field of a simulated PN532 module on a pty; the kiosk talks HSU frames to it.
+        ``pn532_baud`` (setup) paces the wire like a real UART (default: unpaced). Raises WireError."""
+        baud = self.setup.get("pn532_baud")
+        card = TypeBCard(MyNumberCard.from_image(self.card_path), TypeBParams(pupi=random_pupi()))
+        module = Pn532Sim(card, baud=int(baud) if baud else None)
+        module.remove_card()  # the resident places the card when the scenario says so
+        port = module.start()
+        self._stack.callback(module.stop)
+        transport = Pn532Transport(port, baud=int(baud or DEFAULT_BAUD), poll_interval=0.05)
+        self._stack.callback(transport.close)
+        transport.open()
+        return transport, Pn532Slot(module), Pn532Presence(transport)
 
     def copy_printed(self, out: Path) -> list[Path]:
         """Copy the printed pages from the simulated printer's tray to ``out``."""

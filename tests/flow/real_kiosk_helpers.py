@@ -11,9 +11,11 @@ from pathlib import Path
 
 from firmware_sim.cash_sim import CashUnitSim
 from firmware_sim.mynumber import MyNumberCard
+from firmware_sim.pn532_sim import Pn532Sim
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
+from firmware_sim.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.vpcd import VpcdBridge
-from kiosk.sim import SimHands, service_time
+from kiosk.sim import Pn532Slot, SimHands, service_time
 from mock_relay.cli_cards import issue_card
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
@@ -33,14 +35,16 @@ class StoreDevices:
     center: RelayServer
     terminal: Path  # terminal.pem, terminal.key, center-ca.pem
     jpki_bundle: Path
-    bridge: VpcdBridge
+    bridge: VpcdBridge | None  # None: the card is in a PN532 module's field (start_devices(pn532=True))
     cash: CashUnitSim
     printer: PrinterSim
+    pn532: Pn532Sim | None = None  # the simulated PN532 module; the kiosk opens pn532://<pn532.wire.path>
 
     @property
     def hands(self) -> SimHands:
-        """The resident's hands: the card on the vpcd reader, coins into the acceptor (far end of the pty)."""
-        return SimHands(self.bridge, self.cash)
+        """The resident's hands: the card on the vpcd reader (or in the PN532's field), coins into the
+        acceptor (far end of the pty)."""
+        return SimHands(Pn532Slot(self.pn532) if self.pn532 else self.bridge, self.cash)
 
     def pages(self) -> list[Path]:
         return sorted(self.printer.tray.iterdir())
@@ -61,8 +65,9 @@ def wait_no_card(timeout: float = 3.0) -> None:
         time.sleep(0.05)
 
 
-def start_devices(work: Path, stack: contextlib.ExitStack) -> StoreDevices:
-    """Start every simulator under ``work``; ``stack`` stops them. Raises what a simulator raises."""
+def start_devices(work: Path, stack: contextlib.ExitStack, *, pn532: bool = False) -> StoreDevices:
+    """Start every simulator under ``work``; ``stack`` stops them. ``pn532``: the card in a simulated PN532
+    module's field on a pty instead of behind vpcd. Raises what a simulator raises."""
     data = work / "center"
     center = RelayServer(data).start()
     stack.callback(center.stop)
@@ -70,9 +75,16 @@ def start_devices(work: Path, stack: contextlib.ExitStack) -> StoreDevices:
     terminal = CenterPki.open(data / "center").issue_terminal("T-0001", work / "terminal")
     card = work / "card.json"
     issue_card(data, "C-001", card, auth_pin=PIN)
-    bridge = VpcdBridge(MyNumberCard.from_image(card), "127.0.0.1", VPCD_PORT)
-    bridge.start(inserted=False)  # the resident places the card when the scenario says so
-    stack.callback(bridge.stop)
+    bridge, module = None, None
+    if pn532:
+        module = Pn532Sim(TypeBCard(MyNumberCard.from_image(card), TypeBParams(pupi=random_pupi())))
+        module.remove_card()  # the resident places the card when the scenario says so
+        module.start()
+        stack.callback(module.stop)
+    else:
+        bridge = VpcdBridge(MyNumberCard.from_image(card), "127.0.0.1", VPCD_PORT)
+        bridge.start(inserted=False)  # the resident places the card when the scenario says so
+        stack.callback(bridge.stop)
     cash = CashUnitSim(watchdogs=(None, None), coin_interval=0.001)
     cash.start()
     stack.callback(cash.stop)
@@ -82,7 +94,7 @@ def start_devices(work: Path, stack: contextlib.ExitStack) -> StoreDevices:
     printer = PrinterSim(work / "spool").start()
     stack.callback(printer.stop)
     return StoreDevices(
-        work, center, terminal, data / "jpki" / "auth-ca-bundle.pem", bridge, cash, printer
+        work, center, terminal, data / "jpki" / "auth-ca-bundle.pem", bridge, cash, printer, module
     )
 
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from reader.appclient import forget_selection
 from reader.errors import CancelledError, CardRemovedError, NoCardError, ReaderTimeoutError, TransportError
 from reader.log import log_command, log_response
-from reader.monitor import CardMonitor, PollingPresence
+from reader.monitor import CardMonitor
 from reader.pn532_frames import ACK, CHIP_TFI, NACK, Frame, FrameDecoder, FrameFault, FrameKind, command_frame
 from reader.pn532_link import DEFAULT_BAUD, SerialLink
 from reader.transport import DEFAULT_TIMEOUT, register_transport
@@ -368,8 +368,10 @@ class Pn532Transport:
             return target.atr if target is not None else None
 
     def monitor(self) -> CardMonitor:
-        """A card monitor (not started) polling this module every ``poll_interval`` s."""
-        return CardMonitor(PollingPresence(self.presence, reader=self._name, interval=self.poll_interval))
+        """A card monitor (not started) polling every ``poll_interval`` s, never amid an exchange."""
+        from reader.pn532_presence import Pn532Presence  # it builds on this module
+
+        return CardMonitor(Pn532Presence(self))
 
     def _quietly(self, action: Callable[[], object]) -> None:
         try:

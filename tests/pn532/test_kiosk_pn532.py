@@ -301,3 +301,25 @@ def test_kiosk_run_config_on_a_pn532_reaches_kiosk_open(store: StoreDevices, tmp
     assert any(line.startswith("kiosk open") for line in lines), text + err
     assert "start-up reader: ok: PN532 firmware 1.6" in text and process.returncode == 0, text + err
     assert PIN not in err
+
+
+def test_the_harness_swaps_the_card_in_the_pn532_slot(tmp_path: Path) -> None:
+    from kiosk.flow import events as ev
+    from kiosk.flow.view import Screen
+    from kiosk.sim_controls import SimControls
+
+    with SimKiosk(tmp_path, {"reader": "pn532"}) as kiosk:
+        controls = SimControls(kiosk)
+        controls.use_card("O-001")  # another resident's card into the empty field
+        player = Player(kiosk.flow, kiosk.hands, out=lambda _line: None)
+        kiosk.flow.post(ev.Start(language="en"))
+        player.wait_for(Screen.ROUTE, 5)
+        kiosk.flow.post(ev.ChooseRoute(route="residence"))
+        player.wait_for(Screen.PLACE_CARD, 5)
+        controls.place_card()
+        player.wait_for(Screen.PIN, 10)
+        kiosk.flow.post(ev.PinEntered(pin=PIN))
+        player.wait_for(Screen.REMOVE_CARD, 15)
+        controls.remove_card()
+        view = player.wait_for(Screen.CHOOSE_TYPE, 10)
+    assert {item.type: item.fee for item in view.menu}["juminhyo"] == 300  # 大阪市北区: the swapped card

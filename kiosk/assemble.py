@@ -40,7 +40,7 @@ from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
-from kiosk.hopper_stock import cash_unit_config
+from kiosk.hopper_stock import cash_unit_config, stock_source
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
 from reader.errors import CardError, NoReaderError, ReaderTimeoutError
@@ -242,7 +242,10 @@ class RealKiosk:
         port = self.config.cash_port
         link = CashLink(port, echo=self.config.cash_echo, reply_timeout=self.config.cash_reply_timeout)
         # The hoppers the config lists, at the stock the journal holds (loaded - paid out, erring low).
-        cash = CashUnit(link, self.journal, cash_unit_config(self.config, self.journal, self._cash_config))
+        cash = CashUnit(
+            link, self.journal, cash_unit_config(self.config, self.journal, self._cash_config),
+            stock_source=stock_source(self.config, self.journal),
+        )  # fmt: skip
         try:
             cash.open()
         except LinkTimeoutError as exc:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -143,7 +143,28 @@ def compose_flow(
 
 
 # --- the real kiosk ----------------------------------------------------------------------------------------
-class RealKiosk:
+class StackedKiosk:
+    """A kiosk as a context manager: ``_start`` builds it, registering every stop on ``self._stack``; a
+    failure part way stops what was started, and leaving the ``with`` stops it all (last started first)."""
+
+    _stack: contextlib.ExitStack
+
+    def __enter__(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+
+class RealKiosk(StackedKiosk):
     """A kiosk on the devices ``config`` names; a context manager that stops everything it started.
 
     ``with RealKiosk(config) as kiosk:`` raises StartupError (a device is not usable), JournalWriteError
@@ -155,17 +176,6 @@ class RealKiosk:
         self._cash_config = cash or CashUnitConfig()
         self._stack = contextlib.ExitStack()
         self.report = StartupReport((), ())
-
-    def __enter__(self) -> RealKiosk:
-        try:
-            self._start()
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
 
     def _start(self) -> None:
         self.journal = Journal(self.config.journal)

@@ -31,7 +31,7 @@ from firmware_sim.pn532_sim import Pn532Sim
 from firmware_sim.printer_sim import DnssdServices, PrinterSim
 from firmware_sim.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.vpcd import VpcdBridge
-from kiosk.assemble import compose_flow
+from kiosk.assemble import StackedKiosk, compose_flow
 from kiosk.devices.cash import CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink
 from kiosk.devices.printer import IppPrinter
@@ -134,7 +134,7 @@ class SimHands:
         log.info("note %d: %s", yen, self.cash_sim.insert_note(yen))
 
 
-class SimKiosk:
+class SimKiosk(StackedKiosk):
     """A complete kiosk on simulators under ``work``; a context manager that stops everything it started."""
 
     def __init__(
@@ -145,17 +145,6 @@ class SimKiosk:
         self.journal_path = journal or work / "journal.sqlite"
         self._stack = contextlib.ExitStack()
         self.recovered: list[Recovered] = []
-
-    def __enter__(self) -> SimKiosk:
-        try:
-            self._start()
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
 
     def _start(self) -> None:
         s, data = self.setup, self.work / "center"

@@ -28,7 +28,7 @@ from kiosk.journal import Journal, StaffAction, TxnRecord
 
 __all__ = [
     "Books", "DeviceProbe", "DeviceStatus", "Diagnostics", "LiveDevices", "OpenItem", "SettleRefused",
-    "TxnSummary",
+    "StaffAccess", "TxnSummary",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -256,3 +256,12 @@ class LiveDevices:
         if self.cash is not None:
             out += [DeviceStatus(str(h.role), bool(h.ok), str(h.detail)) for h in self.cash.health()]
         return out
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """What the touchscreen's staff mode needs: the diagnostics and the passcode check (``verify(code) ->
+    bool``, e.g. ``kiosk.staff_passcode.PasscodeVerifier``)."""
+
+    diagnostics: Diagnostics
+    verifier: Any

@@ -38,6 +38,7 @@ from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
 from kiosk.ui.fonts import register_fonts
 from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
 from kiosk.ui.sound import SoundPlayer
+from kiosk.ui.staff import attach_staff
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
@@ -71,7 +72,11 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
     large_text = StringProperty("")
 
     def __init__(
-        self, on_intent: Intent | None = None, sound: SoundPlayer | None = None, **kwargs: Any
+        self,
+        on_intent: Intent | None = None,
+        sound: SoundPlayer | None = None,
+        staff: Any = None,  # a kiosk.diagnostics.StaffAccess: staff mode (kiosk.ui.staff) on the title
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.on_intent: Intent = on_intent or (lambda kind, value: None)
@@ -85,6 +90,9 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         for name, cls in SCREEN_CLASSES.items():
             self.screens[name] = cls(self, name=name)
             manager.add_widget(self.screens[name])
+        self.staff_open = False
+        if staff is not None:
+            self.screens["staff"] = attach_staff(self, staff)
         self.show(self.state)
 
     @property
@@ -98,6 +106,7 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         if state.screen != "attract":
             self.language, self._language_open = state.language, False
         name = "language" if self._language_open and state.screen == "attract" else state.screen
+        name = "staff" if self.staff_open else name  # staff mode stays over the flow until 終了
         tr = Translator(self.language)
         THEME.use_language(self.language)
         self.header_text, self.large_text = tr("app_title"), tr("large_text")
@@ -139,6 +148,18 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         self.language, self._language_open = language, False
         self.show(self.state)
 
+    def open_staff(self) -> None:
+        """Staff mode (the 3 s press on the title): only from the attract screen, never mid-transaction."""
+        if "staff" in self.screens and self.ids.manager.current == "attract":
+            self.screens["staff"].begin()
+            self.staff_open = True
+            self.show(self.state)
+
+    def close_staff(self) -> None:
+        """Leave staff mode: the flow's screen (the attract screen) again."""
+        self.staff_open = False
+        self.show(self.state)
+
     def toggle_large_text(self) -> None:
         """Larger-text mode on / off."""
         THEME.large = not THEME.large
@@ -151,12 +172,13 @@ def _kivy_home() -> str:
     return os.environ.get("KIVY_HOME", str(Path.home() / ".kivy"))
 
 
-def build_shell(on_intent: Intent | None = None) -> KioskShell:
-    """Register fonts, load the shell's kv and build the shell. Raises FontMissingError."""
+def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShell:
+    """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``).
+    Raises FontMissingError."""
     register_fonts()
     THEME.refresh_metrics()
     load_kv("shell")
-    return KioskShell(on_intent=on_intent)
+    return KioskShell(on_intent=on_intent, staff=staff)
 
 
 class KioskApp(App):  # type: ignore[misc]
@@ -164,11 +186,14 @@ class KioskApp(App):  # type: ignore[misc]
 
     title = "myna-kiosk"
 
-    def __init__(self, flow: Any, **kwargs: Any) -> None:
+    def __init__(self, flow: Any, staff: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flow = flow
+        self.staff = staff
 
     def build(self) -> KioskShell:
-        shell = build_shell(on_intent=lambda kind, value: self.flow.post(to_flow_event(kind, value)))
+        shell = build_shell(
+            on_intent=lambda kind, value: self.flow.post(to_flow_event(kind, value)), staff=self.staff
+        )
         self.flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
         return shell

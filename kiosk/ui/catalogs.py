@@ -11,6 +11,8 @@ import struct
 from pathlib import Path
 
 DOMAIN = "kiosk"
+STAFF_DOMAIN = "staff"  # the store staff's diagnostics mode (ja and en only): kiosk/ui/staff.py
+DOMAINS = (DOMAIN, STAFF_DOMAIN)
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
@@ -93,12 +95,13 @@ def compile_po(po: Path) -> Path:
 
 
 def compile_all(locale_dir: Path = LOCALE_DIR, *, only_stale: bool = False) -> list[Path]:
-    """Compile every ``<lang>/LC_MESSAGES/kiosk.po`` under ``locale_dir``; return the ``.mo`` paths written.
+    """Compile every ``<lang>/LC_MESSAGES/<domain>.po`` (each of ``DOMAINS``) under ``locale_dir``; return
+    the ``.mo`` paths written.
 
     With ``only_stale`` a ``.mo`` newer than its ``.po`` is kept. Raises CatalogError, OSError.
     """
     written: list[Path] = []
-    for po in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+    for po in sorted(p for domain in DOMAINS for p in locale_dir.glob(f"*/LC_MESSAGES/{domain}.po")):
         mo = po.with_suffix(".mo")
         if only_stale and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

@@ -6,13 +6,14 @@ import gettext
 import logging
 from functools import cache
 
-from kiosk.ui.catalogs import DOMAIN, LOCALE_DIR, compile_all
+from kiosk.ui.catalogs import DOMAIN, LOCALE_DIR, STAFF_DOMAIN, compile_all
 
 log = logging.getLogger(__name__)
 
 # Language tags as the flow carries them, in the order the language screen shows them.
 LANGUAGES: tuple[str, ...] = ("ja", "en", "zh-Hans", "ko", "pt", "es", "vi", "tl")
 DEFAULT_LANGUAGE = "ja"
+STAFF_LANGUAGES: tuple[str, ...] = ("ja", "en")  # the staff domain (kiosk/ui/staff.py)
 
 
 def catalog_dir_name(language: str) -> str:
@@ -21,9 +22,9 @@ def catalog_dir_name(language: str) -> str:
 
 
 @cache
-def _translation(language: str) -> gettext.NullTranslations:
+def _translation(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
     compile_all(only_stale=True)  # set-up compiles them; this keeps a fresh checkout working too
-    return gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[catalog_dir_name(language)])
+    return gettext.translation(domain, str(LOCALE_DIR), languages=[catalog_dir_name(language)])
 
 
 class Translator:
@@ -33,9 +34,10 @@ class Translator:
     than showing the key to a resident — tests check every catalog covers every key.
     """
 
-    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
-        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        self._catalog = _translation(self.language)
+    def __init__(self, language: str = DEFAULT_LANGUAGE, *, domain: str = DOMAIN) -> None:
+        known = STAFF_LANGUAGES if domain == STAFF_DOMAIN else LANGUAGES
+        self.language = language if language in known else DEFAULT_LANGUAGE
+        self._catalog = _translation(self.language, domain)
 
     def __call__(self, key: str, **values: object) -> str:
         """The text for ``key`` in this language. Never raises (a bad placeholder shows the raw text)."""

@@ -35,21 +35,22 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
     return offscreen
 
 
-def run_app(flow: Any, stop: threading.Event | None = None, controls: Any = None) -> None:
+def run_app(flow: Any, stop: threading.Event | None = None, controls: Any = None, staff: Any = None) -> None:
     """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set; with ``controls`` (a
-    ``kiosk.sim_controls.SimControls``) the test engineer's harness panel sits to the right of it.
+    ``kiosk.sim_controls.SimControls``) the test engineer's harness panel sits to the right of it; with
+    ``staff`` (a ``kiosk.diagnostics.StaffAccess``) the staff mode opens from the title (held 3 s).
     Raises FontMissingError (no CJK font)."""
     from kivy.clock import Clock
 
     from kiosk.ui.app import KioskApp
 
-    app = KioskApp(flow) if controls is None else _harness_app(flow, controls)
+    app = KioskApp(flow, staff) if controls is None else _harness_app(flow, controls, staff)
     if stop is not None:
         Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
     app.run()
 
 
-def harness_root(flow: Any, controls: Any) -> Any:
+def harness_root(flow: Any, controls: Any, staff: Any = None) -> Any:
     """The kiosk shell on ``flow`` (as ``KioskApp`` wires it) with the harness panel to its right.
     Call on the UI thread after ``prepare_kivy``. Returns the root widget; its ``panel`` attribute is the
     panel (close it when done). Raises FontMissingError."""
@@ -60,7 +61,7 @@ def harness_root(flow: Any, controls: Any) -> Any:
     from kiosk.ui.bridge import from_view, to_flow_event
     from kiosk.ui.harness import build_panel
 
-    shell = build_shell(on_intent=lambda kind, value: flow.post(to_flow_event(kind, value)))
+    shell = build_shell(on_intent=lambda kind, value: flow.post(to_flow_event(kind, value)), staff=staff)
     flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
     root = BoxLayout(orientation="horizontal")
     root.shell, root.panel = shell, build_panel(controls)
@@ -69,7 +70,7 @@ def harness_root(flow: Any, controls: Any) -> Any:
     return root
 
 
-def _harness_app(flow: Any, controls: Any) -> Any:
+def _harness_app(flow: Any, controls: Any, staff: Any = None) -> Any:
     from kiosk.ui.app import KioskApp
 
     class HarnessApp(KioskApp):  # type: ignore[misc]
@@ -78,10 +79,10 @@ def _harness_app(flow: Any, controls: Any) -> Any:
         title = "myna-kiosk (simulated, test harness)"
 
         def build(self) -> Any:
-            self.root_box = harness_root(self.flow, controls)
+            self.root_box = harness_root(self.flow, controls, self.staff)
             return self.root_box
 
         def on_stop(self) -> None:
             self.root_box.panel.close()
 
-    return HarnessApp(flow)
+    return HarnessApp(flow, staff)

@@ -64,6 +64,7 @@ class KioskConfig:
     cash_reply_timeout: float = 0.25
     printer_timeout: float = 5.0  # seconds per IPP request
     cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.hopper_stock)
+    staff_passcode_hash: str | None = None  # [staff] passcode_hash (kiosk diag passcode); None: no staff mode
     source: Path | None = None  # the file this was loaded from (None: built in code)
 
 
@@ -98,6 +99,7 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "request_timeout": _Key("printer_timeout", "seconds"),
     },
     "timeouts": _TIMEOUT_KEYS,
+    "staff": {"passcode_hash": _Key("staff_passcode_hash", "text")},
 }
 
 

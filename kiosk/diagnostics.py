@@ -28,7 +28,7 @@ from kiosk.journal import Journal, StaffAction, TxnRecord
 
 __all__ = [
     "Books", "DeviceProbe", "DeviceStatus", "Diagnostics", "LiveDevices", "OpenItem", "SettleRefused",
-    "StaffAccess", "TxnSummary",
+    "StaffAccess", "TxnSummary", "real_staff", "sim_staff",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -265,3 +265,32 @@ class StaffAccess:
 
     diagnostics: Diagnostics
     verifier: Any
+
+
+def real_staff(kiosk: Any) -> StaffAccess | None:
+    """Staff mode for a running ``kiosk.assemble.RealKiosk``: its journal, hoppers and live drivers (the
+    reader and center as found at start), the passcode of ``[staff] passcode_hash``; None when the
+    configuration has none (no staff mode). Raises PasscodeError for a hash ``kiosk diag passcode`` did not
+    print."""
+    from kiosk.hopper_stock import hopper_slots
+    from kiosk.staff_passcode import PasscodeVerifier
+
+    stored = kiosk.config.staff_passcode_hash
+    if stored is None:
+        return None
+    verifier = PasscodeVerifier(stored)
+    devices = LiveDevices(kiosk.cash, kiosk.printer, kiosk.report.checks)
+    return StaffAccess(
+        Diagnostics(kiosk.journal, devices=devices, hoppers=hopper_slots(kiosk.config)), verifier
+    )
+
+
+def sim_staff(kiosk: Any) -> StaffAccess:
+    """Staff mode for ``kiosk run --sim`` (a ``kiosk.sim.SimKiosk``): its journal and live drivers, the
+    passcode ``MYNA_KIOSK_STAFF_PASSCODE`` or else 0000. Raises PasscodeError (not 4-8 digits)."""
+    import os
+
+    from kiosk.staff_passcode import SIM_PASSCODE, PasscodeVerifier
+
+    verifier = PasscodeVerifier.for_passcode(os.environ.get("MYNA_KIOSK_STAFF_PASSCODE") or SIM_PASSCODE)
+    return StaffAccess(Diagnostics(kiosk.journal, devices=LiveDevices(kiosk.cash, kiosk.printer)), verifier)

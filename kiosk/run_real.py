@@ -96,9 +96,10 @@ def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> int:
         if headless:
             stop.wait()
         else:
+            from kiosk.diagnostics import real_staff
             from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 
-            run_app(kiosk.flow, stop)
+            run_app(kiosk.flow, stop, staff=real_staff(kiosk))  # staff mode: [staff] passcode_hash
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # the window failed (no CJK font, no GL): one line, devices closed cleanly

@@ -186,3 +186,42 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path: Path) -> None:
     assert probe.returncode == 2
     bad_config = _diag("--config", str(tmp_path / "kiosk.toml"))
     assert bad_config.returncode == 2 and "Traceback" not in bad_config.stderr
+
+
+def test_staff_access_for_the_real_and_the_simulated_kiosk(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from kiosk.config import KioskConfig
+    from kiosk.diagnostics import real_staff, sim_staff
+    from kiosk.staff_passcode import PasscodeError, hash_passcode
+
+    kiosk = SimpleNamespace(journal=journal, cash=None, printer=None, config=KioskConfig(), report=None)
+    assert real_staff(kiosk) is None  # no [staff] passcode_hash: no staff mode
+    kiosk.report = SimpleNamespace(checks=(DeviceStatus("reader", True, "r"),))
+    kiosk.config = KioskConfig(staff_passcode_hash=hash_passcode("97531"))
+    access = real_staff(kiosk)
+    assert access is not None and access.verifier.verify("97531") and not access.verifier.verify("0000")
+    assert access.diagnostics.device_status() == [DeviceStatus("reader", True, "r")]
+    kiosk.config = KioskConfig(staff_passcode_hash="replace-with-the-line-kiosk-diag-passcode-prints")
+    with pytest.raises(PasscodeError, match="kiosk diag passcode"):
+        real_staff(kiosk)
+    assert sim_staff(kiosk).verifier.verify("0000")
+    monkeypatch.setenv("MYNA_KIOSK_STAFF_PASSCODE", "4321")
+    assert not sim_staff(kiosk).verifier.verify("0000") and sim_staff(kiosk).verifier.verify("4321")
+
+
+def test_the_staff_section_of_kiosk_toml(tmp_path: Path) -> None:
+    from kiosk.config import ConfigError, load_config
+    from kiosk.staff_passcode import hash_passcode
+
+    base = (REPO / "etc" / "kiosk.example.toml").read_text(encoding="utf-8")
+    stored = hash_passcode("2580")
+    path = tmp_path / "kiosk.toml"
+    placeholder = "replace-with-the-line-kiosk-diag-passcode-prints"
+    path.write_text(base.replace(placeholder, stored), encoding="utf-8")
+    assert load_config(path, check_certificates=False).staff_passcode_hash == stored
+    path.write_text(base + "typo = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"staff\.typo"):
+        load_config(path, check_certificates=False)

@@ -225,7 +225,7 @@ class StaffScreen(KioskScreen):
 
     def _section(self, title: str) -> Any:
         self.ids.rows.add_widget(Factory.STitle(text=title, halign="left"))
-        box = BoxLayout(orientation="vertical", size_hint_y=None)
+        box = BoxLayout(orientation="vertical", size_hint_y=None, height=0)
         box.bind(minimum_height=box.setter("height"))
         self.ids.rows.add_widget(box)
         return box
@@ -236,8 +236,7 @@ class StaffScreen(KioskScreen):
     def _item_row(self, item: OpenItem) -> None:
         self._line(self.ids.rows, item_text(self.st, item), warn=True)
         action = Factory.SButton(text=self.st("staff_action_settle" if item.money else "staff_action_check"))
-        action.size_hint_x, action.pos_hint = None, {"right": 1}
-        action.width = dp(280)
+        action.size_hint_x, action.width = None, dp(280)
         action.bind(on_release=lambda _b, i=item: self.open_item(i))
         self.ids.rows.add_widget(action)
         self.item_buttons[(item.txn_id, item.item)] = action

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cash_admin import add_commands as add_cash_commands  # staff: hopper stock and refills
+from kiosk.diag_cli import add_commands as add_diag_commands  # staff: diagnostics, settling owed money
 from kiosk.flow.scenario import Player, ScenarioError, check_expectations, load_scenario
 from kiosk.run_real import add_arguments as add_real_arguments  # argparse only
 
@@ -72,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_sim(args: argparse.Namespace) -> int:
     """``kiosk run --sim``: the window with the test harness, or headless with harness commands on stdin."""
+    from kiosk.diagnostics import sim_staff
     from kiosk.sim import SimKiosk
     from kiosk.sim_commands import serve_stdin
     from kiosk.sim_controls import ControlError, SimControls, run_setup
@@ -101,7 +103,7 @@ def _run_sim(args: argparse.Namespace) -> int:
             else:
                 from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 
-                run_app(kiosk.flow, stop, controls)
+                run_app(kiosk.flow, stop, controls, staff=sim_staff(kiosk))
         except KeyboardInterrupt:
             pass
     return 0
@@ -184,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-timeout", type=float, default=60.0)
     p.set_defaults(func=_demo_ui)
     add_cash_commands(sub)
+    add_diag_commands(sub)
     return parser
 
 

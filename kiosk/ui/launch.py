@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +36,35 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
     return offscreen
 
 
-def run_app(flow: Any, stop: threading.Event | None = None, controls: Any = None, staff: Any = None) -> None:
+def run_app(
+    flow: Any,
+    stop: threading.Event | None = None,
+    controls: Any = None,
+    staff: Any = None,
+    announce: Callable[[str], None] = print,
+) -> None:
     """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set; with ``controls`` (a
     ``kiosk.sim_controls.SimControls``) the test engineer's harness panel sits to the right of it; with
     ``staff`` (a ``kiosk.diagnostics.StaffAccess``) the staff mode opens from the title (held 3 s).
+    ``announce`` gets one line when the first frame is on the window and one when it closes.
     Raises FontMissingError (no CJK font)."""
     from kivy.clock import Clock
+    from kivy.core.window import Window
 
     from kiosk.ui.app import KioskApp
 
     app = KioskApp(flow, staff) if controls is None else _harness_app(flow, controls, staff)
     if stop is not None:
         Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
+
+    def first_frame(*_args: object) -> None:
+        Window.unbind(on_flip=first_frame)
+        width, height = Window.size
+        announce(f"touchscreen open: {width}x{height}, first frame drawn")
+
+    Window.bind(on_flip=first_frame)
     app.run()
+    announce("touchscreen closed")
 
 
 def harness_root(flow: Any, controls: Any, staff: Any = None) -> Any:

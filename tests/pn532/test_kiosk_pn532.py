@@ -49,7 +49,10 @@ def test_presence_polls_between_a_transactions_apdus_without_corrupting_a_frame(
         client = JpkiClient(transport)
         client.detect()
         first = client.read_certificate_der("auth")
-        certificates = [client.read_certificate_der("auth") for _ in range(6)]
+        certificates = []
+        for _ in range(6):  # a poll between reads, however busy the machine (the lock is not fair)
+            _wait_for_a_poll(sim)
+            certificates.append(client.read_certificate_der("auth"))
         atr = transport.atr
     finally:
         monitor.stop()
@@ -66,6 +69,14 @@ def test_presence_polls_between_a_transactions_apdus_without_corrupting_a_frame(
         r.getMessage() for r in caplog.records if "broken" in r.getMessage() or "checksum" in r.getMessage()
     ]
     assert noise == []  # no frame was ever garbled (no NACK from the driver, no bad checksum at the chip)
+
+
+def _wait_for_a_poll(sim: Pn532Sim, timeout: float = 5.0) -> None:
+    seen = sim.commands.count(Cmd.DIAGNOSE)
+    deadline = time.monotonic() + timeout
+    while sim.commands.count(Cmd.DIAGNOSE) == seen:
+        assert time.monotonic() < deadline, "the presence poll never ran"
+        time.sleep(0.002)
 
 
 def test_a_busy_line_is_answered_from_the_transports_state_without_a_frame(sim: Pn532Sim) -> None:

@@ -40,7 +40,7 @@ from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
-from kiosk.hopper_stock import cash_unit_config, stock_source
+from kiosk.hopper_stock import cash_unit_config, hopper_slots, hopper_stock, stock_source
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
 from reader.errors import CardError, NoReaderError, ReaderTimeoutError
@@ -268,9 +268,23 @@ class RealKiosk(StackedKiosk):
         self._stack.callback(cash.close)
         self.cash = cash
         health = cash.health()
-        warnings = [f"{h.role}: {h.detail}" for h in health if not h.ok]
+        warnings = [f"{h.role}: {h.detail}" for h in health if not h.ok] + self._hopper_warnings()
         detail = f"{', '.join(h.role for h in health)} on {port}"
         return DeviceCheck("cash", True, detail + (f" (warning: {'; '.join(warnings)})" if warnings else ""))
+
+    def _hopper_warnings(self) -> list[str]:
+        """Hoppers the kiosk cannot count on until staff act: never counted (their stock is 0, so residents
+        are asked for exact amounts) or found short by a payout."""
+        warnings = []
+        for figure in hopper_stock(self.journal, hopper_slots(self.config)):
+            address = figure.slot.address
+            what = f"hopper {address} ({figure.slot.coin} yen)"
+            fix = f"kiosk cash refill --hopper {address} --set N"
+            if figure.counted_at is None and figure.stock == 0:
+                warnings.append(f"{what} never counted, exact amounts only until `{fix}`")
+            elif figure.emptied:
+                warnings.append(f"{what} came up short, exact amounts only until `{fix}`")
+        return warnings
 
     def _open_printer(self) -> DeviceCheck:
         uri = self.config.printer_uri

@@ -41,6 +41,11 @@ def test_real_kiosk_hoppers_come_from_the_config_and_their_stock_from_the_journa
     with RealKiosk(config) as kiosk:
         assert kiosk.cash.hoppers.levels() == {3: (100, 0), 6: (50, 0)}  # never counted: exact amounts only
         assert kiosk.cash.config.journal_stock
+        cash_line = next(line for line in kiosk.report.lines() if line.startswith("cash: ok"))
+        assert "hopper 3 (100 yen) never counted, exact amounts only until `kiosk cash refill --hopper 3" in (
+            cash_line
+        )
+        assert "hopper 6 (50 yen) never counted" in cash_line
     journal = Journal(config.journal)
     loaded = store.cash.hoppers[3].stock
     refill(journal, config.cash_hoppers, 3, set_to=loaded)
@@ -48,6 +53,7 @@ def test_real_kiosk_hoppers_come_from_the_config_and_their_stock_from_the_journa
     journal.close()
     with RealKiosk(config) as kiosk:
         assert kiosk.cash.hoppers.levels()[3] == (100, loaded)
+        assert "never counted" not in " ".join(kiosk.report.lines())  # counted: no warning
         final = Player(kiosk.flow, store.hands, lambda _: None).play(
             load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )

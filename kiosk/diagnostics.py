@@ -37,7 +37,13 @@ STAFF_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class SettleRefused(Exception):
-    """Staff may not close this item now (unknown, already closed, wrong amount, a transaction open)."""
+    """Staff may not close this item now (unknown, already closed, wrong amount, a transaction open).
+    ``str()`` is the English line for the command line; ``code`` and ``params`` let the staff screen say
+    it in its own language (catalog key ``staff_why_<code>``)."""
+
+    def __init__(self, message: str, code: str, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,10 @@ class Diagnostics:
         is open), JournalWriteError."""
         item = self._open(txn_id, OWED, staff_id)
         if amount != item.yen:
-            raise SettleRefused(f"{txn_id} owes {item.yen} yen, not {amount}: hand over exactly what is owed")
+            raise SettleRefused(
+                f"{txn_id} owes {item.yen} yen, not {amount}: hand over exactly what is owed",
+                "wrong_amount", owed=item.yen, amount=amount,
+            )  # fmt: skip
         return self._close(item, "settled", amount, staff_id)
 
     def check(self, txn_id: str, item: str, *, staff_id: str) -> StaffAction:
@@ -202,34 +211,38 @@ class Diagnostics:
         JournalWriteError."""
         found = self._open(txn_id, item, staff_id)
         if found.money:
-            raise SettleRefused(f"{txn_id}: money owed is closed by settling it with the amount handed over")
+            raise SettleRefused(
+                f"{txn_id}: money owed is closed by settling it with the amount handed over", "money_item"
+            )
         return self._close(found, "checked", 0, staff_id)
 
     def _open(self, txn_id: str, item: str, staff_id: str) -> OpenItem:
         if not STAFF_ID.fullmatch(staff_id):
-            raise SettleRefused("a staff id is 1-32 letters, digits, '.', '_' or '-'")
+            raise SettleRefused("a staff id is 1-32 letters, digits, '.', '_' or '-'", "bad_staff_id")
         self._refuse_if_busy()
         found = next((i for i in self.open_items() if (i.txn_id, i.item) == (txn_id, item)), None)
         if found is None:
             done = [a for a in self.journal.staff_actions(txn_id) if a.item == item]
             if done:
                 a = done[0]
-                raise SettleRefused(f"{txn_id}: already {a.kind} by {a.staff_id} at {a.at[:19]}")
-            raise SettleRefused(f"{txn_id}: nothing open ({item})")
+                at = a.at[:19]
+                raise SettleRefused(f"{txn_id}: already {a.kind} by {a.staff_id} at {at}", "already",
+                                    staff=a.staff_id, at=at)  # fmt: skip
+            raise SettleRefused(f"{txn_id}: nothing open ({item})", "nothing_open")
         return found
 
     def _refuse_if_busy(self) -> None:
         busy = [t.id for t in self.journal.transactions(unfinished_only=True)]
         if busy:
             raise SettleRefused(
-                f"a transaction is in progress ({', '.join(busy)}): retry when the kiosk is idle"
+                f"a transaction is in progress ({', '.join(busy)}): retry when the kiosk is idle", "busy"
             )
 
     def _close(self, item: OpenItem, kind: str, yen: int, staff_id: str) -> StaffAction:
         at = _now()
         if not self.journal.staff_action(item.txn_id, item.item, kind, yen, staff_id, at):
             self._refuse_if_busy()  # a transaction started between the check and the write
-            raise SettleRefused(f"{item.txn_id}: {item.item} was closed meanwhile")
+            raise SettleRefused(f"{item.txn_id}: {item.item} was closed meanwhile", "closed_meanwhile")
         log.info("staff %s: %s %s of %s (%d yen)", staff_id, kind, item.item, item.txn_id, yen)
         return StaffAction(item.txn_id, item.item, kind, yen, staff_id, at)
 

@@ -283,7 +283,11 @@ class StaffScreen(KioskScreen):
                 diag.settle(item.txn_id, amount=item.yen, staff_id=staff)
             else:
                 diag.check(item.txn_id, item.item, staff_id=staff)
-        except (SettleRefused, JournalWriteError) as exc:
+        except SettleRefused as exc:
+            why = self.st(f"staff_why_{exc.code}", **exc.params)
+            self.settle_message = self.st("staff_refused", reason=why)
+            return
+        except JournalWriteError as exc:
             self.settle_message = self.st("staff_refused", reason=str(exc))
             return
         self.shell.click()

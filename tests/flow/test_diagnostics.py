@@ -83,8 +83,9 @@ def test_settling_twice_is_refused_and_names_who_settled(journal: Journal) -> No
 def test_another_amount_than_owed_is_refused(journal: Journal, amount: int) -> None:
     diag = Diagnostics(journal)
     (item,) = diag.open_items()
-    with pytest.raises(SettleRefused, match="owes 300 yen"):
+    with pytest.raises(SettleRefused, match="owes 300 yen") as refused:
         diag.settle(item.txn_id, amount=amount, staff_id="S-017")
+    assert (refused.value.code, refused.value.params) == ("wrong_amount", {"owed": 300, "amount": amount})
     assert journal.staff_actions() == [] and len(diag.open_items()) == 1
 
 
@@ -92,8 +93,9 @@ def test_settling_during_an_open_transaction_is_refused(journal: Journal) -> Non
     diag = Diagnostics(journal)
     (item,) = diag.open_items()
     journal.begin("T-OPEN")
-    with pytest.raises(SettleRefused, match=r"in progress \(T-OPEN"):
+    with pytest.raises(SettleRefused, match=r"in progress \(T-OPEN") as refused:
         diag.settle(item.txn_id, amount=300, staff_id="S-017")
+    assert refused.value.code == "busy"  # the staff screen says it from its catalog (staff_why_busy)
     # the journal itself refuses too (the check shares the insert's SQLite transaction)
     assert not journal.staff_action(item.txn_id, "owed", "settled", 300, "S-017", "2026-01-01T00:00:00")
     journal.finish("T-OPEN", "cancelled", "C01")

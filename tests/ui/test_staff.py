@@ -9,10 +9,9 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from kivy.tests.common import GraphicUnitTest, UnitTestTouch
-from ui_helpers import FakeFlow, texts
+from kivy.tests.common import UnitTestTouch
+from ui_helpers import FakeFlow, TouchTest, texts
 
 from kiosk.diagnostics import Diagnostics, StaffAccess
 from kiosk.journal import Journal
@@ -41,7 +40,7 @@ def owed_journal(path: Path) -> Journal:
     return journal
 
 
-class StaffTest(GraphicUnitTest):  # type: ignore[misc]
+class StaffTest(TouchTest):
     def setUp(self) -> None:
         super().setUp()
         self.Window.size = (800, 600)
@@ -60,13 +59,6 @@ class StaffTest(GraphicUnitTest):  # type: ignore[misc]
         self.shell.sound.stop_reminder()
         self.journal.close()
         super().tearDown(fake)
-
-    def tap(self, widget: Any) -> None:
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        touch.touch_up()
-        self.advance_frames(1)
 
     def hold_title(self, seconds: float) -> None:
         title = self.shell.ids.title
@@ -144,8 +136,9 @@ class StaffTest(GraphicUnitTest):  # type: ignore[misc]
         self.journal.begin("T-0002")  # a resident started meanwhile (another window of time)
         self.tap(self.staff.staff_keys["5"])
         self.tap(self.staff.staff_keys["ok"])
-        assert self.staff.page == "settle" and "T-0002" in self.staff.settle_message
-        assert self.journal.staff_actions() == []
+        busy = ST("staff_refused", reason=ST("staff_why_busy"))
+        assert self.staff.page == "settle" and self.staff.settle_message == busy  # in the staff's language
+        assert "お客様の取引中" in busy and self.journal.staff_actions() == []
 
     def test_exit_returns_to_attract_and_forgets_what_was_typed(self) -> None:
         self.open_board()

@@ -96,3 +96,20 @@ def test_the_staff_font_has_every_glyph(language: str) -> None:
     cmap = TTFont(str(IPAEX_GOTHIC)).getBestCmap()  # staff.kv shows both languages in IPAex Gothic
     missing = {ch for text in catalog(language).values() for ch in text if ch != "\n" and ord(ch) not in cmap}
     assert not missing, f"{language} lacks {sorted(missing)}"
+
+
+def test_every_refusal_the_diagnostics_raise_has_words_on_the_staff_screen() -> None:
+    """Each ``SettleRefused(message, code, **params)`` in kiosk/diagnostics.py has ``staff_why_<code>`` in
+    every staff catalog, with exactly its params as placeholders."""
+    source = STAFF_PY.parent.parent / "diagnostics.py"
+    raised = {}
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "SettleRefused":
+            code = node.args[1]
+            assert isinstance(code, ast.Constant), ast.unparse(node)
+            raised[str(code.value)] = {k.arg for k in node.keywords if k.arg}
+    assert {"busy", "wrong_amount", "already", "bad_staff_id"} <= set(raised)
+    for language in STAFF_LANGUAGES:
+        texts = catalog(language)
+        for code, params in raised.items():
+            assert placeholders(texts[f"staff_why_{code}"]) == params, (language, code)

@@ -106,7 +106,7 @@ def txn_line(t: TxnSummary) -> str:
     b = t.books
     money = f"{b.inserted:>6} {b.change:>6} {b.refunded:>6} {b.owed:>6} {b.settled:>6}"
     mark = "" if b.balanced else "  BOOKS DO NOT BALANCE"
-    head = f"  {t.at:%Y-%m-%d %H:%M}  {t.txn_id}  {t.copies:>2} {t.fee:>6} {money}"
+    head = f"  {t.at:%Y-%m-%d %H:%M}  {t.txn_id}  {t.cert_type or '-':<13} {t.copies:>2} {t.fee:>6} {money}"
     return f"{head}  {t.outcome} {t.staff_code}{mark}"
 
 
@@ -122,7 +122,7 @@ def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limi
     out.append("HOPPERS")
     out += ["  " + line for line in stock_lines(diag.hopper_stock())]
     out.append("RECENT TRANSACTIONS (newest first)")
-    out.append("  time              txn  copies fee  inserted change refunded owed settled  outcome code")
+    out.append("  time              txn  type  copies fee  inserted change refunded owed settled  outcome")
     out += [txn_line(t) for t in diag.recent(limit)] or ["  none"]
     return out
 

@@ -87,6 +87,7 @@ class TxnSummary:
     copies: int
     fee: int
     books: Books
+    cert_type: str  # "" before an order was priced
     finished: bool
     outcome: str
     staff_code: str
@@ -163,8 +164,8 @@ class Diagnostics:
     def _summary(self, txn: TxnRecord) -> TxnSummary:
         outcome = txn.outcome or ("" if txn.finished else f"open ({txn.stage})")
         return TxnSummary(
-            txn.started_at, txn.id, len(txn.documents), txn.fee, self.books(txn.id), txn.finished, outcome,
-            txn.staff_code or "",
+            txn.started_at, txn.id, len(txn.documents), txn.fee, self.books(txn.id), txn.cert_type or "",
+            txn.finished, outcome, txn.staff_code or "",
         )  # fmt: skip
 
     def open_items(self) -> list[OpenItem]:

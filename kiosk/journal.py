@@ -89,6 +89,9 @@ class Journal(StaffRecords):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
+            if "cert_type" not in columns:  # a journal written before the type was recorded
+                self._db.execute("ALTER TABLE txn ADD COLUMN cert_type TEXT")
         except sqlite3.Error as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
 
@@ -135,13 +138,16 @@ class Journal(StaffRecords):
         session_id: str | None = None,
         order_id: str | None = None,
         fee: int | None = None,
+        cert_type: str | None = None,
     ) -> None:
-        """Move a transaction to ``stage``, recording the ids and fee given. Raises JournalWriteError."""
+        """Move a transaction to ``stage``, recording the ids, fee and certificate type given. Raises
+        JournalWriteError."""
         self._write(
             f"stage:{stage}",
             "UPDATE txn SET stage=?, updated_at=?, session_id=COALESCE(?, session_id),"
-            " order_id=COALESCE(?, order_id), fee=COALESCE(?, fee) WHERE id=?",
-            (stage, _now(), session_id, order_id, fee, txn_id),
+            " order_id=COALESCE(?, order_id), fee=COALESCE(?, fee), cert_type=COALESCE(?, cert_type)"
+            " WHERE id=?",
+            (stage, _now(), session_id, order_id, fee, cert_type, txn_id),
         )
 
     def key(self, txn_id: str, name: str) -> str:
@@ -324,7 +330,7 @@ class Journal(StaffRecords):
         return tuple(DocRecord(*row) for row in rows)
 
     def _txn(self, row: tuple[object, ...]) -> TxnRecord:
-        (tid, started, stage, session_id, order_id, fee, report, owed, finished, outcome, code) = row
+        (tid, started, stage, session_id, order_id, fee, report, owed, finished, outcome, code, kind) = row
         return TxnRecord(
             str(tid),
             datetime.fromisoformat(str(started)),
@@ -338,13 +344,14 @@ class Journal(StaffRecords):
             outcome if isinstance(outcome, str) else None,
             code if isinstance(code, str) else None,
             self._documents(str(tid)),
+            kind if isinstance(kind, str) else None,
         )
 
     def transactions(self, *, unfinished_only: bool = False) -> list[TxnRecord]:
         """Transactions, oldest first."""
         query = (
             "SELECT id, started_at, stage, session_id, order_id, fee, report_status, refund_owed, finished,"
-            " outcome, staff_code FROM txn WHERE finished IN (?, ?) ORDER BY started_at, rowid"
+            " outcome, staff_code, cert_type FROM txn WHERE finished IN (?, ?) ORDER BY started_at, rowid"
         )
         with self._lock:
             rows = self._db.execute(query, (0, 0 if unfinished_only else 1)).fetchall()

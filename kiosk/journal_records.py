@@ -53,6 +53,7 @@ class TxnRecord:
     outcome: str | None
     staff_code: str | None
     documents: tuple[DocRecord, ...]
+    cert_type: str | None = None  # juminhyo, inkan, …: recorded when the order is priced
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def create_order(center: CenterPort, journal: Journal, txn: Txn, cancel: threadi
     assert txn.auth is not None
     item = OrderItem(txn.chosen, txn.copies, dict(txn.options) or None)
     order = center.create_order(txn.auth, [item], idempotency_key=journal.key(txn.id, "order"), cancel=cancel)
-    journal.stage(txn.id, "ordered", order_id=order.order_id, fee=order.total)
+    journal.stage(txn.id, "ordered", order_id=order.order_id, fee=order.total, cert_type=txn.chosen)
     return order
 
 

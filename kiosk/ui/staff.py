@@ -51,8 +51,9 @@ def txn_text(st: Translator, t: TxnSummary) -> str:
     """One recent transaction in the staff language. Never raises."""
     b = t.books
     money = {"inserted": b.inserted, "change": b.change, "refunded": b.refunded, "owed": b.owed}
-    return st("staff_txn_line", time=_when(t.at), txn=t.txn_id, copies=t.copies, fee=t.fee, settled=b.settled,
-              code=t.staff_code or t.outcome, **money)  # fmt: skip
+    kind = Translator(st.language)(f"cert_{t.cert_type}") if t.cert_type else "-"  # the residents' word
+    return st("staff_txn_line", time=_when(t.at), txn=t.txn_id, type=kind or t.cert_type, copies=t.copies,
+              fee=t.fee, settled=b.settled, code=t.staff_code or t.outcome, **money)  # fmt: skip
 
 
 def device_text(st: Translator, d: DeviceStatus) -> str:

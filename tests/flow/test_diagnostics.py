@@ -6,6 +6,7 @@ subprocess (report, settle, refusals, exit statuses)."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.devices.money import FaultKind
+from kiosk.diag_cli import report_lines
 from kiosk.diagnostics import DeviceStatus, Diagnostics, LiveDevices, SettleRefused
 from kiosk.flow.scenario import Player, check_expectations, load_scenario
 from kiosk.journal import Journal
@@ -227,3 +229,37 @@ def test_the_staff_section_of_kiosk_toml(tmp_path: Path) -> None:
     path.write_text(base + "typo = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"staff\.typo"):
         load_config(path, check_certificates=False)
+
+
+def test_the_certificate_type_is_journaled_and_shown_to_staff(journal: Journal) -> None:
+    """The flow records what was ordered (no_change orders an 印鑑登録証明書); staff see it by name."""
+    (txn,) = journal.transactions()
+    assert txn.cert_type == "inkan"
+    (summary,) = Diagnostics(journal).recent(5)
+    assert summary.cert_type == "inkan"
+    assert any(" inkan " in line for line in report_lines(Diagnostics(journal), None))
+
+
+def test_a_journal_from_before_the_type_was_recorded_opens_and_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE txn(id TEXT PRIMARY KEY, started_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+        " stage TEXT NOT NULL, session_id TEXT, order_id TEXT, fee INTEGER NOT NULL DEFAULT 0,"
+        " report_status TEXT NOT NULL DEFAULT 'none', refund_owed INTEGER NOT NULL DEFAULT 0,"
+        " outcome TEXT, staff_code TEXT, finished INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO txn(id, started_at, updated_at, stage, fee, finished, outcome, staff_code)"
+        " VALUES ('T-OLD', '2026-11-01T10:00:00+00:00', '2026-11-01T10:01:00+00:00', 'done', 200, 1,"
+        " 'completed', 'OK');"
+    )
+    old.close()
+    journal = Journal(path)
+    try:
+        (txn,) = journal.transactions()
+        assert (txn.id, txn.cert_type, txn.fee) == ("T-OLD", None, 200)
+        journal.begin("T-NEW")
+        journal.stage("T-NEW", "ordered", order_id="O-1", fee=350, cert_type="koseki_zenbu")
+        assert journal.transaction("T-NEW") is not None
+        assert journal.transaction("T-NEW").cert_type == "koseki_zenbu"  # type: ignore[union-attr]
+    finally:
+        journal.close()

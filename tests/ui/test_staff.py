@@ -31,7 +31,8 @@ def owed_journal(path: Path) -> Journal:
     """A finished transaction that owes 300 yen change (as the no_change scenario leaves it)."""
     journal = Journal(path)
     journal.begin("T-0001")
-    journal.stage("T-0001", "paying", fee=200)
+    journal.stage("T-0001", "ordered", order_id="O-1", fee=200, cert_type="inkan")
+    journal.stage("T-0001", "paying")
     journal.record_credit("E-1", 500, "coin")  # type: ignore[arg-type]
     journal.add_document("T-0001", "D-1", 0, 0, 200, 1)
     journal.document_state("D-1", "printed", pages_printed=1)
@@ -114,6 +115,7 @@ class StaffTest(TouchTest):
         self.open_board()
         shown = texts(self.staff)
         assert any("T-0001" in t and "300" in t and "M02" in t for t in shown), shown
+        assert any("T-0001 印鑑登録証明書 1通 200円" in t for t in shown), shown  # the type, by its name
         assert ST("staff_open_items", n=1) in shown and ST("staff_hoppers") in shown
         self.tap(self.staff.item_buttons[("T-0001", "owed")])
         assert self.staff.page == "settle" and self.staff.confirm_text == ST(

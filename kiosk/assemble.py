@@ -34,12 +34,14 @@ from kiosk.devices.cash import CashError, CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink, LinkError, LinkTimeoutError
 from kiosk.devices.cctalk import CcTalkError
 from kiosk.devices.printer import IppPrinter
+from kiosk.diagnostics import LiveDevices
 from kiosk.flow import events as ev
 from kiosk.flow.card import JpkiCard
 from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
+from kiosk.heartbeat import Heartbeat
 from kiosk.hopper_stock import cash_unit_config, hopper_slots, hopper_stock, stock_source
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
@@ -188,6 +190,8 @@ class RealKiosk(StackedKiosk):
             raise StartupError(failed)
         recovered = tuple(recover(self.journal, self.client))
         self.report = StartupReport(checks, recovered)
+        self.heartbeat = Heartbeat(self.client, LiveDevices(self.cash, self.printer, checks)).start()
+        self._stack.callback(self.heartbeat.stop)
         presence = self._presence()
         trusted = _trusted(self.config.jpki_ca_bundle)
         self.flow = compose_flow(

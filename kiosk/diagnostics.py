@@ -251,19 +251,24 @@ class Diagnostics:
 class LiveDevices:
     """A ``DeviceProbe`` over running drivers: ``cash`` (``health()`` -> cash devices), ``printer``
     (``health()`` -> ok/summary), plus fixed ``extra`` lines (e.g. the start-up checks of the reader and the
-    center, ``RealKiosk.report.checks``: anything with device/ok/detail)."""
+    center, ``RealKiosk.report.checks``: anything with device/ok/detail). ``link`` (anything with
+    ``link_status() -> DeviceStatus``, e.g. ``kiosk.heartbeat.Heartbeat``) gives the live "center" line in
+    place of the start-up one."""
 
-    def __init__(self, cash: Any = None, printer: Any = None, extra: Sequence[Any] = ()) -> None:
-        self.cash, self.printer, self.extra = cash, printer, tuple(extra)
+    def __init__(
+        self, cash: Any = None, printer: Any = None, extra: Sequence[Any] = (), *, link: Any = None
+    ) -> None:
+        self.cash, self.printer, self.extra, self.link = cash, printer, tuple(extra), link
 
     def status(self) -> list[DeviceStatus]:
         """The devices' status now. Never raises (the drivers' health calls never raise)."""
-        live = {
-            name for name, driver in (("cash", self.cash), ("printer", self.printer)) if driver is not None
-        }
+        drivers = (("cash", self.cash), ("printer", self.printer), ("center", self.link))
+        live = {name for name, driver in drivers if driver is not None}
         out = [
             DeviceStatus(str(c.device), bool(c.ok), str(c.detail)) for c in self.extra if c.device not in live
         ]
+        if self.link is not None:
+            out.append(self.link.link_status())
         if self.printer is not None:
             health = self.printer.health()
             out.append(DeviceStatus("printer", bool(health.ok), str(health.summary)))
@@ -293,7 +298,9 @@ def real_staff(kiosk: Any) -> StaffAccess | None:
     if stored is None:
         return None
     verifier = PasscodeVerifier(stored)
-    devices = LiveDevices(kiosk.cash, kiosk.printer, kiosk.report.checks)
+    devices = LiveDevices(
+        kiosk.cash, kiosk.printer, kiosk.report.checks, link=getattr(kiosk, "heartbeat", None)
+    )
     return StaffAccess(
         Diagnostics(kiosk.journal, devices=devices, hoppers=hopper_slots(kiosk.config)), verifier
     )
@@ -307,4 +314,5 @@ def sim_staff(kiosk: Any) -> StaffAccess:
     from kiosk.staff_passcode import SIM_PASSCODE, PasscodeVerifier
 
     verifier = PasscodeVerifier.for_passcode(os.environ.get("MYNA_KIOSK_STAFF_PASSCODE") or SIM_PASSCODE)
-    return StaffAccess(Diagnostics(kiosk.journal, devices=LiveDevices(kiosk.cash, kiosk.printer)), verifier)
+    devices = LiveDevices(kiosk.cash, kiosk.printer, link=getattr(kiosk, "heartbeat", None))
+    return StaffAccess(Diagnostics(kiosk.journal, devices=devices), verifier)

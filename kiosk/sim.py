@@ -35,9 +35,11 @@ from kiosk.assemble import StackedKiosk, compose_flow
 from kiosk.devices.cash import CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink
 from kiosk.devices.printer import IppPrinter
+from kiosk.diagnostics import LiveDevices
 from kiosk.flow.card import JpkiCard
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
+from kiosk.heartbeat import Heartbeat
 from kiosk.journal import Journal
 from kiosk.recovery import Recovered, recover
 from mock_relay.cli_cards import issue_card, revoke_card
@@ -173,6 +175,11 @@ class SimKiosk(StackedKiosk):
         self.printer = IppPrinter(self.printer_sim.uri, poll_interval=0.1)
         self._stack.callback(self.printer.close)
         self.recovered = recover(self.journal, self.client)
+        cap = s.get("heartbeat_s")  # the center asks every 60 s; a scenario may want them sooner
+        self.heartbeat = Heartbeat(
+            self.client, LiveDevices(self.cash, self.printer), cap=float(cap) if cap else None
+        ).start()
+        self._stack.callback(self.heartbeat.stop)
         self._flow()
 
     def _client(self, data: Path) -> IssuanceClient:

@@ -3,12 +3,14 @@
 ``kiosk diag --config FILE`` (or ``--journal PATH``: a journal directly, e.g. a simulated kiosk's work
 dir) prints the open items staff must act on, the hoppers' stock and the recent transactions; devices are
 probed only with ``--probe`` (it opens them, with recovery, as ``kiosk run`` does: not while the kiosk
-runs). ``kiosk diag settle TXN --amount N --staff ID`` journals that staff handed the money owed over by
-hand; ``kiosk diag check TXN ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
+runs); ``--self-test`` (with --config) opens them the same way and runs the staff self-test (center
+health, printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
+--amount N --staff ID`` journals that staff handed the money owed over by hand; ``kiosk diag check TXN
+ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
 ``kiosk diag passcode`` reads a new staff passcode twice (never echoed) and prints the hash for
 ``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds none.
 
-Exit status: 0 done, 2 configuration or journal problem, 3 refused.
+Exit status: 0 done, 1 a self-test check failed, 2 configuration or journal problem, 3 refused.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def add_commands(subparsers: Any) -> None:
     diag = subparsers.add_parser("diag", help="staff: open items, hopper stock, recent transactions")
     _source(diag, suppress=False)
     diag.add_argument("--probe", action="store_true", help="open the devices and report them (--config)")
+    diag.add_argument("--self-test", action="store_true", help="open the devices and self-test (--config)")
     diag.add_argument("--limit", type=int, default=20, help="recent transactions shown (default 20)")
     diag.set_defaults(func=run_report)
     sub = diag.add_subparsers(dest="diag_command")
@@ -144,11 +147,50 @@ def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
     return [DeviceStatus(c.device, c.ok, c.detail) for c in checks]
 
 
+def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
+    """Open the devices as ``kiosk run`` does and run the staff self-test. Raises DiagError (no --config,
+    a bad configuration), SettleRefused (a transaction is still open)."""
+    if config is None or config.source is None:
+        raise DiagError("--self-test needs --config FILE (it opens the devices it names; a journal has none)")
+    from kiosk.assemble import RealKiosk, StartupError  # the device stack loads only here
+    from kiosk.diagnostics import live_diagnostics
+
+    try:
+        with RealKiosk(load_config(config.source)) as kiosk:
+            return live_diagnostics(kiosk, extra=kiosk.report.checks).self_test()
+    except StartupError as exc:
+        return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
+    except ConfigError as exc:
+        raise DiagError(str(exc)) from exc
+
+
+def run_self_test(args: argparse.Namespace) -> int:
+    """``kiosk diag --self-test``: print each check. Returns 0 (all ok), 1 (a check failed), 2 (no --config,
+    a configuration problem), 3 (refused: a transaction is open)."""
+    try:
+        if getattr(args, "journal", None):
+            raise DiagError("--self-test needs --config FILE (it opens the devices; --journal has none)")
+        diag, config = _open(args)
+        diag.journal.close()
+        lines = _self_test(config)
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except SettleRefused as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print("SELF-TEST")
+    print("\n".join(f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in lines))
+    return 0 if lines and all(d.ok for d in lines) else 1
+
+
 def run_report(args: argparse.Namespace) -> int:
     """``kiosk diag``: print the report. Returns the exit status (2: configuration/journal problem)."""
     if args.limit < 0:
         print("kiosk: --limit must be 0 or more", file=sys.stderr)
         return EXIT_ERROR
+    if args.self_test:
+        return run_self_test(args)
     try:
         diag, config = _open(args)
     except DiagError as exc:

@@ -27,8 +27,8 @@ from kiosk.hopper_stock import HopperStock, hopper_stock
 from kiosk.journal import Journal, StaffAction, TxnRecord
 
 __all__ = [
-    "Books", "DeviceProbe", "DeviceStatus", "Diagnostics", "LiveDevices", "OpenItem", "SettleRefused",
-    "StaffAccess", "TxnSummary", "real_staff", "sim_staff",
+    "Books", "DeviceProbe", "DeviceStatus", "Diagnostics", "LiveDevices", "OpenItem", "SelfTester",
+    "SettleRefused", "StaffAccess", "TxnSummary", "live_diagnostics", "real_staff", "sim_staff",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,12 @@ class DeviceProbe(Protocol):
     """Anything that can say how the devices are (the simulated or the real kiosk)."""
 
     def status(self) -> list[DeviceStatus]: ...
+
+
+class SelfTester(Protocol):
+    """Anything that runs the staff self-test (``kiosk.self_test.LiveSelfTest``); ``run`` never raises."""
+
+    def run(self) -> list[DeviceStatus]: ...
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,11 @@ class Diagnostics:
         *,
         devices: DeviceProbe | None = None,
         hoppers: Sequence[HopperSlot] | None = None,
+        self_tester: SelfTester | None = None,
     ) -> None:
         self.journal = journal
         self.devices = devices
+        self.self_tester = self_tester
         self.hoppers = tuple(hoppers) if hoppers is not None else default_hoppers()
 
     def device_status(self) -> list[DeviceStatus] | None:
@@ -145,6 +153,16 @@ class Diagnostics:
         except Exception as exc:  # a probe must not take the staff screen down
             log.exception("device probe failed")
             return [DeviceStatus("devices", False, f"{type(exc).__name__}: {exc}")]
+
+    def self_test(self) -> list[DeviceStatus]:
+        """Run the self-test now (center health, printer, cash unit, a heartbeat). Raises SettleRefused
+        (``no_self_test`` without a tester; ``busy`` while a transaction is open: it would talk to the
+        devices the resident is using), sqlite3.Error."""
+        if self.self_tester is None:
+            raise SettleRefused("this kiosk has no self-test (a journal only)", "no_self_test")
+        self._refuse_if_busy()
+        log.info("staff self-test started")
+        return list(self.self_tester.run())
 
     def hopper_stock(self) -> list[HopperStock]:
         """Each hopper's journaled stock. Raises sqlite3.Error."""
@@ -298,11 +316,8 @@ def real_staff(kiosk: Any) -> StaffAccess | None:
     if stored is None:
         return None
     verifier = PasscodeVerifier(stored)
-    devices = LiveDevices(
-        kiosk.cash, kiosk.printer, kiosk.report.checks, link=getattr(kiosk, "heartbeat", None)
-    )
     return StaffAccess(
-        Diagnostics(kiosk.journal, devices=devices, hoppers=hopper_slots(kiosk.config)), verifier
+        live_diagnostics(kiosk, extra=kiosk.report.checks, hoppers=hopper_slots(kiosk.config)), verifier
     )
 
 
@@ -314,5 +329,18 @@ def sim_staff(kiosk: Any) -> StaffAccess:
     from kiosk.staff_passcode import SIM_PASSCODE, PasscodeVerifier
 
     verifier = PasscodeVerifier.for_passcode(os.environ.get("MYNA_KIOSK_STAFF_PASSCODE") or SIM_PASSCODE)
-    devices = LiveDevices(kiosk.cash, kiosk.printer, link=getattr(kiosk, "heartbeat", None))
-    return StaffAccess(Diagnostics(kiosk.journal, devices=devices), verifier)
+    return StaffAccess(live_diagnostics(kiosk), verifier)
+
+
+def live_diagnostics(
+    kiosk: Any, *, extra: Sequence[Any] = (), hoppers: Sequence[HopperSlot] | None = None
+) -> Diagnostics:
+    """Diagnostics of a running kiosk (``RealKiosk`` or ``SimKiosk``: journal, client, cash, printer and
+    heartbeat): its live devices (``extra`` start-up checks too), the center link, the self-test. Never
+    raises."""
+    from kiosk.self_test import LiveSelfTest
+
+    link = getattr(kiosk, "heartbeat", None)
+    devices = LiveDevices(kiosk.cash, kiosk.printer, extra, link=link)
+    tester = LiveSelfTest(kiosk.client, kiosk.cash, kiosk.printer, link)
+    return Diagnostics(kiosk.journal, devices=devices, hoppers=hoppers, self_tester=tester)

@@ -342,5 +342,5 @@ def live_diagnostics(
 
     link = getattr(kiosk, "heartbeat", None)
     devices = LiveDevices(kiosk.cash, kiosk.printer, extra, link=link)
-    tester = LiveSelfTest(kiosk.client, kiosk.cash, kiosk.printer, link)
+    tester = LiveSelfTest(getattr(kiosk, "client", None), kiosk.cash, kiosk.printer, link)
     return Diagnostics(kiosk.journal, devices=devices, hoppers=hoppers, self_tester=tester)

@@ -96,6 +96,7 @@ class StaffScreen(KioskScreen):
     exit_text = StringProperty("")
     language_text = StringProperty("")
     refresh_text = StringProperty("")
+    self_test_text = StringProperty("")
     board_message = StringProperty("")
     settle_title = StringProperty("")
     item_text = StringProperty("")
@@ -135,6 +136,7 @@ class StaffScreen(KioskScreen):
         self.title_text, self.prompt_text = st("staff_title"), st("staff_passcode_prompt")
         self.exit_text, self.language_text = st("staff_exit"), st("staff_other_language")
         self.refresh_text, self.back_text = st("staff_refresh"), st("staff_back")
+        self.self_test_text = st("staff_self_test")
         self.staff_prompt = st("staff_id_prompt")
         for keys in (self.passcode_keys, self.staff_keys):
             keys["clear"].text, keys["ok"].text = st("staff_key_clear"), st("staff_key_ok")
@@ -222,6 +224,36 @@ class StaffScreen(KioskScreen):
     def _fill_devices(self, box: Any, status: list[DeviceStatus]) -> None:
         box.clear_widgets()
         for d in status:
+            self._line(box, device_text(self.st, d), warn=not d.ok)
+
+    def run_self_test(self) -> None:
+        """自己診断: run the self-test on a worker thread; its results go on top of the board."""
+        self.board_message = self.st("staff_self_test_running")
+        threading.Thread(target=self._self_test, name="staff-self-test", daemon=True).start()
+
+    def _self_test(self) -> None:
+        results: list[DeviceStatus] = []
+        why = ""
+        try:
+            results = self.access.diagnostics.self_test()
+        except SettleRefused as exc:  # a resident is using the kiosk, or there is nothing to test
+            why = self.st("staff_refused", reason=self.st(f"staff_why_{exc.code}", **exc.params))
+        except Exception as exc:  # the staff screen stays up whatever the self-test does
+            log.exception("self-test failed")
+            why = f"{type(exc).__name__}: {exc}"
+        Clock.schedule_once(lambda _dt: self._show_self_test(results, why))
+
+    def _show_self_test(self, results: list[DeviceStatus], why: str) -> None:
+        self.board_message = why
+        if why:
+            return
+        rows = self.ids.rows
+        box = BoxLayout(orientation="vertical", size_hint_y=None, height=0)
+        box.bind(minimum_height=box.setter("height"))
+        rows.add_widget(box, index=len(rows.children))  # on top of the board
+        title = self.st("staff_self_test_results")
+        rows.add_widget(Factory.STitle(text=title, halign="left"), index=len(rows.children))
+        for d in results:
             self._line(box, device_text(self.st, d), warn=not d.ok)
 
     def _section(self, title: str) -> Any:

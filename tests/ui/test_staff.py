@@ -13,7 +13,7 @@ from pathlib import Path
 from kivy.tests.common import UnitTestTouch
 from ui_helpers import FakeFlow, TouchTest, texts
 
-from kiosk.diagnostics import Diagnostics, StaffAccess
+from kiosk.diagnostics import DeviceStatus, Diagnostics, StaffAccess
 from kiosk.journal import Journal
 from kiosk.staff_passcode import PasscodeVerifier
 from kiosk.ui.app import build_shell
@@ -41,6 +41,14 @@ def owed_journal(path: Path) -> Journal:
     return journal
 
 
+class FakeSelfTest:
+    """The self-test's results without devices (the SimKiosk tests run the real one)."""
+
+    def run(self) -> list[DeviceStatus]:
+        center = DeviceStatus("center", True, "ok, version 1.0.0")
+        return [center, DeviceStatus("printer", False, "paper out")]
+
+
 class StaffTest(TouchTest):
     def setUp(self) -> None:
         super().setUp()
@@ -48,7 +56,7 @@ class StaffTest(TouchTest):
         self.tmp = Path(tempfile.mkdtemp(prefix="staff-ui-"))
         self.journal = owed_journal(self.tmp / "journal.sqlite")
         self.flow = FakeFlow()
-        access = StaffAccess(Diagnostics(self.journal), VERIFIER)
+        access = StaffAccess(Diagnostics(self.journal, self_tester=FakeSelfTest()), VERIFIER)
         self.shell = build_shell(on_intent=self.flow, staff=access)
         self.flow.shell = self.shell
         self.shell.staff_press.seconds = 0.05  # one test holds for the real 3 s
@@ -169,3 +177,31 @@ class StaffTest(TouchTest):
         self.shell.show(UiState())  # the flow publishes its attract view again
         self.advance_frames(1)
         assert self.shell.ids.manager.current == "staff" and self.staff.page == "board"
+
+    def wait_for_text(self, wanted: str, timeout: float = 5.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while wanted not in (shown := texts(self.staff)) and time.monotonic() < deadline:
+            self.advance_frames(1)
+            time.sleep(0.02)
+        return shown
+
+    def test_the_self_test_button_shows_the_results_on_the_board(self) -> None:
+        self.open_board()
+        assert self.staff.ids.self_test.text == ST("staff_self_test") == "自己診断"
+        self.tap(self.staff.ids.self_test)
+        shown = self.wait_for_text(ST("staff_self_test_results"))
+        assert ST("staff_device_ok", device="center", detail="ok, version 1.0.0") in shown, shown
+        assert ST("staff_device_failed", device="printer", detail="paper out") in shown
+        assert self.staff.board_message == ""
+
+    def test_the_self_test_is_refused_while_a_resident_is_served(self) -> None:
+        self.open_board()
+        self.journal.begin("T-0002")
+        self.tap(self.staff.ids.self_test)
+        busy = ST("staff_refused", reason=ST("staff_why_busy"))
+        deadline = time.monotonic() + 5
+        while self.staff.board_message != busy and time.monotonic() < deadline:
+            self.advance_frames(1)
+            time.sleep(0.02)
+        assert self.staff.board_message == busy
+        assert ST("staff_self_test_results") not in texts(self.staff)

@@ -58,3 +58,20 @@ def test_the_window_opens_on_real_devices_and_stops_on_sigterm(devices: StoreDev
     assert "touchscreen failed" not in text and "Traceback" not in text
     assert "touchscreen open: 800x600, first frame drawn" in text, text[-3000:]
     assert text.index("touchscreen open") < text.index("touchscreen closed") < text.index("kiosk stopped")
+
+
+@pytest.mark.timeout(90)
+def test_staff_self_test_on_the_store_devices(devices: StoreDevices, tmp_path: Path) -> None:
+    """``kiosk diag --config FILE --self-test``: the kiosk is not running; the command opens the devices the
+    config names, checks each (center health, printer, cash unit, a heartbeat) and says so, one line each."""
+    path = write_config(devices, tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "diag", "--config", str(path), "--self-test"],
+        cwd=ROOT, capture_output=True, text=True, timeout=80,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    assert lines[0] == "SELF-TEST", proc.stdout
+    for device in ("center", "printer", "coin acceptor", "bill validator", "hopper 100 yen", "heartbeat"):
+        assert any(line.startswith(f"{device}: ok: ") for line in lines), (device, proc.stdout)
+    assert not any("FAILED" in line for line in lines), proc.stdout

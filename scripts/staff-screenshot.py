@@ -14,6 +14,16 @@ from kiosk.ui.env import prepare_environment
 PASSCODE = "2468"
 
 
+class _Devices:
+    """A fixed device probe: what a store's kiosk typically shows (one hopper needing staff)."""
+
+    def __init__(self, statuses: list[object]) -> None:
+        self.statuses = statuses
+
+    def status(self) -> list[object]:
+        return self.statuses
+
+
 def main(out: Path) -> int:
     """Write the screenshot; exit 1 with a message if a font is missing."""
     work = Path(tempfile.mkdtemp(prefix="staff-shot-"))
@@ -25,7 +35,7 @@ def main(out: Path) -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
-    from kiosk.diagnostics import Diagnostics, StaffAccess
+    from kiosk.diagnostics import DeviceStatus, Diagnostics, StaffAccess
     from kiosk.journal import Journal
     from kiosk.staff_passcode import PasscodeVerifier
     from kiosk.ui.app import build_shell
@@ -38,7 +48,16 @@ def main(out: Path) -> int:
     journal.document_state("D-1", "printed", pages_printed=1)
     journal.refund_owed("T-3f9c2a", 300)
     journal.finish("T-3f9c2a", "change_shortfall", "M02")
-    access = StaffAccess(Diagnostics(journal), PasscodeVerifier.for_passcode(PASSCODE))
+    devices = _Devices(
+        [
+            DeviceStatus("reader", True, "Virtual PCD 00 00"),
+            DeviceStatus("center", True, "last heartbeat 12 s ago"),
+            DeviceStatus("printer", True, "ready"),
+            DeviceStatus("coin acceptor", True, "ok"),
+            DeviceStatus("hopper 100 yen", False, "empty: count it"),
+        ]
+    )
+    access = StaffAccess(Diagnostics(journal, devices=devices), PasscodeVerifier.for_passcode(PASSCODE))
     shell = build_shell(staff=access)
     Window.add_widget(shell)
     shell.open_staff()

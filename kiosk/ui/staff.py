@@ -12,6 +12,7 @@ and whenever the screen is left; they are never logged. Staff text comes from th
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import datetime
 from typing import Any
@@ -56,9 +57,24 @@ def txn_text(st: Translator, t: TxnSummary) -> str:
               fee=t.fee, settled=b.settled, code=t.staff_code or t.outcome, **money)  # fmt: skip
 
 
+_DEVICE_NAMES = ("reader", "center", "printer", "coin acceptor", "bill validator", "heartbeat", "cash")
+_HOPPER = re.compile(r"hopper (\d+) yen")
+
+
+def device_name(st: Translator, device: str) -> str:
+    """A device as staff call it in their language (a name the drivers do not use stays as it is)."""
+    hopper = _HOPPER.fullmatch(device)
+    if hopper:
+        return st("staff_device_hopper", yen=hopper[1])
+    if device in _DEVICE_NAMES:
+        return st("staff_device_" + device.replace(" ", "_")) or device
+    return device
+
+
 def device_text(st: Translator, d: DeviceStatus) -> str:
     """One device's status line. Never raises."""
-    return st("staff_device_ok" if d.ok else "staff_device_failed", device=d.device, detail=d.detail)
+    name = device_name(st, d.device)
+    return st("staff_device_ok" if d.ok else "staff_device_failed", device=name, detail=d.detail)
 
 
 class LongPress:

@@ -20,7 +20,7 @@ from kiosk.ui.app import build_shell
 from kiosk.ui.bridge import UiState
 from kiosk.ui.catalogs import STAFF_DOMAIN
 from kiosk.ui.i18n import Translator
-from kiosk.ui.staff import HOLD_SECONDS, StaffScreen
+from kiosk.ui.staff import HOLD_SECONDS, StaffScreen, device_name, device_text
 
 PASSCODE = "2468"
 VERIFIER = PasscodeVerifier.for_passcode(PASSCODE)  # scrypt once for the module
@@ -205,3 +205,14 @@ class StaffTest(TouchTest):
             time.sleep(0.02)
         assert self.staff.board_message == busy
         assert ST("staff_self_test_results") not in texts(self.staff)
+
+
+def test_devices_are_named_in_the_staff_language() -> None:
+    assert device_name(ST, "reader") == "カードリーダー"
+    assert device_name(ST, "hopper 100 yen") == "釣銭ホッパー 100円"
+    en = Translator("en", domain=STAFF_DOMAIN)
+    assert device_name(en, "bill validator") == "bill validator"
+    assert device_name(en, "center") == "issuance center"
+    assert device_name(ST, "scanner") == "scanner"  # a name the drivers do not use stays as it is
+    line = device_text(ST, DeviceStatus("printer", False, "media-jam"))
+    assert line.startswith("プリンター") and "media-jam" in line

@@ -5,7 +5,10 @@ pointing at them."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,3 +136,43 @@ def write_config(devices: StoreDevices, folder: Path, **override: str) -> Path:
     path = folder / "kiosk.toml"
     path.write_text(config_text(devices, **override), encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a ``kiosk run --config`` process went: exit status, everything it printed."""
+
+    status: int
+    out: str
+    err: str
+    opened: bool  # it printed "kiosk open …"
+
+
+def run_until_open(
+    path: Path, *extra: str, env: dict[str, str] | None = None, settle: float = 0.0, timeout: float = 40.0
+) -> RunResult:
+    """Start ``kiosk run --config PATH *extra``, read its output until "kiosk open" (or ``timeout``), let it
+    run ``settle`` more seconds, then SIGTERM it and collect the rest. Leaves no process behind."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "run", "--config", str(path), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        opened = any(line.startswith("kiosk open") for line in lines)
+        if opened and settle:
+            time.sleep(settle)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return RunResult(process.returncode, "".join(lines) + out, err, opened)

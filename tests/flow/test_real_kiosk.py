@@ -9,10 +9,6 @@ import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import tomllib
 from argparse import Namespace
 from collections.abc import Iterator
@@ -25,6 +21,7 @@ from real_kiosk_helpers import (
     ROOT,
     StoreDevices,
     ensure_pcscd,
+    run_until_open,
     start_devices,
     wait_no_card,
     write_config,
@@ -215,42 +212,12 @@ def test_run_real_exit_status_config_error_2_device_refusal_3(
     assert len(err) == 1 and err[0].startswith("kiosk: cannot open: reader: FAILED: pcsc://No Such Reader: ")
 
 
-_RUN = (
-    "import sys\n"
-    "from argparse import ArgumentParser\n"
-    "from kiosk.run_real import add_arguments, run_real\n"
-    "parser = ArgumentParser()\n"
-    "add_arguments(parser)\n"
-    "sys.exit(run_real(parser.parse_args(sys.argv[1:])))\n"
-)
-
-
 def test_headless_process_reports_its_start_up_and_stops_on_sigterm(
     devices: StoreDevices, tmp_path: Path
 ) -> None:
-    path = write_config(devices, tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _RUN, "--config", str(path), "--headless"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        lines = []
-        assert process.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        assert any(line.startswith("kiosk open") for line in lines), "".join(lines) + process.stderr.read()
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    text = "".join(lines) + out
-    assert process.returncode == 0, text + err
+    run = run_until_open(write_config(devices, tmp_path), "--headless")
+    assert run.opened and run.status == 0, run.out + run.err
+    text = run.out
     for device in ("reader", "cash", "printer", "center"):
         assert f"start-up {device}: ok: " in text
     assert "start-up recovery: nothing unfinished" in text and text.rstrip().endswith("kiosk stopped")

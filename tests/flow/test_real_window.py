@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_kiosk_helpers import StoreDevices, ensure_pcscd, start_devices, write_config
+from real_kiosk_helpers import StoreDevices, ensure_pcscd, run_until_open, start_devices, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
@@ -29,32 +27,11 @@ def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
 
 @pytest.mark.timeout(90)
 def test_the_window_opens_on_real_devices_and_stops_on_sigterm(devices: StoreDevices, tmp_path: Path) -> None:
-    path = write_config(devices, tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}  # off screen
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "run", "--config", str(path), "--size", "800x600"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        assert any(line.startswith("kiosk open") for line in lines), "".join(lines) + process.stderr.read()
-        time.sleep(3.0)  # the window's start-up and a few frames on the real flow
-        assert process.poll() is None, process.stderr.read()  # still running: the window did not fail
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, err[-3000:]
-    text = "".join(lines) + out + err
+    # settle: the window's start-up and a few frames on the real flow before SIGTERM
+    run = run_until_open(write_config(devices, tmp_path), "--size", "800x600", env=env, settle=3.0)
+    assert run.opened and run.status == 0, run.out + run.err[-3000:]
+    text = run.out + run.err
     assert "touchscreen failed" not in text and "Traceback" not in text
     assert "touchscreen open: 800x600, first frame drawn" in text, text[-3000:]
     assert text.index("touchscreen open") < text.index("touchscreen closed") < text.index("kiosk stopped")

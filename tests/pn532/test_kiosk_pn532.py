@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flow"))  # the real-kiosk helpers live there
-from real_kiosk_helpers import PIN, ROOT, StoreDevices, start_devices, write_config
+from real_kiosk_helpers import PIN, ROOT, StoreDevices, run_until_open, start_devices, write_config
 
 from firmware_sim.pn532_sim import Pn532Sim
 from kiosk.assemble import RealKiosk, StartupError
@@ -277,41 +275,11 @@ def test_real_kiosk_refuses_naming_a_missing_port_or_a_silent_chip(
     assert failed.device == "reader" and f"no reply from a PN532 on {port}" in failed.detail
 
 
-_RUN = (
-    "import sys\n"
-    "from argparse import ArgumentParser\n"
-    "from kiosk.run_real import add_arguments, run_real\n"
-    "parser = ArgumentParser()\n"
-    "add_arguments(parser)\n"
-    "sys.exit(run_real(parser.parse_args(sys.argv[1:])))\n"
-)
-
-
 def test_kiosk_run_config_on_a_pn532_reaches_kiosk_open(store: StoreDevices, tmp_path: Path) -> None:
-    path = _pn532_config(store, tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _RUN, "--config", str(path), "--headless"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    lines: list[str] = []
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    text = "".join(lines) + out
-    assert any(line.startswith("kiosk open") for line in lines), text + err
-    assert "start-up reader: ok: PN532 firmware 1.6" in text and process.returncode == 0, text + err
-    assert PIN not in err
+    run = run_until_open(_pn532_config(store, tmp_path), "--headless")
+    assert run.opened and run.status == 0, run.out + run.err
+    assert "start-up reader: ok: PN532 firmware 1.6" in run.out, run.out
+    assert PIN not in run.err
 
 
 def test_the_harness_swaps_the_card_in_the_pn532_slot(tmp_path: Path) -> None:

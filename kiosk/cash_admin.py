@@ -4,7 +4,7 @@
 and the coins paid since the last refill. ``kiosk cash refill --config FILE --hopper 3 --add 50`` (coins
 put in) or ``--set 120`` (coins counted) journals it with the time; it is refused while a transaction is
 in progress. No PIN and no personal data are involved; no device is opened (the stock lives in the
-journal, see ``kiosk.hopper_stock``). The running kiosk uses a new figure from its next start.
+journal, see ``kiosk.hopper_stock``). A running kiosk reads the new figure as its next payment starts.
 
 Exit status: 0 done, 2 configuration or journal problem, 3 refused.
 """
@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
 from kiosk.hopper_stock import HopperStock, StockRefused, hopper_slots, hopper_stock, refill
 from kiosk.journal import Journal, JournalWriteError
 
-__all__ = ["add_commands", "main"]
+__all__ = ["add_commands"]
 
-DEFAULT_CONFIG = Path("/etc/myna-kiosk/kiosk.toml")
 EXIT_CONFIG = 2
 EXIT_REFUSED = 3
 
@@ -117,17 +116,3 @@ def run_refill(args: argparse.Namespace) -> int:
     print(f"hopper {args.hopper} ({after.slot.coin} yen): {before.stock} -> {after.stock} coins ({how})")
     print("journaled; the running kiosk uses it from its next start")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kiosk.cash_admin cash stock|refill …`` (the same commands as ``kiosk cash``).
-    Returns the exit status; argparse exits with 2 on bad arguments."""
-    parser = argparse.ArgumentParser(prog="kiosk")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,6 +27,8 @@ from kiosk.devices.cctalk import Address
 from kiosk.devices.money import COINS
 from kiosk.flow.timeouts import Timeouts
 
+DEFAULT_CONFIG = Path("/etc/myna-kiosk/kiosk.toml")  # where a store's kiosk keeps its configuration
+
 
 class ConfigError(ValueError):
     """The configuration file is missing, malformed, or names files that are missing or unusable."""

@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cash_admin import stock_lines
-from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
 from kiosk.diagnostics import DeviceStatus, Diagnostics, OpenItem, SettleRefused, TxnSummary
 from kiosk.hopper_stock import hopper_slots
 from kiosk.journal import Journal, JournalWriteError
 from kiosk.staff_passcode import PasscodeError, check_passcode_format, hash_passcode
 
-__all__ = ["add_commands", "main", "report_lines"]
+__all__ = ["add_commands", "report_lines"]
 
-DEFAULT_CONFIG = Path("/etc/myna-kiosk/kiosk.toml")
 EXIT_ERROR = 2
 EXIT_REFUSED = 3
 
@@ -254,17 +253,3 @@ def run_passcode(args: argparse.Namespace) -> int:
     print("[staff]")
     print(f'passcode_hash = "{hash_passcode(first)}"')
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kiosk.diag_cli diag …`` (the same commands as ``kiosk diag``). Returns the exit status;
-    argparse exits with 2 on bad arguments."""
-    parser = argparse.ArgumentParser(prog="kiosk")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())

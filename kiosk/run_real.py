@@ -15,12 +15,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.config import DEFAULT_CONFIG  # light: no device library
+
 if TYPE_CHECKING:  # the devices' libraries load only when the command runs, not when the parser is built
     from kiosk.assemble import RealKiosk
     from kiosk.config import KioskConfig
     from kiosk.flow.view import ViewState
 
-DEFAULT_CONFIG = Path("/etc/myna-kiosk/kiosk.toml")
 EXIT_CONFIG = 2
 EXIT_DEVICES = 3
 EXIT_WINDOW = 1

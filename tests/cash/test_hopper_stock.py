@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.cash_sim import CashUnitSim
-from kiosk.cash_admin import main as cash_main
+from kiosk.cli import main as kiosk_main
 from kiosk.config import ConfigError, HopperSlot, KioskConfig, load_config
 from kiosk.devices.cash import CashUnit, CashUnitConfig
 from kiosk.devices.cash_link import CashLink
@@ -201,12 +201,12 @@ def test_a_kill_mid_payout_leaves_the_figure_at_or_below_reality(
 # --- the staff commands -------------------------------------------------------------------------------
 def test_cash_stock_and_refill_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     toml = str(write_toml(tmp_path))
-    assert cash_main(["cash", "refill", "--config", toml, "--hopper", "3", "--set", "120"]) == 0
+    assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "3", "--set", "120"]) == 0
     assert "hopper 3 (100 yen): 0 -> 120 coins (counted 120)" in capsys.readouterr().out
-    assert cash_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "95"]) == 0
-    assert cash_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "6"]) == 3
+    assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "95"]) == 0
+    assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "6"]) == 3
     assert "refused: hopper 4 holds at most 100 coins" in capsys.readouterr().err
-    assert cash_main(["cash", "stock", "--config", toml]) == 0
+    assert kiosk_main(["cash", "stock", "--config", toml]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].split() == ["hopper", "coin", "stock", "capacity", "paid", "since", "last", "refill/count"]
     assert out[2].split()[:6] == ["3", "100", "yen", "120", "400", "0"] and out[2].endswith("UTC")
@@ -214,13 +214,13 @@ def test_cash_stock_and_refill_commands(tmp_path: Path, capsys: pytest.CaptureFi
     journal = Journal(tmp_path / "var" / "journal.sqlite")
     journal.begin("txn-paying")
     journal.close()
-    assert cash_main(["cash", "refill", "--config", toml, "--hopper", "3", "--add", "1"]) == 3
+    assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "3", "--add", "1"]) == 3
     assert "refused: a transaction is in progress (txn-paying)" in capsys.readouterr().err
 
 
 def test_cash_commands_as_a_process_one_line_errors(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "kiosk.cash_admin", "cash", *args]
+        command = [sys.executable, "-m", "kiosk.cli", "cash", *args]
         return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
 
     toml = str(write_toml(tmp_path, _table(coin=3)))

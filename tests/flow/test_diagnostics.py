@@ -160,7 +160,7 @@ def test_live_devices_report_the_drivers_and_keep_the_other_start_up_checks(jour
 
 def _diag(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.diag_cli", "diag", *args],
+        [sys.executable, "-m", "kiosk.cli", "diag", *args],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 

@@ -68,7 +68,7 @@ def test_cli_self_test_needs_a_config_not_a_journal(tmp_path: Path) -> None:
     journal.write_bytes(b"")
     for args in (["--journal", str(journal)], ["--journal", str(tmp_path / "none.sqlite")]):
         run = subprocess.run(
-            [sys.executable, "-m", "kiosk.diag_cli", "diag", *args, "--self-test"],
+            [sys.executable, "-m", "kiosk.cli", "diag", *args, "--self-test"],
             capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
         )  # fmt: skip
         assert run.returncode == 2, run.stderr

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Product code only: tests and bench/ may use a library directly (e.g. a bare baseline to compare with).
+# Product code and the scripts people run: tests and bench/ may use a library directly (e.g. a bare
+# baseline to compare with).
 PACKAGES = ("reader", "relay_client", "kiosk", "firmware_sim", "mock_relay")
 
 
 def python_files() -> Iterator[Path]:
-    for package in PACKAGES:
-        yield from sorted((ROOT / package).rglob("*.py"))
+    for folder in (*PACKAGES, "scripts"):
+        yield from sorted((ROOT / folder).rglob("*.py"))
 
 
 def imported_modules(path: Path) -> set[str]:

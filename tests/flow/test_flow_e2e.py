@@ -5,37 +5,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from play_helpers import play_cli
 
 from kiosk.journal import Journal
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
-REPO = Path(__file__).resolve().parents[2]
 PIN_TOKEN = re.compile(rb"(?<![0-9A-Za-z])1234(?![0-9A-Za-z])")  # the card's PIN, not part of a hex id
 
 
 def _play(name: str, work: Path) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "-v",
-            "play",
-            name,
-            "--work",
-            str(work),
-            "--out",
-            str(work / "out"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        timeout=150,
-        check=False,
-    )
+    return play_cli(name, work, work / "out")
 
 
 def test_happy_path_prints_settles_and_never_leaks_the_pin(tmp_path: Path) -> None:

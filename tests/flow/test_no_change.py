@@ -4,17 +4,14 @@ are stale): the coin is taken, the change is owed for staff (M02)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from flow_fakes import build_kiosk
+from play_helpers import play_cli
 
 from kiosk.flow.view import Screen
 from kiosk.journal import Journal
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_pay_screen_says_exact_amount_only_before_anything_is_paid(tmp_path: Path) -> None:
@@ -38,27 +35,10 @@ def test_no_notice_when_the_hoppers_can_change_everything(tmp_path: Path) -> Non
 
 
 def _play(name: str, work: Path) -> str:
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "-v",
-            "play",
-            name,
-            "--work",
-            str(work),
-            "--out",
-            str(work / "x"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
-    assert run.returncode == 0, (run.stdout + run.stderr)[-2000:]
-    return run.stdout + run.stderr
+    run = play_cli(name, work, work / "x")
+    output = (run.stdout + run.stderr).decode()
+    assert run.returncode == 0, output[-2000:]
+    return output
 
 
 @pytest.mark.slow

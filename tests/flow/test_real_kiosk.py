@@ -4,14 +4,12 @@ behind real pcscd + vpcd, the cash unit on a pty, ippeveprinter over IPP, the mo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import shutil
 import tomllib
 from argparse import Namespace
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +18,7 @@ from real_kiosk_helpers import (
     READER,
     ROOT,
     StoreDevices,
-    ensure_pcscd,
     run_until_open,
-    start_devices,
     wait_no_card,
     write_config,
 )
@@ -36,13 +32,6 @@ from kiosk.run_real import run_real
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
 PIN_TOKEN = re.compile(rf"(?<![0-9A-Za-z]){PIN}(?![0-9A-Za-z])")
-
-
-@pytest.fixture(scope="module")
-def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
-    ensure_pcscd()
-    with contextlib.ExitStack() as stack:
-        yield start_devices(tmp_path_factory.mktemp("store"), stack)
 
 
 def test_juminhyo_end_to_end_on_real_device_paths(

@@ -4,25 +4,16 @@ center over mTLS): the window comes up on the real flow and the process stops cl
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_kiosk_helpers import StoreDevices, ensure_pcscd, run_until_open, start_devices, write_config
+from real_kiosk_helpers import StoreDevices, run_until_open, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
-
-
-@pytest.fixture(scope="module")
-def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
-    ensure_pcscd()
-    with contextlib.ExitStack() as stack:
-        yield start_devices(tmp_path_factory.mktemp("store"), stack)
 
 
 @pytest.mark.timeout(90)

@@ -1,16 +1,14 @@
 """The real-device kiosk takes its hoppers from ``[[cash.hopper]]`` in kiosk.toml and their stock from the
 journal: never counted = empty, counted by staff = that figure, and after a resident's change was paid
 and the kiosk restarted on the same journal = counted - paid (the simulators as separate components,
-reached as a store's devices are; the helpers of test_real_kiosk.py)."""
+reached as a store's devices are; the devices fixture of tests/flow/conftest.py)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_kiosk_helpers import ROOT, StoreDevices, ensure_pcscd, start_devices, wait_no_card, write_config
+from real_kiosk_helpers import ROOT, StoreDevices, wait_no_card, write_config
 
 from kiosk.assemble import RealKiosk
 from kiosk.config import HopperSlot, load_config
@@ -26,17 +24,10 @@ HOPPERS = (
 )
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreDevices]:
-    ensure_pcscd()
-    with contextlib.ExitStack() as stack:
-        yield start_devices(tmp_path_factory.mktemp("stock-store"), stack)
-
-
 def test_real_kiosk_hoppers_come_from_the_config_and_their_stock_from_the_journal(
-    store: StoreDevices, tmp_path: Path
+    devices: StoreDevices, tmp_path: Path
 ) -> None:
-    config = load_config(write_config(store, tmp_path, reply_timeout=HOPPERS))
+    config = load_config(write_config(devices, tmp_path, reply_timeout=HOPPERS))
     assert config.cash_hoppers == (HopperSlot(3, 100, 400), HopperSlot(6, 50, 300))
     with RealKiosk(config) as kiosk:
         assert kiosk.cash.hoppers.levels() == {3: (100, 0), 6: (50, 0)}  # never counted: exact amounts only
@@ -47,17 +38,17 @@ def test_real_kiosk_hoppers_come_from_the_config_and_their_stock_from_the_journa
         )
         assert "hopper 6 (50 yen) never counted" in cash_line
     journal = Journal(config.journal)
-    loaded = store.cash.hoppers[3].stock
+    loaded = devices.cash.hoppers[3].stock
     refill(journal, config.cash_hoppers, 3, set_to=loaded)
-    refill(journal, config.cash_hoppers, 6, set_to=store.cash.hoppers[6].stock)
+    refill(journal, config.cash_hoppers, 6, set_to=devices.cash.hoppers[6].stock)
     journal.close()
     with RealKiosk(config) as kiosk:
         assert kiosk.cash.hoppers.levels()[3] == (100, loaded)
         assert "never counted" not in " ".join(kiosk.report.lines())  # counted: no warning
-        final = Player(kiosk.flow, store.hands, lambda _: None).play(
+        final = Player(kiosk.flow, devices.hands, lambda _: None).play(
             load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )
     wait_no_card()
-    assert final.change == 300 and store.cash.hoppers[3].stock == loaded - 3
+    assert final.change == 300 and devices.cash.hoppers[3].stock == loaded - 3
     with RealKiosk(config) as kiosk:  # the restart: the figure is what is really in the hopper
         assert kiosk.cash.hoppers.levels()[3] == (100, loaded - 3)

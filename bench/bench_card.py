@@ -32,7 +32,7 @@ def make_card(directory: Path) -> Path:
     """A demo card image with its own test PKI under ``directory``."""
     from firmware_sim.holder import demo_holder
     from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki import TestPki
+    from firmware_sim.pki.hierarchy import TestPki
 
     path = directory / "card.json"
     personalise_card(path, pki=TestPki.open(directory / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN)
@@ -64,7 +64,7 @@ class Counter:
 
 def sequence_rows(image: Path) -> list[Row]:
     """APDUs and bytes of the auth sequence, extended Le vs 256-byte chunks (loopback)."""
-    from firmware_sim.mynumber import MyNumberCard
+    from firmware_sim.card.mynumber import MyNumberCard
 
     rows = []
     for extended, label in ((True, "extended Le"), (False, "256-byte chunks")):
@@ -91,7 +91,7 @@ def wait_card(present: bool, timeout: float = 5.0) -> None:
 @contextmanager
 def card_in_vpcd(image: Path) -> Iterator[Any]:
     """The card in READER through vpcd for the duration. Raises RuntimeError."""
-    from firmware_sim.mynumber import MyNumberCard
+    from firmware_sim.card.mynumber import MyNumberCard
     from firmware_sim.vpcd import VpcdBridge
 
     subprocess.run([str(ROOT / "scripts" / "ensure-pcscd.sh")], check=True, timeout=30)

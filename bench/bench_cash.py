@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable, Mapping
 
 from bench import Row
-from firmware_sim.cash_sim import CashUnitSim
-from kiosk.devices.cash import CashUnit, CashUnitConfig
-from kiosk.devices.cash_link import BarePort, CashLink
-from kiosk.devices.cctalk import Header
-from kiosk.devices.change import ChangeError, _knapsack, make_change
-from kiosk.devices.money import NullJournal
+from firmware_sim.cash.unit import CashUnitSim
+from kiosk.devices.cash.cctalk import Header
+from kiosk.devices.cash.change import ChangeError, _knapsack, make_change
+from kiosk.devices.cash.serial_link import BarePort, CashLink
+from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
+from kiosk.money import NullJournal
 
 REPEATS = 300
 POLL = bytes.fromhex("02 00 01 FE FF")
@@ -97,8 +97,14 @@ def run() -> list[Row]:
             rows.append(Row("poll cycle, steady state", cycle, "ms", "229 + 159 each 200 ms loop turn"))
             start = time.perf_counter()
             unit.dispense(900)
-            rows.append(Row("dispense 900 yen (2 hoppers)", (time.perf_counter() - start) * 1000, "ms",
-                            "protocol only: simulated coins take no time"))
+            rows.append(
+                Row(
+                    "dispense 900 yen (2 hoppers)",
+                    (time.perf_counter() - start) * 1000,
+                    "ms",
+                    "protocol only: simulated coins take no time",
+                )
+            )
         finally:
             unit.close()
     return rows + _change_figures()

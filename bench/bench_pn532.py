@@ -14,7 +14,7 @@ from pathlib import Path
 from bench import Row
 from reader.jpki import JpkiClient
 from reader.loopback import LoopbackTransport
-from reader.pn532 import Pn532Transport, open_pn532
+from reader.pn532.transport import Pn532Transport, open_pn532
 from reader.transport import Transport
 
 AUTH_PIN = "1234"
@@ -26,7 +26,7 @@ REPEATS = 5
 def make_card(directory: Path) -> Path:
     from firmware_sim.holder import demo_holder
     from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki import TestPki
+    from firmware_sim.pki.hierarchy import TestPki
 
     path = directory / "card.json"
     personalise_card(path, pki=TestPki.open(directory / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN)
@@ -53,9 +53,9 @@ def timed(run: Callable[[], None]) -> float:
 
 def pn532_rows(image: Path, baud: int | None, extended: bool) -> tuple[float, int, int]:
     """(median seconds of one sequence incl. activation, bytes host→chip, bytes chip→host)."""
-    from firmware_sim.mynumber import MyNumberCard
-    from firmware_sim.pn532_sim import Pn532Sim
-    from firmware_sim.typeb import TypeBCard
+    from firmware_sim.card.mynumber import MyNumberCard
+    from firmware_sim.pn532.module import Pn532Sim
+    from firmware_sim.pn532.typeb import TypeBCard
 
     sim = Pn532Sim(TypeBCard(MyNumberCard.from_image(image)), baud=baud)
     transport: Pn532Transport = open_pn532(f"pn532://{sim.start()}?extended={int(extended)}")
@@ -79,7 +79,7 @@ def pn532_rows(image: Path, baud: int | None, extended: bool) -> tuple[float, in
 
 
 def loopback_seconds(image: Path) -> float:
-    from firmware_sim.mynumber import MyNumberCard
+    from firmware_sim.card.mynumber import MyNumberCard
 
     transport = LoopbackTransport(MyNumberCard.from_image(image))
 

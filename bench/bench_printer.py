@@ -15,12 +15,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from bench import Row
-from firmware_sim.dnssd import DnssdServices
-from firmware_sim.printer_sim import PrinterSim
-from kiosk.devices import ipp
-from kiosk.devices.ipp_constants import GroupTag, Operation, ValueTag
-from kiosk.devices.print_render import count_pdf_pages, pdf_to_pwg_raster, render_gray_pages
-from kiosk.devices.printer import IppPrinter
+from firmware_sim.printer.dnssd import DnssdServices
+from firmware_sim.printer.ippeve import PrinterSim
+from kiosk.devices.printer import ipp
+from kiosk.devices.printer.driver import IppPrinter
+from kiosk.devices.printer.ipp_constants import GroupTag, Operation, ValueTag
+from kiosk.devices.printer.render import count_pdf_pages, pdf_to_pwg_raster, render_gray_pages
 
 
 def sample_pdf(pages: int) -> bytes:
@@ -62,10 +62,14 @@ def run() -> list[Row]:
         Row("IPP encode+decode, small request", codec * 1e6, "µs", "our codec"),
         Row("pdfinfo page count (3 pages)", timed(10, lambda: count_pdf_pages(pdf)) * 1000, "ms", "poppler"),
         Row("render 3 A4 pages gray 300 dpi (pdftoppm)", render * 1000, "ms", "baseline: poppler alone"),
-        Row("PDF -> PWG raster sgray_8 (3 pages)", raster * 1000, "ms",
-            f"{raster / render:.2f}× the render alone (our PWG packing on top)"),
+        Row(
+            "PDF -> PWG raster sgray_8 (3 pages)",
+            raster * 1000,
+            "ms",
+            f"{raster / render:.2f}× the render alone (our PWG packing on top)",
+        ),
         Row("PWG raster size (3 pages)", len(pdf_to_pwg_raster(pdf)) / 1024, "KiB", "PackBits-style lines"),
-    ]  # fmt: skip
+    ]
     return rows + _printed(pdf)
 
 
@@ -81,9 +85,13 @@ def _printed(pdf: bytes) -> list[Row]:
         dnssd.stop()
     return [
         Row("Get-Printer-Attributes round trip", query * 1000, "ms", "ippeveprinter on 127.0.0.1"),
-        Row("print 3 pages on the simulator", job * 1000, "ms",
-            f"{job / query:.0f}× one IPP round trip (no page delay; job polled every 50 ms)"),
-    ]  # fmt: skip
+        Row(
+            "print 3 pages on the simulator",
+            job * 1000,
+            "ms",
+            f"{job / query:.0f}× one IPP round trip (no page delay; job polled every 50 ms)",
+        ),
+    ]
 
 
 if __name__ == "__main__":

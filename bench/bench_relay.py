@@ -30,15 +30,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
 from bench import Row
-from firmware_sim.image import CardImage
-from firmware_sim.pki import TestPki
-from mock_relay import documents, rules
-from mock_relay.cli_cards import personalise_for
+from firmware_sim.card.image import CardImage
+from firmware_sim.pki.hierarchy import TestPki
+from mock_relay.cli.cards import personalise_for
+from mock_relay.documents import build as documents
 from mock_relay.jpki_check import JpkiChecker, auth_message
 from mock_relay.model import JST, YEAR_END_CLOSURE, OrderItem, Route
 from mock_relay.ocsp import OcspResponder
-from mock_relay.registry import Registry
-from mock_relay.routes_documents import canonical
+from mock_relay.registry.store import Registry
+from mock_relay.routes.documents import canonical
+from mock_relay.rules import menu as rules
 from mock_relay.tls import CenterPki, client_context
 
 RESIDENTS = ("V-001", "V-002", "V-003")  # 大衡村: refuse_same_day_reissue=False
@@ -154,16 +155,21 @@ def _ceiling(data: Path) -> float:
     start = time.perf_counter()
     for i in range(rounds):
         msg = auth_message("S-bench", bytes(32), "T-0001")
-        checker.check_local(cert.public_bytes(serialization.Encoding.DER), key.sign(msg, padding.PKCS1v15(),
-                            hashes.SHA256()), msg, now)  # fmt: skip
+        checker.check_local(
+            cert.public_bytes(serialization.Encoding.DER),
+            key.sign(msg, padding.PKCS1v15(), hashes.SHA256()),
+            msg,
+            now,
+        )
         req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA256()).build()
         resp = ocsp.load_der_ocsp_response(responder.respond(req.public_bytes(serialization.Encoding.DER)))
         assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
         menu = rules.open_menu(registry, resident, Route.RESIDENCE, now)
         priced = rules.price_order(registry, resident, menu, [OrderItem.parse({"type": "juminhyo"})], now)
         code = "AAAA-BBBB-CCCC-DDDD"
-        request = documents.build_document_request(registry, resident, priced[0], 0, f"D-{i}", code,
-                                                   "https://127.0.0.1/v1/verify/x", now)  # fmt: skip
+        request = documents.build_document_request(
+            registry, resident, priced[0], 0, f"D-{i}", code, "https://127.0.0.1/v1/verify/x", now
+        )
         pdf = documents.render_document(request).pdf
         binding = {"document_id": f"D-{i}", "sha256": hashlib.sha256(pdf).hexdigest()}
         center.signer.key.sign(canonical(binding), ec.ECDSA(hashes.SHA256()))
@@ -176,10 +182,20 @@ def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "center"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mock_relay.cli", "serve", "--data", str(data),
-             "--clock", _clock().isoformat()],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "mock_relay.cli.main",
+                "serve",
+                "--data",
+                str(data),
+                "--clock",
+                _clock().isoformat(),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()

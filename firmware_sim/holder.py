@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
 
-from firmware_sim.pki_places import PREFECTURES, municipality_romaji
+from firmware_sim.pki.places import PREFECTURES, municipality_romaji
 
 _MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _MUNICIPALITY_WEIGHTS = (6, 5, 4, 3, 2)

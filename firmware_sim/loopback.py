@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from firmware_sim.image import CardImageError
-from firmware_sim.mynumber import CardOptions, MyNumberCard
+from firmware_sim.card.image import CardImageError
+from firmware_sim.card.mynumber import CardOptions, MyNumberCard
 from reader.errors import TransportError
 from reader.loopback import LoopbackTransport
 

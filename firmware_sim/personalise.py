@@ -1,6 +1,6 @@
 """Card personalisation: keys, certificates, JPKI and 券面事項入力補助AP files, PINs → a card image.
 
-The result is written through :class:`firmware_sim.image.CardImage` (the card-OS engineer's format).
+The result is written through :class:`firmware_sim.card.image.CardImage` (the card-OS engineer's format).
 PINs are checked for format here and handed to the image, which stores only salted hashes;
 nothing in this module logs or prints a PIN, and error messages never contain one.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from firmware_sim.card.image import CardImage, PinSpec
+from firmware_sim.card.kenmen_data import build_kenmen_files
 from firmware_sim.holder import Holder
-from firmware_sim.image import CardImage, PinSpec
-from firmware_sim.kenmen_data import build_kenmen_files
-from firmware_sim.pki import KeyFactory, TestPki, new_rsa_key
-from firmware_sim.pki_profile import opaque_id
-from firmware_sim.pki_revocation import serial_hex
-from firmware_sim.pki_store import key_pem
+from firmware_sim.pki.hierarchy import KeyFactory, TestPki, new_rsa_key
+from firmware_sim.pki.profile import opaque_id
+from firmware_sim.pki.revocation import serial_hex
+from firmware_sim.pki.store import key_pem
 from reader.constants import (
     ATR_OPENSC_JPKI,
     AUTH_PIN_MAX_TRIES,

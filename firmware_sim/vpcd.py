@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Protocol
 
-from firmware_sim.card_os import TRAFFIC
+from firmware_sim.card.cardos import TRAFFIC
 
 logger = logging.getLogger(__name__)
 

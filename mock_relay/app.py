@@ -26,14 +26,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from firmware_sim.pki import KeyFactory, TestPki
-from mock_relay import idempotency
+from firmware_sim.pki.hierarchy import KeyFactory, TestPki
 from mock_relay.faults import CenterClock, Faults, Maintenance
 from mock_relay.jpki_check import JpkiChecker
 from mock_relay.ledger import Ledger
 from mock_relay.ocsp import OcspResponder
-from mock_relay.registry import Registry
-from mock_relay.routes_common import TERMINAL, ApiProblem, problem_response
+from mock_relay.registry.store import Registry
+from mock_relay.routes import idempotency
+from mock_relay.routes.common import TERMINAL, ApiProblem, problem_response
 from mock_relay.tls import CenterPki, terminal_id_of
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,12 @@ class Center:
 
     @classmethod
     def open(
-        cls, data_dir: Path, config: CenterConfig | None = None, clock: CenterClock | None = None,
+        cls,
+        data_dir: Path,
+        config: CenterConfig | None = None,
+        clock: CenterClock | None = None,
         key_factory: KeyFactory | None = None,
-    ) -> Center:  # fmt: skip
+    ) -> Center:
         """Open (creating and seeding on first use) the center's data directory.
 
         ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool).
@@ -106,13 +109,19 @@ class Center:
         clock = clock or CenterClock()
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
         return cls(
-            data_dir=data_dir, config=config, center_pki=CenterPki.open(data_dir / "center"), jpki=jpki,
+            data_dir=data_dir,
+            config=config,
+            center_pki=CenterPki.open(data_dir / "center"),
+            jpki=jpki,
             registry=Registry(data_dir / "registry.sqlite", clock=clock.now),
-            ledger=Ledger(data_dir / "ledger.sqlite"), clock=clock, faults=Faults(),
+            ledger=Ledger(data_dir / "ledger.sqlite"),
+            clock=clock,
+            faults=Faults(),
             maintenance=Maintenance(),
-            responder=OcspResponder(jpki), checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
+            responder=OcspResponder(jpki),
+            checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
             admin_token=_admin_token(data_dir),
-        )  # fmt: skip
+        )
 
     def close(self) -> None:
         """Close the databases."""
@@ -182,8 +191,10 @@ async def _http_cleanup(app: web.Application) -> None:
 
 def build_api_app(center: Center) -> web.Application:
     """The mutual-TLS kiosk API."""
-    from mock_relay import routes_orders, routes_public, routes_sessions
-    from mock_relay.routes_admin import faults_middleware
+    from mock_relay.routes import orders as routes_orders
+    from mock_relay.routes import public as routes_public
+    from mock_relay.routes import sessions as routes_sessions
+    from mock_relay.routes.admin import faults_middleware
 
     app = web.Application(
         middlewares=[_problems, _terminal, faults_middleware, idempotency.middleware],
@@ -200,7 +211,7 @@ def build_api_app(center: Center) -> web.Application:
 
 def build_public_app(center: Center) -> web.Application:
     """The public, server-authenticated-only listener: verification and health."""
-    from mock_relay import routes_public
+    from mock_relay.routes import public as routes_public
 
     app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
     app[CENTER_KEY] = center
@@ -210,7 +221,7 @@ def build_public_app(center: Center) -> web.Application:
 
 def build_plain_app(center: Center) -> web.Application:
     """Plain HTTP: the OCSP responder and the operator admin routes."""
-    from mock_relay import routes_admin
+    from mock_relay.routes import admin as routes_admin
 
     app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
     app[CENTER_KEY] = center

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from firmware_sim.pki import TestPki
+from firmware_sim.pki.hierarchy import TestPki
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,11 @@ class JpkiChecker:
         body = req.public_bytes(serialization.Encoding.DER)
         try:
             async with http.post(
-                self.ocsp_url, data=body, headers={"Content-Type": "application/ocsp-request"},
+                self.ocsp_url,
+                data=body,
+                headers={"Content-Type": "application/ocsp-request"},
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
-            ) as resp:  # fmt: skip
+            ) as resp:
                 if resp.status != 200:
                     raise _unavailable(f"responder answered HTTP {resp.status}")
                 raw = await resp.read()

@@ -179,10 +179,18 @@ class Ledger:
         if r is None:
             return None
         return SessionRow(
-            r["session_id"], r["terminal_id"], r["challenge"], r["created_at"], r["expires_ts"],
-            r["state"], bool(r["challenge_used"]), r["route"], r["cert_serial_hash"], r["resident_id"],
+            r["session_id"],
+            r["terminal_id"],
+            r["challenge"],
+            r["created_at"],
+            r["expires_ts"],
+            r["state"],
+            bool(r["challenge_used"]),
+            r["route"],
+            r["cert_serial_hash"],
+            r["resident_id"],
             r["municipality_code"],
-        )  # fmt: skip
+        )
 
     def consume_challenge(self, session_id: str) -> bool:
         """Mark the challenge used; True only for the first caller (atomic test-and-set)."""
@@ -202,9 +210,16 @@ class Ledger:
             )
 
     def authenticate_session(
-        self, session_id: str, *, route: str, cert_serial_hash: str, resident_id: str,
-        municipality_code: str, at: str, expires_ts: float,
-    ) -> None:  # fmt: skip
+        self,
+        session_id: str,
+        *,
+        route: str,
+        cert_serial_hash: str,
+        resident_id: str,
+        municipality_code: str,
+        at: str,
+        expires_ts: float,
+    ) -> None:
         """open → authenticated. Raises LedgerConflict if the session is no longer open."""
         with self.transaction() as db:
             cur = db.execute(
@@ -236,9 +251,14 @@ class Ledger:
 
     # --- orders ---------------------------------------------------------------------------------------
     def create_order(
-        self, order_id: str, session_id: str, terminal_id: str, created_at: str, created_ts: float,
+        self,
+        order_id: str,
+        session_id: str,
+        terminal_id: str,
+        created_at: str,
+        created_ts: float,
         items: Sequence[ItemRow],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """authenticated session → ordered, with a priced order. Raises LedgerConflict otherwise."""
         total = sum(i.unit_fee * i.copies for i in items)
         with self.transaction() as db:
@@ -258,11 +278,18 @@ class Ledger:
             db.executemany(
                 "INSERT INTO items VALUES (?,?,?,?,?,?,?)",
                 [
-                    (order_id, i.item_index, i.type, i.label, json.dumps(i.options, sort_keys=True), i.copies,
-                     i.unit_fee)
+                    (
+                        order_id,
+                        i.item_index,
+                        i.type,
+                        i.label,
+                        json.dumps(i.options, sort_keys=True),
+                        i.copies,
+                        i.unit_fee,
+                    )
                     for i in items
                 ],
-            )  # fmt: skip
+            )
 
     def order(self, order_id: str, terminal_id: str) -> OrderRow | None:
         """The order if it exists AND belongs to ``terminal_id``."""
@@ -276,14 +303,27 @@ class Ledger:
                 "SELECT * FROM items WHERE order_id=? ORDER BY item_index", (order_id,)
             ).fetchall()
         return OrderRow(
-            r["order_id"], r["session_id"], r["terminal_id"], r["created_at"], r["state"], r["total"],
-            r["paid"], r["refund_due"], bool(r["result_reported"]),
+            r["order_id"],
+            r["session_id"],
+            r["terminal_id"],
+            r["created_at"],
+            r["state"],
+            r["total"],
+            r["paid"],
+            r["refund_due"],
+            bool(r["result_reported"]),
             tuple(
-                ItemRow(i["item_index"], i["type"], i["label"], json.loads(i["options"]), i["copies"],
-                        i["unit_fee"])
+                ItemRow(
+                    i["item_index"],
+                    i["type"],
+                    i["label"],
+                    json.loads(i["options"]),
+                    i["copies"],
+                    i["unit_fee"],
+                )
                 for i in items
             ),
-        )  # fmt: skip
+        )
 
     def record_documents(self, order_id: str, docs: Sequence[tuple[DocumentRow, str, str]]) -> None:
         """priced → issued, storing (row, binding JSON, signature b64) per copy. Raises LedgerConflict."""
@@ -305,11 +345,24 @@ class Ledger:
             db.executemany(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (d.document_id, order_id, d.item_index, d.copy_index, d.type, d.sha256, d.page_count,
-                     binding, sig, d.verification_code, "issued", d.issued_at, d.municipality_code)
+                    (
+                        d.document_id,
+                        order_id,
+                        d.item_index,
+                        d.copy_index,
+                        d.type,
+                        d.sha256,
+                        d.page_count,
+                        binding,
+                        sig,
+                        d.verification_code,
+                        "issued",
+                        d.issued_at,
+                        d.municipality_code,
+                    )
                     for d, binding, sig in docs
                 ],
-            )  # fmt: skip
+            )
 
     def documents(self, order_id: str) -> tuple[DocumentRow, ...]:
         """The order's documents in item/copy order, each with its item's unit fee."""
@@ -404,7 +457,16 @@ class Ledger:
 
 def _document_row(r: sqlite3.Row) -> DocumentRow:
     return DocumentRow(
-        r["document_id"], r["order_id"], r["item_index"], r["copy_index"], r["type"], r["sha256"],
-        r["page_count"], r["verification_code"], r["state"], r["issued_at"], r["municipality_code"],
+        r["document_id"],
+        r["order_id"],
+        r["item_index"],
+        r["copy_index"],
+        r["type"],
+        r["sha256"],
+        r["page_count"],
+        r["verification_code"],
+        r["state"],
+        r["issued_at"],
+        r["municipality_code"],
         r["unit_fee"],
-    )  # fmt: skip
+    )

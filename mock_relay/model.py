@@ -13,7 +13,8 @@ Stable contract for ``app.py`` (server) and the kiosk-client tests:
 Option keys (values JSON-compatible; ``OrderItem.parse`` turns JSON lists into tuples):
 ``scope`` ("all" | "selected"), ``members`` (resident ids), ``setainushi`` / ``honseki`` / ``my_number`` /
 ``foreign_items`` (bool), ``year`` (int, 年度 for tax certificates).
-All datetimes are timezone-aware; rules work in JST (``JST``). Check digits: ``mock_relay.checkdigits``.
+All datetimes are timezone-aware; rules work in JST (``JST``). Check digits:
+``mock_relay.registry.checkdigits``.
 """
 
 from __future__ import annotations
@@ -378,19 +379,42 @@ class Refusal(Exception):
 
 REFUSAL_CODES = frozenset(
     {
-        "out_of_hours", "year_end_closure", "maintenance", "koseki_out_of_hours",
-        "under_15", "moved_out", "deceased", "support_measure", "moved_in_today",
-        "unknown_resident", "card_not_bound",
-        "issued_today", "household_move_out",
-        "not_registered_honseki", "registration_pending", "honseki_same_as_residence",
-        "honseki_not_participating", "no_koseki",
-        "tax_cardholder_only", "tax_year_not_offered", "no_tax_record",
-        "seal_not_registered", "seal_abolished", "seal_cardholder_only",
-        "copies_exceeded", "invalid_copies", "too_many_items", "empty_order",
-        "type_not_offered", "option_not_allowed", "invalid_option", "invalid_item",
-        "not_in_household", "not_in_koseki",
+        "out_of_hours",
+        "year_end_closure",
+        "maintenance",
+        "koseki_out_of_hours",
+        "under_15",
+        "moved_out",
+        "deceased",
+        "support_measure",
+        "moved_in_today",
+        "unknown_resident",
+        "card_not_bound",
+        "issued_today",
+        "household_move_out",
+        "not_registered_honseki",
+        "registration_pending",
+        "honseki_same_as_residence",
+        "honseki_not_participating",
+        "no_koseki",
+        "tax_cardholder_only",
+        "tax_year_not_offered",
+        "no_tax_record",
+        "seal_not_registered",
+        "seal_abolished",
+        "seal_cardholder_only",
+        "copies_exceeded",
+        "invalid_copies",
+        "too_many_items",
+        "empty_order",
+        "type_not_offered",
+        "option_not_allowed",
+        "invalid_option",
+        "invalid_item",
+        "not_in_household",
+        "not_in_koseki",
     }
-)  # fmt: skip
+)
 
 
 def _bad_item(why: str) -> Refusal:
@@ -403,4 +427,3 @@ def _option_value(key: str, value: object) -> OptionValue:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return tuple(str(v) for v in value)
     raise _bad_item(f"option {key!r} has an unsupported value")
-

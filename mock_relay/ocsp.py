@@ -1,4 +1,4 @@
-"""The JPKI OCSP responder (RFC 6960) over the test PKI of ``firmware_sim.pki``.
+"""The JPKI OCSP responder (RFC 6960) over the test PKI of ``firmware_sim.pki.hierarchy``.
 
 One responder answers for every generation of both JPKI CAs (user-authentication and signature). The
 CA a request is about is found by its issuer key hash (all generations share one DN, so the name hash
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
-from firmware_sim.pki import TestPki
+from firmware_sim.pki.hierarchy import TestPki
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,16 @@ class OcspResponder:
         status, revoked_at, reason = self._status(target, serial)
         now = datetime.now(UTC).replace(microsecond=0) - BACKDATE
         builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-            req.issuer_name_hash, key_hash, serial, algorithm, status, now, now + NEXT_UPDATE + BACKDATE,
-            revoked_at, reason,
-        )  # fmt: skip
+            req.issuer_name_hash,
+            key_hash,
+            serial,
+            algorithm,
+            status,
+            now,
+            now + NEXT_UPDATE + BACKDATE,
+            revoked_at,
+            reason,
+        )
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 builder = builder.add_extension(ext.value, critical=False)

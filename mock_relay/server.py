@@ -20,7 +20,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from firmware_sim.pki import KeyFactory
+from firmware_sim.pki.hierarchy import KeyFactory
 from mock_relay.app import Center, CenterConfig, build_api_app, build_plain_app, build_public_app
 from mock_relay.faults import CenterClock, Faults, Maintenance
 
@@ -33,10 +33,17 @@ class RelayServer:
     """The center's listeners around one :class:`Center`."""
 
     def __init__(
-        self, data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, public_port: int = 0,
-        plain_port: int = 0, config: CenterConfig | None = None, clock: CenterClock | None = None,
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_port: int = 0,
+        plain_port: int = 0,
+        config: CenterConfig | None = None,
+        clock: CenterClock | None = None,
         key_factory: KeyFactory | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self._ports = (port, public_port, plain_port)
@@ -126,8 +133,13 @@ class RelayServer:
 
     def _write_running(self) -> None:
         c = self._c()
-        info = {"api_url": c.urls.api, "public_url": c.urls.public, "ocsp_url": c.urls.ocsp,
-                "admin_url": c.urls.plain, "pid": os.getpid()}  # fmt: skip
+        info = {
+            "api_url": c.urls.api,
+            "public_url": c.urls.public,
+            "ocsp_url": c.urls.ocsp,
+            "admin_url": c.urls.plain,
+            "pid": os.getpid(),
+        }
         tmp = self.data_dir / (RUNNING_FILE + ".tmp")
         tmp.write_text(json.dumps(info, indent=2))
         os.replace(tmp, self.data_dir / RUNNING_FILE)

@@ -83,9 +83,16 @@ def _builder(subject: x509.Name, issuer: x509.Name, public: Any) -> x509.Certifi
 
 def _ku(*, sign: bool = False, ca: bool = False, agree: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=sign, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=agree, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=agree,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _make_root(cn: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -155,9 +162,14 @@ class CenterPki:
             directory, "server", center_ca, "localhost", "server", [ExtendedKeyUsageOID.SERVER_AUTH], san
         )
         signer = cls._ensure_leaf(
-            directory, "document-signer", center_ca, "myna-kiosk document signer", "documents",
-            [DOCUMENT_SIGNING_EKU], None,
-        )  # fmt: skip
+            directory,
+            "document-signer",
+            center_ca,
+            "myna-kiosk document signer",
+            "documents",
+            [DOCUMENT_SIGNING_EKU],
+            None,
+        )
         return cls(directory, center_ca, terminal_ca, server, signer)
 
     @staticmethod
@@ -171,9 +183,14 @@ class CenterPki:
 
     @staticmethod
     def _ensure_leaf(
-        directory: Path, stem: str, issuer: _Pair, cn: str, ou: str,
-        eku: list[x509.ObjectIdentifier], san: x509.SubjectAlternativeName | None,
-    ) -> _Pair:  # fmt: skip
+        directory: Path,
+        stem: str,
+        issuer: _Pair,
+        cn: str,
+        ou: str,
+        eku: list[x509.ObjectIdentifier],
+        san: x509.SubjectAlternativeName | None,
+    ) -> _Pair:
         cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
         if not cert_path.exists():
             cert, key = _make_leaf(issuer, cn, ou, eku, san)

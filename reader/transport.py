@@ -69,7 +69,7 @@ def _load_builtin(scheme: str) -> None:
     if scheme == "pcsc":
         import_module("reader.pcsc")  # registers itself
     elif scheme.startswith("pn532"):
-        import_module("reader.pn532")  # registers itself
+        import_module("reader.pn532.transport")  # registers itself
     else:
         for ep in entry_points(group="myna_kiosk.transports"):
             if ep.name == scheme:

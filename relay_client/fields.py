@@ -130,7 +130,6 @@ def bad(where: str, what: str) -> CenterProtocolError:
     return CenterProtocolError("malformed_response", detail=f"{where} {what}")
 
 
-
 _READERS: dict[object, Callable[[Fields, str], Any]] = {
     str: Fields.text,
     str | None: Fields.opt_text,

@@ -8,8 +8,8 @@ PY=.venv/bin/python
 SCENARIOS=${*:-"juminhyo printer_jam"}
 status=0
 for s in $SCENARIOS; do
-    printf '\n\033[1m== kiosk play %s --reader pcsc\033[0m\n' "$s"
-    "$PY" -m kiosk.cli play "$s" --reader pcsc --out out/kiosk || status=1
+    printf '\n\033[1m== kiosk-harness play %s --reader pcsc\033[0m\n' "$s"
+    "$PY" -m harness play "$s" --reader pcsc --out out/kiosk || status=1
 done
 printf '\n\033[1m== The printed certificates\033[0m\n'
 for d in out/kiosk/*/; do

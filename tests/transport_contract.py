@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from firmware_sim.card_os import CardTiming
-from firmware_sim.mynumber import CardOptions
+from firmware_sim.card.cardos import CardTiming
+from firmware_sim.card.mynumber import CardOptions
 from reader.apdu import h
 from reader.constants import Ins
 from reader.errors import (

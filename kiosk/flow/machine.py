@@ -21,14 +21,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.devices.money import BillStacked, CashEvent, CoinCredited
 from kiosk.flow import events as ev
 from kiosk.flow import steps
 from kiosk.flow.outcomes import outcome, outcome_for_error, with_staff_flag
 from kiosk.flow.ports import CardCheckError, CardRead, Job, Runner, Scheduler
 from kiosk.flow.timeouts import CANCELLABLE, Timeouts
 from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
-from kiosk.journal import Journal
+from kiosk.journal.store import Journal
+from kiosk.money import BillStacked, CashEvent, CoinCredited
 from reader.errors import PinBlockedError, PinIncorrectError
 from relay_client import Authenticated, CenterError, IssuedDocument, MenuOption, Order, Session
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from kiosk.devices.money import CashEvent
-from kiosk.devices.printer_status import PrintProgress, PrintResult
+from kiosk.devices.printer.status import PrintProgress, PrintResult
+from kiosk.money import CashEvent
 from relay_client import (
     Authenticated,
     Cancelled,
@@ -136,7 +136,7 @@ class CenterPort(Protocol):
 
 
 class CashPort(Protocol):
-    """The subset of kiosk.devices.cash.CashUnit the flow uses."""
+    """The subset of kiosk.devices.cash.unit.CashUnit the flow uses."""
 
     def add_observer(self, observer: Callable[[CashEvent], None]) -> None: ...
 
@@ -155,7 +155,7 @@ class CashPort(Protocol):
 
 
 class PrinterPort(Protocol):
-    """The subset of kiosk.devices.printer.IppPrinter the flow uses."""
+    """The subset of kiosk.devices.printer.driver.IppPrinter the flow uses."""
 
     def print_pdf(
         self,

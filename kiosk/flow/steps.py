@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.devices.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind
-from kiosk.devices.printer_status import PrintProgress
+from kiosk.devices.printer.status import PrintProgress
 from kiosk.flow.ports import CardPort, CardRead, CashPort, CenterPort, PrinterPort
-from kiosk.journal import Journal
+from kiosk.journal.store import Journal
+from kiosk.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind
 from relay_client import Authenticated, CopyOutcome, IssuedDocument, Order, OrderItem, Session
 from relay_client.fields import OptionValue
 

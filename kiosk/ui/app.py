@@ -16,7 +16,10 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition
 
-from kiosk.ui import (
+from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
+from kiosk.ui.fonts import register_fonts
+from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
+from kiosk.ui.screens import (
     attract,
     choose_type,
     confirm,
@@ -33,26 +36,32 @@ from kiosk.ui import (
     remove_card,
     route,
     wait,
-)  # fmt: skip
-from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
-from kiosk.ui.fonts import register_fonts
-from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
+)
+from kiosk.ui.screens.staff import attach_staff
 from kiosk.ui.sound import SoundPlayer
-from kiosk.ui.staff import attach_staff
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
 log = logging.getLogger(__name__)
 
 SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
-    "attract": attract.AttractScreen, "language": language.LanguageScreen, "route": route.RouteScreen,
-    "place_card": place_card.PlaceCardScreen, "wait": wait.WaitScreen, "pin": pin.PinScreen,
-    "locked": locked.LockedScreen, "remove_card": remove_card.RemoveCardScreen,
-    "choose_type": choose_type.ChooseTypeScreen, "options": options.OptionsScreen,
+    "attract": attract.AttractScreen,
+    "language": language.LanguageScreen,
+    "route": route.RouteScreen,
+    "place_card": place_card.PlaceCardScreen,
+    "wait": wait.WaitScreen,
+    "pin": pin.PinScreen,
+    "locked": locked.LockedScreen,
+    "remove_card": remove_card.RemoveCardScreen,
+    "choose_type": choose_type.ChooseTypeScreen,
+    "options": options.OptionsScreen,
     "copies": copies.CopiesScreen,
-    "confirm": confirm.ConfirmScreen, "pay": pay.PayScreen, "printing": printing.PrintingScreen,
-    "done": done.DoneScreen, "error": error.ErrorScreen,
-}  # fmt: skip
+    "confirm": confirm.ConfirmScreen,
+    "pay": pay.PayScreen,
+    "printing": printing.PrintingScreen,
+    "done": done.DoneScreen,
+    "error": error.ErrorScreen,
+}
 assert tuple(SCREEN_CLASSES) == SCREENS
 
 Intent = Callable[[str, object], None]
@@ -75,7 +84,7 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         self,
         on_intent: Intent | None = None,
         sound: SoundPlayer | None = None,
-        staff: Any = None,  # a kiosk.diagnostics.StaffAccess: staff mode (kiosk.ui.staff) on the title
+        staff: Any = None,  # a kiosk.staff.diagnostics.StaffAccess: staff mode from the title
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -177,7 +186,7 @@ def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShel
     Raises FontMissingError."""
     register_fonts()
     THEME.refresh_metrics()
-    load_kv("shell")
+    load_kv(Path(__file__).with_name("shell.kv"))
     return KioskShell(on_intent=on_intent, staff=staff)
 
 

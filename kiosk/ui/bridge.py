@@ -35,9 +35,23 @@ _SCREENS: dict[str, tuple[str, str, str]] = {
     "failed": ("error", "", ""),
 }
 SCREENS: tuple[str, ...] = (
-    "attract", "language", "route", "place_card", "wait", "pin", "locked", "remove_card", "choose_type",
-    "options", "copies", "confirm", "pay", "printing", "done", "error",
-)  # fmt: skip
+    "attract",
+    "language",
+    "route",
+    "place_card",
+    "wait",
+    "pin",
+    "locked",
+    "remove_card",
+    "choose_type",
+    "options",
+    "copies",
+    "confirm",
+    "pay",
+    "printing",
+    "done",
+    "error",
+)
 MESSAGE_KEYS = frozenset(
     {
         "pin_incorrect",
@@ -115,9 +129,12 @@ def _menu_item(item: Any) -> UiMenuItem:
     offered = getattr(item, "options", ())
     options = tuple((str(name), tuple(str(v) for v in values)) for name, values in offered)
     return UiMenuItem(
-        str(item.type), int(item.fee), bool(getattr(item, "available", True)),
-        int(getattr(item, "max_copies", 1)), options,
-    )  # fmt: skip
+        str(item.type),
+        int(item.fee),
+        bool(getattr(item, "available", True)),
+        int(getattr(item, "max_copies", 1)),
+        options,
+    )
 
 
 def _outcome(raw: Any) -> UiOutcome | None:
@@ -125,9 +142,11 @@ def _outcome(raw: Any) -> UiOutcome | None:
         return None
     key = str(raw.message_key)
     return UiOutcome(
-        f"outcome_{key}" if key in OUTCOME_KEYS else "outcome_call_staff", str(raw.staff_code),
-        int(getattr(raw, "refunded", 0)), int(getattr(raw, "refund_owed", 0)),
-    )  # fmt: skip
+        f"outcome_{key}" if key in OUTCOME_KEYS else "outcome_call_staff",
+        str(raw.staff_code),
+        int(getattr(raw, "refunded", 0)),
+        int(getattr(raw, "refund_owed", 0)),
+    )
 
 
 def from_view(view: Any) -> UiState:
@@ -140,16 +159,28 @@ def from_view(view: Any) -> UiState:
         screen = "locked"
     key = str(view.message_key)
     return UiState(
-        screen=screen, language=str(view.language), wait_title=wait_title, wait_hint=wait_hint,
+        screen=screen,
+        language=str(view.language),
+        wait_title=wait_title,
+        wait_hint=wait_hint,
         message=f"msg_{key}" if key in MESSAGE_KEYS else "",
-        tries_left=view.tries_left, last_try_warning=bool(view.last_try_warning),
-        menu=tuple(_menu_item(m) for m in view.menu), chosen_type=str(view.chosen_type),
-        options=tuple((str(k), str(v)) for k, v in view.options), copies=int(view.copies), fee=int(view.fee),
-        inserted=int(view.amount_inserted), change=int(view.change),
-        pages_printed=int(view.pages_printed), pages_total=int(view.pages_total),
-        countdown=view.countdown, countdown_warning=bool(view.countdown_warning), outcome=outcome,
-        can_cancel=bool(view.can_cancel), sound_on=bool(view.sound_on),
-    )  # fmt: skip
+        tries_left=view.tries_left,
+        last_try_warning=bool(view.last_try_warning),
+        menu=tuple(_menu_item(m) for m in view.menu),
+        chosen_type=str(view.chosen_type),
+        options=tuple((str(k), str(v)) for k, v in view.options),
+        copies=int(view.copies),
+        fee=int(view.fee),
+        inserted=int(view.amount_inserted),
+        change=int(view.change),
+        pages_printed=int(view.pages_printed),
+        pages_total=int(view.pages_total),
+        countdown=view.countdown,
+        countdown_warning=bool(view.countdown_warning),
+        outcome=outcome,
+        can_cancel=bool(view.can_cancel),
+        sound_on=bool(view.sound_on),
+    )
 
 
 def to_flow_event(kind: str, value: object = None) -> object:

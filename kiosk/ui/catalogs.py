@@ -11,7 +11,7 @@ import struct
 from pathlib import Path
 
 DOMAIN = "kiosk"
-STAFF_DOMAIN = "staff"  # the store staff's diagnostics mode (ja and en only): kiosk/ui/staff.py
+STAFF_DOMAIN = "staff"  # the store staff's diagnostics mode (ja and en only): kiosk/ui/screens/staff.py
 DOMAINS = (DOMAIN, STAFF_DOMAIN)
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 

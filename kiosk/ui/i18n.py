@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 # Language tags as the flow carries them, in the order the language screen shows them.
 LANGUAGES: tuple[str, ...] = ("ja", "en", "zh-Hans", "ko", "pt", "es", "vi", "tl")
 DEFAULT_LANGUAGE = "ja"
-STAFF_LANGUAGES: tuple[str, ...] = ("ja", "en")  # the staff domain (kiosk/ui/staff.py)
+STAFF_LANGUAGES: tuple[str, ...] = ("ja", "en")  # the staff domain (kiosk/ui/screens/staff.py)
 
 
 def catalog_dir_name(language: str) -> str:

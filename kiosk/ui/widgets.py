@@ -16,9 +16,10 @@ from kiosk.ui.i18n import Translator
 HERE = Path(__file__).resolve().parent
 
 
-def load_kv(name: str) -> None:
-    """Load ``kiosk/ui/<name>.kv`` once (kv lays out and binds; logic stays in Python). Raises OSError."""
-    path = str(HERE / f"{name}.kv")
+def load_kv(source: str | Path) -> None:
+    """Load a kv file once (kv lays out and binds; logic stays in Python): ``source`` is the .kv file, or a
+    module's ``__file__`` whose sibling ``<stem>.kv`` is meant. Raises OSError."""
+    path = str(Path(source).with_suffix(".kv"))
     if path not in Builder.files:
         Builder.load_file(path)
 
@@ -61,4 +62,4 @@ class KioskScreen(Screen):  # type: ignore[misc]
         self.shell.send(kind, value)
 
 
-load_kv("widgets")
+load_kv(__file__)

@@ -13,7 +13,7 @@ from reader.loopback import LoopbackTransport
 
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from firmware_sim.pki import TestPki
+    from firmware_sim.pki.hierarchy import TestPki
 
     directory = tmp_path_factory.mktemp("pki")
     TestPki.open(directory)
@@ -24,7 +24,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def template_image(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from firmware_sim.holder import demo_holder
     from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki import TestPki
+    from firmware_sim.pki.hierarchy import TestPki
 
     path = tmp_path_factory.mktemp("template") / "card.json"
     personalise_card(
@@ -48,7 +48,7 @@ def card_image(template_image: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def card(card_image: Path):  # type: ignore[no-untyped-def]
-    from firmware_sim.mynumber import MyNumberCard
+    from firmware_sim.card.mynumber import MyNumberCard
 
     return MyNumberCard.from_image(card_image)
 

@@ -25,8 +25,8 @@ from reader.transport import Transport, open_transport
 
 
 def slow_card(card_image: Path, read_delay: float):  # type: ignore[no-untyped-def]
-    from firmware_sim.card_os import CardTiming
-    from firmware_sim.mynumber import CardOptions, MyNumberCard
+    from firmware_sim.card.cardos import CardTiming
+    from firmware_sim.card.mynumber import CardOptions, MyNumberCard
 
     timing = CardTiming(by_ins={Ins.READ_BINARY: read_delay})
     return MyNumberCard.from_image(card_image, CardOptions(timing=timing))

@@ -1,0 +1,161 @@
+"""The system D-Bus and Avahi that ippeveprinter needs (CUPS 2.4 will not start without DNS-SD).
+
+There is no systemd here, so :class:`DnssdServices` starts the daemons when none is running and
+stops them afterwards, but only the ones it started, by process id. Several test sessions (or
+``firmware-sim printer`` processes) may run at once: each registers (pid, token) in a shared record
+under a file lock, and the daemons are stopped only when the last live user leaves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DnssdServices", "PrinterSimError"]
+
+log = logging.getLogger(__name__)
+
+_DBUS_SOCKET = Path("/run/dbus/system_bus_socket")
+_DBUS_PID = Path("/run/dbus/pid")
+_AVAHI_PID = Path("/run/avahi-daemon/pid")
+_RECORD = Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json"
+
+
+class PrinterSimError(Exception):
+    """The simulated printer (or the D-Bus/Avahi it needs) could not be started or controlled."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _pid_in(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _clean(record: object) -> dict[str, list[Any]]:
+    """Well-formed entries only, and only users that are still alive (a crashed session drops out)."""
+    raw = record if isinstance(record, dict) else {}
+    users = raw.get("users") if isinstance(raw.get("users"), list) else []
+    started = raw.get("started") if isinstance(raw.get("started"), list) else []
+    return {
+        "users": [
+            user
+            for user in users or ()
+            if isinstance(user, list) and len(user) == 2 and isinstance(user[0], int) and _alive(user[0])
+        ],
+        "started": [
+            entry
+            for entry in started or ()
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], int)
+        ],
+    }
+
+
+@contextlib.contextmanager
+def _shared_record() -> Iterator[dict[str, list[Any]]]:
+    """The users/daemons record, locked for the duration of the block."""
+    with open(_RECORD.with_suffix(".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            record = _clean(json.loads(_RECORD.read_text()) if _RECORD.exists() else {})
+        except (OSError, ValueError):
+            record = _clean({})
+        yield record
+        _RECORD.write_text(json.dumps(record))
+
+
+class DnssdServices:
+    """Starts the system D-Bus and Avahi if they are not running; :meth:`stop` ends only those."""
+
+    def __init__(self) -> None:
+        # One entry per instance, not per process: a test session and a kiosk --sim run in the
+        # same process must not unregister each other.
+        self._me = [os.getpid(), uuid.uuid4().hex]
+
+    def ensure(self) -> None:
+        """Register this instance as a user; start what is missing. Raises PrinterSimError."""
+        with _shared_record() as record:
+            if self._me not in record["users"]:
+                record["users"].append(self._me)
+            if not self._dbus_running():
+                record["started"].append(["dbus-daemon", self._start_dbus()])
+            if _pid_in(_AVAHI_PID) is None:
+                record["started"].append(["avahi-daemon", self._start_avahi()])
+
+    def stop(self) -> None:
+        """Unregister; the last user stops the daemons that users of this record started (Avahi first)."""
+        with _shared_record() as record:
+            record["users"] = [user for user in record["users"] if user != self._me]
+            if record["users"]:
+                return
+            for name, pid in reversed(record["started"]):
+                if _alive(pid):
+                    os.kill(pid, signal.SIGTERM)
+                    log.info("stopped %s (pid %d)", name, pid)
+            record["started"] = []
+
+    @staticmethod
+    def _dbus_running() -> bool:
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(_DBUS_SOCKET))
+            except OSError:
+                return False
+        return True
+
+    @staticmethod
+    def _start_dbus() -> int:
+        daemon = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
+        _DBUS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (_DBUS_SOCKET, _DBUS_PID):  # left by a daemon that died; they block a new one
+            stale.unlink(missing_ok=True)
+        done = subprocess.run(
+            [daemon, "--system", "--fork", "--print-pid"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if done.returncode != 0 or not done.stdout.strip().isdigit():
+            raise PrinterSimError(f"cannot start the system D-Bus: {done.stderr.strip()}")
+        return int(done.stdout.strip())
+
+    @staticmethod
+    def _start_avahi() -> int:
+        daemon = shutil.which("avahi-daemon") or "/usr/sbin/avahi-daemon"
+        _AVAHI_PID.unlink(missing_ok=True)
+        done = subprocess.run(
+            [daemon, "-D", "--no-drop-root", "--no-rlimits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        for _ in range(50):
+            pid = _pid_in(_AVAHI_PID)
+            if pid is not None:
+                return pid
+            time.sleep(0.1)
+        raise PrinterSimError(f"cannot start avahi-daemon: {done.stderr.strip()}")

@@ -1,0 +1,128 @@
+"""Write a screenshot of every touchscreen screen (off screen, 800x600) to out/screens/<screen>-<lang>.png.
+
+Renders the sample view state of each screen (``harness.ui.samples``) in each asked language; used for the
+README pictures. Run as ``python -m harness.ui.gallery`` or ``scripts/ui-screenshots.py``. ``staff_board``
+renders the staff screen for the README (``scripts/staff-screenshot.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from kiosk.ui.env import prepare_environment
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Render each sample state in each asked language; exit 1 with a message if a font is missing."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("out") / "screens")
+    parser.add_argument("--languages", default="ja,en", help="comma-separated, or 'all'")
+    parser.add_argument("--size", default="800x600")
+    args = parser.parse_args(argv)
+    prepare_environment(Path(tempfile.mkdtemp(prefix="kivy-home-")), offscreen=True)
+    width, height = args.size.split("x")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", width)
+    Config.set("graphics", "height", height)
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from harness.ui.samples import sample_states
+    from kiosk.ui.app import build_shell
+    from kiosk.ui.fonts import FontMissingError
+    from kiosk.ui.i18n import LANGUAGES
+
+    try:
+        shell = build_shell()
+    except FontMissingError as exc:
+        print(f"ui-screenshots: {exc}", file=sys.stderr)
+        return 1
+    Window.add_widget(shell)
+    languages = LANGUAGES if args.languages == "all" else tuple(args.languages.split(","))
+    args.out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for language in languages:
+        for name, state in sample_states(language).items():
+            shell.pick_language(language)
+            if name == "language":
+                shell.open_language()
+            shell.show(state)
+            for _ in range(3):
+                EventLoop.idle()
+            shell.export_to_png(str(args.out / f"{name}-{language}.png"))
+            count += 1
+    shell.sound.stop_reminder()
+    print(f"ui-screenshots: {count} screenshot(s) in {args.out}")
+    return 0
+
+
+STAFF_PASSCODE = "2468"
+
+
+class _Devices:
+    """A fixed device probe: what a store's kiosk typically shows (one hopper needing staff)."""
+
+    def __init__(self, statuses: list[object]) -> None:
+        self.statuses = statuses
+
+    def status(self) -> list[object]:
+        return self.statuses
+
+
+def staff_board(out: Path) -> None:
+    """Render the staff screen (Japanese, off screen, 800x600) to ``out``: a journal holding an 印鑑登録証明書
+    transaction that owes 300 yen change (as the no_change scenario leaves it), typical device lines, the
+    passcode typed on the keypad. Raises FontMissingError, OSError."""
+    work = Path(tempfile.mkdtemp(prefix="staff-shot-"))
+    prepare_environment(work / "kivy-home", offscreen=True)
+    from kivy.config import Config
+
+    Config.set("graphics", "width", "800")
+    Config.set("graphics", "height", "600")
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk.journal.store import Journal
+    from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, StaffAccess
+    from kiosk.staff.passcode import PasscodeVerifier
+    from kiosk.ui.app import build_shell
+
+    journal = Journal(work / "journal.sqlite")
+    journal.begin("T-3f9c2a")
+    journal.stage("T-3f9c2a", "ordered", order_id="O-1", fee=200, cert_type="inkan")
+    journal.record_credit("E-1", 500, "coin")  # type: ignore[arg-type]
+    journal.add_document("T-3f9c2a", "D-1", 0, 0, 200, 1)
+    journal.document_state("D-1", "printed", pages_printed=1)
+    journal.refund_owed("T-3f9c2a", 300)
+    journal.finish("T-3f9c2a", "change_shortfall", "M02")
+    devices = _Devices(
+        [
+            DeviceStatus("reader", True, "Virtual PCD 00 00"),
+            DeviceStatus("center", True, "last heartbeat 12 s ago"),
+            DeviceStatus("printer", True, "ready"),
+            DeviceStatus("coin acceptor", True, "ok"),
+            DeviceStatus("hopper 100 yen", False, "empty: count it"),
+        ]
+    )
+    access = StaffAccess(Diagnostics(journal, devices=devices), PasscodeVerifier.for_passcode(STAFF_PASSCODE))
+    shell = build_shell(staff=access)
+    Window.add_widget(shell)
+    shell.open_staff()
+    staff = shell.screens["staff"]
+    for key in (*STAFF_PASSCODE, "ok"):
+        staff.press_passcode(key)
+    for _ in range(30):  # the device check runs off the UI thread; a few frames for the layout
+        EventLoop.idle()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shell.export_to_png(str(out))
+    shell.sound.stop_reminder()
+    journal.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

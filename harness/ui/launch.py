@@ -1,0 +1,59 @@
+"""The kiosk window with the test engineer's panel to its right (``kiosk-harness sim``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.ui.launch import run_app
+
+
+def harness_root(flow: Any, controls: Any, staff: Any = None) -> Any:
+    """The kiosk shell on ``flow`` (as ``KioskApp`` wires it) with the harness panel to its right.
+    Call on the UI thread after ``prepare_kivy``. Returns the root widget; its ``panel`` attribute is the
+    panel (close it when done). Raises FontMissingError."""
+    from kivy.clock import Clock
+    from kivy.uix.boxlayout import BoxLayout
+
+    from harness.ui.panel import build_panel
+    from kiosk.ui.app import build_shell
+    from kiosk.ui.bridge import from_view, to_flow_event
+
+    shell = build_shell(on_intent=lambda kind, value: flow.post(to_flow_event(kind, value)), staff=staff)
+    flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
+    root = BoxLayout(orientation="horizontal")
+    root.shell, root.panel = shell, build_panel(controls)
+    root.add_widget(shell)
+    root.add_widget(root.panel)
+    return root
+
+
+def harness_app(flow: Any, controls: Any, staff: Any = None) -> Any:
+    """A ``KioskApp`` whose window holds the shell and the harness panel. Imports kivy."""
+    from kiosk.ui.app import KioskApp
+
+    class HarnessApp(KioskApp):  # type: ignore[misc]
+        """The kiosk app with the harness panel (``kiosk-harness sim``)."""
+
+        title = "myna-kiosk (simulated, test harness)"
+
+        def build(self) -> Any:
+            self.root_box = harness_root(self.flow, controls, self.staff)
+            return self.root_box
+
+        def on_stop(self) -> None:
+            self.root_box.panel.close()
+
+    return HarnessApp(flow, staff)
+
+
+def run_with_panel(
+    flow: Any,
+    stop: threading.Event | None,
+    controls: Any,
+    staff: Any = None,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Run the window with the panel until it closes or ``stop`` is set. Raises FontMissingError."""
+    run_app(flow, stop, staff, announce, app=harness_app(flow, controls, staff))

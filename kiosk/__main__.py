@@ -1,0 +1,7 @@
+"""``python -m kiosk``: the ``kiosk`` command."""
+
+import sys
+
+from kiosk.app.cli import main
+
+sys.exit(main())

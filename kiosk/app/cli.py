@@ -1,0 +1,53 @@
+"""``kiosk`` command, what a store runs: ``kiosk run --config FILE`` (the kiosk on its devices), ``kiosk
+diag`` (staff diagnostics, settling owed money) and ``kiosk cash`` (staff: hopper stock). The test
+engineer's commands (play, sim, demo-ui, drive) are ``kiosk-harness``. Errors are one line, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from kiosk.app.cash_cli import add_commands as add_cash_commands  # staff: hopper stock and refills
+from kiosk.app.diag_cli import add_commands as add_diag_commands  # staff: diagnostics, settling owed money
+from kiosk.app.run import add_arguments as add_run_arguments  # argparse only
+
+log = logging.getLogger(__name__)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk.app.run import run_real  # the device stack loads only here
+
+    return run_real(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(prog="kiosk", description="myna-kiosk (コンビニ交付) kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the kiosk on its devices (--config FILE)")
+    add_run_arguments(p)
+    p.set_defaults(func=_run)
+    add_cash_commands(sub)
+    add_diag_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for a user-facing error)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        result: int = args.func(args)
+        return result
+    except (ValueError, TimeoutError, OSError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

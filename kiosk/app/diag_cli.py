@@ -1,0 +1,255 @@
+"""Staff diagnostics on the command line: ``kiosk diag``.
+
+``kiosk diag --config FILE`` (or ``--journal PATH``: a journal directly, e.g. a simulated kiosk's work
+dir) prints the open items staff must act on, the hoppers' stock and the recent transactions; devices are
+probed only with ``--probe`` (it opens them, with recovery, as ``kiosk run`` does: not while the kiosk
+runs); ``--self-test`` (with --config) opens them the same way and runs the staff self-test (center
+health, printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
+--amount N --staff ID`` journals that staff handed the money owed over by hand; ``kiosk diag check TXN
+ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
+``kiosk diag passcode`` reads a new staff passcode twice (never echoed) and prints the hash for
+``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds none.
+
+Exit status: 0 done, 1 a self-test check failed, 2 configuration or journal problem, 3 refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kiosk.app.cash_cli import stock_lines
+from kiosk.app.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
+from kiosk.journal.hopper_stock import hopper_slots
+from kiosk.journal.store import Journal, JournalWriteError
+from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, OpenItem, SettleRefused, TxnSummary
+from kiosk.staff.passcode import PasscodeError, check_passcode_format, hash_passcode
+
+__all__ = ["add_commands", "report_lines"]
+
+EXIT_ERROR = 2
+EXIT_REFUSED = 3
+
+
+class DiagError(Exception):
+    """A configuration or journal problem (exit status 2)."""
+
+
+def _source(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None  # a sub-command must not reset the parent's
+    parser.add_argument("--config", type=Path, default=default, help="the kiosk's kiosk.toml")
+    parser.add_argument("--journal", type=Path, default=default, help="a journal file (instead of --config)")
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``diag`` (with ``settle``, ``check``, ``passcode``) to ``subparsers``; each sets
+    ``func(args) -> int``. Never raises."""
+    diag = subparsers.add_parser("diag", help="staff: open items, hopper stock, recent transactions")
+    _source(diag, suppress=False)
+    diag.add_argument("--probe", action="store_true", help="open the devices and report them (--config)")
+    diag.add_argument("--self-test", action="store_true", help="open the devices and self-test (--config)")
+    diag.add_argument("--limit", type=int, default=20, help="recent transactions shown (default 20)")
+    diag.set_defaults(func=run_report)
+    sub = diag.add_subparsers(dest="diag_command")
+    settle = sub.add_parser("settle", help="journal money owed that staff handed over by hand")
+    settle.add_argument("txn", help="the transaction id (from kiosk diag)")
+    settle.add_argument("--amount", type=int, required=True, help="yen handed over: exactly what is owed")
+    settle.add_argument("--staff", required=True, help="your staff id")
+    check = sub.add_parser("check", help="journal that staff dealt with a records item (M03, M04, print)")
+    check.add_argument("txn", help="the transaction id")
+    check.add_argument("item", help="the item, as kiosk diag lists it (e.g. discrepancy:refund)")
+    check.add_argument("--staff", required=True, help="your staff id")
+    for parser in (settle, check):
+        _source(parser, suppress=True)
+    settle.set_defaults(func=run_settle)
+    check.set_defaults(func=run_check)
+    passcode = sub.add_parser("passcode", help="read a new staff passcode twice, print its hash")
+    passcode.set_defaults(func=run_passcode)
+
+
+def _open(args: argparse.Namespace) -> tuple[Diagnostics, KioskConfig | None]:
+    """The journal named by --journal or --config. Raises DiagError."""
+    if getattr(args, "journal", None) and getattr(args, "config", None):
+        raise DiagError("give --config FILE or --journal PATH, not both")
+    try:
+        if getattr(args, "journal", None):
+            path = Path(args.journal)
+            if not path.is_file():
+                raise DiagError(f"no journal at {path}")
+            return Diagnostics(Journal(path)), None
+        config = load_config(getattr(args, "config", None) or DEFAULT_CONFIG, check_certificates=False)
+        return Diagnostics(Journal(config.journal), hoppers=hopper_slots(config.cash_hoppers)), config
+    except (ConfigError, JournalWriteError) as exc:
+        raise DiagError(str(exc)) from exc
+
+
+def _yen(n: int) -> str:
+    return f"{n:,}"
+
+
+def item_line(item: OpenItem) -> str:
+    """One open item as the CLI shows it (ids, codes and yen only). Never raises."""
+    what = {
+        "owed": f"owed {_yen(item.yen)} yen: hand it over, then kiosk diag settle {item.txn_id}"
+        f" --amount {item.yen} --staff ID",
+        "discrepancy": f"center says {_yen(item.yen)} yen, kiosk {_yen(item.other)} yen: ask the center",
+        "id_conflict": "a cash event id was journaled for another transaction: check the cash box",
+        "partial_print": f"a copy stopped at page {item.yen}/{item.other}: take it from the tray",
+    }.get(item.kind, item.kind)
+    return f"  {item.at:%Y-%m-%d %H:%M} UTC  {item.txn_id}  {item.staff_code or '-':<8} {item.item}: {what}"
+
+
+def txn_line(t: TxnSummary) -> str:
+    """One recent transaction. Never raises."""
+    b = t.books
+    money = f"{b.inserted:>6} {b.change:>6} {b.refunded:>6} {b.owed:>6} {b.settled:>6}"
+    mark = "" if b.balanced else "  BOOKS DO NOT BALANCE"
+    head = f"  {t.at:%Y-%m-%d %H:%M}  {t.txn_id}  {t.cert_type or '-':<13} {t.copies:>2} {t.fee:>6} {money}"
+    return f"{head}  {t.outcome} {t.staff_code}{mark}"
+
+
+def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limit: int = 20) -> list[str]:
+    """The ``kiosk diag`` report. Raises sqlite3.Error if the journal cannot be read."""
+    out = [f"journal {diag.journal.path}", "DEVICES"]
+    if devices is None:
+        out.append("  not probed (kiosk diag --config FILE --probe opens them; not while the kiosk runs)")
+    out += [f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in devices or ()]
+    items = diag.open_items()
+    out.append(f"OPEN ITEMS ({len(items)})")
+    out += [item_line(i) for i in items] or ["  none"]
+    out.append("HOPPERS")
+    out += ["  " + line for line in stock_lines(diag.hopper_stock())]
+    out.append("RECENT TRANSACTIONS (newest first)")
+    out.append("  time              txn  type  copies fee  inserted change refunded owed settled  outcome")
+    out += [txn_line(t) for t in diag.recent(limit)] or ["  none"]
+    return out
+
+
+def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
+    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError."""
+    if config is None or config.source is None:
+        raise DiagError("--probe needs --config FILE (the devices it names)")
+    from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
+
+    try:
+        full = load_config(config.source)
+        with RealKiosk(full) as kiosk:
+            checks = kiosk.report.checks
+    except StartupError as exc:
+        checks = exc.failed
+    except ConfigError as exc:
+        raise DiagError(str(exc)) from exc
+    return [DeviceStatus(c.device, c.ok, c.detail) for c in checks]
+
+
+def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
+    """Open the devices as ``kiosk run`` does and run the staff self-test. Raises DiagError (no --config,
+    a bad configuration), SettleRefused (a transaction is still open)."""
+    if config is None or config.source is None:
+        raise DiagError("--self-test needs --config FILE (it opens the devices it names; a journal has none)")
+    from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
+    from kiosk.staff.diagnostics import live_diagnostics
+
+    try:
+        with RealKiosk(load_config(config.source)) as kiosk:
+            return live_diagnostics(kiosk, extra=kiosk.report.checks).self_test()
+    except StartupError as exc:
+        return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
+    except ConfigError as exc:
+        raise DiagError(str(exc)) from exc
+
+
+def run_self_test(args: argparse.Namespace) -> int:
+    """``kiosk diag --self-test``: print each check. Returns 0 (all ok), 1 (a check failed), 2 (no --config,
+    a configuration problem), 3 (refused: a transaction is open)."""
+    try:
+        if getattr(args, "journal", None):
+            raise DiagError("--self-test needs --config FILE (it opens the devices; --journal has none)")
+        diag, config = _open(args)
+        diag.journal.close()
+        lines = _self_test(config)
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except SettleRefused as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print("SELF-TEST")
+    print("\n".join(f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in lines))
+    return 0 if lines and all(d.ok for d in lines) else 1
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``kiosk diag``: print the report. Returns the exit status (2: configuration/journal problem)."""
+    if args.limit < 0:
+        print("kiosk: --limit must be 0 or more", file=sys.stderr)
+        return EXIT_ERROR
+    if args.self_test:
+        return run_self_test(args)
+    try:
+        diag, config = _open(args)
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        devices = _probe(config) if args.probe else None
+        print("\n".join(report_lines(diag, devices, args.limit)))
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        diag.journal.close()
+    return 0
+
+
+def _close(args: argparse.Namespace, money: bool) -> int:
+    try:
+        diag, _config = _open(args)
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if money:
+            done = diag.settle(args.txn, amount=args.amount, staff_id=args.staff)
+        else:
+            done = diag.check(args.txn, args.item, staff_id=args.staff)
+    except SettleRefused as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except JournalWriteError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        diag.journal.close()
+    print(f"{done.txn_id} {done.item}: {done.kind} by {done.staff_id} at {done.at[:19]} UTC ({done.yen} yen)")
+    return 0
+
+
+def run_settle(args: argparse.Namespace) -> int:
+    """``kiosk diag settle``: journal money handed over. Returns 0, 2 (journal problem) or 3 (refused)."""
+    return _close(args, money=True)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``kiosk diag check``: close a records item. Returns 0, 2 (journal problem) or 3 (refused)."""
+    return _close(args, money=False)
+
+
+def run_passcode(args: argparse.Namespace) -> int:
+    """``kiosk diag passcode``: read a passcode twice from the terminal, print its hash. Returns 0, or 2
+    (not the same twice, not 4-8 digits, no terminal). The passcode is never printed."""
+    try:
+        first = getpass.getpass("new staff passcode (4-8 digits): ")
+        check_passcode_format(first)
+        if getpass.getpass("again: ") != first:
+            raise PasscodeError("the two entries differ")
+    except (PasscodeError, EOFError) as exc:
+        print(f"kiosk: {exc or 'no passcode read'}", file=sys.stderr)
+        return EXIT_ERROR
+    print("[staff]")
+    print(f'passcode_hash = "{hash_passcode(first)}"')
+    return 0

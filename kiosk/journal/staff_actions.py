@@ -1,0 +1,76 @@
+"""Staff records in the journal: money handed over by hand, and other open items checked by staff.
+
+A row of ``staff_action`` closes one open item of one finished transaction: ``owed`` (change or a refund
+the kiosk could not pay out, staff codes M02/PR2/RC2: ``settled`` with the yen handed over) or a records
+item staff looked at (``discrepancy:refund`` M04, ``fault:id_conflict`` M03, ``print:<document id>`` a
+copy cut short: ``checked``, 0 yen). Who (the staff id typed by staff), when and how much are kept; the
+refund owed journaled by the flow is never changed, so the books read
+inserted = fees kept + change + refunds + (owed - settled by hand) + settled by hand.
+
+Each record is one journal point written only if no transaction is open and the item is not closed yet,
+both checked inside the same SQLite transaction as the insert (the flow may start one at any moment).
+``Journal`` mixes this class in; the policy (what may be settled, for how much) is in kiosk.staff.diagnostics.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+__all__ = ["STAFF_SCHEMA", "StaffAction", "StaffRecords"]
+
+STAFF_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_action(txn_id TEXT NOT NULL, item TEXT NOT NULL, kind TEXT NOT NULL,
+  yen INTEGER NOT NULL, staff_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(txn_id, item));
+"""
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """One item closed by staff: ``kind`` settled (money handed over) or checked."""
+
+    txn_id: str
+    item: str
+    kind: str
+    yen: int
+    staff_id: str
+    at: str
+
+
+class StaffRecords:
+    """The staff-action half of ``kiosk.journal.store.Journal`` (which provides the database and
+    ``_write``)."""
+
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+
+    def _write(self, point: str, sql: str, args: tuple[object, ...]) -> None:
+        raise NotImplementedError  # Journal._write
+
+    def staff_action(self, txn_id: str, item: str, kind: str, yen: int, staff_id: str, at: str) -> bool:
+        """Close ``item`` of the finished transaction ``txn_id``. Written only while no transaction is open,
+        the transaction is finished and the item not closed yet (checked in the same SQLite transaction);
+        returns whether this call wrote it. Raises JournalWriteError."""
+        self._write(
+            f"staff:{kind}",
+            "INSERT OR IGNORE INTO staff_action(txn_id, item, kind, yen, staff_id, at) SELECT ?,?,?,?,?,?"
+            " WHERE NOT EXISTS (SELECT 1 FROM txn WHERE finished=0)"
+            " AND EXISTS (SELECT 1 FROM txn WHERE id=? AND finished=1)",
+            (txn_id, item, kind, yen, staff_id, at, txn_id),
+        )
+        with self._lock:
+            row = self._db.execute(
+                "SELECT at, staff_id FROM staff_action WHERE txn_id=? AND item=?", (txn_id, item)
+            ).fetchone()
+        return row is not None and (str(row[0]), str(row[1])) == (at, staff_id)
+
+    def staff_actions(self, txn_id: str | None = None) -> list[StaffAction]:
+        """The items staff closed (of one transaction, or all), oldest first. Raises sqlite3.Error."""
+        query = "SELECT txn_id, item, kind, yen, staff_id, at FROM staff_action"
+        args: tuple[object, ...] = ()
+        if txn_id is not None:
+            query, args = query + " WHERE txn_id=?", (txn_id,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY at, rowid", args).fetchall()
+        return [StaffAction(str(t), str(i), str(k), int(y), str(s), str(a)) for t, i, k, y, s, a in rows]

@@ -1,0 +1,398 @@
+"""The kiosk's durable journal (SQLite, WAL, synchronous=FULL): each transaction's stage, ids, money,
+documents and report status, and the idempotency keys of its center calls.
+
+Never: a PIN, personal data, a certificate or a document. Every write commits before it returns
+(a "journal point"); an ``on_point`` observer hears each one as it is durable (the harness's crash
+injection uses it). The journal is also the cash unit's ``CashJournal`` hook (money is journaled before
+the driver counts it); payouts are booked as change or refund according to ``payout_purpose``.
+
+A money event id is unique for good: recording it again for the SAME transaction with the same figures
+is a replay (ignored: the driver retries a hook call that failed); the same id for ANOTHER transaction
+(or other figures) raises ``JournalConflict`` and records nothing; the cash driver then books the money
+under a fresh id and journals an ``id_conflict`` fault (staff code M03), see ``money.journal_money``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.journal.records import HOPPER_SCHEMA, Balance, Discrepancy, DocRecord, TxnRecord
+from kiosk.journal.staff_actions import STAFF_SCHEMA, StaffAction, StaffRecords
+from kiosk.money import CreditSource, FaultKind, JournalConflict
+
+__all__ = [
+    "Balance",
+    "Discrepancy",
+    "DocRecord",
+    "Journal",
+    "JournalConflict",
+    "JournalWriteError",
+    "StaffAction",
+    "TxnRecord",
+]
+
+log = logging.getLogger(__name__)
+REFUND_MISMATCH_STAFF_CODE = "M04"  # the center's refund figure differs from the kiosk's
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS txn(
+  id TEXT PRIMARY KEY, started_at TEXT NOT NULL, updated_at TEXT NOT NULL, stage TEXT NOT NULL,
+  session_id TEXT, order_id TEXT, fee INTEGER NOT NULL DEFAULT 0,
+  report_status TEXT NOT NULL DEFAULT 'none', refund_owed INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT, staff_code TEXT, finished INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS idem(txn_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL,
+  PRIMARY KEY(txn_id, name));
+CREATE TABLE IF NOT EXISTS money(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
+  yen INTEGER NOT NULL, source TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS document(document_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL,
+  item_index INTEGER NOT NULL, copy_index INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
+  pages INTEGER NOT NULL, state TEXT NOT NULL, pages_printed INTEGER, error TEXT);
+CREATE TABLE IF NOT EXISTS discrepancy(txn_id TEXT NOT NULL, kind TEXT NOT NULL, center_yen INTEGER NOT NULL,
+  kiosk_yen INTEGER NOT NULL, staff_code TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(txn_id, kind));
+CREATE TABLE IF NOT EXISTS fault(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
+  device TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL);
+"""
+
+
+class JournalWriteError(Exception):
+    """The journal could not record something (disk full, corrupt file)."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Journal(StaffRecords):
+    """One SQLite file; thread-safe (the cash unit's polling thread writes money). Staff records:
+    ``kiosk.journal.staff_actions``."""
+
+    def __init__(self, path: Path, *, on_point: Callable[[int, str], None] | None = None) -> None:
+        """Open (create) the journal; ``on_point(n, name)`` is called after the n-th journal point is
+        committed. Raises JournalWriteError if the file cannot be opened."""
+        self.path = path
+        self.on_point = on_point
+        self.points = 0
+        self.current: str | None = None  # the transaction cash events belong to
+        self.payout_purpose = "change"
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
+            if "cert_type" not in columns:  # a journal written before the type was recorded
+                self._db.execute("ALTER TABLE txn ADD COLUMN cert_type TEXT")
+        except sqlite3.Error as exc:
+            raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database. Never raises."""
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                log.exception("journal close failed")
+
+    # --- writing ------------------------------------------------------------------------------------
+    def _write(self, point: str, sql: str, args: tuple[object, ...]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(sql, args)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise JournalWriteError(f"journal point {point}: {exc}") from exc
+            self.points += 1
+            log.debug("journal point %d: %s", self.points, point)
+            if self.on_point is not None:
+                self.on_point(self.points, point)
+
+    def begin(self, txn_id: str) -> None:
+        """A new transaction (stage ``started``); cash events are booked to it from now on."""
+        now = _now()
+        self._write(
+            "begin",
+            "INSERT INTO txn(id, started_at, updated_at, stage) VALUES (?,?,?,?)",
+            (txn_id, now, now, "started"),
+        )
+        self.current = txn_id
+
+    def stage(
+        self,
+        txn_id: str,
+        stage: str,
+        *,
+        session_id: str | None = None,
+        order_id: str | None = None,
+        fee: int | None = None,
+        cert_type: str | None = None,
+    ) -> None:
+        """Move a transaction to ``stage``, recording the ids, fee and certificate type given. Raises
+        JournalWriteError."""
+        self._write(
+            f"stage:{stage}",
+            "UPDATE txn SET stage=?, updated_at=?, session_id=COALESCE(?, session_id),"
+            " order_id=COALESCE(?, order_id), fee=COALESCE(?, fee), cert_type=COALESCE(?, cert_type)"
+            " WHERE id=?",
+            (stage, _now(), session_id, order_id, fee, cert_type, txn_id),
+        )
+
+    def key(self, txn_id: str, name: str) -> str:
+        """The idempotency key for call ``name`` of this transaction: created and made durable on first
+        use, the same one after a restart. Raises JournalWriteError."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key FROM idem WHERE txn_id=? AND name=?", (txn_id, name)
+            ).fetchone()
+            if row:
+                return str(row[0])
+            key = str(uuid.uuid4())
+            self._write(
+                f"key:{name}", "INSERT INTO idem(txn_id, name, key) VALUES (?,?,?)", (txn_id, name, key)
+            )
+            return key
+
+    def add_document(
+        self, txn_id: str, document_id: str, item_index: int, copy_index: int, unit_fee: int, pages: int
+    ) -> None:
+        """A verified document is held in memory for this transaction (its id only is journaled)."""
+        self._write(
+            "document:issued",
+            "INSERT OR IGNORE INTO document(document_id, txn_id, item_index, copy_index, unit_fee,"
+            " pages, state) VALUES (?,?,?,?,?,?,'issued')",
+            (document_id, txn_id, item_index, copy_index, unit_fee, pages),
+        )
+
+    def document_state(
+        self, document_id: str, state: str, *, pages_printed: int | None = None, error: str | None = None
+    ) -> None:
+        """``printing`` (before the job is sent), ``printed`` or ``failed`` (after).
+        Raises JournalWriteError."""
+        self._write(
+            f"document:{state}",
+            "UPDATE document SET state=?, pages_printed=?, error=? WHERE document_id=?",
+            (state, pages_printed, error, document_id),
+        )
+
+    def page_printed(self, document_id: str, pages: int) -> None:
+        """The printer confirmed ``pages`` pages of a copy being printed (one journal point per page,
+        ``document:page``): after a crash recovery knows what came out. Raises JournalWriteError."""
+        self._write(
+            "document:page",
+            "UPDATE document SET pages_printed=? WHERE document_id=? AND COALESCE(pages_printed, 0) < ?",
+            (pages, document_id, pages),
+        )
+
+    def report_status(self, txn_id: str, status: str) -> None:
+        """``pending`` (outcomes final, report not yet acknowledged) or ``reported``."""
+        self._write(
+            f"report:{status}",
+            "UPDATE txn SET report_status=?, updated_at=? WHERE id=?",
+            (status, _now(), txn_id),
+        )
+
+    def refund_owed(self, txn_id: str, yen: int) -> None:
+        """Money the kiosk owes but could not pay out: recorded for staff."""
+        self._write(
+            "refund_owed",
+            "UPDATE txn SET refund_owed=refund_owed+?, updated_at=? WHERE id=?",
+            (yen, _now(), txn_id),
+        )
+
+    def refund_mismatch(self, txn_id: str, center_yen: int, kiosk_yen: int) -> None:
+        """The center's refund figure differs from the kiosk's: both are kept for staff (staff code M04),
+        once per transaction (a repeat after a crash keeps the first). Raises JournalWriteError."""
+        self._write(
+            "discrepancy:refund",
+            "INSERT OR IGNORE INTO discrepancy VALUES (?,?,?,?,?,?)",
+            (txn_id, "refund", center_yen, kiosk_yen, REFUND_MISMATCH_STAFF_CODE, _now()),
+        )
+
+    def finish(self, txn_id: str, outcome: str, staff_code: str) -> None:
+        """The transaction is over (no further step will run for it)."""
+        self._write(
+            "finish",
+            "UPDATE txn SET finished=1, stage='finished', outcome=?, staff_code=?, updated_at=? WHERE id=?",
+            (outcome, staff_code, _now(), txn_id),
+        )
+        if self.current == txn_id:
+            self.current = None
+
+    # --- CashJournal hook ---------------------------------------------------------------------------
+    def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
+        """A coin or note was credited to the current transaction. A replay of the same event is ignored.
+
+        Raises JournalConflict (the id is journaled for another transaction or with other figures),
+        JournalWriteError."""
+        self._money(event_id, "credit", yen, str(source))
+
+    def record_payout(self, event_id: str, yen: int) -> None:
+        """Coins left the hoppers: change or refund, by ``payout_purpose``. A replay is ignored.
+
+        Raises JournalConflict, JournalWriteError."""
+        self._money(event_id, self.payout_purpose, yen, None)
+
+    def _money(self, event_id: str, kind: str, yen: int, source: str | None) -> None:
+        txn = self.current or ""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT txn_id, kind, yen FROM money WHERE event_id=?", (event_id,)
+            ).fetchone()
+            if row is not None:
+                if (str(row[0]), str(row[1]), int(row[2])) != (txn, kind, yen):
+                    raise JournalConflict(event_id, kind, str(row[0]), txn)
+                log.info("money event %s already journaled for %s: replay ignored", event_id, txn)
+                return
+            self._write(
+                f"money:{kind}",
+                "INSERT INTO money VALUES (?,?,?,?,?,?)",
+                (event_id, txn, kind, yen, source, _now()),
+            )
+
+    def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
+        """A device fault staff must see."""
+        self._write(
+            "fault",
+            "INSERT OR IGNORE INTO fault VALUES (?,?,?,?,?,?)",
+            (event_id, self.current or "", str(kind), device, detail, _now()),
+        )
+
+    # --- hopper stock (the figures: kiosk.journal.hopper_stock) --------------------------------------------
+    def hopper_dispensing(self, event_id: str, address: int, coin_yen: int, coins: int) -> None:
+        """Up to ``coins`` are about to leave hopper ``address``: journaled BEFORE the dispense, so after a
+        crash they count as paid (the stock errs low). A replay is ignored. Raises JournalWriteError."""
+        self._write(
+            "hopper:dispensing",
+            "INSERT OR IGNORE INTO hopper_log(event_id, address, coin_yen, kind, coins, at)"
+            " VALUES (?,?,?,'dispense',?,?)",
+            (event_id, address, coin_yen, coins, _now()),
+        )
+
+    def hopper_dispensed(self, event_id: str, paid: int) -> None:
+        """The dispense ``event_id`` is over: ``paid`` coins came out. Raises JournalWriteError."""
+        self._write(
+            "hopper:dispensed",
+            "UPDATE hopper_log SET paid=? WHERE event_id=? AND kind='dispense'",
+            (paid, event_id),
+        )
+
+    def hopper_staff(self, event_id: str, address: int, coin_yen: int, kind: str, coins: int) -> bool:
+        """Staff ``refill``ed (coins added) or ``count``ed (coins now in) a hopper. Written only while no
+        transaction is open (checked in the same SQLite transaction); returns whether it was written.
+        Raises JournalWriteError."""
+        self._write(
+            f"hopper:{kind}",
+            "INSERT INTO hopper_log(event_id, address, coin_yen, kind, coins, at)"
+            " SELECT ?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM txn WHERE finished=0)",
+            (event_id, address, coin_yen, kind, coins, _now()),
+        )
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM hopper_log WHERE event_id=?", (event_id,)).fetchone()
+                is not None
+            )
+
+    def hopper_log(self, address: int, coin_yen: int) -> list[tuple[str, int, int | None, str, int | None]]:
+        """(kind, coins, paid, at, yen of the payout journaled under the same id) of a hopper, oldest
+        first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT h.kind, h.coins, h.paid, h.at, m.yen FROM hopper_log h LEFT JOIN money m"
+                " ON m.event_id = h.event_id AND m.kind IN ('change', 'refund')"
+                " WHERE h.address=? AND h.coin_yen=? ORDER BY h.seq",
+                (address, coin_yen),
+            ).fetchall()
+        return [
+            (str(k), int(c), None if p is None else int(p), str(at), None if y is None else int(y))
+            for k, c, p, at, y in rows
+        ]
+
+    # --- reading ------------------------------------------------------------------------------------
+    def _documents(self, txn_id: str) -> tuple[DocRecord, ...]:
+        rows = self._db.execute(
+            "SELECT document_id, item_index, copy_index, unit_fee, pages, state, pages_printed, error"
+            " FROM document WHERE txn_id=? ORDER BY item_index, copy_index",
+            (txn_id,),
+        ).fetchall()
+        return tuple(DocRecord(*row) for row in rows)
+
+    def _txn(self, row: tuple[object, ...]) -> TxnRecord:
+        (tid, started, stage, session_id, order_id, fee, report, owed, finished, outcome, code, kind) = row
+        return TxnRecord(
+            str(tid),
+            datetime.fromisoformat(str(started)),
+            str(stage),
+            session_id if isinstance(session_id, str) else None,
+            order_id if isinstance(order_id, str) else None,
+            int(str(fee)),
+            str(report),
+            int(str(owed)),
+            bool(finished),
+            outcome if isinstance(outcome, str) else None,
+            code if isinstance(code, str) else None,
+            self._documents(str(tid)),
+            kind if isinstance(kind, str) else None,
+        )
+
+    def transactions(self, *, unfinished_only: bool = False) -> list[TxnRecord]:
+        """Transactions, oldest first."""
+        query = (
+            "SELECT id, started_at, stage, session_id, order_id, fee, report_status, refund_owed, finished,"
+            " outcome, staff_code, cert_type FROM txn WHERE finished IN (?, ?) ORDER BY started_at, rowid"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (0, 0 if unfinished_only else 1)).fetchall()
+            return [self._txn(row) for row in rows]
+
+    def transaction(self, txn_id: str) -> TxnRecord | None:
+        """One transaction, or None."""
+        return next((t for t in self.transactions() if t.id == txn_id), None)
+
+    def balance(self, txn_id: str) -> Balance:
+        """The money of one transaction."""
+        with self._lock:
+            sums = dict(
+                self._db.execute(
+                    "SELECT kind, SUM(yen) FROM money WHERE txn_id=? GROUP BY kind", (txn_id,)
+                ).fetchall()
+            )
+            row = self._db.execute("SELECT refund_owed FROM txn WHERE id=?", (txn_id,)).fetchone()
+            printed = self._db.execute(
+                "SELECT COALESCE(SUM(unit_fee), 0) FROM document WHERE txn_id=? AND state='printed'",
+                (txn_id,),
+            ).fetchone()[0]
+        return Balance(
+            int(sums.get("credit", 0)),
+            int(sums.get("change", 0)),
+            int(sums.get("refund", 0)),
+            int(row[0]) if row else 0,
+            int(printed),
+        )
+
+    def faults(self, txn_id: str) -> list[tuple[str, str, str]]:
+        """(kind, device, detail) of the faults booked to a transaction."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, device, detail FROM fault WHERE txn_id=?", (txn_id,)
+            ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def discrepancies(self, txn_id: str) -> list[Discrepancy]:
+        """The center/kiosk disagreements journaled for a transaction (for staff diagnostics)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, center_yen, kiosk_yen, staff_code FROM discrepancy WHERE txn_id=?"
+                " ORDER BY kind",
+                (txn_id,),
+            ).fetchall()
+        return [Discrepancy(str(k), int(c), int(y), str(code)) for k, c, y, code in rows]

@@ -1,0 +1,347 @@
+"""Staff diagnostics: what a store clerk needs at the kiosk, read from the journal (no kivy, no device).
+
+``Diagnostics(journal, devices=..., hoppers=...)`` gives the recent transactions (time, id, copies, fee,
+money in and out, outcome, staff code: the journal holds no PIN and no personal data, and neither does
+anything here; the certificate type is not journaled, so it is not shown), the **open items** staff must
+act on (money owed: change or a refund the kiosk could not pay out, M02/PR2/RC2; center/kiosk
+disagreements, M04; a cash event id booked twice, M03; a copy that stopped part way, its pages in the
+tray), the hoppers' stock (``kiosk.journal.hopper_stock``) and, given a ``DeviceProbe``, each device's status.
+
+``settle`` records that staff handed the money owed over by hand (who, when, how much; refused twice, for
+another amount, or while a transaction is open); ``check`` closes a records item the same way (0 yen).
+Both are journal points (``kiosk.journal.staff_actions``); the books still balance (``Books.balanced``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kiosk.devices.cash.policy import CashUnitConfig
+from kiosk.journal.hopper_stock import HopperSlot, HopperStock, hopper_stock
+from kiosk.journal.store import Journal, StaffAction, TxnRecord
+
+__all__ = [
+    "Books",
+    "DeviceProbe",
+    "DeviceStatus",
+    "Diagnostics",
+    "LiveDevices",
+    "OpenItem",
+    "SelfTester",
+    "SettleRefused",
+    "StaffAccess",
+    "TxnSummary",
+    "live_diagnostics",
+]
+
+log = logging.getLogger(__name__)
+OWED = "owed"
+STAFF_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+class SettleRefused(Exception):
+    """Staff may not close this item now (unknown, already closed, wrong amount, a transaction open).
+    ``str()`` is the English line for the command line; ``code`` and ``params`` let the staff screen say
+    it in its own language (catalog key ``staff_why_<code>``)."""
+
+    def __init__(self, message: str, code: str, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """One device as staff see it: ``device`` reader, cash, printer, center, or a cash device's role."""
+
+    device: str
+    ok: bool
+    detail: str
+
+
+class DeviceProbe(Protocol):
+    """Anything that can say how the devices are (the simulated or the real kiosk)."""
+
+    def status(self) -> list[DeviceStatus]: ...
+
+
+class SelfTester(Protocol):
+    """Anything that runs the staff self-test (``kiosk.staff.self_test.LiveSelfTest``); ``run`` never
+    raises."""
+
+    def run(self) -> list[DeviceStatus]: ...
+
+
+@dataclass(frozen=True)
+class Books:
+    """The money of one transaction: ``owed`` is what is still owed after ``settled`` by hand."""
+
+    inserted: int
+    fees_kept: int
+    change: int
+    refunded: int
+    owed: int
+    settled: int
+
+    @property
+    def balanced(self) -> bool:
+        """inserted = fees kept + change + refunds + owed + settled by hand."""
+        return self.inserted == self.fees_kept + self.change + self.refunded + self.owed + self.settled
+
+
+@dataclass(frozen=True)
+class TxnSummary:
+    """One transaction as staff see it (ids, yen and codes only)."""
+
+    at: datetime
+    txn_id: str
+    copies: int
+    fee: int
+    books: Books
+    cert_type: str  # "" before an order was priced
+    finished: bool
+    outcome: str
+    staff_code: str
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """Something staff must act on. ``kind``: owed (``yen`` to hand over), discrepancy (center's figure
+    ``yen``, the kiosk's ``other``), id_conflict, partial_print (``yen`` pages out of ``other``)."""
+
+    txn_id: str
+    item: str
+    kind: str
+    staff_code: str
+    yen: int
+    other: int
+    at: datetime
+
+    @property
+    def money(self) -> bool:
+        """Whether closing it means handing money over."""
+        return self.kind == OWED
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def default_hoppers() -> tuple[HopperSlot, ...]:
+    """The standard hopper layout with the driver's built-in stock (as ``hopper_slots`` without a
+    configured layout). Never raises."""
+    return tuple(HopperSlot(h.address, h.coin_yen, None, h.stock) for h in CashUnitConfig().hoppers)
+
+
+class Diagnostics:
+    """Staff's view of one kiosk's journal. Thread-safe as the journal is."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        devices: DeviceProbe | None = None,
+        hoppers: Sequence[HopperSlot] | None = None,
+        self_tester: SelfTester | None = None,
+    ) -> None:
+        self.journal = journal
+        self.devices = devices
+        self.self_tester = self_tester
+        self.hoppers = tuple(hoppers) if hoppers is not None else default_hoppers()
+
+    def device_status(self) -> list[DeviceStatus] | None:
+        """Each device's status, or None without a probe. A failing probe gives one failed line."""
+        if self.devices is None:
+            return None
+        try:
+            return list(self.devices.status())
+        except Exception as exc:  # a probe must not take the staff screen down
+            log.exception("device probe failed")
+            return [DeviceStatus("devices", False, f"{type(exc).__name__}: {exc}")]
+
+    def self_test(self) -> list[DeviceStatus]:
+        """Run the self-test now (center health, printer, cash unit, a heartbeat). Raises SettleRefused
+        (``no_self_test`` without a tester; ``busy`` while a transaction is open: it would talk to the
+        devices the resident is using), sqlite3.Error."""
+        if self.self_tester is None:
+            raise SettleRefused("this kiosk has no self-test (a journal only)", "no_self_test")
+        self._refuse_if_busy()
+        log.info("staff self-test started")
+        return list(self.self_tester.run())
+
+    def hopper_stock(self) -> list[HopperStock]:
+        """Each hopper's journaled stock. Raises sqlite3.Error."""
+        return hopper_stock(self.journal, self.hoppers)
+
+    def books(self, txn_id: str) -> Books:
+        """The money of one transaction. Raises sqlite3.Error."""
+        b = self.journal.balance(txn_id)
+        settled = sum(a.yen for a in self.journal.staff_actions(txn_id) if a.item == OWED)
+        return Books(b.inserted, b.printed_fees, b.change, b.refunded, b.refund_owed - settled, settled)
+
+    def recent(self, limit: int = 20) -> list[TxnSummary]:
+        """The last ``limit`` transactions, newest first. Raises sqlite3.Error."""
+        txns = self.journal.transactions()[-limit:] if limit > 0 else []
+        return [self._summary(t) for t in reversed(txns)]
+
+    def _summary(self, txn: TxnRecord) -> TxnSummary:
+        outcome = txn.outcome or ("" if txn.finished else f"open ({txn.stage})")
+        return TxnSummary(
+            txn.started_at,
+            txn.id,
+            len(txn.documents),
+            txn.fee,
+            self.books(txn.id),
+            txn.cert_type or "",
+            txn.finished,
+            outcome,
+            txn.staff_code or "",
+        )
+
+    def open_items(self) -> list[OpenItem]:
+        """Everything staff must still act on, oldest first. Raises sqlite3.Error."""
+        closed = {(a.txn_id, a.item) for a in self.journal.staff_actions()}
+        items = [item for txn in self.journal.transactions() for item in self._items(txn)]
+        return [i for i in items if (i.txn_id, i.item) not in closed]
+
+    def _items(self, txn: TxnRecord) -> list[OpenItem]:
+        code, at = txn.staff_code or "", txn.started_at
+        items = []
+        if txn.finished and txn.refund_owed > 0:
+            owed_code = code.split("+")[0]  # the outcome's code; the +M03/+M04 flags are items of their own
+            items.append(OpenItem(txn.id, OWED, OWED, owed_code, txn.refund_owed, 0, at))
+        for d in self.journal.discrepancies(txn.id):
+            items.append(
+                OpenItem(
+                    txn.id,
+                    f"discrepancy:{d.kind}",
+                    "discrepancy",
+                    d.staff_code,
+                    d.center_yen,
+                    d.kiosk_yen,
+                    at,
+                )
+            )
+        if any(kind == "id_conflict" for kind, _dev, _detail in self.journal.faults(txn.id)):
+            items.append(OpenItem(txn.id, "fault:id_conflict", "id_conflict", "M03", 0, 0, at))
+        for doc in txn.documents:
+            out = doc.pages_printed or 0
+            if doc.state == "failed" and 0 < out < doc.pages:
+                items.append(
+                    OpenItem(txn.id, f"print:{doc.document_id}", "partial_print", code, out, doc.pages, at)
+                )
+        return items
+
+    def settle(self, txn_id: str, *, amount: int, staff_id: str) -> StaffAction:
+        """Journal that staff ``staff_id`` handed over by hand ``amount`` yen, all that ``txn_id`` owes.
+
+        Raises SettleRefused (bad staff id, nothing owed or already settled, another amount, a transaction
+        is open), JournalWriteError."""
+        item = self._open(txn_id, OWED, staff_id)
+        if amount != item.yen:
+            raise SettleRefused(
+                f"{txn_id} owes {item.yen} yen, not {amount}: hand over exactly what is owed",
+                "wrong_amount",
+                owed=item.yen,
+                amount=amount,
+            )
+        return self._close(item, "settled", amount, staff_id)
+
+    def check(self, txn_id: str, item: str, *, staff_id: str) -> StaffAction:
+        """Journal that staff ``staff_id`` dealt with a records item (not money owed: ``settle`` that).
+
+        Raises SettleRefused (bad staff id, no such open item, a money item, a transaction is open),
+        JournalWriteError."""
+        found = self._open(txn_id, item, staff_id)
+        if found.money:
+            raise SettleRefused(
+                f"{txn_id}: money owed is closed by settling it with the amount handed over", "money_item"
+            )
+        return self._close(found, "checked", 0, staff_id)
+
+    def _open(self, txn_id: str, item: str, staff_id: str) -> OpenItem:
+        if not STAFF_ID.fullmatch(staff_id):
+            raise SettleRefused("a staff id is 1-32 letters, digits, '.', '_' or '-'", "bad_staff_id")
+        self._refuse_if_busy()
+        found = next((i for i in self.open_items() if (i.txn_id, i.item) == (txn_id, item)), None)
+        if found is None:
+            done = [a for a in self.journal.staff_actions(txn_id) if a.item == item]
+            if done:
+                a = done[0]
+                at = a.at[:19]
+                raise SettleRefused(
+                    f"{txn_id}: already {a.kind} by {a.staff_id} at {at}", "already", staff=a.staff_id, at=at
+                )
+            raise SettleRefused(f"{txn_id}: nothing open ({item})", "nothing_open")
+        return found
+
+    def _refuse_if_busy(self) -> None:
+        busy = [t.id for t in self.journal.transactions(unfinished_only=True)]
+        if busy:
+            raise SettleRefused(
+                f"a transaction is in progress ({', '.join(busy)}): retry when the kiosk is idle", "busy"
+            )
+
+    def _close(self, item: OpenItem, kind: str, yen: int, staff_id: str) -> StaffAction:
+        at = _now()
+        if not self.journal.staff_action(item.txn_id, item.item, kind, yen, staff_id, at):
+            self._refuse_if_busy()  # a transaction started between the check and the write
+            raise SettleRefused(f"{item.txn_id}: {item.item} was closed meanwhile", "closed_meanwhile")
+        log.info("staff %s: %s %s of %s (%d yen)", staff_id, kind, item.item, item.txn_id, yen)
+        return StaffAction(item.txn_id, item.item, kind, yen, staff_id, at)
+
+
+class LiveDevices:
+    """A ``DeviceProbe`` over running drivers: ``cash`` (``health()`` -> cash devices), ``printer``
+    (``health()`` -> ok/summary), plus fixed ``extra`` lines (e.g. the start-up checks of the reader and the
+    center, ``RealKiosk.report.checks``: anything with device/ok/detail). ``link`` (anything with
+    ``link_status() -> DeviceStatus``, e.g. ``kiosk.staff.heartbeat.Heartbeat``) gives the live "center"
+    line in place of the start-up one."""
+
+    def __init__(
+        self, cash: Any = None, printer: Any = None, extra: Sequence[Any] = (), *, link: Any = None
+    ) -> None:
+        self.cash, self.printer, self.extra, self.link = cash, printer, tuple(extra), link
+
+    def status(self) -> list[DeviceStatus]:
+        """The devices' status now. Never raises (the drivers' health calls never raise)."""
+        drivers = (("cash", self.cash), ("printer", self.printer), ("center", self.link))
+        live = {name for name, driver in drivers if driver is not None}
+        out = [
+            DeviceStatus(str(c.device), bool(c.ok), str(c.detail)) for c in self.extra if c.device not in live
+        ]
+        if self.link is not None:
+            out.append(self.link.link_status())
+        if self.printer is not None:
+            health = self.printer.health()
+            out.append(DeviceStatus("printer", bool(health.ok), str(health.summary)))
+        if self.cash is not None:
+            out += [DeviceStatus(str(h.role), bool(h.ok), str(h.detail)) for h in self.cash.health()]
+        return out
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """What the touchscreen's staff mode needs: the diagnostics and the passcode check (``verify(code) ->
+    bool``, e.g. ``kiosk.staff.passcode.PasscodeVerifier``)."""
+
+    diagnostics: Diagnostics
+    verifier: Any
+
+
+def live_diagnostics(
+    kiosk: Any, *, extra: Sequence[Any] = (), hoppers: Sequence[HopperSlot] | None = None
+) -> Diagnostics:
+    """Diagnostics of a running kiosk (``RealKiosk`` or ``SimKiosk``: journal, client, cash, printer and
+    heartbeat): its live devices (``extra`` start-up checks too), the center link, the self-test. Never
+    raises."""
+    from kiosk.staff.self_test import LiveSelfTest
+
+    link = getattr(kiosk, "heartbeat", None)
+    devices = LiveDevices(kiosk.cash, kiosk.printer, extra, link=link)
+    tester = LiveSelfTest(getattr(kiosk, "client", None), kiosk.cash, kiosk.printer, link)
+    return Diagnostics(kiosk.journal, devices=devices, hoppers=hoppers, self_tester=tester)

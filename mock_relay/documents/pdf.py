@@ -1,0 +1,215 @@
+"""Lays out a ``Content`` on A4 pages with reportlab: ground pattern, running header, blocks, 認証文 with the
+公印, and on every page the document ID, page i / n, the verification code and a QR code."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from mock_relay.documents import art
+from mock_relay.documents.layout import Block, Content, Row, wareki
+from mock_relay.model import JST
+
+if TYPE_CHECKING:
+    from mock_relay.documents.build import DocumentRequest
+
+GOTHIC, MINCHO = "IPAexGothic", "IPAexMincho"
+W, H = A4
+LEFT, RIGHT = 18 * mm, W - 18 * mm
+BODY_TOP, BODY_BOTTOM = H - 40 * mm, 44 * mm
+LABEL_W = 46 * mm
+LINE = 14.0
+VALUE_SIZE, LABEL_SIZE = 10.5, 8.5
+CERT_HEIGHT = 62 * mm
+SEAL_BLOCK = 36 * mm
+
+
+@functools.lru_cache(maxsize=1)
+def register_fonts() -> None:
+    """Register the IPAex TrueType fonts with reportlab (embedded as subsets).
+
+    Raises:
+        FileNotFoundError: the fonts are not installed.
+    """
+    # Binary (Flate only) image streams: reportlab's ASCII85 step is pure Python and dominated render time.
+    rl_config.useA85 = 0
+    pdfmetrics.registerFont(TTFont(GOTHIC, str(art.font_path("ipaexg.ttf"))))
+    pdfmetrics.registerFont(TTFont(MINCHO, str(art.font_path("ipaexm.ttf"))))
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    lines, current = [], ""
+    for ch in text:
+        if pdfmetrics.stringWidth(current + ch, font, size) > width and current:
+            lines.append(current)
+            current = ""
+        current += ch
+    return [*lines, current]
+
+
+def _row_lines(row: Row) -> list[str]:
+    return _wrap(row.value, MINCHO, VALUE_SIZE, RIGHT - LEFT - LABEL_W - 8)
+
+
+def block_height(block: Block) -> float:
+    """Height of ``block`` on the page, in points."""
+    rows = sum(len(_row_lines(r)) for r in block.rows) * LINE
+    body = max(rows, SEAL_BLOCK) if block.seal_text else rows
+    return (LINE + 4 if block.heading else 0) + body + 10
+
+
+def _split(block: Block, limit: float) -> list[Block]:
+    """Blocks taller than a page are cut by rows (the heading repeats with （続き）)."""
+    if block_height(block) <= limit:
+        return [block]
+    parts: list[Block] = []
+    rows = list(block.rows)
+    while rows:
+        take = 1
+        while take < len(rows) and block_height(Block(block.heading, tuple(rows[: take + 1]))) <= limit:
+            take += 1
+        heading = block.heading if not parts else f"{block.heading or ''}（続き）"
+        parts.append(Block(heading, tuple(rows[:take])))
+        rows = rows[take:]
+    return parts
+
+
+@dataclass(frozen=True)
+class _Page:
+    blocks: tuple[Block, ...]
+    with_header: bool
+
+
+def paginate(content: Content) -> list[_Page]:
+    """Split the blocks over pages; the first page also carries the header rows, the last the 認証文."""
+    header_h = len(content.header) * LINE + (8 if content.header else 0)
+    full = BODY_TOP - BODY_BOTTOM
+    pieces = [p for b in content.blocks for p in _split(b, full - header_h - LINE)]
+    pages: list[list[Block]] = [[]]
+    room = full - header_h
+    for piece in pieces:
+        h = block_height(piece)
+        if h > room and pages[-1]:
+            pages.append([])
+            room = full
+        pages[-1].append(piece)
+        room -= h
+    if room < CERT_HEIGHT + LINE:
+        pages.append([])
+    return [_Page(tuple(blocks), i == 0) for i, blocks in enumerate(pages)]
+
+
+def render_pdf(req: DocumentRequest, content: Content) -> tuple[bytes, int]:
+    """The PDF bytes and page count of ``content`` for ``req``.
+
+    Raises:
+        FileNotFoundError: the Japanese fonts are not installed.
+    """
+    register_fonts()
+    pages = paginate(content)
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, pageCompression=1, initialFontName=GOTHIC, initialFontSize=9)
+    canvas.setTitle(f"{content.title} {req.document_id}")
+    canvas.setAuthor(req.municipality.full_name)
+    canvas.setCreator("myna-kiosk mock issuance center")
+    ground = ImageReader(io.BytesIO(art.ground_pattern_png()))
+    qr = ImageReader(io.BytesIO(art.qr_png(req.verify_url)))
+    for index, page in enumerate(pages):
+        canvas.drawImage(ground, 0, 0, W, H)
+        _frame(canvas, req, content, index, len(pages), qr)
+        y = BODY_TOP
+        if page.with_header:
+            y = _rows(canvas, content.header, y, bold=True) - 8
+        y = _blocks(canvas, page.blocks, y)
+        if index == len(pages) - 1:
+            _certification(canvas, req, content, y)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue(), len(pages)
+
+
+def _frame(
+    canvas: Canvas, req: DocumentRequest, content: Content, index: int, count: int, qr: ImageReader
+) -> None:
+    canvas.setFillColorRGB(0, 0, 0)
+    canvas.setFont(GOTHIC, 8)
+    canvas.drawString(LEFT, H - 12 * mm, f"文書番号 {req.document_id}")
+    copy = f"{req.copy_index + 1}通目／{req.copy_count}通　" if req.copy_count > 1 else ""
+    canvas.drawRightString(RIGHT, H - 12 * mm, f"{copy}{index + 1} / {count} 頁")
+    canvas.setFont(MINCHO, 20)
+    canvas.drawCentredString(W / 2, H - 24 * mm, content.title)
+    subjects = req.subjects
+    more = f" ほか{len(subjects) - 1}名" if len(subjects) > 1 else ""
+    canvas.setFont(GOTHIC, 9)
+    running = f"{req.municipality.full_name}　記載対象：{subjects[0].full_name}{more}"
+    canvas.drawCentredString(W / 2, H - 31 * mm, running)
+    canvas.setLineWidth(0.6)
+    canvas.line(LEFT, H - 34 * mm, RIGHT, H - 34 * mm)
+    size = 26 * mm
+    canvas.drawImage(qr, RIGHT - size, 10 * mm, size, size)
+    canvas.setFont(GOTHIC, 8)
+    lines = (
+        f"検証コード：{req.verification_code}",
+        "この証明書はコンビニ交付（キオスク端末）により交付されたものです。",
+        "この写しの真正性は、右の二次元コードまたは下記のアドレスで検証コードにより確認できます。",
+        req.verify_url,
+        f"文書番号 {req.document_id}　　{index + 1} / {count} 頁",
+    )
+    for i, text in enumerate(lines):
+        canvas.drawString(LEFT, 33 * mm - i * 11, text)
+    canvas.line(LEFT, 38 * mm, RIGHT, 38 * mm)
+
+
+def _rows(canvas: Canvas, rows: Sequence[Row], y: float, *, bold: bool = False) -> float:
+    for row in rows:
+        canvas.setFont(GOTHIC, LABEL_SIZE if not bold else 9.5)
+        canvas.drawString(LEFT + 4, y - LINE + 3, row.label)
+        canvas.setFont(MINCHO, VALUE_SIZE)
+        for line in _row_lines(row):
+            canvas.drawString(LEFT + LABEL_W, y - LINE + 3, line)
+            y -= LINE
+    return y
+
+
+def _blocks(canvas: Canvas, blocks: Sequence[Block], y: float) -> float:
+    for block in blocks:
+        top = y
+        if block.heading:
+            canvas.setFont(GOTHIC, 10)
+            canvas.drawString(LEFT + 2, y - LINE + 2, block.heading)
+            y -= LINE + 4
+        after = _rows(canvas, block.rows, y)
+        if block.seal_text:
+            img = ImageReader(io.BytesIO(art.personal_seal_png(block.seal_text)))
+            canvas.drawImage(img, RIGHT - SEAL_BLOCK, y - SEAL_BLOCK + 4, 30 * mm, 30 * mm, mask="auto")
+            after = min(after, y - SEAL_BLOCK)
+        y = after - 10
+        canvas.setLineWidth(0.4)
+        canvas.rect(LEFT, y + 4, RIGHT - LEFT, top - y - 4)
+    return y
+
+
+def _certification(canvas: Canvas, req: DocumentRequest, content: Content, y: float) -> None:
+    canvas.setFont(MINCHO, 9)
+    canvas.drawRightString(RIGHT, y - 2, "（以下余白）")
+    top = min(y - LINE - 6, BODY_BOTTOM + CERT_HEIGHT)
+    canvas.setFont(MINCHO, 11)
+    canvas.drawString(LEFT + 8, top - 14, content.certification)
+    canvas.drawString(LEFT + 8, top - 40, wareki(req.issued_at.astimezone(JST).date()))
+    m = req.municipality
+    canvas.setFont(MINCHO, 14)
+    name = f"{m.mayor_title}　{m.mayor_name}"
+    canvas.drawRightString(RIGHT - 34 * mm, top - 70, name)
+    seal = ImageReader(io.BytesIO(art.official_seal_png(f"{m.mayor_title}之印")))
+    canvas.drawImage(seal, RIGHT - 36 * mm, top - 70 - 11 * mm, 26 * mm, 26 * mm, mask="auto")

@@ -1,0 +1,159 @@
+"""Document issuance: render each copy, bind it to its transaction, sign the binding.
+
+Binding and signature are exactly docs/center-protocol.md: ``binding`` names terminal, session, order,
+item, copy, certificate-serial hash, page count, document id and the PDF's SHA-256, and the center's
+document-signing key signs ``canonical(binding)`` with ECDSA P-256 / SHA-256.
+
+Every binding field comes from the ledger rows reached through the requesting terminal's own order
+(order → its session → that session's certificate hash and resident); nothing is taken from the request
+body or from shared state, and the ledger refuses a second issuance for one order. The eligibility rules
+are re-run against the registry just before rendering (a seal abolished since the order was priced is
+refused here — the 2023 廃印 incidents), and each copy is rendered from a request built for exactly that
+(resident, item, copy, document id), in this handler's locals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from mock_relay.app import CENTER_KEY, Center
+from mock_relay.documents import build as documents
+from mock_relay.ledger import DocumentRow, LedgerConflict, OrderRow, SessionRow
+from mock_relay.model import OrderItem, PricedItem, Refusal, Route
+from mock_relay.routes.common import ApiProblem, b64, iso, json_response, read_body, terminal_of
+from mock_relay.rules import menu as rules
+
+log = logging.getLogger(__name__)
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off paper by people
+
+
+def canonical(binding: dict[str, Any]) -> bytes:
+    """``json.dumps(binding, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as UTF-8."""
+    return json.dumps(binding, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def new_verification_code() -> str:
+    """16 random characters in four groups (about 80 bits), e.g. ``K7QF-2MZX-…``."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def reprice(center: Center, session: SessionRow, order: OrderRow) -> tuple[PricedItem, ...]:
+    """Re-run the rules for the stored items at the current time. Raises ApiProblem on a refusal."""
+    now = center.clock.now()
+    resident = center.registry.resident(session.resident_id or "")
+    if resident is None or session.route is None:
+        raise ApiProblem("unknown_resident", "the session's resident is no longer in the register")
+    items = [OrderItem.parse({"type": i.type, "options": i.options, "copies": i.copies}) for i in order.items]
+    try:
+        menu = rules.open_menu(center.registry, resident, Route(session.route), now)
+        priced = rules.price_order(center.registry, resident, menu, items, now)
+    except Refusal as refusal:
+        raise ApiProblem(refusal.code, refusal.detail) from None
+    if rules.order_total(priced) != order.total:
+        raise ApiProblem("order_state", "the fees changed since the order was priced; start over")
+    return priced
+
+
+def _render_one(
+    center: Center, session: SessionRow, order: OrderRow, item_index: int, priced: PricedItem, copy_index: int
+) -> tuple[dict[str, Any], DocumentRow, str, str]:
+    now = center.clock.now()
+    resident = center.registry.resident(session.resident_id or "")
+    if resident is None or session.cert_serial_hash is None:
+        raise ApiProblem("unknown_resident", "the session's resident is no longer in the register")
+    document_id = "D-" + secrets.token_urlsafe(18)
+    code = new_verification_code()
+    request = documents.build_document_request(
+        center.registry, resident, priced, copy_index, document_id, code, center.urls.verify(code), now
+    )
+    rendered = documents.render_document(request)
+    digest = hashlib.sha256(rendered.pdf).hexdigest()
+    binding = {
+        "terminal_id": order.terminal_id,
+        "session_id": order.session_id,
+        "order_id": order.order_id,
+        "item_index": item_index,
+        "copy_index": copy_index,
+        "cert_serial_hash": session.cert_serial_hash,
+        "page_count": rendered.page_count,
+        "document_id": document_id,
+        "sha256": digest,
+    }
+    signature = center.center_pki.signer.key.sign(canonical(binding), ec.ECDSA(hashes.SHA256()))
+    envelope = {
+        "document_id": document_id,
+        "item_index": item_index,
+        "copy_index": copy_index,
+        "type": priced.item.type.value,
+        "page_count": rendered.page_count,
+        "sha256": digest,
+        "pdf": base64.b64encode(rendered.pdf).decode("ascii"),
+        "verification_code": code,
+        "binding": binding,
+        "signature": b64(signature),
+    }
+    row = DocumentRow(
+        document_id,
+        order.order_id,
+        item_index,
+        copy_index,
+        priced.item.type.value,
+        digest,
+        rendered.page_count,
+        code,
+        "issued",
+        iso(now),
+        priced.municipality_code,
+    )
+    return envelope, row, canonical(binding).decode("utf-8"), b64(signature)
+
+
+async def issue_documents(request: web.Request) -> web.Response:
+    """POST /v1/orders/{order_id}/documents."""
+    from mock_relay.routes.orders import load_order, require_live_session
+
+    center = request.app[CENTER_KEY]
+    await read_body(request, "IssueRequest")
+    order = load_order(center, request)
+    session = require_live_session(center, request, order)
+    if order.state != "priced":
+        raise ApiProblem("documents_already_issued", "this order's documents were already issued")
+    assert session.terminal_id == order.terminal_id == terminal_of(request)
+    priced = reprice(center, session, order)
+    loop = asyncio.get_running_loop()
+    jobs = [
+        loop.run_in_executor(None, _render_one, center, session, order, index, item, copy)
+        for index, item in enumerate(priced)
+        for copy in range(item.item.copies)
+    ]
+    try:
+        rendered = await asyncio.gather(*jobs)
+    except ValueError as exc:
+        log.error("rendering failed for order %s: %s", order.order_id, exc)
+        raise ApiProblem("internal_error", "the document could not be produced") from exc
+    try:
+        center.ledger.record_documents(
+            order.order_id, [(row, binding, sig) for _, row, binding, sig in rendered]
+        )
+    except LedgerConflict as exc:
+        raise ApiProblem(exc.code, exc.detail) from None
+    log.info("order %s: %d documents issued", order.order_id, len(rendered))
+    return json_response(
+        {
+            "order_id": order.order_id,
+            "documents": [env for env, *_ in rendered],
+            "signer_certificate": center.center_pki.signer_pem(),
+        }
+    )

@@ -1,0 +1,116 @@
+"""``firmware-sim printer``: prints the URI, serves IPP with the scripted fault, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from printer_helpers import make_pdf
+
+from firmware_sim.printer.dnssd import DnssdServices
+from kiosk.devices.printer.driver import IppPrinter, PrintOutcome
+
+pytestmark = pytest.mark.interop
+
+
+def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim.cli.main",
+            "printer",
+            "--spool",
+            str(spool),
+            "--paper-out-at",
+            "2",
+            "--fault-hold",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert cli.stdout is not None
+        uri = cli.stdout.readline().strip()
+        assert uri.startswith("ipp://127.0.0.1:") and uri.endswith("/ipp/print")
+        printer = IppPrinter(uri, poll_interval=0.1)
+        result = printer.print_pdf(make_pdf("DOC-7", 2), job_name="DOC-7", timeout=20)
+        assert (result.outcome, result.pages_printed) == (PrintOutcome.ABORTED, 1)
+        assert result.reasons[0] == "media-empty"
+        assert [p.name for p in (spool / "tray").iterdir()] == [f"{result.job_id}-page-1.pdf"]
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=10) == 0
+    leftovers = [cmd for cmd in command_lines() if "ippeveprinter" in cmd and str(spool) in cmd]
+    assert leftovers == []
+
+
+def command_lines() -> list[str]:
+    """Every process's command line (procps may not be installed, so read /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize(
+    "args", [["--jam-at", "0"], ["--jam-at", "2", "--paper-out-at", "3"], ["--page-delay", "-1"], []]
+)
+def test_cli_rejects_bad_arguments(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "firmware_sim.cli.main", "printer", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_cli_reports_a_port_it_cannot_use(dnssd: DnssdServices, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "firmware_sim.cli.main",
+            "printer",
+            "--spool",
+            str(tmp_path),
+            "--port",
+            "70000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "--port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dnssd_stays_up_while_another_user_remains(dnssd: DnssdServices) -> None:
+    code = "from firmware_sim.printer.dnssd import DnssdServices as D; d = D(); d.ensure(); d.stop()"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
+    assert Path(f"/proc/{avahi}").exists()
+    assert Path("/run/dbus/system_bus_socket").exists()
+
+
+def test_dnssd_users_in_one_process_do_not_unregister_each_other(dnssd: DnssdServices) -> None:
+    other = DnssdServices()
+    other.ensure()
+    other.stop()  # the session's own registration (the fixture) must survive this
+    assert Path("/run/dbus/system_bus_socket").exists()
+    avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
+    assert Path(f"/proc/{avahi}").exists()
+    record = json.loads((Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json").read_text())
+    assert any(user[0] == os.getpid() for user in record["users"])

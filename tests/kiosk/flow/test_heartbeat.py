@@ -15,7 +15,7 @@ import pytest
 from harness.scenario import Player, check_expectations, load_scenario
 from harness.sim import SimKiosk
 from kiosk.staff.diagnostics import DeviceStatus, LiveDevices
-from kiosk.heartbeat import Heartbeat, state_words
+from kiosk.staff.heartbeat import Heartbeat, state_words
 from mock_relay.faults import FaultRule
 
 REPO = Path(__file__).resolve().parents[3]

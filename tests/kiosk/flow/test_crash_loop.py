@@ -26,7 +26,7 @@ from harness.cli import SCENARIOS
 from harness.scenario import load_scenario
 from harness.sim import SimKiosk
 from kiosk.flow.recovery import recover
-from kiosk.journal import Balance, Journal, TxnRecord
+from kiosk.journal.store import Balance, Journal, TxnRecord
 from relay_client import Reconcile
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]

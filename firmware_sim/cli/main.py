@@ -16,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_MODULES = ("cli_card", "cli_vpcd", "cli_pn532", "cli_cash", "cli_printer")
+_MODULES = ("card", "vpcd", "pn532", "cash", "printer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(f"firmware_sim.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"firmware_sim.{name}":
+            if exc.name == f"firmware_sim.cli.{name}":
                 continue  # that area is not built yet
             raise
         module.add_commands(sub)

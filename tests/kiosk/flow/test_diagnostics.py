@@ -22,7 +22,7 @@ from kiosk.money import FaultKind
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, LiveDevices, SettleRefused
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIOS = REPO / "kiosk" / "scenarios"
+SCENARIOS = REPO / "harness" / "scenarios"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from kiosk.staff.heartbeat import Heartbeat, state_words
 from mock_relay.faults import FaultRule
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIOS = REPO / "kiosk" / "scenarios"
+SCENARIOS = REPO / "harness" / "scenarios"
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -220,7 +220,7 @@ def test_resident_flag_refuses_an_unknown_resident(tmp_path: Path) -> None:
         timeout=30,
         stdin=subprocess.DEVNULL,
     )
-    assert run.returncode == 2 and run.stderr.strip().startswith("kiosk: no resident 'Q-42'")
+    assert run.returncode == 2 and run.stderr.strip().startswith("kiosk-harness: no resident 'Q-42'")
 
 
 @pytest.mark.interop

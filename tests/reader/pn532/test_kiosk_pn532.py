@@ -30,7 +30,7 @@ from reader.monitor import CardEvent, CardMonitor, EventKind
 from reader.pn532.presence import Pn532Presence
 from reader.pn532.transport import Cmd, Pn532Transport, open_pn532
 
-SCENARIOS = ROOT / "kiosk" / "scenarios"
+SCENARIOS = ROOT / "harness" / "scenarios"
 
 
 # --- the presence source and the shared line --------------------------------------------------------------

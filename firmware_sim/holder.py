@@ -1,4 +1,4 @@
-"""The card holder: the 基本4情報 plus the numbers a My Number card carries (reference §6, §7.2).
+"""The card holder: the 基本4情報 plus the numbers a My Number card carries (docs/card.md §6, §7.2).
 
 Pure data and checks, no I/O. Check-digit rules:
 - 個人番号 (My Number): 行政手続における特定の個人を識別するための番号の利用等に関する法律施行令 §8 —
@@ -24,7 +24,7 @@ _MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _MUNICIPALITY_WEIGHTS = (6, 5, 4, 3, 2)
 IDEOGRAPHIC_SPACE = "\u3000"
 _KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fb]+$")
-_MAX_ADDRESS_CHARS = 200  # the sign certificate's 住所 limit (reference §7.2)
+_MAX_ADDRESS_CHARS = 200  # the sign certificate's 住所 limit (docs/card.md §7.2)
 
 
 class Sex(IntEnum):
@@ -36,7 +36,7 @@ class Sex(IntEnum):
 
     @property
     def certificate_code(self) -> str:
-        """The sign certificate's 性別 value: 1 male, 2 female, 3 unknown (reference §7.2)."""
+        """The sign certificate's 性別 value: 1 male, 2 female, 3 unknown (docs/card.md §7.2)."""
         return {Sex.MALE: "1", Sex.FEMALE: "2", Sex.NOT_APPLICABLE: "3"}[self]
 
 

@@ -65,7 +65,7 @@ class PersonalisedCard:
 
 
 def validate_pins(auth_pin: str, sign_pin: str | None, kenmen_pin: str) -> None:
-    """Check PIN formats (reference §5). Raises ValueError; messages never contain the PIN."""
+    """Check PIN formats (docs/card.md §5). Raises ValueError; messages never contain the PIN."""
     if not _DIGITS4.match(auth_pin):
         raise ValueError("auth PIN (利用者証明用) must be exactly 4 digits")
     if not _DIGITS4.match(kenmen_pin):
@@ -145,8 +145,8 @@ def fifth_birthday_after(birth: date, issued: date) -> date:
 def certificate_validity(
     holder: Holder, *, now: datetime, not_before: datetime | None, not_after: datetime | None, expired: bool
 ) -> tuple[datetime, datetime]:
-    """(notBefore, notAfter): default now → 23:59:59 JST of the 5th birthday after issuance (§7.3);
-    ``expired`` gives a window that ended yesterday.
+    """(notBefore, notAfter): default now → 23:59:59 JST of the 5th birthday after issuance
+    (docs/card.md §7.3); ``expired`` gives a window that ended yesterday.
 
     Raises ValueError for naive datetimes, ``expired`` together with ``not_after``, or an inverted window.
     """

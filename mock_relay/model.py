@@ -31,7 +31,7 @@ OptionValue = bool | int | str | tuple[str, ...]
 
 
 class CertType(StrEnum):
-    """Certificate types of the real service (service.md §3)."""
+    """Certificate types of the real service (docs/service.md §3)."""
 
     JUMINHYO = "juminhyo"  # 住民票の写し
     JUMINHYO_KISAI = "juminhyo_kisai"  # 住民票記載事項証明書
@@ -111,7 +111,7 @@ class SealStatus(StrEnum):
 
     NONE = "none"
     REGISTERED = "registered"
-    ABOLISHED = "abolished"  # 廃止 (廃印): must never be certified (service.md §8 incident 5)
+    ABOLISHED = "abolished"  # 廃止 (廃印): must never be certified (docs/service.md §8 incident 5)
 
 
 @dataclass(frozen=True)

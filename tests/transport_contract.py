@@ -1,4 +1,4 @@
-"""One contract, every transport (STYLE habit 10): connect, transmit, cancel, timeout, removal and
+"""One contract, every transport (CONTRIBUTING.md, tests): connect, transmit, cancel, timeout, removal and
 unpowering behave the same through LoopbackTransport, PcscTransport (pcscd + vpcd) and Pn532Transport.
 
 A test module subclasses ``TransportContract`` and provides a ``rig`` fixture whose card answers

@@ -118,7 +118,7 @@ class CardOS:
         self._powered = False
         self._lock = threading.RLock()
         self.timing = timing or CardTiming()
-        #: When True, the first APDU after each power-on answers 6F 00 (reference §9 pitfall 13).
+        #: When True, the first APDU after each power-on answers 6F 00 (docs/card.md §9 pitfall 13).
         self.fail_first_apdu = fail_first_apdu
         self._first_pending = False
         #: Called with every well-formed command before it is handled (benchmarks count with it).
@@ -152,7 +152,7 @@ class CardOS:
         """Warm reset: back to the power-on state; returns the ATR. Never raises.
 
         Clears the security state too (our choice; MCARD reports that a real card keeps it across
-        a warm reset and only loses it when unpowered — reference §9 pitfall 8).
+        a warm reset and only loses it when unpowered — docs/card.md §9 pitfall 8).
         """
         return self.power_on()
 
@@ -252,7 +252,7 @@ class CardOS:
             app.on_select()
             return Reply()
         if cmd.p1 == SelectP1.MF_OR_EF:
-            # No usable MF (reference §2): 00 A4 00 00 keeps the current DF once one is selected.
+            # No usable MF (docs/card.md §2): 00 A4 00 00 keeps the current DF once one is selected.
             if cmd.data:
                 raise CardStatus(SW.FILE_NOT_FOUND, "no MF / FID selection by P1=00")
             if self._current is None:

@@ -2,7 +2,7 @@
 
 Shared by the JPKI AP and the 券面事項入力補助AP: SELECT EF by FID, READ BINARY (offset and SFI
 forms, short and extended Le), VERIFY (status query, counters through the durable card image) and
-CHANGE REFERENCE DATA. Choices the reference leaves open (see tests/firmware_sim/card for the table):
+CHANGE REFERENCE DATA. Choices the sources leave open (docs/card.md §10; tests/firmware_sim/card pin them):
 
 - READ BINARY of a key or PIN EF, VERIFY naming a data EF → ``69 81`` (incompatible file structure).
 - VERIFY data is compared as raw bytes; a PIN of the wrong length counts as a wrong PIN (the card,
@@ -31,7 +31,7 @@ MAX_PIN_BYTES = 64
 P2_CURRENT_EF = 0x80
 _SFI_MASK = 0x1F
 
-#: Format a new PIN must have (CHANGE REFERENCE DATA), by image PIN name (reference §5).
+#: Format a new PIN must have (CHANGE REFERENCE DATA), by image PIN name (docs/card.md §5).
 PIN_FORMATS: Mapping[str, re.Pattern[bytes]] = {
     "auth": re.compile(rb"[0-9]{4}"),
     "kenmen": re.compile(rb"[0-9]{4}"),

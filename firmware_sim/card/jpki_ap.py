@@ -1,6 +1,6 @@
 """公的個人認証AP (JPKI AP): certificates, the two PINs, the two RSA keys, COMPUTE DIGITAL SIGNATURE.
 
-Files and rules from reference §3–§5: ``000A 000B 0002 0006 0008`` free, ``0001`` after the sign
+Files and rules from docs/card.md §3–§5: ``000A 000B 0002 0006 0008`` free, ``0001`` after the sign
 PIN; keys ``0017`` (auth PIN ``0018``) and ``001A`` (sign PIN ``001B``). A card without a sign
 certificate (under-15 holder) simply has no ``0001``, ``001A``, ``001B`` (SELECT → ``6A 82``).
 
@@ -9,7 +9,7 @@ none → ``69 86``, not a key → ``69 81``) whose PIN is verified (else ``69 82
 00 PKCS#1 v1.5 type 1 over the data as given (1–245 B); 01 card SHA-256, bare hash padded; 02 data is
 a SHA-256 hash, card adds the DigestInfo; 03 card SHA-256 + DigestInfo; 04 data is a SHA-256 hash,
 RSASSA-PSS; 05 card SHA-256, RSASSA-PSS (PSS: MGF1-SHA-256, salt length 32 — our choice, the
-reference does not say). Wrong input length → ``67 00``; other P1 → ``6A 86``.
+sources do not say, docs/card.md §10). Wrong input length → ``67 00``; other P1 → ``6A 86``.
 INTERNAL AUTHENTICATE with a JPKI key → ``69 82`` (MCARD: PIN-protected keys refuse it).
 """
 

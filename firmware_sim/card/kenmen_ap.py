@@ -1,4 +1,4 @@
-"""券面事項入力補助AP (reference §6): My Number, basic 4 info and their integrity record behind a PIN.
+"""券面事項入力補助AP (docs/card.md §6): My Number, basic 4 info and their integrity record behind a PIN.
 
 PIN ``0011`` (4 digits, 3 tries; same VERIFY rules as the JPKI AP). ``0001`` My Number, ``0002``
 basic 4 info and ``0003`` the integrity record are readable only after that PIN (else ``69 82``);

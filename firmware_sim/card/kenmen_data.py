@@ -1,4 +1,4 @@
-"""券面事項入力補助AP file contents (reference §6): build them for a holder, and parse them back.
+"""券面事項入力補助AP file contents (docs/card.md §6): build them for a holder, and parse them back.
 
 - ``0001`` My Number: ``FF 10 0C <12 ASCII digits> FF FF`` (17 bytes physical).
 - ``0002`` 基本4情報: ``FF 20 <len> { DF21 08 <4 offsets>, DF22 name, DF23 address, DF24 YYYYMMDD,
@@ -9,7 +9,7 @@
   券面AP signing key (``TestPki.kenmen_signing_key()``).
 
 The tags are private-class and written non-minimally (``FF 10`` for tag number 16), so the parser
-here is a lenient BER reader; strict DER parsers reject these files (reference §9 pitfall 14).
+here is a lenient BER reader; strict DER parsers reject these files (docs/card.md §9 pitfall 14).
 """
 
 from __future__ import annotations

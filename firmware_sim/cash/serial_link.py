@@ -22,7 +22,7 @@ TRAFFIC = 5
 
 HOST = 1
 ACK, NAK = 0, 5
-INTER_BYTE_GAP = 0.05  # a longer pause resets the receiver [devices.md §1.1]
+INTER_BYTE_GAP = 0.05  # a longer pause resets the receiver [docs/devices.md §1.1]
 MAX_DATA = 252
 
 # handler(dest, header, data) -> (reply header, reply data), or None when no device has that address

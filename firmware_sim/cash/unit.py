@@ -1,5 +1,5 @@
 """Device side of the kiosk's ccTalk cash unit: a coin acceptor (address 2), a bill validator with escrow
-(40) and single-coin hoppers (3, 4, …), with event buffers and counters as in devices.md §1.5.
+(40) and single-coin hoppers (3, 4, …), with event buffers and counters as in docs/devices.md §1.5.
 
 ``CashUnitSim`` is the control API (insert coins and notes, jam, empty a hopper, drop or corrupt the
 next reply, go silent, power-cycle); ``cash_serial.PtyWire`` puts it on a pseudo-terminal.

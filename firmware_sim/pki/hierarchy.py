@@ -1,5 +1,5 @@
 """The JPKI **test** hierarchy: CAs of several generations, end-entity issuance, OCSP responders,
-the 券面AP signing key and durable revocation — all in one directory (reference §7).
+the 券面AP signing key and durable revocation — all in one directory (docs/card.md §7).
 
 Directory layout (created on first use, loaded afterwards)::
 

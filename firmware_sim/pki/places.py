@@ -1,7 +1,7 @@
 """Place names for the test PKI and holders: the 47 prefectures (JIS X 0401 order) and a few municipalities.
 
 The sign certificate's subject carries the holder's locality romanised (a JPKI test card shows
-"Kiyose-shi"; reference §7.2), so a small table of municipalities (全国地方公共団体コード, 6 digits
+"Kiyose-shi"; docs/card.md §7.2), so a small table of municipalities (全国地方公共団体コード, 6 digits
 with check digit) maps codes to Japanese and romanised names. Municipalities not listed here fall
 back to the Japanese name from the address.
 """

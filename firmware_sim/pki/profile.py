@@ -1,9 +1,9 @@
-"""Certificate profiles of the JPKI **test** hierarchy, mirroring reference §7.1/§7.2.
+"""Certificate profiles of the JPKI **test** hierarchy, mirroring docs/card.md §7.1/§7.2.
 
 Pure builders: each function takes keys, names and times and returns a signed certificate.
 Storage, generations and revocation live in :mod:`firmware_sim.pki.hierarchy`.
 
-Choices where the reference is unverified ([U]):
+Choices where the sources are unverified ([U]; docs/card.md §10):
 - auth certificate policy: the production OID ``1.2.392.200149.8.5.1.3.30`` (auth class30). No
   test variant is published and inventing one would be worse; the test hierarchy is recognisable
   by ``O=JPKI-TEST`` in the issuer. The sign certificate uses the published test OID ``…1.0.20``.
@@ -46,7 +46,7 @@ SIGN_TEST_POLICY_OID = ObjectIdentifier("1.2.392.200149.8.5.1.0.20")
 
 
 class HolderOid:
-    """SubjectAltName otherName type ids of the sign certificate (reference §7.2)."""
+    """SubjectAltName otherName type ids of the sign certificate (docs/card.md §7.2)."""
 
     NAME = ObjectIdentifier("1.2.392.200149.8.5.5.1")
     NAME_ALT_CHARS = ObjectIdentifier("1.2.392.200149.8.5.5.2")
@@ -117,7 +117,7 @@ def _crl_dp(name: x509.Name) -> x509.CRLDistributionPoints:
 def build_ca_certificate(
     kind: Kind, key: rsa.RSAPrivateKey, *, serial: int, not_before: datetime, not_after: datetime
 ) -> x509.Certificate:
-    """A self-signed test CA with the real extension order (reference §7.1).
+    """A self-signed test CA with the real extension order (docs/card.md §7.1).
 
     Raises ValueError from cryptography for inconsistent input (e.g. notAfter before notBefore).
     """

@@ -1,6 +1,6 @@
 """A PN532 (v1.6, HSU) reader module's firmware with a Type B My Number card in its field.
 
-The driver's mirror image (devices.md §3.8): an ACK within milliseconds, then the response; a host
+The driver's mirror image (docs/devices.md §3.8): an ACK within milliseconds, then the response; a host
 ACK aborts the pending command; a host NACK gets the last response again; bad checksums are
 ignored; impossible frames get the error frame. It answers what libnfc and nfcpy send while opening
 a device, InListPassiveTarget 106B (the firmware sends WUPB + ATTRIB with CID 1 and FSD 64 itself),

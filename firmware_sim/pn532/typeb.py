@@ -6,7 +6,7 @@ ISO 14443-4 (ISO-DEP) once ACTIVE: I-blocks with chaining both ways, R(ACK)/R(NA
 block-number rules, S(DESELECT), and S(WTX) when an APDU took longer than the frame waiting time.
 Frames are passed without CRC_B (the PN532 adds and checks it). ``handle`` returns None when a
 real card would stay silent, so the reader sees a timeout.
-Defaults follow jpki-card.md §1.2: AppData ``00 00 05 E0``, ProtInfo ``B3 81 A1`` (256-byte
+Defaults follow docs/card.md §1: AppData ``00 00 05 E0``, ProtInfo ``B3 81 A1`` (256-byte
 frames, ISO 14443-4, FWI 10 ≈ 309 ms, CID supported).
 """
 
@@ -232,7 +232,7 @@ class TypeBCard:
 
 
 class DepStatus(enum.IntEnum):
-    """PN532 status codes the reader side reports (devices.md §3.6)."""
+    """PN532 status codes the reader side reports (docs/devices.md §3.6)."""
 
     OK = 0x00
     TIMEOUT = 0x01

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 
 class Screen(enum.StrEnum):
-    """Every screen of the transaction, in the order of the real service (DESIGN.md)."""
+    """Every screen of the transaction, in the order of the real service (docs/service.md §1)."""
 
     ATTRACT = "attract"
     ROUTE = "route"

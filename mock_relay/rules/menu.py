@@ -1,4 +1,4 @@
-"""Eligibility and pricing rules of コンビニ交付 (service.md §3–§4), pure functions over the registry.
+"""Eligibility and pricing rules of コンビニ交付 (docs/service.md §3–§4), pure functions over the registry.
 
 Public API (stable):
     check_service_hours(municipality, now) -> None                         raises Refusal
@@ -91,7 +91,7 @@ def move_out_pending(resident: Resident, day: date) -> bool:
 
 
 def check_person(resident: Resident, day: date) -> None:
-    """The cardholder-level exclusions of service.md §4.
+    """The cardholder-level exclusions of docs/service.md §4.
 
     Raises:
         Refusal: ``deceased``, ``moved_out``, ``support_measure``, ``under_15`` or ``moved_in_today``.

@@ -40,7 +40,7 @@ GONE = {0x01, 0x27, 0x2A, 0x2B}  # timeout, no target, card swapped, card disapp
 
 
 class Cmd:
-    """PN532 command codes (devices.md §3.3)."""
+    """PN532 command codes (docs/devices.md §3.3)."""
 
     DIAGNOSE = 0x00
     GET_FIRMWARE_VERSION = 0x02

@@ -1,6 +1,6 @@
 """ccTalk framing, checksums, headers and reply parsers (pure: no I/O).
 
-Frames (devices.md §1.2): ``[dest][N][src][header][data × N][checksum]`` with an 8-bit checksum that
+Frames (docs/devices.md §1.2): ``[dest][N][src][header][data × N][checksum]`` with an 8-bit checksum that
 makes all bytes sum to 0 mod 256, or the CRC-16 variant ``[dest][N][crc LSB][header][data][crc MSB]``
 (CRC-16/XMODEM over dest, N, header, data). A CRC frame carries no source address.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 MIN_FRAME = 5
-MAX_DATA = 252  # X6 treats N 253..255 as 252 [devices.md §1.2]; we refuse them outright
+MAX_DATA = 252  # X6 treats N 253..255 as 252 [docs/devices.md §1.2]; we refuse them outright
 EVENT_SLOTS = 5
 EVENT_REPLY_LEN = 1 + 2 * EVENT_SLOTS
 
@@ -33,7 +33,7 @@ class ChecksumMode(enum.Enum):
 
 
 class Address(enum.IntEnum):
-    """Default bus addresses [devices.md §1.3]. Further hoppers use 4, 5, …"""
+    """Default bus addresses [docs/devices.md §1.3]. Further hoppers use 4, 5, …"""
 
     BROADCAST = 0
     HOST = 1
@@ -43,7 +43,7 @@ class Address(enum.IntEnum):
 
 
 class Header(enum.IntEnum):
-    """ccTalk headers used here [devices.md §1.4]."""
+    """ccTalk headers used here [docs/devices.md §1.4]."""
 
     ACK = 0
     RESET = 1
@@ -205,7 +205,7 @@ class NewEvents:
 
 
 def new_events(last: int, buffer: EventBuffer) -> NewEvents:
-    """Events in ``buffer`` newer than ``last`` [devices.md §1.5]; a counter of 0 means reset."""
+    """Events in ``buffer`` newer than ``last`` [docs/devices.md §1.5]; a counter of 0 means reset."""
     if buffer.counter == 0:
         return NewEvents(pairs=(), counters=(), lost=0, reset=last != 0)
     if last == 0:  # device was reset since our baseline: everything up to the counter is new
@@ -258,7 +258,7 @@ def coin_id_value(value: str) -> int | None:
     return None
 
 
-# Coin acceptor error codes (A = 0) and bill validator status codes (A = 0) [devices.md §1.7].
+# Coin acceptor error codes (A = 0) and bill validator status codes (A = 0) [docs/devices.md §1.5].
 COIN_ERRORS = {
     0: "null event",
     1: "reject coin",

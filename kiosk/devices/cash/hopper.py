@@ -1,7 +1,7 @@
 """The change hoppers: exact payouts from a set of single-coin ccTalk hoppers, with status checks.
 
 Dispense (header 167) is sent in the cipher-less "ITA serial" form — the hopper's 3 serial-number
-bytes (LSB first) + the coin count — which unencrypted hoppers accept [devices.md §1.4, §1.6]; no
+bytes (LSB first) + the coin count — which unencrypted hoppers accept [docs/devices.md §1.4, §1.6]; no
 cipher key (160) round trip. A dispense changes state, so it is never re-sent: when its reply is
 lost the hopper's event counter (166) tells whether it was taken, and 166's paid/unpaid counts say
 what came out. Every coin that came out is journaled (``record_payout``) before it is reported.

@@ -1,4 +1,4 @@
-"""Certificate profiles against reference §7.1/§7.2, field by field."""
+"""Certificate profiles against docs/card.md §7.1/§7.2, field by field."""
 
 from __future__ import annotations
 

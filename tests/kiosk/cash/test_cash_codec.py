@@ -19,7 +19,7 @@ SIMPLE = ChecksumMode.SIMPLE
 CRC = ChecksumMode.CRC16
 
 
-# frame, mode, wire bytes (devices.md §1.2, §1.4, §1.6 vectors)
+# frame, mode, wire bytes (docs/devices.md §1.2, §1.4, §1.6 vectors)
 VECTORS = [
     (Frame(2, 254), SIMPLE, "02 00 01 FE FF"),
     (Frame(2, 245), SIMPLE, "02 00 01 F5 08"),

@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, TimeoutError, OSError) as exc:
         print(f"kiosk-harness: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # a store's install: the product without the stand-ins
+        print(f"kiosk-harness: needs pip install 'myna-kiosk[harness]' (missing {exc.name})", file=sys.stderr)
+        return 2
     except (
         Exception
     ) as exc:  # simulator start-up failures (PrinterSimError, PkiError, ...) without a traceback

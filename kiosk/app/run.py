@@ -12,13 +12,15 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.app.config import DEFAULT_CONFIG  # light: no device library
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.staff.diagnostics import StaffAccess, live_diagnostics
 from kiosk.staff.passcode import PasscodeVerifier
+from kiosk.staff.status import CheckLine, StaffKiosk
 
 if TYPE_CHECKING:  # the devices' libraries load only when the command runs, not when the parser is built
     from kiosk.app.assemble import RealKiosk
@@ -109,7 +111,23 @@ def _print_screen(view: ViewState) -> None:
     print(f"screen {view.screen} {view.message_key}", flush=True)
 
 
-def real_staff(kiosk: RealKiosk) -> StaffAccess | None:
+class StartupChecks(Protocol):
+    """What start-up found of each device (``kiosk.app.assemble.StartupReport``)."""
+
+    @property
+    def checks(self) -> Sequence[CheckLine]: ...
+
+
+class ConfiguredKiosk(StaffKiosk, Protocol):
+    """A running kiosk with its configuration and start-up checks (``kiosk.app.assemble.RealKiosk``)."""
+
+    @property
+    def config(self) -> KioskConfig: ...
+    @property
+    def report(self) -> StartupChecks: ...
+
+
+def real_staff(kiosk: ConfiguredKiosk) -> StaffAccess | None:
     """Staff mode for a running ``kiosk.app.assemble.RealKiosk``: its journal, hoppers and live drivers (the
     reader and center as found at start), the passcode of ``[staff] passcode_hash``; None when the
     configuration has none (no staff mode). Raises PasscodeError for a hash ``kiosk diag passcode`` did not

@@ -22,7 +22,7 @@ from kiosk.money import FaultKind
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, LiveDevices, SettleRefused
 
 REPO = Path(__file__).resolve().parents[3]
-SCENARIOS = REPO / "kiosk" / "scenarios"
+SCENARIOS = REPO / "harness" / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,15 @@ def test_staff_access_for_the_real_and_the_simulated_kiosk(
     from kiosk.app.run import real_staff
     from kiosk.staff.passcode import PasscodeError, hash_passcode
 
-    kiosk = SimpleNamespace(journal=journal, cash=None, printer=None, config=KioskConfig(), report=None)
+    kiosk = SimpleNamespace(
+        journal=journal,
+        cash=None,
+        printer=None,
+        client=None,
+        heartbeat=None,
+        config=KioskConfig(),
+        report=None,
+    )
     assert real_staff(kiosk) is None  # no [staff] passcode_hash: no staff mode
     kiosk.report = SimpleNamespace(checks=(DeviceStatus("reader", True, "r"),))
     kiosk.config = KioskConfig(staff_passcode_hash=hash_passcode("97531"))

@@ -50,7 +50,7 @@ def test_juminhyo_end_to_end_on_real_device_paths(
         assert "as terminal T-0001: ok, in service hours" in report[3]
         assert report[4].startswith("recovery: nothing")
         final = Player(kiosk.flow, devices.hands, steps.append).play(
-            load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
+            load_scenario(ROOT / "harness" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )
     wait_no_card()
     assert final.outcome is not None, steps

@@ -46,7 +46,7 @@ def test_real_kiosk_hoppers_come_from_the_config_and_their_stock_from_the_journa
         assert kiosk.cash.hoppers.levels()[3] == (100, loaded)
         assert "never counted" not in " ".join(kiosk.report.lines())  # counted: no warning
         final = Player(kiosk.flow, devices.hands, lambda _: None).play(
-            load_scenario(ROOT / "kiosk" / "scenarios" / "juminhyo.toml"), step_timeout=30
+            load_scenario(ROOT / "harness" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )
     wait_no_card()
     assert final.change == 300 and devices.cash.hoppers[3].stock == loaded - 3

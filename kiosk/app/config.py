@@ -288,7 +288,9 @@ def _check_reader_url(path: Path, url: str) -> None:
         bauds = ", ".join(map(str, _PN532_BAUDS))
         raise ConfigError(f"{where} baud must be one of {bauds}, got {value['baud']!r}")
     if "poll" in value and not _poll_seconds(value["poll"]):
-        raise ConfigError(f"{where} poll must be 0.01 to 1 seconds, got {value['poll']!r}")
+        raise ConfigError(
+            f"{where} poll must be a positive number of seconds (0.01 to 1), got {value['poll']!r}"
+        )
     if value.get("extended", "1").lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
         raise ConfigError(f"{where} extended must be 0 or 1, got {value['extended']!r}")
 

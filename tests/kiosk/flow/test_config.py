@@ -89,7 +89,10 @@ def test_numbers_within_range_are_taken(tmp_path: Path) -> None:
 def test_a_pn532_poll_must_be_finite_and_in_range(tmp_path: Path) -> None:
     for poll in ("nan", "inf", "1e308", "0"):
         path = write_toml(tmp_path, f'[reader]\nurl = "pn532:///dev/ttyUSB1?poll={poll}"')
-        with pytest.raises(ConfigError, match=rf"reader\.url: poll must be 0\.01 to 1 seconds, got '{poll}'"):
+        with pytest.raises(
+            ConfigError,
+            match=rf"reader\.url: poll must be a positive number of seconds \(0\.01 to 1\), got '{poll}'",
+        ):
             load_config(path, check_certificates=False)
 
 

@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from harness.crash import kill_at
 from kiosk.devices.cash.serial_link import CashLink
 from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
 from kiosk.journal.store import Journal
@@ -21,7 +22,8 @@ CRASH_POINT = {"after_intent": 2, "after_payout": 3, "before_journal": None}  # 
 
 
 def main(journal_path: str, pty: str, mode: str) -> int:
-    journal = Journal(Path(journal_path), crash_at=CRASH_POINT[mode])
+    point = CRASH_POINT[mode]
+    journal = Journal(Path(journal_path), on_point=kill_at(point) if point else None)
     if mode == "before_journal":
         journal.record_payout = lambda *_: os.kill(os.getpid(), signal.SIGKILL)  # type: ignore[method-assign]
     config = CashUnitConfig(payout_poll=0.002, journal_stock=True)

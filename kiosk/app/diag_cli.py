@@ -3,8 +3,9 @@
 ``kiosk diag --config FILE`` (or ``--journal PATH``: a journal directly, e.g. a simulated kiosk's work
 dir) prints the open items staff must act on, the hoppers' stock and the recent transactions; devices are
 probed only with ``--probe`` (it opens them, with recovery, as ``kiosk run`` does: not while the kiosk
-runs); ``--self-test`` (with --config) opens them the same way and runs the staff self-test (center
-health, printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
+runs: both refuse, naming the running kiosk, while it holds the journal, ``kiosk.app.instance``);
+``--self-test`` (with --config) opens them the same way and runs the staff self-test (center health,
+printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
 --amount N --staff ID`` journals that staff handed the money owed over by hand; ``kiosk diag check TXN
 ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
 ``kiosk diag passcode`` reads a new staff passcode twice (never echoed; from a pipe, two lines) and
@@ -26,6 +27,7 @@ from typing import Any
 
 from kiosk.app.cash_cli import stock_lines
 from kiosk.app.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
+from kiosk.app.instance import InUse
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.journal.store import Journal, JournalWriteError
 from kiosk.staff.clock import staff_time
@@ -41,6 +43,11 @@ EXIT_REFUSED = 3
 
 class DiagError(Exception):
     """A configuration or journal problem (exit status 2)."""
+
+
+class Busy(Exception):
+    """Another process (the running kiosk) holds the journal the command would open devices for (exit
+    status 3); ``str()`` names it."""
 
 
 def _source(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -136,7 +143,8 @@ def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limi
 
 
 def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
-    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError."""
+    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError, Busy (the
+    kiosk is running: it holds the journal)."""
     if config is None or config.source is None:
         raise DiagError("--probe needs --config FILE (the devices it names)")
     from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
@@ -147,14 +155,16 @@ def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
             checks = kiosk.report.checks
     except StartupError as exc:
         checks = exc.failed
-    except ConfigError as exc:
+    except InUse as exc:
+        raise Busy(f"{exc}; --probe opens the devices: not while the kiosk runs") from exc
+    except (ConfigError, JournalWriteError, OSError) as exc:
         raise DiagError(str(exc)) from exc
     return [DeviceStatus(c.device, c.ok, c.detail) for c in checks]
 
 
 def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
     """Open the devices as ``kiosk run`` does and run the staff self-test. Raises DiagError (no --config,
-    a bad configuration), SettleRefused (a transaction is still open)."""
+    a bad configuration), SettleRefused (a transaction is still open), Busy (the kiosk is running)."""
     if config is None or config.source is None:
         raise DiagError("--self-test needs --config FILE (it opens the devices it names; a journal has none)")
     from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
@@ -165,7 +175,9 @@ def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
             return live_diagnostics(kiosk, extra=kiosk.report.checks).self_test()
     except StartupError as exc:
         return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
-    except ConfigError as exc:
+    except InUse as exc:
+        raise Busy(f"{exc}; --self-test opens the devices: not while the kiosk runs") from exc
+    except (ConfigError, JournalWriteError, OSError) as exc:
         raise DiagError(str(exc)) from exc
 
 
@@ -181,7 +193,7 @@ def run_self_test(args: argparse.Namespace) -> int:
     except DiagError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except SettleRefused as exc:
+    except (SettleRefused, Busy) as exc:
         print(f"kiosk: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print("SELF-TEST")
@@ -208,6 +220,9 @@ def run_report(args: argparse.Namespace) -> int:
     except DiagError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Busy as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     finally:
         diag.journal.close()
     return EXIT_FAILED if devices is not None and not all(d.ok for d in devices) else 0

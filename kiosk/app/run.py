@@ -2,7 +2,8 @@
 
 Prints the start-up report (each device, what recovery did), then runs until SIGTERM, Ctrl-C or the
 window closes. Exit status: 0 after a clean stop, 1 when the window fails, 2 for a configuration error
-(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open).
+(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open), e.g.
+another kiosk holds the journal (one line naming its pid and command: ``kiosk.app.instance``).
 Errors are one line each on stderr, never a traceback.
 """
 
@@ -69,6 +70,7 @@ def run_real(args: argparse.Namespace) -> int:
 
 def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) -> int:
     from kiosk.app.assemble import RealKiosk, StartupError
+    from kiosk.app.instance import InUse
     from kiosk.journal.store import JournalWriteError
 
     try:
@@ -85,6 +87,12 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
             print(f"kiosk: cannot open: {check.line()}", file=sys.stderr)
         return EXIT_DEVICES
     except JournalWriteError as exc:
+        print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)
+        return EXIT_DEVICES
+    except InUse as exc:  # another kiosk (or a probe, a self-test) has this journal: one kiosk per journal
+        print(f"kiosk: cannot open: {exc}", file=sys.stderr)
+        return EXIT_DEVICES
+    except OSError as exc:  # the journal's folder or lock file cannot be made
         print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)
         return EXIT_DEVICES
     print("kiosk stopped", flush=True)

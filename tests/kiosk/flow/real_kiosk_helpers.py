@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,3 +206,37 @@ def run_until_open(
             process.kill()
             process.wait()
     return RunResult(process.returncode, "".join(lines) + out, err, opened)
+
+
+@contextlib.contextmanager
+def running_kiosk(path: Path, *extra: str, timeout: float = 40.0) -> Iterator[subprocess.Popen[str]]:
+    """``kiosk run --config PATH --headless *extra`` as a process, yielded once it printed "kiosk open";
+    SIGTERMed (killed if it will not stop) on leaving. Raises AssertionError if it does not open."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(path), "--headless", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline, lines = time.monotonic() + timeout, []
+        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        if not any(line.startswith("kiosk open") for line in lines):
+            process.kill()
+            _out, err = process.communicate(timeout=20)
+            raise AssertionError("the kiosk did not open:\n" + "".join(lines) + err)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()

@@ -14,11 +14,11 @@ __all__ = ["JST", "staff_time"]
 JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 
 
-def staff_time(at: datetime | str, *, date: bool = True) -> str:
-    """``at`` in JST with its label: ``YYYY-MM-DD HH:MM JST`` (``date=False``: ``HH:MM JST``). A string is
+def staff_time(at: datetime | str, layout: str = "%Y-%m-%d %H:%M") -> str:
+    """``at`` in JST, laid out by ``layout`` (strftime) and labelled: ``2026-12-07 09:36 JST``. A string is
     read as ISO 8601; a naive time is taken as UTC (the journal writes UTC). Raises ValueError for a
     string that is not ISO 8601."""
     when = datetime.fromisoformat(at) if isinstance(at, str) else at
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(JST).strftime("%Y-%m-%d %H:%M JST" if date else "%H:%M JST")
+    return f"{when.astimezone(JST).strftime(layout)} JST"

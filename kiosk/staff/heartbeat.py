@@ -136,7 +136,7 @@ class Heartbeat:
         with self._lock:
             link = self._link
         if link.failing_since is not None:
-            since = staff_time(link.failing_since, date=False)
+            since = staff_time(link.failing_since, "%H:%M")
             return DeviceStatus("center", False, f"failing since {since}: {link.error}")
         if link.last_ok is None:
             return DeviceStatus("center", False, "no heartbeat yet")

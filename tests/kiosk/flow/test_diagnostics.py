@@ -344,7 +344,8 @@ def test_staff_times_are_jst_and_labelled(journal: Journal) -> None:
     from kiosk.staff.clock import staff_time
 
     assert staff_time("2026-12-06T15:30:00+00:00") == "2026-12-07 00:30 JST"
-    assert staff_time(datetime(2026, 12, 6, 15, 30, tzinfo=UTC), date=False) == "00:30 JST"
+    assert staff_time(datetime(2026, 12, 6, 15, 30, tzinfo=UTC), "%H:%M") == "00:30 JST"
+    assert staff_time(datetime(2026, 12, 6, 15, 30)) == "2026-12-07 00:30 JST"  # naive: the journal's UTC
     diag = Diagnostics(journal)
     (item,) = diag.open_items()
     (recent,) = diag.recent()

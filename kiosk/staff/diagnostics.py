@@ -10,6 +10,10 @@ tray), the hoppers' stock (``kiosk.journal.hopper_stock``) and, given a ``Device
 ``settle`` records that staff handed the money owed over by hand (who, when, how much; refused twice, for
 another amount, or while a transaction is open); ``check`` closes a records item the same way (0 yen).
 Both are journal points (``kiosk.journal.staff_actions``); the books still balance (``Books.balanced``).
+
+``live_diagnostics(kiosk)`` wires it to a running kiosk (``kiosk.staff.status.StaffKiosk``: journal, cash,
+printer, center client, heartbeat). ``DeviceStatus``, ``DeviceProbe`` and ``SelfTester`` live in
+``kiosk.staff.status`` (below this module and ``kiosk.staff.self_test``) and are re-exported here.
 """
 
 from __future__ import annotations

@@ -62,22 +62,24 @@ def test_a_held_journal_is_refused_naming_the_holder_and_freed_when_it_dies(tmp_
 def test_a_held_serial_device_is_refused_naming_the_holder(tmp_path: Path) -> None:
     master, slave = os.openpty()
     port = os.ttyname(slave)
-    child = _holder(port, "device")
     try:
-        with pytest.raises(InUse) as refused:
-            hold_device(port, f"the cash port {port}")
-        assert str(refused.value).startswith(
-            f"the cash port {port} is in use by pid {child.pid} ({PYTHON} -c "
-        )
+        child = _holder(port, "device")
+        try:
+            with pytest.raises(InUse) as refused:
+                hold_device(port, f"the cash port {port}")
+            assert str(refused.value).startswith(
+                f"the cash port {port} is in use by pid {child.pid} ({PYTHON} -c "
+            )
+        finally:
+            assert child.stdin is not None
+            child.stdin.close()
+            child.wait(10)
+        lock = hold_device(port, "the cash port")  # the holder is gone: free
+        assert lock is not None
+        lock.release()
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(10)
-    lock = hold_device(port, "the cash port")
-    assert lock is not None
-    lock.release()
-    os.close(master)
-    os.close(slave)
+        os.close(master)
+        os.close(slave)
     assert hold_device("socket://127.0.0.1:4001", "x") is None  # nothing local to lock
     assert hold_device(str(tmp_path / "no-such-port"), "x") is None  # the device's own check says why
 

@@ -14,6 +14,11 @@ checks every device first and refuses to open (``StartupError``, one line per fa
 * the center is unreachable or TLS fails (wrong pinned CA, refused terminal certificate): nothing can be
   issued, and recovery of an interrupted transaction needs the center too.
 Then it recovers what the journal left unfinished (``report.recovered``) and opens.
+
+One kiosk per journal and per serial line (``kiosk.app.instance``): before anything else it locks the
+journal (``InUse`` naming the holder when another ``kiosk run``, ``diag --probe`` or ``diag --self-test``
+has it), and it locks the cash unit's port and a PN532 reader's port before opening them (a port another
+process holds is a failed check naming the holder).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from kiosk.app.config import KioskConfig
+from kiosk.app.instance import InUse, hold_device, hold_journal
 from kiosk.devices.cash.cctalk import CcTalkError
 from kiosk.devices.cash.serial_link import CashLink, LinkError, LinkTimeoutError
 from kiosk.devices.cash.unit import CashError, CashUnit, CashUnitConfig
@@ -169,8 +175,9 @@ class StackedKiosk:
 class RealKiosk(StackedKiosk):
     """A kiosk on the devices ``config`` names; a context manager that stops everything it started.
 
-    ``with RealKiosk(config) as kiosk:`` raises StartupError (a device is not usable), JournalWriteError
-    (the journal cannot be opened). Then ``kiosk.flow`` runs and ``kiosk.report`` says what was found.
+    ``with RealKiosk(config) as kiosk:`` raises InUse (another process holds the journal), StartupError (a
+    device is not usable), JournalWriteError or OSError (the journal or its lock file cannot be opened).
+    Then ``kiosk.flow`` runs and ``kiosk.report`` says what was found.
     """
 
     def __init__(self, config: KioskConfig, *, cash: CashUnitConfig | None = None) -> None:
@@ -180,6 +187,7 @@ class RealKiosk(StackedKiosk):
         self.report = StartupReport((), ())
 
     def _start(self) -> None:
+        self._stack.callback(hold_journal(self.config.journal).release)
         self.journal = Journal(self.config.journal)
         self._stack.callback(self.journal.close)
         checks = (self._open_reader(), self._open_cash(), self._open_printer(), self._open_center())
@@ -238,6 +246,10 @@ class RealKiosk(StackedKiosk):
             return DeviceCheck("reader", False, f"{url}: {exc}")
         device = transport.chip.link.url
         try:
+            self._hold(device, f"the reader port {device}")
+        except InUse as exc:
+            return DeviceCheck("reader", False, f"{url}: {exc}")
+        try:
             transport.open()
             present = transport.presence()
         except ReaderTimeoutError as exc:
@@ -252,8 +264,18 @@ class RealKiosk(StackedKiosk):
         card = "a card is present" if present is not None else "no card present"
         return DeviceCheck("reader", True, f"PN532 firmware {version}.{revision} on {device}, {card}")
 
+    def _hold(self, port: str, what: str) -> None:
+        """Lock the serial device ``port`` until the kiosk stops. Raises InUse naming the holder."""
+        lock = hold_device(port, what)
+        if lock is not None:
+            self._stack.callback(lock.release)
+
     def _open_cash(self) -> DeviceCheck:
         port = self.config.cash_port
+        try:
+            self._hold(port, f"the cash port {port}")
+        except InUse as exc:
+            return DeviceCheck("cash", False, str(exc))
         link = CashLink(port, echo=self.config.cash_echo, reply_timeout=self.config.cash_reply_timeout)
         # The hoppers the config lists, at the stock the journal holds (loaded - paid out, erring low).
         cash = CashUnit(

@@ -5,6 +5,8 @@ and the coins paid since the last refill. ``kiosk cash refill --config FILE --ho
 put in) or ``--set 120`` (coins counted) journals it with the time; it is refused while a transaction is
 in progress. No PIN and no personal data are involved; no device is opened (the stock lives in the
 journal, see ``kiosk.journal.hopper_stock``). A running kiosk reads the new figure as its next payment starts.
+A hopper never counted counts as empty (0 coins: exact amounts only), with or without ``[[cash.hopper]]``
+tables. Times are in JST, labelled.
 
 Exit status: 0 done, 2 configuration or journal problem, 3 refused.
 """
@@ -20,6 +22,7 @@ from typing import Any
 from kiosk.app.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
 from kiosk.journal.hopper_stock import HopperStock, StockRefused, hopper_slots, hopper_stock, refill
 from kiosk.journal.store import Journal, JournalWriteError
+from kiosk.staff.clock import staff_time
 
 __all__ = ["add_commands"]
 
@@ -62,7 +65,7 @@ def _open(args: argparse.Namespace) -> tuple[KioskConfig, Journal]:
 def _line(figure: HopperStock) -> str:
     slot = figure.slot
     capacity = "-" if slot.capacity is None else str(slot.capacity)
-    when = figure.counted_at[:19].replace("T", " ") + " UTC" if figure.counted_at else "never counted"
+    when = staff_time(figure.counted_at) if figure.counted_at else "never counted"
     notes = []
     if figure.uncertain:
         notes.append(f"{figure.uncertain} coins of an interrupted payout counted as paid: count it")
@@ -116,5 +119,7 @@ def run_refill(args: argparse.Namespace) -> int:
         journal.close()
     how = f"+{args.add}" if args.add is not None else f"counted {args.set_to}"
     print(f"hopper {args.hopper} ({after.slot.coin} yen): {before.stock} -> {after.stock} coins ({how})")
-    print("journaled; the running kiosk uses it from its next start")
+    print(
+        "journaled; a running kiosk counts on it from its next payment (it re-reads the stock as each starts)"
+    )
     return 0

@@ -11,7 +11,9 @@ the key.
 from __future__ import annotations
 
 import difflib
+import math
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -65,30 +67,37 @@ class _Key:
     field: str
     kind: str  # path | text | seconds | flag
     required: bool = False
+    seconds: tuple[float, float] = (0.0, 0.0)  # kind seconds: the least and the most allowed
 
 
-_TIMEOUT_KEYS = {f.name: _Key(f.name, "seconds") for f in fields(Timeouts) if f.name != "interactive"}
+# Seconds are finite and within reason: a NaN, an infinity or 1e308 would stop a timer or a thread for good.
+_STEP_SECONDS = (1.0, 3600.0)  # each step of a transaction: at least a second, at most an hour
+_TIMEOUT_KEYS = {
+    f.name: _Key(f.name, "seconds", seconds=_STEP_SECONDS)
+    for f in fields(Timeouts)
+    if f.name != "interactive"
+}
 SCHEMA: Mapping[str, Mapping[str, _Key]] = {
-    "": {"journal": _Key("journal", "path"), "tick": _Key("tick", "seconds")},
+    "": {"journal": _Key("journal", "path"), "tick": _Key("tick", "seconds", seconds=(0.01, 1.0))},
     "reader": {"url": _Key("reader_url", "text")},
     "center": {
         "url": _Key("center_url", "text", True),
         "terminal_cert": _Key("terminal_cert", "path", True),
         "terminal_key": _Key("terminal_key", "path", True),
         "ca": _Key("center_ca", "path", True),
-        "connect_timeout": _Key("center_connect_timeout", "seconds"),
-        "read_timeout": _Key("center_read_timeout", "seconds"),
+        "connect_timeout": _Key("center_connect_timeout", "seconds", seconds=(0.1, 60.0)),
+        "read_timeout": _Key("center_read_timeout", "seconds", seconds=(1.0, 300.0)),
     },
     "jpki": {"ca_bundle": _Key("jpki_ca_bundle", "path", True)},
     "cash": {
         "port": _Key("cash_port", "text", True),
         "echo": _Key("cash_echo", "flag"),
-        "reply_timeout": _Key("cash_reply_timeout", "seconds"),
+        "reply_timeout": _Key("cash_reply_timeout", "seconds", seconds=(0.01, 5.0)),
         "hopper": _Key("cash_hoppers", "hoppers"),
     },
     "printer": {
         "uri": _Key("printer_uri", "text", True),
-        "request_timeout": _Key("printer_timeout", "seconds"),
+        "request_timeout": _Key("printer_timeout", "seconds", seconds=(0.1, 120.0)),
     },
     "timeouts": _TIMEOUT_KEYS,
     "staff": {"passcode_hash": _Key("staff_passcode_hash", "text")},
@@ -100,8 +109,9 @@ def load_config(path: Path | str, *, check_certificates: bool = True) -> KioskCo
     the certificate, key and CA files unchecked (staff commands that touch no device, e.g. ``kiosk cash``).
 
     Raises ConfigError (one line, naming the file and the key) for a missing or unreadable file, bad
-    TOML, an unknown key, a wrong type, a missing required key, a bad URL, a bad hopper layout, or a
-    certificate, key or CA file that is missing, unreadable or unusable.
+    TOML, an unknown key, a wrong type, a number of seconds out of its range (NaN and infinity included),
+    a missing required key, a bad URL, a bad hopper layout, or a certificate, key or CA file that is
+    missing, unreadable or unusable (a key others may read, too).
     """
     path = Path(path)
     data = _read_toml(path)
@@ -113,7 +123,7 @@ def load_config(path: Path | str, *, check_certificates: bool = True) -> KioskCo
             dotted = f"{section}.{name}" if section else name
             if key is None:
                 raise ConfigError(f"{path}: unknown key {dotted!r}{_suggest(section, name)}")
-            value = _typed(path, dotted, key.kind, raw)
+            value = _typed(path, dotted, key, raw)
             (timeouts if section == "timeouts" else values)[key.field] = value
     _require(path, data)
     config = replace(KioskConfig(), **values, timeouts=replace(Timeouts(), **timeouts))
@@ -156,7 +166,8 @@ def _suggest(section: str | None, name: str) -> str:
     return f" (did you mean {(f'{section}.' if section else '') + close[0]!r}?)"
 
 
-def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
+def _typed(path: Path, dotted: str, key: _Key, raw: object) -> object:
+    kind = key.kind
     if kind == "hoppers":
         return _hoppers(path, raw)
     if kind == "flag":
@@ -164,8 +175,11 @@ def _typed(path: Path, dotted: str, kind: str, raw: object) -> object:
             raise ConfigError(f"{path}: {dotted}: expected true or false, got {raw!r}")
         return raw
     if kind == "seconds":
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ConfigError(f"{path}: {dotted}: expected a positive number of seconds, got {raw!r}")
+        low, high = key.seconds
+        if not (math.isfinite(raw) and low <= raw <= high):  # NaN compares false: refused here too
+            raise ConfigError(f"{path}: {dotted}: expected {low:g} to {high:g} seconds, got {raw!r}")
         return float(raw)
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{path}: {dotted}: expected a non-empty string, got {raw!r}")
@@ -273,22 +287,25 @@ def _check_reader_url(path: Path, url: str) -> None:
     if "baud" in value and value["baud"] not in {str(b) for b in _PN532_BAUDS}:
         bauds = ", ".join(map(str, _PN532_BAUDS))
         raise ConfigError(f"{where} baud must be one of {bauds}, got {value['baud']!r}")
-    if "poll" in value and not _positive(value["poll"]):
-        raise ConfigError(f"{where} poll must be a positive number of seconds, got {value['poll']!r}")
+    if "poll" in value and not _poll_seconds(value["poll"]):
+        raise ConfigError(
+            f"{where} poll must be a positive number of seconds (0.01 to 1), got {value['poll']!r}"
+        )
     if value.get("extended", "1").lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
         raise ConfigError(f"{where} extended must be 0 or 1, got {value['extended']!r}")
 
 
-def _positive(text: str) -> bool:
+def _poll_seconds(text: str) -> bool:
     try:
-        return 0 < float(text) < float("inf")
+        return 0.01 <= float(text) <= 1.0  # NaN compares false
     except ValueError:
         return False
 
 
 def check_files(config: KioskConfig) -> None:
     """Check that the terminal certificate and key, the center CA and the JPKI CA bundle exist, parse,
-    and fit together (the key is the certificate's, the certificate is valid now, the CA is a CA).
+    and fit together (the key is the certificate's, the certificate is valid now, the CA is a CA), and
+    that the key is readable by its owner only.
 
     Raises ConfigError naming the key and the file.
     """
@@ -301,6 +318,7 @@ def check_files(config: KioskConfig) -> None:
             f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
         )
     key = _load(where, "center.terminal_key", config.terminal_key, _private_key)
+    _owner_only(where, "center.terminal_key", config.terminal_key)
     if key.public_key().public_bytes(*_SPKI) != cert.public_key().public_bytes(*_SPKI):
         raise ConfigError(
             f"{where}center.terminal_key: {config.terminal_key} is not the key of {config.terminal_cert}"
@@ -325,6 +343,20 @@ def _load(where: str, dotted: str, file: Path, parse: Callable[[bytes], Any]) ->
         return parse(data)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{where}{dotted}: {file}: {exc}") from exc
+
+
+def _owner_only(where: str, dotted: str, file: Path) -> None:
+    """Raises ConfigError unless ``file`` (a private key; behind its symlinks) is readable by its owner
+    only: no permission at all for the group or others."""
+    try:
+        mode = stat.S_IMODE(file.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"{where}{dotted}: cannot read {file}: {exc.strerror or exc}") from exc
+    if mode & 0o077:
+        raise ConfigError(
+            f"{where}{dotted}: {file} is mode {mode:04o}; a private key must be readable by its owner only"
+            f" (chmod 600 {file})"
+        )
 
 
 def _certs(where: str, dotted: str, file: Path) -> list[x509.Certificate]:

@@ -3,14 +3,17 @@
 ``kiosk diag --config FILE`` (or ``--journal PATH``: a journal directly, e.g. a simulated kiosk's work
 dir) prints the open items staff must act on, the hoppers' stock and the recent transactions; devices are
 probed only with ``--probe`` (it opens them, with recovery, as ``kiosk run`` does: not while the kiosk
-runs); ``--self-test`` (with --config) opens them the same way and runs the staff self-test (center
-health, printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
+runs: both refuse, naming the running kiosk, while it holds the journal, ``kiosk.app.instance``);
+``--self-test`` (with --config) opens them the same way and runs the staff self-test (center health,
+printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
 --amount N --staff ID`` journals that staff handed the money owed over by hand; ``kiosk diag check TXN
 ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
-``kiosk diag passcode`` reads a new staff passcode twice (never echoed) and prints the hash for
-``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds none.
+``kiosk diag passcode`` reads a new staff passcode twice (never echoed; from a pipe, two lines) and
+prints the hash for ``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds
+none. Times are shown in JST, labelled (``kiosk.staff.clock``).
 
-Exit status: 0 done, 1 a self-test check failed, 2 configuration or journal problem, 3 refused.
+Exit status: 0 done, 1 a probed device or a self-test check FAILED, 2 configuration or journal problem,
+3 refused.
 """
 
 from __future__ import annotations
@@ -24,19 +27,27 @@ from typing import Any
 
 from kiosk.app.cash_cli import stock_lines
 from kiosk.app.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
+from kiosk.app.instance import InUse
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.journal.store import Journal, JournalWriteError
+from kiosk.staff.clock import staff_time
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, OpenItem, SettleRefused, TxnSummary
 from kiosk.staff.passcode import PasscodeError, check_passcode_format, hash_passcode
 
 __all__ = ["add_commands", "report_lines"]
 
+EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_REFUSED = 3
 
 
 class DiagError(Exception):
     """A configuration or journal problem (exit status 2)."""
+
+
+class Busy(Exception):
+    """Another process (the running kiosk) holds the journal the command would open devices for (exit
+    status 3); ``str()`` names it."""
 
 
 def _source(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -100,7 +111,7 @@ def item_line(item: OpenItem) -> str:
         "id_conflict": "a cash event id was journaled for another transaction: check the cash box",
         "partial_print": f"a copy stopped at page {item.yen}/{item.other}: take it from the tray",
     }.get(item.kind, item.kind)
-    return f"  {item.at:%Y-%m-%d %H:%M} UTC  {item.txn_id}  {item.staff_code or '-':<8} {item.item}: {what}"
+    return f"  {staff_time(item.at)}  {item.txn_id}  {item.staff_code or '-':<8} {item.item}: {what}"
 
 
 def txn_line(t: TxnSummary) -> str:
@@ -108,7 +119,7 @@ def txn_line(t: TxnSummary) -> str:
     b = t.books
     money = f"{b.inserted:>6} {b.change:>6} {b.refunded:>6} {b.owed:>6} {b.settled:>6}"
     mark = "" if b.balanced else "  BOOKS DO NOT BALANCE"
-    head = f"  {t.at:%Y-%m-%d %H:%M}  {t.txn_id}  {t.cert_type or '-':<13} {t.copies:>2} {t.fee:>6} {money}"
+    head = f"  {staff_time(t.at)}  {t.txn_id}  {t.cert_type or '-':<13} {t.copies:>2} {t.fee:>6} {money}"
     return f"{head}  {t.outcome} {t.staff_code}{mark}"
 
 
@@ -124,13 +135,16 @@ def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limi
     out.append("HOPPERS")
     out += ["  " + line for line in stock_lines(diag.hopper_stock())]
     out.append("RECENT TRANSACTIONS (newest first)")
-    out.append("  time              txn  type  copies fee  inserted change refunded owed settled  outcome")
+    out.append(
+        "  time (JST)            txn  type  copies fee  inserted change refunded owed settled  outcome"
+    )
     out += [txn_line(t) for t in diag.recent(limit)] or ["  none"]
     return out
 
 
 def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
-    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError."""
+    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError, Busy (the
+    kiosk is running: it holds the journal)."""
     if config is None or config.source is None:
         raise DiagError("--probe needs --config FILE (the devices it names)")
     from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
@@ -141,14 +155,16 @@ def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
             checks = kiosk.report.checks
     except StartupError as exc:
         checks = exc.failed
-    except ConfigError as exc:
+    except InUse as exc:
+        raise Busy(f"{exc}; --probe opens the devices: not while the kiosk runs") from exc
+    except (ConfigError, JournalWriteError, OSError) as exc:
         raise DiagError(str(exc)) from exc
     return [DeviceStatus(c.device, c.ok, c.detail) for c in checks]
 
 
 def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
     """Open the devices as ``kiosk run`` does and run the staff self-test. Raises DiagError (no --config,
-    a bad configuration), SettleRefused (a transaction is still open)."""
+    a bad configuration), SettleRefused (a transaction is still open), Busy (the kiosk is running)."""
     if config is None or config.source is None:
         raise DiagError("--self-test needs --config FILE (it opens the devices it names; a journal has none)")
     from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
@@ -159,7 +175,9 @@ def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
             return live_diagnostics(kiosk, extra=kiosk.report.checks).self_test()
     except StartupError as exc:
         return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
-    except ConfigError as exc:
+    except InUse as exc:
+        raise Busy(f"{exc}; --self-test opens the devices: not while the kiosk runs") from exc
+    except (ConfigError, JournalWriteError, OSError) as exc:
         raise DiagError(str(exc)) from exc
 
 
@@ -175,16 +193,17 @@ def run_self_test(args: argparse.Namespace) -> int:
     except DiagError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except SettleRefused as exc:
+    except (SettleRefused, Busy) as exc:
         print(f"kiosk: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print("SELF-TEST")
     print("\n".join(f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in lines))
-    return 0 if lines and all(d.ok for d in lines) else 1
+    return 0 if lines and all(d.ok for d in lines) else EXIT_FAILED
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """``kiosk diag``: print the report. Returns the exit status (2: configuration/journal problem)."""
+    """``kiosk diag``: print the report. Returns the exit status: 0, 1 (``--probe``: a device FAILED), 2
+    (configuration/journal problem), 3 (refused)."""
     if args.limit < 0:
         print("kiosk: --limit must be 0 or more", file=sys.stderr)
         return EXIT_ERROR
@@ -201,9 +220,12 @@ def run_report(args: argparse.Namespace) -> int:
     except DiagError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Busy as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     finally:
         diag.journal.close()
-    return 0
+    return EXIT_FAILED if devices is not None and not all(d.ok for d in devices) else 0
 
 
 def _close(args: argparse.Namespace, money: bool) -> int:
@@ -225,7 +247,9 @@ def _close(args: argparse.Namespace, money: bool) -> int:
         return EXIT_ERROR
     finally:
         diag.journal.close()
-    print(f"{done.txn_id} {done.item}: {done.kind} by {done.staff_id} at {done.at[:19]} UTC ({done.yen} yen)")
+    print(
+        f"{done.txn_id} {done.item}: {done.kind} by {done.staff_id} at {staff_time(done.at)} ({done.yen} yen)"
+    )
     return 0
 
 
@@ -239,16 +263,28 @@ def run_check(args: argparse.Namespace) -> int:
     return _close(args, money=False)
 
 
+def _read_secret(prompt: str) -> str:
+    """One line: from the terminal without echo, or from stdin when it is a pipe or a file (no prompt, no
+    warning: nothing is echoed there). Raises EOFError at the end of the input."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
 def run_passcode(args: argparse.Namespace) -> int:
-    """``kiosk diag passcode``: read a passcode twice from the terminal, print its hash. Returns 0, or 2
-    (not the same twice, not 4-8 digits, no terminal). The passcode is never printed."""
+    """``kiosk diag passcode``: read a passcode twice (from the terminal, or two lines of a pipe), print its
+    hash. Returns 0, or 2 (not the same twice, not 4-8 digits, nothing to read). The passcode is never
+    printed."""
     try:
-        first = getpass.getpass("new staff passcode (4-8 digits): ")
+        first = _read_secret("new staff passcode (4-8 digits): ")
         check_passcode_format(first)
-        if getpass.getpass("again: ") != first:
+        if _read_secret("again: ") != first:
             raise PasscodeError("the two entries differ")
     except (PasscodeError, EOFError) as exc:
-        print(f"kiosk: {exc or 'no passcode read'}", file=sys.stderr)
+        print(f"kiosk: {str(exc) or 'no passcode read'}", file=sys.stderr)
         return EXIT_ERROR
     print("[staff]")
     print(f'passcode_hash = "{hash_passcode(first)}"')

@@ -2,7 +2,8 @@
 
 Prints the start-up report (each device, what recovery did), then runs until SIGTERM, Ctrl-C or the
 window closes. Exit status: 0 after a clean stop, 1 when the window fails, 2 for a configuration error
-(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open).
+(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open), e.g.
+another kiosk holds the journal (one line naming its pid and command: ``kiosk.app.instance``).
 Errors are one line each on stderr, never a traceback.
 """
 
@@ -12,13 +13,15 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.app.config import DEFAULT_CONFIG  # light: no device library
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.staff.diagnostics import StaffAccess, live_diagnostics
 from kiosk.staff.passcode import PasscodeVerifier
+from kiosk.staff.status import CheckLine, StaffKiosk
 
 if TYPE_CHECKING:  # the devices' libraries load only when the command runs, not when the parser is built
     from kiosk.app.assemble import RealKiosk
@@ -67,6 +70,7 @@ def run_real(args: argparse.Namespace) -> int:
 
 def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) -> int:
     from kiosk.app.assemble import RealKiosk, StartupError
+    from kiosk.app.instance import InUse
     from kiosk.journal.store import JournalWriteError
 
     try:
@@ -83,6 +87,12 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
             print(f"kiosk: cannot open: {check.line()}", file=sys.stderr)
         return EXIT_DEVICES
     except JournalWriteError as exc:
+        print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)
+        return EXIT_DEVICES
+    except InUse as exc:  # another kiosk (or a probe, a self-test) has this journal: one kiosk per journal
+        print(f"kiosk: cannot open: {exc}", file=sys.stderr)
+        return EXIT_DEVICES
+    except OSError as exc:  # the journal's folder or lock file cannot be made
         print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)
         return EXIT_DEVICES
     print("kiosk stopped", flush=True)
@@ -109,7 +119,23 @@ def _print_screen(view: ViewState) -> None:
     print(f"screen {view.screen} {view.message_key}", flush=True)
 
 
-def real_staff(kiosk: RealKiosk) -> StaffAccess | None:
+class StartupChecks(Protocol):
+    """What start-up found of each device (``kiosk.app.assemble.StartupReport``)."""
+
+    @property
+    def checks(self) -> Sequence[CheckLine]: ...
+
+
+class ConfiguredKiosk(StaffKiosk, Protocol):
+    """A running kiosk with its configuration and start-up checks (``kiosk.app.assemble.RealKiosk``)."""
+
+    @property
+    def config(self) -> KioskConfig: ...
+    @property
+    def report(self) -> StartupChecks: ...
+
+
+def real_staff(kiosk: ConfiguredKiosk) -> StaffAccess | None:
     """Staff mode for a running ``kiosk.app.assemble.RealKiosk``: its journal, hoppers and live drivers (the
     reader and center as found at start), the passcode of ``[staff] passcode_hash``; None when the
     configuration has none (no staff mode). Raises PasscodeError for a hash ``kiosk diag passcode`` did not

@@ -9,8 +9,10 @@ left without its second record (a crash) counts as paid by the payout journaled 
 rather than owing change (staff code M02). A dispense that paid less than asked leaves the hopper at 0
 (empty or jammed, as the driver treats it) until staff count it.
 
-The figure a running kiosk uses is the one it read at start (``cash_unit_config``): a refill while it
-runs is seen at its next start.
+A hopper staff never counted counts as empty (0 coins), whether ``[[cash.hopper]]`` lists it or the
+standard layout is assumed. A running kiosk starts from the figures it read at start
+(``cash_unit_config``) and re-reads them as each payment starts (``stock_source``): a refill recorded
+while it runs counts from its next payment.
 """
 
 from __future__ import annotations
@@ -58,11 +60,10 @@ class HopperStock:
 
 def hopper_slots(configured: tuple[HopperSlot, ...]) -> tuple[HopperSlot, ...]:
     """The hoppers the configuration lists (``KioskConfig.cash_hoppers``), or the standard layout (3: 100
-    yen, 4: 10, 5: 500, 6: 50) with the driver's built-in figures as their never-counted stock. Never
-    raises."""
+    yen, 4: 10, 5: 500, 6: 50); either way empty until staff count them. Never raises."""
     if configured:
         return configured
-    return tuple(HopperSlot(h.address, h.coin_yen, None, h.stock) for h in CashUnitConfig().hoppers)
+    return tuple(HopperSlot(h.address, h.coin_yen) for h in CashUnitConfig().hoppers)
 
 
 def _figure(slot: HopperSlot, log: Iterable[tuple[str, int, int | None, str, int | None]]) -> HopperStock:

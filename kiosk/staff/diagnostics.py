@@ -10,6 +10,10 @@ tray), the hoppers' stock (``kiosk.journal.hopper_stock``) and, given a ``Device
 ``settle`` records that staff handed the money owed over by hand (who, when, how much; refused twice, for
 another amount, or while a transaction is open); ``check`` closes a records item the same way (0 yen).
 Both are journal points (``kiosk.journal.staff_actions``); the books still balance (``Books.balanced``).
+
+``live_diagnostics(kiosk)`` wires it to a running kiosk (``kiosk.staff.status.StaffKiosk``: journal, cash,
+printer, center client, heartbeat). ``DeviceStatus``, ``DeviceProbe`` and ``SelfTester`` live in
+``kiosk.staff.status`` (below this module and ``kiosk.staff.self_test``) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,11 +23,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from kiosk.devices.cash.policy import CashUnitConfig
-from kiosk.journal.hopper_stock import HopperSlot, HopperStock, hopper_stock
+from kiosk.journal.hopper_stock import HopperSlot, HopperStock, hopper_slots, hopper_stock
 from kiosk.journal.store import Journal, StaffAction, TxnRecord
+from kiosk.staff.clock import staff_time
+from kiosk.staff.self_test import LiveSelfTest
+from kiosk.staff.status import (
+    CashDevices,
+    CenterLink,
+    CheckLine,
+    DeviceProbe,
+    DeviceStatus,
+    PrinterDevice,
+    SelfTester,
+    StaffKiosk,
+)
 
 __all__ = [
     "Books",
@@ -32,6 +47,7 @@ __all__ = [
     "Diagnostics",
     "LiveDevices",
     "OpenItem",
+    "PasscodeCheck",
     "SelfTester",
     "SettleRefused",
     "StaffAccess",
@@ -54,26 +70,10 @@ class SettleRefused(Exception):
         self.code, self.params = code, params
 
 
-@dataclass(frozen=True)
-class DeviceStatus:
-    """One device as staff see it: ``device`` reader, cash, printer, center, or a cash device's role."""
+class PasscodeCheck(Protocol):
+    """Checks a typed staff passcode (``kiosk.staff.passcode.PasscodeVerifier``); never raises."""
 
-    device: str
-    ok: bool
-    detail: str
-
-
-class DeviceProbe(Protocol):
-    """Anything that can say how the devices are (the simulated or the real kiosk)."""
-
-    def status(self) -> list[DeviceStatus]: ...
-
-
-class SelfTester(Protocol):
-    """Anything that runs the staff self-test (``kiosk.staff.self_test.LiveSelfTest``); ``run`` never
-    raises."""
-
-    def run(self) -> list[DeviceStatus]: ...
+    def verify(self, candidate: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def default_hoppers() -> tuple[HopperSlot, ...]:
-    """The standard hopper layout with the driver's built-in stock (as ``hopper_slots`` without a
-    configured layout). Never raises."""
-    return tuple(HopperSlot(h.address, h.coin_yen, None, h.stock) for h in CashUnitConfig().hoppers)
-
-
 class Diagnostics:
     """Staff's view of one kiosk's journal. Thread-safe as the journal is."""
 
@@ -151,7 +145,7 @@ class Diagnostics:
         self.journal = journal
         self.devices = devices
         self.self_tester = self_tester
-        self.hoppers = tuple(hoppers) if hoppers is not None else default_hoppers()
+        self.hoppers = tuple(hoppers) if hoppers is not None else hopper_slots(())
 
     def device_status(self) -> list[DeviceStatus] | None:
         """Each device's status, or None without a probe. A failing probe gives one failed line."""
@@ -272,7 +266,7 @@ class Diagnostics:
             done = [a for a in self.journal.staff_actions(txn_id) if a.item == item]
             if done:
                 a = done[0]
-                at = a.at[:19]
+                at = staff_time(a.at)
                 raise SettleRefused(
                     f"{txn_id}: already {a.kind} by {a.staff_id} at {at}", "already", staff=a.staff_id, at=at
                 )
@@ -296,14 +290,18 @@ class Diagnostics:
 
 
 class LiveDevices:
-    """A ``DeviceProbe`` over running drivers: ``cash`` (``health()`` -> cash devices), ``printer``
-    (``health()`` -> ok/summary), plus fixed ``extra`` lines (e.g. the start-up checks of the reader and the
-    center, ``RealKiosk.report.checks``: anything with device/ok/detail). ``link`` (anything with
-    ``link_status() -> DeviceStatus``, e.g. ``kiosk.staff.heartbeat.Heartbeat``) gives the live "center"
-    line in place of the start-up one."""
+    """A ``DeviceProbe`` over running drivers: ``cash``, ``printer``, plus fixed ``extra`` lines (e.g. the
+    start-up checks of the reader and the center, ``RealKiosk.report.checks``). ``link`` (e.g.
+    ``kiosk.staff.heartbeat.Heartbeat``) gives the live "center" line in place of the start-up one. Any of
+    them may be None (not shown)."""
 
     def __init__(
-        self, cash: Any = None, printer: Any = None, extra: Sequence[Any] = (), *, link: Any = None
+        self,
+        cash: CashDevices | None = None,
+        printer: PrinterDevice | None = None,
+        extra: Sequence[CheckLine] = (),
+        *,
+        link: CenterLink | None = None,
     ) -> None:
         self.cash, self.printer, self.extra, self.link = cash, printer, tuple(extra), link
 
@@ -311,37 +309,31 @@ class LiveDevices:
         """The devices' status now. Never raises (the drivers' health calls never raise)."""
         drivers = (("cash", self.cash), ("printer", self.printer), ("center", self.link))
         live = {name for name, driver in drivers if driver is not None}
-        out = [
-            DeviceStatus(str(c.device), bool(c.ok), str(c.detail)) for c in self.extra if c.device not in live
-        ]
+        out = [DeviceStatus(c.device, c.ok, c.detail) for c in self.extra if c.device not in live]
         if self.link is not None:
             out.append(self.link.link_status())
         if self.printer is not None:
             health = self.printer.health()
-            out.append(DeviceStatus("printer", bool(health.ok), str(health.summary)))
+            out.append(DeviceStatus("printer", health.ok, health.summary))
         if self.cash is not None:
-            out += [DeviceStatus(str(h.role), bool(h.ok), str(h.detail)) for h in self.cash.health()]
+            out += [DeviceStatus(h.role, h.ok, h.detail) for h in self.cash.health()]
         return out
 
 
 @dataclass(frozen=True)
 class StaffAccess:
-    """What the touchscreen's staff mode needs: the diagnostics and the passcode check (``verify(code) ->
-    bool``, e.g. ``kiosk.staff.passcode.PasscodeVerifier``)."""
+    """What the touchscreen's staff mode needs: the diagnostics and the passcode check."""
 
     diagnostics: Diagnostics
-    verifier: Any
+    verifier: PasscodeCheck
 
 
 def live_diagnostics(
-    kiosk: Any, *, extra: Sequence[Any] = (), hoppers: Sequence[HopperSlot] | None = None
+    kiosk: StaffKiosk, *, extra: Sequence[CheckLine] = (), hoppers: Sequence[HopperSlot] | None = None
 ) -> Diagnostics:
-    """Diagnostics of a running kiosk (``RealKiosk`` or ``SimKiosk``: journal, client, cash, printer and
-    heartbeat): its live devices (``extra`` start-up checks too), the center link, the self-test. Never
-    raises."""
-    from kiosk.staff.self_test import LiveSelfTest
-
-    link = getattr(kiosk, "heartbeat", None)
+    """Diagnostics of a running kiosk (``RealKiosk`` or ``SimKiosk``): its live devices (``extra``
+    start-up checks too), the center link, the self-test. Never raises."""
+    link = kiosk.heartbeat
     devices = LiveDevices(kiosk.cash, kiosk.printer, extra, link=link)
-    tester = LiveSelfTest(getattr(kiosk, "client", None), kiosk.cash, kiosk.printer, link)
+    tester = LiveSelfTest(kiosk.client, kiosk.cash, kiosk.printer, link)
     return Diagnostics(kiosk.journal, devices=devices, hoppers=hoppers, self_tester=tester)

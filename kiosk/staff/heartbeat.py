@@ -1,9 +1,10 @@
 """The terminal heartbeat: a daemon thread that tells the center how the kiosk's devices are (no kivy).
 
 ``Heartbeat(client, devices)`` posts each device's state word (``ok`` or ``fault: <detail>``, from a
-``kiosk.staff.diagnostics.DeviceProbe``) to POST /v1/terminals/heartbeat, the first at ``start()``, then every
+``kiosk.staff.status.DeviceProbe``) to POST /v1/terminals/heartbeat, the first at ``start()``, then every
 ``next_heartbeat_s`` the center answers (``cap`` shortens it, e.g. in the simulator). A failure is
-logged and retried after ``interval`` seconds (or ``cap``); it never reaches the resident flow.
+logged and retried after ``interval`` seconds (or ``cap``); it never reaches the resident flow. ``stop()``
+cancels a request in flight: that is a stop, not a failure (nothing is logged or kept).
 ``link_status()`` is the "center" line of staff diagnostics; ``beat_now()`` sends one at once (the staff
 self-test). Heartbeats carry device states only: no PIN, no personal data, no transaction.
 """
@@ -13,12 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
-from kiosk.staff.diagnostics import DeviceProbe, DeviceStatus
+from kiosk.staff.clock import staff_time
+from kiosk.staff.status import DeviceProbe, DeviceStatus
 
 __all__ = ["Heartbeat", "HeartbeatSender", "state_words"]
 
@@ -27,10 +29,20 @@ MAX_DEVICES = 16  # the center's schema: at most 16 devices, 64 characters a sta
 MAX_STATE = 64
 
 
-class HeartbeatSender(Protocol):
-    """What the heartbeat needs of ``relay_client.IssuanceClient``."""
+class HeartbeatAck(Protocol):
+    """The center's answer (``relay_client.HeartbeatAck``): when it wants the next heartbeat."""
 
-    def heartbeat(self, devices: Any, *, app_version: str = "", cancel: Any = None) -> Any: ...
+    @property
+    def next_heartbeat_s(self) -> float: ...
+
+
+class HeartbeatSender(Protocol):
+    """What the heartbeat needs of ``relay_client.IssuanceClient``: ``heartbeat`` raises the client's
+    errors, its CancelledError once ``cancel`` is set."""
+
+    def heartbeat(
+        self, devices: Mapping[str, str], *, cancel: threading.Event | None = None
+    ) -> HeartbeatAck: ...
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,10 @@ class Heartbeat:
         try:
             ack = self.client.heartbeat(state_words(self.devices.status()), cancel=self._stop)
         except Exception as exc:  # the link is down or refused: retry later, the flow goes on
+            if self._stop.is_set():
+                return 0.0  # stop() cancelled the request: a stop, not a failure of the link
             with self._lock:
-                since = self._link.failing_since or datetime.now().astimezone()
+                since = self._link.failing_since or datetime.now(UTC)
                 self._link = _Link(self._link.last_ok, since, f"{type(exc).__name__}: {exc}")
             log.warning("heartbeat failed: %s: %s", type(exc).__name__, exc)
             return self._capped(self.interval)
@@ -105,7 +119,7 @@ class Heartbeat:
         with self._lock:
             self._link = _Link(self._clock())
             self.sent += 1
-        return self._capped(float(getattr(ack, "next_heartbeat_s", self.interval)))
+        return self._capped(float(ack.next_heartbeat_s))
 
     def _capped(self, wait: float) -> float:
         return min(wait, self.cap) if self.cap is not None else wait
@@ -122,7 +136,7 @@ class Heartbeat:
         with self._lock:
             link = self._link
         if link.failing_since is not None:
-            since = link.failing_since.strftime("%H:%M")
+            since = staff_time(link.failing_since, "%H:%M")
             return DeviceStatus("center", False, f"failing since {since}: {link.error}")
         if link.last_ok is None:
             return DeviceStatus("center", False, "no heartbeat yet")

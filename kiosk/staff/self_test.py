@@ -1,9 +1,9 @@
 """The staff self-test, run on demand from the staff screen or ``kiosk diag --self-test`` (no kivy).
 
 ``LiveSelfTest(client, cash, printer, heartbeat)`` checks, in order: the center (GET /v1/health), the
-printer (``health()``), the cash unit (``self_test()``: the devices re-identified, then their health; or
-``health()`` for a driver without it) and the center link (one heartbeat now). Each check gives
-``DeviceStatus`` lines; a check that raises gives one failed line: the self-test itself never raises.
+printer (``health()``), the cash unit (``self_test()``: the devices re-identified, then their health)
+and the center link (one heartbeat now). Each check gives ``DeviceStatus`` lines; a check that raises
+gives one failed line: the self-test itself never raises.
 ``kiosk.staff.diagnostics.Diagnostics.self_test`` refuses to run it while a transaction is open.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 
-from kiosk.staff.diagnostics import DeviceStatus
+from kiosk.staff.clock import staff_time
+from kiosk.staff.status import CashDevices, CenterLink, CenterService, DeviceStatus, PrinterDevice
 
 __all__ = ["LiveSelfTest"]
 
@@ -29,36 +30,46 @@ def _guarded(device: str, check: Callable[[], list[DeviceStatus]]) -> list[Devic
 
 
 class LiveSelfTest:
-    """A ``kiosk.staff.diagnostics.SelfTester`` over running parts; any of them may be None (not tested)."""
+    """A ``kiosk.staff.status.SelfTester`` over running parts; any of them may be None (not tested)."""
 
     def __init__(
-        self, client: Any = None, cash: Any = None, printer: Any = None, heartbeat: Any = None
+        self,
+        client: CenterService | None = None,
+        cash: CashDevices | None = None,
+        printer: PrinterDevice | None = None,
+        heartbeat: CenterLink | None = None,
     ) -> None:
         self.client, self.cash, self.printer, self.heartbeat = client, cash, printer, heartbeat
 
     def run(self) -> list[DeviceStatus]:
         """Every check's lines, in order. Never raises (a failing check gives a failed line)."""
-        checks: list[tuple[str, Any, Callable[[], list[DeviceStatus]]]] = [
-            ("center", self.client, self._center),
-            ("printer", self.printer, self._printer),
-            ("cash", self.cash, self._cash),
-            ("heartbeat", self.heartbeat, self._heartbeat),
-        ]
-        return [line for name, part, check in checks if part is not None for line in _guarded(name, check)]
+        out: list[DeviceStatus] = []
+        if self.client is not None:
+            out += _guarded("center", partial(_center, self.client))
+        if self.printer is not None:
+            out += _guarded("printer", partial(_printer, self.printer))
+        if self.cash is not None:
+            out += _guarded("cash", partial(_cash, self.cash))
+        if self.heartbeat is not None:
+            out += _guarded("heartbeat", partial(_heartbeat, self.heartbeat))
+        return out
 
-    def _center(self) -> list[DeviceStatus]:
-        h = self.client.health()
-        detail = f"{h.status}, version {h.version}, center time {h.server_time:%Y-%m-%d %H:%M}"
-        return [DeviceStatus("center", h.status == "ok", detail)]
 
-    def _printer(self) -> list[DeviceStatus]:
-        health = self.printer.health()
-        return [DeviceStatus("printer", bool(health.ok), str(health.summary))]
+def _center(client: CenterService) -> list[DeviceStatus]:
+    h = client.health()
+    detail = f"{h.status}, version {h.version}, center time {staff_time(h.server_time)}"
+    return [DeviceStatus("center", h.status == "ok", detail)]
 
-    def _cash(self) -> list[DeviceStatus]:
-        run = getattr(self.cash, "self_test", None) or self.cash.health
-        return [DeviceStatus(str(h.role), bool(h.ok), str(h.detail)) for h in run()]
 
-    def _heartbeat(self) -> list[DeviceStatus]:
-        line = self.heartbeat.beat_now()
-        return [DeviceStatus("heartbeat", bool(line.ok), str(line.detail))]
+def _printer(printer: PrinterDevice) -> list[DeviceStatus]:
+    health = printer.health()
+    return [DeviceStatus("printer", health.ok, health.summary)]
+
+
+def _cash(cash: CashDevices) -> list[DeviceStatus]:
+    return [DeviceStatus(h.role, h.ok, h.detail) for h in cash.self_test()]
+
+
+def _heartbeat(link: CenterLink) -> list[DeviceStatus]:
+    line = link.beat_now()
+    return [DeviceStatus("heartbeat", line.ok, line.detail)]

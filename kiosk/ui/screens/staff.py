@@ -24,6 +24,7 @@ from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.journal.store import JournalWriteError
+from kiosk.staff.clock import staff_time
 from kiosk.staff.diagnostics import DeviceStatus, OpenItem, SettleRefused, StaffAccess, TxnSummary
 from kiosk.ui.bridge import UiState
 from kiosk.ui.catalogs import STAFF_DOMAIN
@@ -39,7 +40,7 @@ KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok")
 
 
 def _when(at: datetime) -> str:
-    return at.astimezone().strftime("%m-%d %H:%M")
+    return staff_time(at, "%m-%d %H:%M")  # one zone for staff, labelled: JST
 
 
 def item_text(st: Translator, item: OpenItem) -> str:

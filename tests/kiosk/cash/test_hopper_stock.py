@@ -25,6 +25,7 @@ from kiosk.journal.hopper_stock import (
     refill,
 )
 from kiosk.journal.store import Journal
+from kiosk.staff.diagnostics import Diagnostics
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -66,10 +67,33 @@ def test_the_layout_is_read_from_the_cash_hopper_tables(tmp_path: Path) -> None:
         load_config(tmp_path / "kiosk.toml")  # the kiosk itself still checks the certificates
 
 
-def test_without_tables_the_standard_layout_keeps_its_built_in_figures() -> None:
+def test_without_tables_the_standard_layout_is_empty_until_counted(tmp_path: Path) -> None:
+    """One truth with or without [[cash.hopper]] tables: a hopper staff never counted holds 0 coins for the
+    kiosk (exact amounts only), and `kiosk cash stock` and `kiosk diag` say so."""
     slots = hopper_slots(KioskConfig().cash_hoppers)
-    expected = [(3, 100, 50), (4, 10, 50), (5, 500, 20), (6, 50, 20)]
-    assert [(s.address, s.coin, s.initial) for s in slots] == expected
+    assert [(s.address, s.coin) for s in slots] == [(3, 100), (4, 10), (5, 500), (6, 50)]
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        assert stock_of(journal, slots) == {3: 0, 4: 0, 5: 0, 6: 0}
+        assert [h.stock for h in cash_unit_config(slots, journal).hoppers] == [0, 0, 0, 0]  # the driver's
+        assert [f.stock for f in Diagnostics(journal).hopper_stock()] == [0, 0, 0, 0]  # the staff screen's
+    finally:
+        journal.close()
+    toml = write_toml(tmp_path, "")
+    for command in (["cash", "stock"], ["diag"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "kiosk", *command, "--config", str(toml)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        rows = [line.split() for line in run.stdout.splitlines() if line.strip().endswith("never counted")]
+        assert [row[:4] for row in rows] == [
+            [a, c, "yen", "0"] for a, c in (("3", "100"), ("4", "10"), ("5", "500"), ("6", "50"))
+        ], run.stdout
 
 
 def _table(address: object = 3, coin: object = 100, capacity: object = 400, extra: str = "") -> str:
@@ -149,7 +173,8 @@ def _unit(sim: CashUnitSim, journal: Journal, run_id: str) -> CashUnit:
 def test_stock_after_payouts_and_a_restart_is_loaded_minus_paid(sim: CashUnitSim, tmp_path: Path) -> None:
     slots = hopper_slots(KioskConfig().cash_hoppers)
     journal = Journal(tmp_path / "j.sqlite")
-    refill(journal, slots, 3, set_to=50)  # what the simulator holds (DEFAULT_HOPPERS)
+    for slot in slots:  # staff count what the simulator holds (DEFAULT_HOPPERS)
+        refill(journal, slots, slot.address, set_to=sim.hoppers[slot.address].stock)
     cash = _unit(sim, journal, "run1")
     journal.begin("txn-1")
     assert cash.dispense(360) == 360  # 3 x 100, 1 x 50, 1 x 10
@@ -173,6 +198,8 @@ def test_stock_after_payouts_and_a_restart_is_loaded_minus_paid(sim: CashUnitSim
 def test_a_hopper_that_came_up_short_is_empty_until_counted(sim: CashUnitSim, tmp_path: Path) -> None:
     slots = hopper_slots(KioskConfig().cash_hoppers)
     journal = Journal(tmp_path / "j.sqlite")
+    refill(journal, slots, 3, set_to=50)
+    refill(journal, slots, 5, set_to=20)
     sim.set_hopper_stock(2, address=5)  # staff believe 20 are in; only 2 are
     cash = _unit(sim, journal, "run1")
     journal.begin("txn-1")
@@ -215,14 +242,16 @@ def test_a_kill_mid_payout_leaves_the_figure_at_or_below_reality(
 def test_cash_stock_and_refill_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     toml = str(write_toml(tmp_path))
     assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "3", "--set", "120"]) == 0
-    assert "hopper 3 (100 yen): 0 -> 120 coins (counted 120)" in capsys.readouterr().out
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "hopper 3 (100 yen): 0 -> 120 coins (counted 120)"
+    assert said[1].startswith("journaled; a running kiosk counts on it from its next payment")
     assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "95"]) == 0
     assert kiosk_main(["cash", "refill", "--config", toml, "--hopper", "4", "--add", "6"]) == 3
     assert "refused: hopper 4 holds at most 100 coins" in capsys.readouterr().err
     assert kiosk_main(["cash", "stock", "--config", toml]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].split() == ["hopper", "coin", "stock", "capacity", "paid", "since", "last", "refill/count"]
-    assert out[2].split()[:6] == ["3", "100", "yen", "120", "400", "0"] and out[2].endswith("UTC")
+    assert out[2].split()[:6] == ["3", "100", "yen", "120", "400", "0"] and out[2].endswith(" JST")
     assert out[3].split()[:6] == ["4", "10", "yen", "95", "100", "0"]
     journal = Journal(tmp_path / "var" / "journal.sqlite")
     journal.begin("txn-paying")

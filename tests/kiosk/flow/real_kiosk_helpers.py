@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
 from firmware_sim.vpcd import VpcdBridge
 from harness.sim import Pn532Slot, SimHands, service_time
+from kiosk.app.config import ConfigError, load_config
+from kiosk.journal.hopper_stock import hopper_slots, refill
+from kiosk.journal.store import Journal
 from mock_relay.cli.cards import issue_card
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
@@ -130,14 +134,34 @@ def config_text(devices: StoreDevices, **override: str) -> str:
     return "\n".join(line for line in lines.values() if line) + "\n"
 
 
-def write_config(devices: StoreDevices, folder: Path, **override: str) -> Path:
-    """Write ``kiosk.toml`` into ``folder`` (the terminal files are linked beside it)."""
+def write_config(devices: StoreDevices, folder: Path, *, counted: bool = True, **override: str) -> Path:
+    """Write ``kiosk.toml`` into ``folder`` (the terminal files are linked beside it). ``counted``: journal
+    the hoppers' count, as staff do once they have loaded them (``kiosk cash refill --set``: the cash
+    simulator's real stock); a hopper never counted is empty, and the kiosk asks for exact amounts."""
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "terminal").exists():
         (folder / "terminal").symlink_to(devices.terminal)
     path = folder / "kiosk.toml"
     path.write_text(config_text(devices, **override), encoding="utf-8")
+    if counted:
+        count_hoppers(devices, path)
     return path
+
+
+def count_hoppers(devices: StoreDevices, path: Path) -> None:
+    """Journal each hopper of the kiosk.toml at ``path`` at the cash simulator's real stock (nothing for a
+    file that does not load: the tests of configuration errors write those)."""
+    try:
+        config = load_config(path, check_certificates=False)
+    except ConfigError:
+        return
+    slots = hopper_slots(config.cash_hoppers)
+    journal = Journal(config.journal)
+    try:
+        for slot in slots:
+            refill(journal, slots, slot.address, set_to=devices.cash.hoppers[slot.address].stock)
+    finally:
+        journal.close()
 
 
 @dataclass(frozen=True)
@@ -182,3 +206,37 @@ def run_until_open(
             process.kill()
             process.wait()
     return RunResult(process.returncode, "".join(lines) + out, err, opened)
+
+
+@contextlib.contextmanager
+def running_kiosk(path: Path, *extra: str, timeout: float = 40.0) -> Iterator[subprocess.Popen[str]]:
+    """``kiosk run --config PATH --headless *extra`` as a process, yielded once it printed "kiosk open";
+    SIGTERMed (killed if it will not stop) on leaving. Raises AssertionError if it does not open."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(path), "--headless", *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline, lines = time.monotonic() + timeout, []
+        while time.monotonic() < deadline and not any(line.startswith("kiosk open") for line in lines):
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        if not any(line.startswith("kiosk open") for line in lines):
+            process.kill()
+            _out, err = process.communicate(timeout=20)
+            raise AssertionError("the kiosk did not open:\n" + "".join(lines) + err)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()

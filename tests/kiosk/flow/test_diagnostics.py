@@ -6,6 +6,7 @@ subprocess (report, settle, refusals, exit statuses)."""
 from __future__ import annotations
 
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from kiosk.app.diag_cli import report_lines
 from kiosk.journal.store import Journal
 from kiosk.money import FaultKind
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, LiveDevices, SettleRefused
+from mock_relay.tls import CenterPki
 
 REPO = Path(__file__).resolve().parents[3]
 SCENARIOS = REPO / "harness" / "scenarios"
@@ -206,7 +208,15 @@ def test_staff_access_for_the_real_and_the_simulated_kiosk(
     from kiosk.app.run import real_staff
     from kiosk.staff.passcode import PasscodeError, hash_passcode
 
-    kiosk = SimpleNamespace(journal=journal, cash=None, printer=None, config=KioskConfig(), report=None)
+    kiosk = SimpleNamespace(
+        journal=journal,
+        cash=None,
+        printer=None,
+        client=None,
+        heartbeat=None,
+        config=KioskConfig(),
+        report=None,
+    )
     assert real_staff(kiosk) is None  # no [staff] passcode_hash: no staff mode
     kiosk.report = SimpleNamespace(checks=(DeviceStatus("reader", True, "r"),))
     kiosk.config = KioskConfig(staff_passcode_hash=hash_passcode("97531"))
@@ -268,3 +278,83 @@ def test_a_journal_from_before_the_type_was_recorded_opens_and_gains_it(tmp_path
         assert journal.transaction("T-NEW").cert_type == "koseki_zenbu"  # type: ignore[union-attr]
     finally:
         journal.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_probe_exits_1_when_a_device_failed(tmp_path: Path) -> None:
+    """Every device of this kiosk.toml is missing: ``--probe`` lists them FAILED and says so by its status."""
+    terminal = CenterPki.open(tmp_path / "center").issue_terminal("T-0001", tmp_path / "terminal")
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(
+        f'journal = "var/journal.sqlite"\n[reader]\nurl = "pn532://{tmp_path}/no-such-pn532"\n'
+        f'[center]\nurl = "https://127.0.0.1:{_free_port()}"\nterminal_cert = "{terminal}/terminal.pem"\n'
+        f'terminal_key = "{terminal}/terminal.key"\nca = "{terminal}/center-ca.pem"\n'
+        f'[jpki]\nca_bundle = "{terminal}/center-ca.pem"\n[cash]\nport = "{tmp_path}/no-such-cash-port"\n'
+        f'[printer]\nuri = "ipp://127.0.0.1:{_free_port()}/ipp/print"\n',
+        encoding="utf-8",
+    )
+    probe = _diag("--config", str(toml), "--probe")
+    assert probe.returncode == 1, probe.stdout + probe.stderr
+    devices = probe.stdout.split("DEVICES\n")[1].split("OPEN ITEMS")[0].splitlines()
+    assert [line.split(":")[0].strip() for line in devices] == ["reader", "cash", "printer", "center"]
+    assert all(": FAILED: " in line for line in devices) and "Traceback" not in probe.stderr
+    assert _diag("--config", str(toml)).returncode == 0  # the journal alone: nothing probed, nothing failed
+
+
+def _passcode(text: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "diag", "passcode"],
+        input=text,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        start_new_session=True,  # no controlling terminal: stdin is all there is, as in a script
+    )
+
+
+def test_passcode_from_a_pipe_reads_two_lines_without_a_warning() -> None:
+    from kiosk.staff.passcode import PasscodeVerifier
+
+    done = _passcode("2580\n2580\n")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    head, line = done.stdout.splitlines()
+    assert head == "[staff]" and line.startswith('passcode_hash = "scrypt$') and "2580" not in done.stdout
+    assert PasscodeVerifier(line.split('"')[1]).verify("2580")
+    differ = _passcode("2580\n2581\n")
+    assert (differ.returncode, differ.stderr, differ.stdout) == (2, "kiosk: the two entries differ\n", "")
+    for text in ("", "2580\n"):
+        empty = _passcode(text)
+        assert (empty.returncode, empty.stderr) == (2, "kiosk: no passcode read\n")
+    short = _passcode("12\n12\n")
+    assert short.returncode == 2 and short.stderr == "kiosk: a staff passcode is 4-8 digits\n"
+
+
+def test_staff_times_are_jst_and_labelled(journal: Journal) -> None:
+    from datetime import UTC, datetime
+
+    from kiosk.app.diag_cli import item_line, txn_line
+    from kiosk.staff.clock import staff_time
+
+    assert staff_time("2026-12-06T15:30:00+00:00") == "2026-12-07 00:30 JST"
+    assert staff_time(datetime(2026, 12, 6, 15, 30, tzinfo=UTC), "%H:%M") == "00:30 JST"
+    assert staff_time(datetime(2026, 12, 6, 15, 30)) == "2026-12-07 00:30 JST"  # naive: the journal's UTC
+    diag = Diagnostics(journal)
+    (item,) = diag.open_items()
+    (recent,) = diag.recent()
+    for line in (item_line(item), txn_line(recent)):
+        assert staff_time(item.at) in line and "UTC" not in line, line
+    done = diag.settle(item.txn_id, amount=300, staff_id="S-017")
+    with pytest.raises(SettleRefused, match=rf"already settled by S-017 at {staff_time(done.at)}$"):
+        diag.settle(item.txn_id, amount=300, staff_id="S-017")
+    settled = _diag(
+        "settle", item.txn_id, "--amount", "300", "--staff", "S-9", "--journal", str(journal.path)
+    )
+    assert settled.returncode == 3 and settled.stderr.rstrip().endswith(" JST")

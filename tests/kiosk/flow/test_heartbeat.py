@@ -5,6 +5,9 @@ even with a request in flight; a resident is served while every heartbeat fails.
 from __future__ import annotations
 
 import json
+import logging
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,9 +17,11 @@ import pytest
 
 from harness.scenario import Player, check_expectations, load_scenario
 from harness.sim import SimKiosk
-from kiosk.staff.diagnostics import DeviceStatus, LiveDevices
+from kiosk.staff.diagnostics import LiveDevices
 from kiosk.staff.heartbeat import Heartbeat, state_words
+from kiosk.staff.status import DeviceStatus
 from mock_relay.faults import FaultRule
+from relay_client import CancelledError
 
 REPO = Path(__file__).resolve().parents[3]
 SCENARIOS = REPO / "harness" / "scenarios"
@@ -120,3 +125,32 @@ def test_a_failing_client_never_raises_and_keeps_the_first_failure_time() -> Non
     first = beat.beat_now()
     assert not first.ok and first.detail.endswith("ConnectionError: center down")
     assert beat.beat_now() == first  # "failing since" stays the first failure's time
+
+
+class _Cancellable:
+    """A center that answers only when the request is cancelled, as relay_client does: CancelledError."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+
+    def heartbeat(self, devices: Any, *, cancel: threading.Event | None = None) -> Any:
+        self.asked.set()
+        assert cancel is not None and cancel.wait(5.0)
+        raise CancelledError("POST /v1/terminals/heartbeat cancelled")
+
+
+def test_stopping_cancels_the_request_in_flight_and_that_is_no_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    center = _Cancellable()
+    beat = Heartbeat(center, _Probe(), interval=30.0).start()
+    assert center.asked.wait(5.0)
+    beat.stop(timeout=2.0)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert beat.link_status() == DeviceStatus("center", False, "no heartbeat yet")  # not "failing since"
+
+
+def test_failing_since_is_shown_in_jst_with_its_label() -> None:
+    beat = Heartbeat(_Refusing(), _Probe())
+    line = beat.beat_now()
+    assert re.fullmatch(r"failing since \d\d:\d\d JST: ConnectionError: center down", line.detail), line

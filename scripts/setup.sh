@@ -14,6 +14,8 @@ APT_PACKAGES=(
   # documents: PDF tools and a Japanese font
   poppler-utils fonts-ipaexfont-gothic fonts-ipaexfont-mincho
   openssl sqlite3
+  # the kiosk PC's service: systemd-analyze verifies the unit, which runs the kiosk in the cage compositor
+  systemd cage
   # touchscreen (kiosk/ui): Mesa for Kivy's off-screen SDL2 window; fonts for zh-Hans/ko (WenQuanYi) and vi (DejaVu)
   libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri fonts-wqy-microhei fonts-dejavu-core
 )

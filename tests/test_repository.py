@@ -67,7 +67,9 @@ def missing_markdown(text: str, where: PurePosixPath, files: set[PurePosixPath])
     naming file's folder, or to docs/)."""
     missing = []
     for name in MARKDOWN.findall(text):
+        # by path, relative to the naming file, in docs/, or an installed copy of a docs/ page
         candidates = {PurePosixPath(name), where.parent / name, PurePosixPath("docs") / name}
+        candidates.add(PurePosixPath("docs") / PurePosixPath(name).name)
         if not candidates & files:
             missing.append(name)
     return missing

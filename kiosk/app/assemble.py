@@ -129,6 +129,7 @@ def compose_flow(
     reader: str | None,
     timeouts: Timeouts,
     tick: float = 0.2,
+    alive: Callable[[], object] | None = None,
 ) -> Flow:
     """The flow on a dispatcher thread, fed by a card monitor on ``presence`` (events of ``reader`` only)
     and a tick thread every ``tick`` s; everything started is stopped by ``stack``. Raises nothing."""
@@ -142,9 +143,15 @@ def compose_flow(
     stop = threading.Event()
     stack.callback(stop.set)
 
+    def feed_watchdog() -> None:
+        if alive is not None:
+            alive()
+
     def ticks() -> None:
         while not stop.wait(tick):
             flow.post(ev.Tick())
+            if alive is not None:  # runs on the flow's own thread after the tick: a hung flow never calls it
+                scheduler.call(feed_watchdog)
 
     threading.Thread(target=ticks, name="flow-tick", daemon=True).start()
     return flow
@@ -180,8 +187,16 @@ class RealKiosk(StackedKiosk):
     Then ``kiosk.flow`` runs and ``kiosk.report`` says what was found.
     """
 
-    def __init__(self, config: KioskConfig, *, cash: CashUnitConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        cash: CashUnitConfig | None = None,
+        alive: Callable[[], object] | None = None,
+    ) -> None:
+        """``alive`` is called from the flow's own thread after each clock tick (a service watchdog)."""
         self.config = config
+        self._alive = alive
         self._cash_config = cash or CashUnitConfig()
         self._stack = contextlib.ExitStack()
         self.report = StartupReport((), ())
@@ -210,6 +225,7 @@ class RealKiosk(StackedKiosk):
             reader=self.reader_name,
             timeouts=self.config.timeouts,
             tick=self.config.tick,
+            alive=self._alive,
         )
 
     def _presence(self) -> PresenceSource:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from kiosk.app.config import DEFAULT_CONFIG  # light: no device library
+from kiosk.app.config import DEFAULT_CONFIG
+from kiosk.app.notify import SystemdNotifier  # light: no device library
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.staff.diagnostics import StaffAccess, live_diagnostics
 from kiosk.staff.passcode import PasscodeVerifier
@@ -73,18 +74,22 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
     from kiosk.app.instance import InUse
     from kiosk.journal.store import JournalWriteError
 
+    notifier = SystemdNotifier()  # under systemd (Type=notify): READY once open, the watchdog from the flow
     try:
-        with RealKiosk(config) as kiosk:
+        with RealKiosk(config, alive=notifier.watchdog) as kiosk:
             for line in kiosk.report.lines():
                 print(f"start-up {line}", flush=True)
             if headless:
                 kiosk.flow.subscribe(_print_screen)
                 _print_screen(kiosk.flow.view)
             print("kiosk open on real devices; SIGTERM or Ctrl-C to stop", flush=True)
+            notifier.ready(f"open: {len(kiosk.report.checks)} checks passed")
             status = _serve(kiosk, stop, headless)
+            notifier.stopping()
     except StartupError as exc:
         for check in exc.failed:
             print(f"kiosk: cannot open: {check.line()}", file=sys.stderr)
+        notifier.status(f"cannot open: {'; '.join(check.line() for check in exc.failed)}")
         return EXIT_DEVICES
     except JournalWriteError as exc:
         print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)

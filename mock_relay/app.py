@@ -30,7 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from mock_relay.center import Center
-from mock_relay.listeners import over_the_limit
+from mock_relay.listeners import guarded_connection
 from mock_relay.routes import admin, documents, idempotency, orders, public, sessions
 from mock_relay.routes.common import CENTER_KEY, HTTP_KEY, TERMINAL, ApiProblem, problem_response
 from mock_relay.tls import terminal_id_of
@@ -67,15 +67,24 @@ async def _problems(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 @web.middleware
-async def _connection_budget(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A connection beyond its client's budget (mock_relay.listeners) is answered 429 and closed."""
-    if over_the_limit(request):
+async def _connection(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The listener's side of a request (mock_relay.listeners): a connection beyond its client's budget
+    is answered 429 and closed; otherwise the connection's header timer rests while this request runs."""
+    connection = guarded_connection(request)
+    if connection is None:
+        result: web.StreamResponse = await handler(request)
+        return result
+    if connection.over_limit:
         resp = problem_response(
             "too_many_connections", "this client holds too many connections to the center; use fewer"
         )
         resp.force_close()
         return resp
-    result: web.StreamResponse = await handler(request)
+    connection.request_started()
+    try:
+        result = await handler(request)
+    finally:
+        connection.request_finished()
     return result
 
 
@@ -117,7 +126,7 @@ async def _http_cleanup(app: web.Application) -> None:
 
 def _application(center: Center, *middlewares: Any) -> web.Application:
     app = web.Application(
-        middlewares=[_problems, _connection_budget, _body_in_time, *middlewares], client_max_size=MAX_BODY
+        middlewares=[_problems, _connection, _body_in_time, *middlewares], client_max_size=MAX_BODY
     )
     app[CENTER_KEY] = center
     return app

@@ -30,14 +30,16 @@ class CenterConfig:
     challenge_ttl_s: float = 120.0
     session_ttl_s: float = 600.0
     ocsp_timeout_s: float = 5.0
-    #: a connection must complete its TLS handshake and each request's headers within this many seconds
-    #: (also the idle keep-alive limit)
+    #: a connection must complete its TLS handshake, and a request's headers must arrive, within this
+    #: many seconds (from the request's first byte)
     header_timeout_s: float = 15.0
+    #: a connection idle between requests is closed after this many seconds
+    idle_timeout_s: float = 60.0
     #: a request body must arrive completely within this many seconds once its headers are in
     body_timeout_s: float = 15.0
     #: open connections one client may hold on one listener (a terminal on the API listener, a peer
     #: address on the public and plain listeners)
-    max_connections_per_client: int = 8
+    max_connections_per_client: int = 64
 
 
 @dataclass

@@ -5,14 +5,18 @@ aiohttp on its own keeps a connection whose request headers never complete open 
 keep-alive timeout), answers an over-long request line or header with text/plain, and lets one client
 hold any number of connections. Here, per listener:
 
-- the TLS handshake and each request's headers must arrive within ``header_timeout_s`` (asyncio's SSL
-  handshake timeout, and aiohttp's keep-alive timeout, which closes a connection still waiting for a
-  complete request; the body has its own limit in the application);
+- the TLS handshake must complete, and a request's headers must arrive, within ``header_timeout_s`` of
+  its first byte (asyncio's SSL handshake timeout; a timer this module runs between requests, the
+  application's middleware marking where a request starts and ends); the body has its own limit in
+  the application;
+- a connection idle between requests is closed after ``idle_timeout_s`` (aiohttp's keep-alive
+  timeout: longer than the clients' own pools keep a connection, so a reused connection is never
+  closed under them);
 - what aiohttp refuses itself (a malformed or over-long request line or header) is answered as
   problem+json ``bad_request``, the connection then closed;
 - one client holds at most ``max_connections_per_client`` connections at once (a terminal, by its
   verified certificate, on the mutual-TLS listener; a peer address elsewhere). A connection beyond
-  that is answered 429 ``too_many_connections`` (by ``over_the_limit`` in the application) and closed.
+  that is answered 429 ``too_many_connections`` by the application and closed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from mock_relay.routes.common import problem_response
 log = logging.getLogger(__name__)
 
 ClientKey = Callable[[asyncio.BaseTransport], str]
+LINGER_S = 1.0  # how long an unread request body is drained after an early answer, before closing
 
 
 def peer_address(transport: asyncio.BaseTransport) -> str:
@@ -46,6 +51,7 @@ class ListenerLimits:
     """The time and connection limits of one listener."""
 
     header_timeout_s: float
+    idle_timeout_s: float
     max_connections_per_client: int | None  # None: unbounded (the plain listener's own OCSP client)
     client_key: ClientKey = peer_address
 
@@ -105,12 +111,15 @@ class GuardedHandler(web.RequestHandler):
         super().__init__(
             manager,
             loop=loop,
-            keepalive_timeout=limits.header_timeout_s,
+            keepalive_timeout=limits.idle_timeout_s,
+            lingering_time=LINGER_S,
             access_log_class=_NoAccessLog,
         )
         self._limits = limits
         self._budget = budget
         self._client: str | None = None  # set once counted
+        self._in_request = False
+        self._header_timer: asyncio.TimerHandle | None = None
         self.over_limit = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -122,7 +131,34 @@ class GuardedHandler(web.RequestHandler):
             log.warning("client %s holds too many connections; refusing one", client)
         super().connection_made(transport)
 
+    def data_received(self, data: bytes) -> None:
+        if data and not self._in_request and self._header_timer is None:
+            loop = asyncio.get_running_loop()
+            self._header_timer = loop.call_later(self._limits.header_timeout_s, self._headers_too_slow)
+        super().data_received(data)
+
+    def request_started(self) -> None:
+        """The application took a whole request's headers: no header timer until it has answered."""
+        self._in_request = True
+        self._stop_header_timer()
+
+    def request_finished(self) -> None:
+        """The application answered; bytes that arrive from now on start a new request."""
+        self._in_request = False
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self._in_request:
+            log.info("closing a connection whose request headers did not arrive in time")
+            self.force_close()
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
     def connection_lost(self, exc: BaseException | None) -> None:
+        self._stop_header_timer()
         if self._client is not None:
             self._budget.release(self._client)
             self._client = None
@@ -151,10 +187,10 @@ class GuardedHandler(web.RequestHandler):
         return response
 
 
-def over_the_limit(request: web.BaseRequest) -> bool:
-    """True when ``request`` came on a connection beyond its client's connection budget."""
+def guarded_connection(request: web.BaseRequest) -> GuardedHandler | None:
+    """The connection ``request`` came on, when it is one of these listeners' (None in a test client)."""
     protocol = request.protocol
-    return isinstance(protocol, GuardedHandler) and protocol.over_limit
+    return protocol if isinstance(protocol, GuardedHandler) else None
 
 
 async def listen(

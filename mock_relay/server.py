@@ -112,16 +112,21 @@ class RelayServer:
                 build_api_app(center),
                 tls.server_context(require_client_cert=True),
                 self._ports[0],
-                ListenerLimits(config.header_timeout_s, per_client, _terminal_or_peer),
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, per_client, _terminal_or_peer),
             ),
             (
                 build_public_app(center),
                 tls.server_context(require_client_cert=False),
                 self._ports[1],
-                ListenerLimits(config.header_timeout_s, per_client),
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, per_client),
             ),
             # The center's own OCSP client shares 127.0.0.1 with the admin: no per-client bound here.
-            (build_plain_app(center), None, self._ports[2], ListenerLimits(config.header_timeout_s, None)),
+            (
+                build_plain_app(center),
+                None,
+                self._ports[2],
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, None),
+            ),
         ]
         urls = []
         for app, ctx, port, limits in specs:
@@ -182,6 +187,7 @@ class RelayServer:
             started.set()
             loop.run_forever()
             loop.run_until_complete(self.stop_async())
+            _finish_tasks(loop)
             loop.close()
 
         self._thread = threading.Thread(target=run, name="mock-relay", daemon=True)
@@ -225,6 +231,16 @@ class RelayServer:
                 await self.stop_async()
 
         asyncio.run(main())
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the listeners left running (a connection still draining a body) and let it end, so
+    that closing the loop destroys no pending task."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _terminal_or_peer(transport: asyncio.BaseTransport) -> str:

@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-connections",
         type=_positive_int,
-        default=8,
+        default=64,
         help="connections one client (a terminal, or an address on the public listener) may hold",
     )
     p.set_defaults(func=_serve)

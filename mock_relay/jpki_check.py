@@ -1,4 +1,5 @@
-"""Center-side check of a card's user-authentication certificate and its signature (DESIGN step 4).
+"""Center-side check of a card's user-authentication certificate and its signature (transaction step 4:
+authenticate with the center).
 
 Order of checks (cheap and local first, so a forged request never costs an OCSP round trip):
 1. the DER parses → else ``certificate_invalid``;

@@ -31,7 +31,7 @@ OptionValue = bool | int | str | tuple[str, ...]
 
 
 class CertType(StrEnum):
-    """Certificate types of the real service (service.md §3)."""
+    """Certificate types of the real service (J-LIS コンビニ交付 pages and the municipalities' own)."""
 
     JUMINHYO = "juminhyo"  # 住民票の写し
     JUMINHYO_KISAI = "juminhyo_kisai"  # 住民票記載事項証明書
@@ -111,7 +111,7 @@ class SealStatus(StrEnum):
 
     NONE = "none"
     REGISTERED = "registered"
-    ABOLISHED = "abolished"  # 廃止 (廃印): must never be certified (service.md §8 incident 5)
+    ABOLISHED = "abolished"  # 廃止 (廃印): must never be certified (the 2023 mis-issuances)
 
 
 @dataclass(frozen=True)

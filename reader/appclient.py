@@ -85,7 +85,8 @@ class AppClient:
         cmd = CommandApdu(Cla.ISO, Ins.SELECT, SelectP1.DF_NAME, SELECT_P2_NO_RESPONSE, self.AID)
         response = self.exchange(cmd, cancel)
         if response.sw == SW.NO_PRECISE_DIAGNOSIS:
-            # Some cards fail the first APDU after a power-cycle with 6F 00 (reference §9.13).
+            # Some cards fail the first APDU after a power-cycle with 6F 00 (soltia48/myna-card sends a
+            # throwaway APDU for it).
             log.debug("SELECT answered 6F 00; retrying once")
             response = self.exchange(cmd, cancel)
         check_status(response.sw)

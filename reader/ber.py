@@ -1,7 +1,7 @@
 """A minimal BER/DER TLV reader: what the card's files need, nothing more.
 
 The 券面事項入力補助AP writes private tags in a non-minimal high-tag form (``FF 10`` for tag
-number 16), which strict DER parsers reject (reference §9 pitfall 14): ``lenient=True`` accepts it.
+number 16), which strict DER parsers reject (jpki/myna met it too): ``lenient=True`` accepts it.
 Tags are returned as the integer of their raw bytes (``0xFF10``, ``0xDF21``), the form
 reader.constants uses.
 """

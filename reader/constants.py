@@ -1,4 +1,5 @@
-"""Constants of the My Number card, from ../shared/reference/jpki-card.md (one module, no magic hex).
+"""Constants of the My Number card (one module, no magic hex). Public sources: OpenSC's JPKI driver
+(``card-jpki.c``, ``jpki.h``, ``pkcs15-jpki.c``), jpki/myna, and ISO/IEC 7816-4 for the instructions.
 
 Pure data: firmware_sim imports this module too.
 """
@@ -47,7 +48,7 @@ SIGN_P2_CURRENT_EF = 0x80
 
 
 class JpkiFile(IntEnum):
-    """File IDs under the JPKI AP (reference §3)."""
+    """File IDs under the JPKI AP (OpenSC ``jpki.h``, jpki/myna)."""
 
     SIGN_CERT = 0x0001  # 署名用電子証明書: read needs the signature PIN
     SIGN_CA_CERT = 0x0002
@@ -62,7 +63,7 @@ class JpkiFile(IntEnum):
 
 
 class KenmenFile(IntEnum):
-    """File IDs under the 券面事項入力補助AP (reference §6)."""
+    """File IDs under the 券面事項入力補助AP (jpki/myna ``text.rs``)."""
 
     MY_NUMBER = 0x0001
     BASIC_INFO = 0x0002
@@ -71,7 +72,7 @@ class KenmenFile(IntEnum):
 
 
 class SignScheme(IntEnum):
-    """P1 of COMPUTE DIGITAL SIGNATURE (reference §4.5)."""
+    """P1 of COMPUTE DIGITAL SIGNATURE (OpenSC ``card-jpki.c``)."""
 
     PKCS1_GIVEN = 0x00  # PKCS#1 v1.5 over the DigestInfo as given: what everyone uses
     PKCS1_CARD_HASH_BARE = 0x01
@@ -82,7 +83,7 @@ class SignScheme(IntEnum):
 
 
 class SW(IntEnum):
-    """Status words the card and the client use (reference §5)."""
+    """Status words the card and the client use (ISO/IEC 7816-4; OpenSC ``card-jpki.c``)."""
 
     OK = 0x9000
     VERIFY_FAILED_BASE = 0x63C0  # 63Cx: x tries left; 63C0 = blocked

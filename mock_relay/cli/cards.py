@@ -2,8 +2,9 @@
 
 A card is personalised by ``firmware_sim.personalise`` from the center's own JPKI test PKI
 (``<data>/jpki``), and its user-authentication certificate is bound to the resident in the registry by
-certificate-serial hash — the center's serial → resident mapping (reference service.md §7).
-Under-15s get no signature certificate, as on real cards (jpki-card.md §7.3).
+certificate-serial hash — the center's serial → resident mapping (docs/center-protocol.md).
+Under-15s get no signature certificate, as on real cards (J-LIS: the signature certificate is not
+issued under 15).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Certificate documents: one A4 PDF per copy, in the municipality's format (service.md §5).
+"""Certificate documents: one A4 PDF per copy, in the municipality's format (as municipal pages show).
 
 Public API (stable):
     build_document_request(registry, resident, priced_item, copy_index, document_id, verification_code,

@@ -1,4 +1,4 @@
-"""Eligibility and pricing rules of コンビニ交付 (service.md §3–§4), pure functions over the registry.
+"""Eligibility and pricing rules of コンビニ交付 (as municipal service pages state them), over the registry.
 
 Public API (stable; the service calendar is ``mock_relay.rules.calendar``):
     open_menu(registry, resident, route, now) -> Menu                      raises Refusal
@@ -63,7 +63,7 @@ def move_out_pending(resident: Resident, day: date) -> bool:
 
 
 def check_person(resident: Resident, day: date) -> None:
-    """The cardholder-level exclusions of service.md §4.
+    """The cardholder-level exclusions municipal service pages list.
 
     Raises:
         Refusal: ``deceased``, ``moved_out``, ``support_measure``, ``under_15`` or ``moved_in_today``.

@@ -1,4 +1,4 @@
-"""PN532 host-interface frames (devices.md §3.1): a pure codec, no I/O.
+"""PN532 host-interface frames (NXP PN532 User Manual UM0701-02, §6.2): a pure codec, no I/O.
 
 Normal ``00 00 FF LEN LCS TFI PD… DCS 00``, extended ``00 00 FF FF FF LENM LENL LCS TFI PD… DCS 00``,
 ACK ``00 00 FF 00 FF 00``, NACK ``00 00 FF FF 00 00``, error frame ``00 00 FF 01 FF 7F 81 00``.

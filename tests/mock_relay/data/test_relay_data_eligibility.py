@@ -1,4 +1,4 @@
-"""Who may use the service, on which route, and which menu entries are available (service.md §3–§4)."""
+"""Who may use the service, on which route, and which menu entries are available (as municipal service pages state)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may use the service, on which route, and which menu entries are available (as municipal service pages state)."""
+"""Who may use the service, on which route, and which menu entries are available (per municipal pages)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def test_opens_like_libnfc_and_synthesises_the_contactless_atr(
     assert sim.commands[:2] == [0x14, 0x02]  # wake-up + SAMConfiguration first, then the version
     assert transport.firmware == HEX("32 01 06 07")
     assert transport.target is not None and transport.target.pupi == PUPI
-    assert transport.atr == HEX("3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F")  # the contactless ATR pcsc-tools lists for the card
+    assert transport.atr == HEX("3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F")  # the contactless ATR (pcsc-tools)
     assert transport.transmit(SELECT_JPKI) == HEX("90 00")
 
 

@@ -74,7 +74,8 @@ class Registry:
         """
         self._lock = threading.RLock()
         self._clock = clock or (lambda: datetime.now(JST))
-        owner_only_database(Path(db_path))  # personal data: never readable by others
+        if str(db_path) != ":memory:":
+            owner_only_database(Path(db_path))  # personal data: never readable by others
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.row_factory = sqlite3.Row
         try:

@@ -1,4 +1,4 @@
-"""The mock issuance center: state (``Center``) and its three aiohttp applications.
+"""The mock issuance center's three aiohttp applications around one ``Center`` (``mock_relay.center``).
 
 Why aiohttp: one asyncio process serves the mTLS API, the public verification listener and the plain
 HTTP OCSP/admin listener side by side, with real ``ssl.SSLContext`` objects (``CERT_REQUIRED`` against
@@ -13,128 +13,31 @@ Listeners (see openapi.yaml): **api** (mutual TLS, every kiosk route), **public*
 Every handler keeps its per-request state in locals and reads the terminal from the verified
 certificate only; sessions, orders and documents are always looked up together with that terminal, so
 one kiosk can never see, extend or receive another's session (the 2023 mis-issuance lesson).
+
+Bad input never costs the center anything nor is it blamed on the center: every client error leaves as a
+4xx problem+json that is not retryable (a body that is not JSON, nested too deep or carrying a number
+too long to convert, a query value out of range, a body that does not arrive in time); only the
+center's own failures are 5xx ``internal_error`` (retryable, logged with their traceback).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import secrets
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from firmware_sim.pki.hierarchy import KeyFactory, TestPki
-from mock_relay.faults import CenterClock, Faults, Maintenance
-from mock_relay.jpki_check import JpkiChecker
-from mock_relay.ledger import Ledger
-from mock_relay.ocsp import OcspResponder
-from mock_relay.registry.store import Registry
-from mock_relay.routes import idempotency
-from mock_relay.routes.common import TERMINAL, ApiProblem, problem_response
-from mock_relay.tls import CenterPki, terminal_id_of
+from mock_relay.center import Center
+from mock_relay.listeners import guarded_connection
+from mock_relay.routes import admin, documents, idempotency, orders, public, sessions
+from mock_relay.routes.common import CENTER_KEY, HTTP_KEY, TERMINAL, ApiProblem, problem_response
+from mock_relay.tls import terminal_id_of
 
 log = logging.getLogger(__name__)
 
-CENTER_KEY: web.AppKey[Center] = web.AppKey("center")
-HTTP_KEY: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")
 MAX_BODY = 256 * 1024
-
-
-@dataclass
-class CenterConfig:
-    """Tunables (CLI flags)."""
-
-    challenge_ttl_s: float = 120.0
-    session_ttl_s: float = 600.0
-    ocsp_timeout_s: float = 5.0
-
-
-@dataclass
-class Urls:
-    """Where the listeners ended up (filled in by the server once bound)."""
-
-    api: str = ""
-    public: str = ""
-    plain: str = ""
-
-    @property
-    def ocsp(self) -> str:
-        """The OCSP responder URL."""
-        return f"{self.plain}/ocsp"
-
-    def verify(self, code: str) -> str:
-        """The public verification URL printed on a document."""
-        return f"{self.public}/v1/verify/{code}"
-
-
-@dataclass
-class Center:
-    """Everything the handlers share. Open with :meth:`open`."""
-
-    data_dir: Path
-    config: CenterConfig
-    center_pki: CenterPki
-    jpki: TestPki
-    registry: Registry
-    ledger: Ledger
-    clock: CenterClock
-    faults: Faults
-    maintenance: Maintenance
-    responder: OcspResponder
-    checker: JpkiChecker
-    admin_token: str
-    urls: Urls = field(default_factory=Urls)
-    locks: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    @classmethod
-    def open(
-        cls,
-        data_dir: Path,
-        config: CenterConfig | None = None,
-        clock: CenterClock | None = None,
-        key_factory: KeyFactory | None = None,
-    ) -> Center:
-        """Open (creating and seeding on first use) the center's data directory.
-
-        ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool).
-
-        Raises CenterPkiError / PkiError for corrupt PKI files, sqlite3.Error for a corrupt database,
-        OSError when the directory cannot be written.
-        """
-        data_dir.mkdir(parents=True, exist_ok=True)
-        config = config or CenterConfig()
-        clock = clock or CenterClock()
-        jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
-        return cls(
-            data_dir=data_dir,
-            config=config,
-            center_pki=CenterPki.open(data_dir / "center"),
-            jpki=jpki,
-            registry=Registry(data_dir / "registry.sqlite", clock=clock.now),
-            ledger=Ledger(data_dir / "ledger.sqlite"),
-            clock=clock,
-            faults=Faults(),
-            maintenance=Maintenance(),
-            responder=OcspResponder(jpki),
-            checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
-            admin_token=_admin_token(data_dir),
-        )
-
-    def close(self) -> None:
-        """Close the databases."""
-        self.ledger.close()
-        self.registry.close()
-
-
-def _admin_token(data_dir: Path) -> str:
-    path = data_dir / "admin-token"
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(24))
-    return path.read_text().strip()
 
 
 # --- middlewares ---------------------------------------------------------------------------------------
@@ -164,6 +67,43 @@ async def _problems(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 @web.middleware
+async def _connection(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The listener's side of a request (mock_relay.listeners): a connection beyond its client's budget
+    is answered 429 and closed; otherwise the connection's header timer rests while this request runs."""
+    connection = guarded_connection(request)
+    if connection is None:
+        result: web.StreamResponse = await handler(request)
+        return result
+    if connection.over_limit:
+        resp = problem_response(
+            "too_many_connections", "this client holds too many connections to the center; use fewer"
+        )
+        resp.force_close()
+        return resp
+    connection.request_started()
+    try:
+        result = await handler(request)
+    finally:
+        connection.request_finished()
+    return result
+
+
+@web.middleware
+async def _body_in_time(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The whole body must arrive within the center's ``body_timeout_s`` (read here once; handlers then
+    get it from aiohttp's cache). Raises ApiProblem ``request_timeout`` (408), ``bad_request`` (413)."""
+    if request.can_read_body:
+        try:
+            async with asyncio.timeout(request.app[CENTER_KEY].config.body_timeout_s):
+                await request.read()
+        except TimeoutError:
+            log.info("%s %s: the body did not arrive in time", request.method, request.path)
+            raise ApiProblem("request_timeout", "the request body did not arrive in time") from None
+    result: web.StreamResponse = await handler(request)
+    return result
+
+
+@web.middleware
 async def _terminal(request: web.Request, handler: Any) -> web.StreamResponse:
     """The terminal id comes from the verified client certificate only (never a header)."""
     transport = request.transport
@@ -176,11 +116,6 @@ async def _terminal(request: web.Request, handler: Any) -> web.StreamResponse:
     return result
 
 
-def _route_name(request: web.Request) -> str:
-    route = request.match_info.route
-    return route.name or request.path
-
-
 async def _http_startup(app: web.Application) -> None:
     app[HTTP_KEY] = aiohttp.ClientSession()
 
@@ -189,46 +124,35 @@ async def _http_cleanup(app: web.Application) -> None:
     await app[HTTP_KEY].close()
 
 
-def build_api_app(center: Center) -> web.Application:
-    """The mutual-TLS kiosk API."""
-    from mock_relay.routes import orders as routes_orders
-    from mock_relay.routes import public as routes_public
-    from mock_relay.routes import sessions as routes_sessions
-    from mock_relay.routes.admin import faults_middleware
-
+def _application(center: Center, *middlewares: Any) -> web.Application:
     app = web.Application(
-        middlewares=[_problems, _terminal, faults_middleware, idempotency.middleware],
-        client_max_size=MAX_BODY,
+        middlewares=[_problems, _connection, _body_in_time, *middlewares], client_max_size=MAX_BODY
     )
     app[CENTER_KEY] = center
+    return app
+
+
+def build_api_app(center: Center) -> web.Application:
+    """The mutual-TLS kiosk API."""
+    app = _application(center, _terminal, admin.faults_middleware, idempotency.middleware)
     app.on_startup.append(_http_startup)
     app.on_cleanup.append(_http_cleanup)
-    routes_public.add_api_routes(app)
-    routes_sessions.add_routes(app)
-    routes_orders.add_routes(app)
+    public.add_api_routes(app)
+    sessions.add_routes(app)
+    orders.add_routes(app)
+    documents.add_routes(app)
     return app
 
 
 def build_public_app(center: Center) -> web.Application:
     """The public, server-authenticated-only listener: verification and health."""
-    from mock_relay.routes import public as routes_public
-
-    app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
-    app[CENTER_KEY] = center
-    routes_public.add_public_routes(app)
+    app = _application(center)
+    public.add_public_routes(app)
     return app
 
 
 def build_plain_app(center: Center) -> web.Application:
     """Plain HTTP: the OCSP responder and the operator admin routes."""
-    from mock_relay.routes import admin as routes_admin
-
-    app = web.Application(middlewares=[_problems], client_max_size=MAX_BODY)
-    app[CENTER_KEY] = center
-    routes_admin.add_routes(app)
+    app = _application(center)
+    admin.add_routes(app)
     return app
-
-
-def route_name(request: web.Request) -> str:
-    """The operationId the request matched (or its path)."""
-    return _route_name(request)

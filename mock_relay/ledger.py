@@ -1,5 +1,9 @@
 """The center's ledger: sessions, orders, items, documents, payments, results, refunds (SQLite).
 
+Its books balance: every yen paid is either kept for printed copies or owed back as a refund
+(``refund_due``, with a ``refunds`` row): a failed copy at the result report, the whole payment at a
+cancel after payment. Documents never paid for are voided when their session's deadline passes.
+
 WAL + ``synchronous=FULL``: a committed answer survives a crash or restart, and reconcile reads the
 same tables. Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
 racing requests for one session/order cannot both succeed, and every row carries the ids it belongs to
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mock_relay.private import owner_only_database
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
   session_id TEXT PRIMARY KEY, terminal_id TEXT NOT NULL, challenge TEXT NOT NULL,
@@ -30,6 +36,7 @@ CREATE TABLE IF NOT EXISTS orders (
   total INTEGER NOT NULL, paid INTEGER NOT NULL DEFAULT 0, refund_due INTEGER NOT NULL DEFAULT 0,
   result_reported INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS orders_by_terminal ON orders(terminal_id, created_ts);
+CREATE INDEX IF NOT EXISTS orders_by_state ON orders(state);
 CREATE TABLE IF NOT EXISTS items (
   order_id TEXT NOT NULL REFERENCES orders(order_id), item_index INTEGER NOT NULL, type TEXT NOT NULL,
   label TEXT NOT NULL, options TEXT NOT NULL, copies INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
@@ -121,12 +128,22 @@ class DocumentRow:
     unit_fee: int = 0
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """What a cancel did: documents voided now, and the refund due for the order (0 when unpaid)."""
+
+    voided_documents: int
+    refund_due: int
+
+
 class Ledger:
     """One SQLite file; thread-safe through one connection and a lock (calls are short)."""
 
     def __init__(self, path: Path) -> None:
-        """Open (creating) the ledger at ``path``. Raises sqlite3.Error if the file is not a database."""
+        """Open (creating, owner-only) the ledger at ``path``. Raises sqlite3.Error if the file is not a
+        database, OSError if it cannot be created or its permissions set."""
         self.path = path
+        owner_only_database(path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -230,8 +247,11 @@ class Ledger:
             if cur.rowcount != 1:
                 raise LedgerConflict("session_closed", "the session is no longer open")
 
-    def cancel_session(self, session_id: str) -> int:
-        """Cancel the session and its order; void issued documents. Returns how many were voided.
+    def cancel_session(self, session_id: str, at: str) -> Cancellation:
+        """Cancel the session and its order; void its issued documents. Money already paid for the
+        order becomes a refund due (a ``refunds`` row), and the order's outcome is then settled
+        (``result_reported``): nothing was printed for a cancelled order. An expired order stays expired.
+        Repeating a cancel changes nothing and answers the same refund.
 
         Raises LedgerConflict if the order's result was already reported (nothing left to cancel).
         """
@@ -240,14 +260,51 @@ class Ledger:
             if row is not None and row["state"] == "completed":
                 raise LedgerConflict("session_closed", "the transaction is complete; nothing to cancel")
             db.execute("UPDATE sessions SET state='cancelled' WHERE session_id=?", (session_id,))
-            order = db.execute("SELECT order_id FROM orders WHERE session_id=?", (session_id,)).fetchone()
+            order = db.execute(
+                "SELECT order_id, state, paid, refund_due FROM orders WHERE session_id=?", (session_id,)
+            ).fetchone()
             if order is None:
-                return 0
-            db.execute("UPDATE orders SET state='cancelled' WHERE order_id=?", (order["order_id"],))
+                return Cancellation(0, 0)
+            order_id, refund = order["order_id"], int(order["refund_due"])
+            if order["state"] == "paid":
+                refund = int(order["paid"])
+                db.execute("INSERT INTO refunds VALUES (?,?,?)", (order_id, refund, at))
+                db.execute(
+                    "UPDATE orders SET state='cancelled', refund_due=?, result_reported=1 WHERE order_id=?",
+                    (refund, order_id),
+                )
+            elif order["state"] in ("priced", "issued"):
+                db.execute("UPDATE orders SET state='cancelled' WHERE order_id=?", (order_id,))
             cur = db.execute(
-                "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'", (order["order_id"],)
+                "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'", (order_id,)
             )
-            return cur.rowcount
+            return Cancellation(cur.rowcount, refund)
+
+    def expire_overdue(self, now_ts: float) -> int:
+        """Orders whose session deadline (epoch seconds) has passed before payment: the order and its
+        session become ``expired`` and the documents issued for it ``void`` (they were never paid for,
+        so they must never verify as valid). Paid orders are never expired. Returns how many documents
+        were voided."""
+        with self.transaction() as db:
+            overdue = db.execute(
+                "SELECT o.order_id, o.session_id FROM orders o JOIN sessions s ON s.session_id=o.session_id"
+                " WHERE o.state IN ('priced', 'issued') AND s.expires_ts<=?",
+                (now_ts,),
+            ).fetchall()
+            voided = 0
+            for row in overdue:
+                db.execute("UPDATE orders SET state='expired' WHERE order_id=?", (row["order_id"],))
+                db.execute(
+                    "UPDATE sessions SET state='expired'"
+                    " WHERE session_id=? AND state IN ('ordered', 'issued')",
+                    (row["session_id"],),
+                )
+                cur = db.execute(
+                    "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'",
+                    (row["order_id"],),
+                )
+                voided += cur.rowcount
+            return voided
 
     # --- orders ---------------------------------------------------------------------------------------
     def create_order(
@@ -432,13 +489,15 @@ class Ledger:
             found = [self.order(i, terminal_id) for i in ids]
         return tuple(o for o in found if o is not None)
 
-    def by_verification_code(self, code: str) -> DocumentRow | None:
-        """The document carrying ``code``, or None."""
+    def by_verification_code(self, code: str) -> tuple[DocumentRow, str] | None:
+        """The document carrying ``code`` and its order's state, or None."""
         with self._lock:
             r = self._db.execute(
-                "SELECT d.*, 0 AS unit_fee FROM documents d WHERE verification_code=?", (code,)
+                "SELECT d.*, 0 AS unit_fee, o.state AS order_state FROM documents d"
+                " JOIN orders o ON o.order_id=d.order_id WHERE verification_code=?",
+                (code,),
             ).fetchone()
-        return None if r is None else _document_row(r)
+        return None if r is None else (_document_row(r), str(r["order_state"]))
 
     # --- heartbeats and diagnostics ---------------------------------------------------------------------
     def heartbeat(self, terminal_id: str, at: str, payload: dict[str, Any]) -> None:

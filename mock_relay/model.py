@@ -406,6 +406,7 @@ REFUSAL_CODES = frozenset(
         "copies_exceeded",
         "invalid_copies",
         "too_many_items",
+        "order_too_large",
         "empty_order",
         "type_not_offered",
         "option_not_allowed",

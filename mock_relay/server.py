@@ -21,8 +21,11 @@ from types import TracebackType
 from aiohttp import web
 
 from firmware_sim.pki.hierarchy import KeyFactory
-from mock_relay.app import Center, CenterConfig, build_api_app, build_plain_app, build_public_app
+from mock_relay.app import build_api_app, build_plain_app, build_public_app
+from mock_relay.center import Center, CenterConfig
 from mock_relay.faults import CenterClock, Faults, Maintenance
+from mock_relay.listeners import ListenerLimits, listen, peer_address
+from mock_relay.tls import terminal_id_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class RelayServer:
         self._key_factory = key_factory
         self.center: Center | None = None
         self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.Server] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -101,20 +105,37 @@ class RelayServer:
         """Open the center and bind the listeners. Raises OSError if a port is taken."""
         center = Center.open(self.data_dir, self._config, self._clock, self._key_factory)
         self.center = center
-        tls = center.center_pki
+        tls, config = center.center_pki, center.config
+        per_client = config.max_connections_per_client
         specs = [
-            (build_api_app(center), tls.server_context(require_client_cert=True), self._ports[0]),
-            (build_public_app(center), tls.server_context(require_client_cert=False), self._ports[1]),
-            (build_plain_app(center), None, self._ports[2]),
+            (
+                build_api_app(center),
+                tls.server_context(require_client_cert=True),
+                self._ports[0],
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, per_client, _terminal_or_peer),
+            ),
+            (
+                build_public_app(center),
+                tls.server_context(require_client_cert=False),
+                self._ports[1],
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, per_client),
+            ),
+            # The center's own OCSP client shares 127.0.0.1 with the admin: no per-client bound here.
+            (
+                build_plain_app(center),
+                None,
+                self._ports[2],
+                ListenerLimits(config.header_timeout_s, config.idle_timeout_s, None),
+            ),
         ]
         urls = []
-        for app, ctx, port in specs:
-            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        for app, ctx, port, limits in specs:
+            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
             await runner.setup()
             self._runners.append(runner)
-            site = web.TCPSite(runner, self.host, port, ssl_context=ctx)
-            await site.start()
-            bound = runner.addresses[-1][1]
+            server = await listen(runner, self.host, port, limits, ctx)
+            self._servers.append(server)
+            bound = server.sockets[0].getsockname()[1]
             urls.append(f"{'https' if ctx else 'http'}://{self.host}:{bound}")
         center.urls.api, center.urls.public, center.urls.plain = urls
         center.checker.ocsp_url = center.urls.ocsp
@@ -123,6 +144,9 @@ class RelayServer:
 
     async def stop_async(self) -> None:
         """Close listeners and databases."""
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -163,6 +187,7 @@ class RelayServer:
             started.set()
             loop.run_forever()
             loop.run_until_complete(self.stop_async())
+            _finish_tasks(loop)
             loop.close()
 
         self._thread = threading.Thread(target=run, name="mock-relay", daemon=True)
@@ -206,6 +231,22 @@ class RelayServer:
                 await self.stop_async()
 
         asyncio.run(main())
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the listeners left running (a connection still draining a body) and let it end, so
+    that closing the loop destroys no pending task."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def _terminal_or_peer(transport: asyncio.BaseTransport) -> str:
+    """The API listener's client: the terminal named by the verified certificate."""
+    terminal = terminal_id_of(transport.get_extra_info("peercert"))
+    return f"terminal {terminal}" if terminal else peer_address(transport)
 
 
 def read_running(data_dir: Path) -> dict[str, object] | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 
 from reader import ber
 from reader.apdu import ApduFormatError, CommandApdu, ResponseApdu
@@ -31,21 +30,13 @@ EXTENDED_ALL = 65536  # extended Le 00 00 00: "everything up to 64 KiB"
 HEADER_PROBE = 7  # enough for any tag + 4-byte length (jpki/myna reads 7 too)
 MAX_OFFSET = 0x7FFF  # READ BINARY P1P2 is a 15-bit offset
 
-# Which AP each transport has selected (shared by every client on that transport), so that a
-# client never reads a FID (0001 exists in both APs) under another client's AP.
-_SELECTED: weakref.WeakKeyDictionary[object, bytes] = weakref.WeakKeyDictionary()
-
-
-def forget_selection(transport: object) -> None:
-    """Transports call this when the card is (re)powered: no AP is selected any more."""
-    try:
-        _SELECTED.pop(transport, None)
-    except TypeError:  # not weak-referenceable: nothing was cached
-        pass
-
 
 class AppClient:
-    """Base of the per-application clients: select the AP once, then work under it."""
+    """Base of the per-application clients: select the AP once, then work under it.
+
+    Which AP is selected lives in the transport's ``card_session`` (shared by every client on that
+    connection, restarted by the transport when the card is re-powered, reset or removed).
+    """
 
     AID: bytes = b""
 
@@ -67,7 +58,7 @@ class AppClient:
                 command.encode(), timeout=self.timeout, cancel=cancel or self.cancel
             )
         except CardError:
-            forget_selection(self.transport)
+            self.transport.card_session.forget()
             raise
         try:
             return ResponseApdu.parse(raw)
@@ -86,9 +77,11 @@ class AppClient:
 
         Raises FileNotFoundOnCardError when the card has no such AP, CardError subclasses.
         """
-        if not force and self._selected() == self.AID:
+        session = self.transport.card_session
+        if not force and session.selected == self.AID:
             return
-        forget_selection(self.transport)
+        session.forget()
+        generation = session.generation
         cmd = CommandApdu(Cla.ISO, Ins.SELECT, SelectP1.DF_NAME, SELECT_P2_NO_RESPONSE, self.AID)
         response = self.exchange(cmd, cancel)
         if response.sw == SW.NO_PRECISE_DIAGNOSIS:
@@ -96,10 +89,7 @@ class AppClient:
             log.debug("SELECT answered 6F 00; retrying once")
             response = self.exchange(cmd, cancel)
         check_status(response.sw)
-        try:
-            _SELECTED[self.transport] = self.AID
-        except TypeError:
-            pass
+        session.remember(self.AID, generation)
 
     def select_ef(self, fid: int, cancel: threading.Event | None = None) -> None:
         """SELECT an EF of this AP by its FID (selects the AP first when needed).
@@ -107,7 +97,7 @@ class AppClient:
         A cached AP selection that the card has forgotten (6A82 / 69 86) is retried once with a
         fresh SELECT of the AP. Raises CardError subclasses.
         """
-        cached = self._selected() == self.AID
+        cached = self.transport.card_session.selected == self.AID
         self.select_ap(cancel)
         cmd = CommandApdu(
             Cla.ISO, Ins.SELECT, SelectP1.EF_UNDER_DF, SELECT_P2_NO_RESPONSE, fid.to_bytes(2, "big")
@@ -119,12 +109,6 @@ class AppClient:
                 raise
             self.select_ap(cancel, force=True)
             self.call(cmd, cancel)
-
-    def _selected(self) -> bytes | None:
-        try:
-            return _SELECTED.get(self.transport)
-        except TypeError:
-            return None
 
     # --- reading -----------------------------------------------------------------------------
     def read_binary(self, offset: int, le: int, cancel: threading.Event | None = None) -> bytes:

@@ -14,10 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Protocol
 
-from reader.appclient import forget_selection
 from reader.errors import CancelledError, CardRemovedError, NoCardError, ReaderTimeoutError, TransportError
 from reader.log import log_command, log_response
-from reader.transport import DEFAULT_TIMEOUT
+from reader.transport import DEFAULT_TIMEOUT, CardSession
 
 log = logging.getLogger(__name__)
 _WAIT_STEP = 0.02  # how often a waiting transmit looks at cancel / removal
@@ -42,6 +41,7 @@ class LoopbackTransport:
     def __init__(self, card: CardLike, *, name: str = "loopback", extended: bool = True) -> None:
         self.card = card
         self.supports_extended = extended
+        self.card_session = CardSession()
         self._name = name
         self._present = True
         self._connected = False
@@ -76,7 +76,7 @@ class LoopbackTransport:
             if not self._connected:
                 self._worker.submit(self.card.power_on).result()
                 self._connected = True
-                forget_selection(self)
+                self.card_session.restart()
 
     def disconnect(self, *, unpower: bool = True) -> None:
         """Release the card (powering it off when ``unpower``). Never raises."""
@@ -87,7 +87,7 @@ class LoopbackTransport:
                 except Exception:  # a card that fails to power off is still released
                     log.exception("%s: power_off failed", self._name)
             self._connected = False
-            forget_selection(self)
+            self.card_session.restart()
 
     def remove(self) -> None:
         """Pull the card: a transmit in progress or later raises CardRemovedError."""
@@ -96,7 +96,7 @@ class LoopbackTransport:
             self._connected = False
             self._removed.set()
             self._worker.submit(self.card.power_off)
-            forget_selection(self)
+            self.card_session.restart()
 
     def insert(self) -> None:
         """Put the card back (not connected: call connect())."""

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, unquote
 
 from smartcard import scard
 
-from reader.appclient import forget_selection
 from reader.errors import (
     CancelledError,
     CardRemovedError,
@@ -29,7 +28,7 @@ from reader.errors import (
     TransportError,
 )
 from reader.log import log_command, log_response
-from reader.transport import DEFAULT_TIMEOUT, register_transport
+from reader.transport import DEFAULT_TIMEOUT, CardSession, register_transport
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +188,7 @@ class PcscTransport:
         self._atr = b""
         self._reader = self.url.reader or ""
         self.supports_extended = bool(self.url.extended)
+        self.card_session = CardSession()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcsc-transmit")
 
     @classmethod
@@ -251,13 +251,13 @@ class PcscTransport:
             scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
             _check(code, f"reading the ATR in {self._reader}")
         self._card, self._protocol, self._atr = card, protocol, bytes(atr)
-        forget_selection(self)
+        self.card_session.restart()
         log.debug("connected to %s (T=%d, ATR %s)", self._reader, protocol - 1, self._atr.hex(" ").upper())
 
     def disconnect(self, *, unpower: bool = True) -> None:
         """Release the card; ``unpower`` (SCARD_UNPOWER_CARD) clears its PIN state. Never raises."""
         card, self._card = self._card, None
-        forget_selection(self)
+        self.card_session.restart()
         if card is not None:
             disposition = scard.SCARD_UNPOWER_CARD if unpower else scard.SCARD_LEAVE_CARD
             code = scard.SCardDisconnect(card, disposition)
@@ -286,7 +286,11 @@ class PcscTransport:
         start = time.monotonic()
         future = self._worker.submit(scard.SCardTransmit, card, self._protocol, list(apdu))
         code, response = self._wait(future, start + timeout, cancel)
-        _check(code, f"exchange with {self._reader}", in_exchange=True)
+        if code & _U32 != scard.SCARD_S_SUCCESS:
+            error = _error(code, f"exchange with {self._reader}", in_exchange=True)
+            if isinstance(error, CardRemovedError):  # removed or reset: its selection is gone
+                self.card_session.restart()
+            raise error
         data = bytes(response)
         if len(data) < 2:
             raise self._no_status_word(card)
@@ -325,7 +329,7 @@ class PcscTransport:
     def _abandon(self) -> None:
         # The exchange may still complete later: the card's state is unknown, so reset it.
         card, self._card = self._card, None
-        forget_selection(self)
+        self.card_session.restart()
         if card is not None:
             self._worker.submit(scard.SCardDisconnect, card, scard.SCARD_RESET_CARD)
 

@@ -20,12 +20,63 @@ from reader.errors import TransportError
 DEFAULT_TIMEOUT = 10.0
 
 
+class CardSession:
+    """What one connection knows of its card beyond single APDUs, shared by every client on it.
+
+    ``generation`` changes whenever the card may have lost its state: the transport calls
+    :meth:`restart` on connect, power-off, reset, removal and an abandoned exchange. ``selected`` is the
+    application the clients last selected in this generation (None: unknown), so that no client reads a
+    FID (0001 exists in both APs) under another client's AP. The state belongs to the connection, never
+    to a module: two transports never share it. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._selected: bytes | None = None
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the card may have lost its state."""
+        return self._generation
+
+    @property
+    def selected(self) -> bytes | None:
+        """The AID selected in this generation, or None when unknown."""
+        return self._selected
+
+    def restart(self) -> None:
+        """The card was (re)powered, reset or removed: a new generation with nothing selected."""
+        with self._lock:
+            self._generation += 1
+            self._selected = None
+
+    def forget(self) -> None:
+        """The card's selection is unknown (an exchange failed), in the same generation."""
+        with self._lock:
+            self._selected = None
+
+    def remember(self, aid: bytes, generation: int) -> bool:
+        """Record that ``aid`` was selected during ``generation``; False (nothing recorded) when the card
+        has been restarted since."""
+        with self._lock:
+            if generation != self._generation:
+                return False
+            self._selected = bytes(aid)
+            return True
+
+
 @runtime_checkable
 class Transport(Protocol):
     """A connection to one card through one reader."""
 
     #: True when the path carries extended-length APDUs end to end.
     supports_extended: bool
+
+    @property
+    def card_session(self) -> CardSession:
+        """This connection's card state; the transport restarts it whenever the card may have lost it."""
+        ...
 
     @property
     def atr(self) -> bytes:

@@ -20,6 +20,7 @@ from firmware_sim.personalise import PersonalisedCard, personalise_card
 from firmware_sim.pki.hierarchy import KeyFactory, TestPki
 from mock_relay.jpki_check import cert_serial_hash
 from mock_relay.model import JST, Resident
+from mock_relay.private import owner_only_dir
 from mock_relay.registry.store import Registry
 
 _SEX = {"男": Sex.MALE, "女": Sex.FEMALE}
@@ -97,7 +98,7 @@ def issue_card(
     expired: bool = False,
 ) -> dict[str, Any]:
     """``mock-relay card new``: as :func:`personalise_for` on the data directory; returns a JSON summary."""
-    data.mkdir(parents=True, exist_ok=True)
+    owner_only_dir(data)
     pki = TestPki.open(data / "jpki")
     registry = Registry(data / "registry.sqlite")
     try:

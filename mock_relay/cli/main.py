@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_relay.faults import FAULT_KINDS, CenterClock, FaultError
+from mock_relay.private import owner_only_dir
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,17 @@ class CliError(Exception):
 
 # --- serve / info / terminal ---------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
-    from mock_relay.app import CenterConfig
+    from mock_relay.center import CenterConfig
     from mock_relay.server import RelayServer
 
     clock = CenterClock()
     if args.clock:
         clock.set(_parse_time(args.clock), frozen=args.frozen)
-    config = CenterConfig(challenge_ttl_s=args.challenge_ttl, session_ttl_s=args.session_ttl)
+    config = CenterConfig(
+        challenge_ttl_s=args.challenge_ttl,
+        session_ttl_s=args.session_ttl,
+        max_connections_per_client=args.max_connections,
+    )
     server = RelayServer(
         Path(args.data),
         host=args.host,
@@ -108,7 +113,7 @@ def _terminal_new(args: argparse.Namespace) -> int:
 def _residents(args: argparse.Namespace) -> int:
     from mock_relay.registry.store import Registry
 
-    Path(args.data).mkdir(parents=True, exist_ok=True)
+    owner_only_dir(Path(args.data))
     registry = Registry(Path(args.data) / "registry.sqlite")
     try:
         rows = [
@@ -236,6 +241,13 @@ def _parse_time(text: str) -> datetime:
     return moment
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (at most 6 digits). Raises ArgumentTypeError."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return int(text)
+
+
 # --- parser --------------------------------------------------------------------------------------------
 def _data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="the center's data directory (created on first use)")
@@ -257,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frozen", action="store_true", help="freeze the clock at --clock")
     p.add_argument("--challenge-ttl", type=float, default=120.0, help="seconds a challenge is valid")
     p.add_argument("--session-ttl", type=float, default=600.0, help="seconds an authenticated session lives")
+    p.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=64,
+        help="connections one client (a terminal, or an address on the public listener) may hold",
+    )
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("info", help="paths and URLs as JSON")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mock_relay.documents.layout import build_content
 from mock_relay.documents.pdf import render_pdf
-from mock_relay.model import JST, JUMINHYO_TYPES, CertType, Municipality, OptionValue, PricedItem, Resident
+from mock_relay.documents.request import DocumentRequest as DocumentRequest
+from mock_relay.documents.request import RenderedDocument as RenderedDocument
+from mock_relay.model import JST, JUMINHYO_TYPES, PricedItem, Resident
 from mock_relay.rules.options import visible_household
 
 if TYPE_CHECKING:
@@ -26,33 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _RENDER_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class DocumentRequest:
-    """Everything printed on one copy."""
-
-    municipality: Municipality  # the issuing municipality (本籍地 for 戸籍 on the honseki route)
-    cert_type: CertType
-    applicant: Resident  # the cardholder
-    subjects: tuple[Resident, ...]  # persons printed, register order
-    options: Mapping[str, OptionValue]  # normalised options of the priced item
-    household_head: Resident | None  # 世帯主 (住民票 types)
-    tax_year: int | None  # 年度 (tax types)
-    document_id: str
-    copy_index: int  # 0-based
-    copy_count: int
-    verification_code: str
-    verify_url: str
-    issued_at: datetime
-
-
-@dataclass(frozen=True)
-class RenderedDocument:
-    """The PDF bytes of one copy and its page count."""
-
-    pdf: bytes
-    page_count: int
 
 
 def build_document_request(

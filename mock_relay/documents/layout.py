@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from mock_relay.documents.request import DocumentRequest
 from mock_relay.model import CertType, Resident, ResidentStatus
-
-if TYPE_CHECKING:
-    from mock_relay.documents.build import DocumentRequest
 
 _ERAS = (
     (date(2019, 5, 1), "令和"),

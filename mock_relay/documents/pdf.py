@@ -7,7 +7,6 @@ import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
@@ -19,10 +18,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from mock_relay.documents import art
 from mock_relay.documents.layout import Block, Content, Row, wareki
+from mock_relay.documents.request import DocumentRequest
 from mock_relay.model import JST
-
-if TYPE_CHECKING:
-    from mock_relay.documents.build import DocumentRequest
 
 GOTHIC, MINCHO = "IPAexGothic", "IPAexMincho"
 W, H = A4

@@ -1,21 +1,19 @@
-"""Builds the synthetic data set (``seed_data``) as model objects and loads it into a Registry, idempotently.
+"""Builds the synthetic data set (``seed_data``) as model objects; ``Registry`` loads it, idempotently.
 
 Public API:
     SEED_VERSION: str
     municipalities() -> tuple[Municipality, ...]
     residents() -> tuple[Resident, ...]
-    apply(registry, now) -> None
+    ISSUED_TODAY: the (resident, type) pairs the register marks as issued today
+Pure data: ``mock_relay.registry.store.Registry`` loads it (this module never sees the database).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import date
 
 from mock_relay.model import (
-    JST,
     ForeignStatus,
     KosekiEntry,
     Municipality,
@@ -27,11 +25,7 @@ from mock_relay.model import (
 )
 from mock_relay.registry import seed_data as data
 from mock_relay.registry.checkdigits import my_number_check_digit
-
-if TYPE_CHECKING:
-    from mock_relay.registry.store import Registry
-
-log = logging.getLogger(__name__)
+from mock_relay.registry.seed_data import ISSUED_TODAY as ISSUED_TODAY
 
 SEED_VERSION = "2026-11-29.1"
 TAX_YEARS = range(2022, 2029)  # 年度 with records for residents with an income
@@ -117,27 +111,3 @@ def _resident(row: data.ResidentRow) -> Resident:
 def residents() -> tuple[Resident, ...]:
     """The seeded residents, register order."""
     return tuple(_resident(row) for row in data.RESIDENTS)
-
-
-def apply(registry: Registry, now: datetime) -> None:
-    """Load the data set unless this version is already there; then make sure the "issued today" cases are.
-
-    Idempotent: INSERT OR IGNORE in one transaction, marked by ``meta.seed_version``.
-
-    Raises:
-        sqlite3.Error: the database cannot be written.
-    """
-    if registry.meta("seed_version") != SEED_VERSION:
-        with registry.transaction() as conn:
-            for m in municipalities():
-                registry.insert_municipality(conn, m)
-            for ord_, r in enumerate(residents()):
-                registry.insert_resident(conn, ord_, r)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed_version', ?)", (SEED_VERSION,))
-        log.info("seeded the resident register (%s)", SEED_VERSION)
-    today = now.astimezone(JST).date()
-    for rid, cert_type in data.ISSUED_TODAY:
-        resident = registry.resident(rid)
-        last = resident.last_issued.get(cert_type) if resident else None
-        if resident is not None and (last is None or last.date() != today):
-            registry.record_issue(rid, cert_type, now)

@@ -27,7 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from mock_relay.model import JST, CertType, Municipality, Resident, ResidentStatus, SealStatus
-from mock_relay.registry import codec
+from mock_relay.private import owner_only_database
+from mock_relay.registry import codec, seed
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ class Registry:
         """Open (create) the database at ``db_path``.
 
         Raises:
-            sqlite3.Error: the file cannot be opened or is not a database.
+            sqlite3.Error: the file is not a database.
+            OSError: the file cannot be created or its permissions set.
         """
         self._lock = threading.RLock()
         self._clock = clock or (lambda: datetime.now(JST))
+        if str(db_path) != ":memory:":
+            owner_only_database(Path(db_path))  # personal data: never readable by others
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.row_factory = sqlite3.Row
         try:
@@ -81,9 +85,7 @@ class Registry:
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 self._conn.executescript(_SCHEMA)
             if seed:
-                from mock_relay.registry import seed as seed_module
-
-                seed_module.apply(self, self._clock())
+                self._seed(self._clock())
         except BaseException:
             self._conn.close()
             raise
@@ -115,7 +117,29 @@ class Registry:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
 
-    # --- writes used by the seed ----------------------------------------------------------------------
+    # --- the synthetic data set -----------------------------------------------------------------------
+    def _seed(self, now: datetime) -> None:
+        """Load the data set unless this version is already there; then make sure the "issued today"
+        cases are. Idempotent: INSERT OR IGNORE in one transaction, marked by ``meta.seed_version``.
+
+        Raises:
+            sqlite3.Error: the database cannot be written.
+        """
+        if self.meta("seed_version") != seed.SEED_VERSION:
+            with self.transaction() as conn:
+                for m in seed.municipalities():
+                    self.insert_municipality(conn, m)
+                for ord_, r in enumerate(seed.residents()):
+                    self.insert_resident(conn, ord_, r)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed_version', ?)", (seed.SEED_VERSION,))
+            log.info("seeded the resident register (%s)", seed.SEED_VERSION)
+        today = now.astimezone(JST).date()
+        for rid, cert_type in seed.ISSUED_TODAY:
+            resident = self.resident(rid)
+            last = resident.last_issued.get(cert_type) if resident else None
+            if resident is not None and (last is None or last.date() != today):
+                self.record_issue(rid, cert_type, now)
+
     def insert_municipality(self, conn: sqlite3.Connection, municipality: Municipality) -> None:
         """Insert (or keep) one municipality inside ``transaction()``."""
         conn.execute(

@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from mock_relay.app import CENTER_KEY, route_name
 from mock_relay.faults import FaultError, FaultRule
 from mock_relay.ocsp import decode_get_path, try_later
-from mock_relay.routes.common import TERMINAL, ApiProblem, json_response, problem_response
+from mock_relay.routes.common import (
+    CENTER_KEY,
+    TERMINAL,
+    ApiProblem,
+    json_response,
+    parse_json,
+    problem_response,
+    route_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +97,7 @@ def _authorise(request: web.Request) -> None:
 
 
 async def _json(request: web.Request) -> Any:
-    try:
-        return json.loads(await request.read() or b"null")
-    except ValueError:
-        raise ApiProblem("bad_request", "the body is not JSON") from None
+    return parse_json(await request.read())
 
 
 async def faults_get(request: web.Request) -> web.Response:
@@ -120,9 +123,15 @@ async def faults_delete(request: web.Request) -> web.Response:
     rule_id = request.match_info.get("rule_id")
     if rule_id is None:
         faults.clear()
-    elif not rule_id.isdigit() or not faults.remove(int(rule_id)):
+    elif not (rule_id.isascii() and rule_id.isdigit() and len(rule_id) <= 9) or not faults.remove(
+        int(rule_id)
+    ):
         raise ApiProblem("not_found", f"no fault rule {rule_id}")
     return json_response({"faults": len(faults.rules())})
+
+
+def _small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
 
 
 def _parse_time(value: Any, name: str) -> datetime:

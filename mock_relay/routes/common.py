@@ -1,6 +1,9 @@
-"""Shared pieces of the center's HTTP handlers: problem+json, request validation, JSON, time.
+"""Shared pieces of the center's HTTP handlers: the application keys, problem+json, request validation,
+JSON, time.
 
-The problem table (HTTP status, retryable, reason per code) and the request-body schemas are read from
+Everything here lies below the route modules and ``mock_relay.app``: a route module imports this and
+``mock_relay.center``, never the app that registers it. The problem table (HTTP status, retryable,
+reason per code) and the request-body schemas are read from
 ``openapi.yaml`` itself, so the server cannot drift from its published contract.
 """
 
@@ -16,13 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
+from mock_relay.center import Center
+
 log = logging.getLogger(__name__)
 
+CENTER_KEY: web.AppKey[Center] = web.AppKey("center", Center)
+HTTP_KEY: web.AppKey[aiohttp.ClientSession] = web.AppKey("http", aiohttp.ClientSession)
+
 PROBLEM_TYPE = "application/problem+json"
+MAX_JSON_DEPTH = 16  # the deepest request body of the contract is 5 levels
 # The verified terminal id in request storage (aiohttp >= 3.13 prefers typed request keys).
 TERMINAL: Any = web.RequestKey("terminal_id", str) if hasattr(web, "RequestKey") else "terminal_id"
 
@@ -110,16 +120,42 @@ def json_response(obj: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=data, content_type="application/json")
 
 
+def parse_json(raw: bytes) -> Any:
+    """The JSON value in ``raw`` (None for an empty body).
+
+    Raises ApiProblem ``bad_request`` for anything that is not JSON a client could mean: invalid UTF-8 or
+    syntax, nesting deeper than ``MAX_JSON_DEPTH``, an integer too long to convert.
+    """
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ApiProblem("bad_request", "the body is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and int() of too many digits
+        raise ApiProblem("bad_request", f"the body is not JSON a client could mean: {exc}"[:200]) from None
+    if _depth(value) > MAX_JSON_DEPTH:  # the schema validator recurses too: refuse before it runs
+        raise ApiProblem("bad_request", f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 async def read_body(request: web.Request, schema_name: str) -> dict[str, Any]:
     """The request's JSON object, validated against ``components/schemas/<schema_name>``.
 
     Raises ApiProblem ``bad_request`` for a non-JSON body or a schema violation.
     """
-    raw = await request.read()
-    try:
-        body = json.loads(raw.decode("utf-8")) if raw.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiProblem("bad_request", "the body is not JSON") from exc
+    body = parse_json(await request.read())
     if body is None:
         raise ApiProblem("bad_request", "a JSON object body is required")
     error = next(iter(_validator(schema_name).iter_errors(body)), None)
@@ -152,6 +188,11 @@ def b64url(data: bytes) -> str:
 def iso(moment: datetime) -> str:
     """RFC 3339 with offset, second precision."""
     return moment.replace(microsecond=0).isoformat()
+
+
+def route_name(request: web.Request) -> str:
+    """The operationId the request matched (or its path)."""
+    return request.match_info.route.name or request.path
 
 
 def terminal_of(request: web.Request) -> str:

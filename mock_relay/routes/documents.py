@@ -26,11 +26,12 @@ from aiohttp import web
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mock_relay.app import CENTER_KEY, Center
+from mock_relay.center import Center
 from mock_relay.documents import build as documents
 from mock_relay.ledger import DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
-from mock_relay.routes.common import ApiProblem, b64, iso, json_response, read_body, terminal_of
+from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, json_response, read_body, terminal_of
+from mock_relay.routes.lookup import load_order, require_live_session
 from mock_relay.rules import menu as rules
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,6 @@ def _render_one(
 
 async def issue_documents(request: web.Request) -> web.Response:
     """POST /v1/orders/{order_id}/documents."""
-    from mock_relay.routes.orders import load_order, require_live_session
-
     center = request.app[CENTER_KEY]
     await read_body(request, "IssueRequest")
     order = load_order(center, request)
@@ -157,3 +156,8 @@ async def issue_documents(request: web.Request) -> web.Response:
             "signer_certificate": center.center_pki.signer_pem(),
         }
     )
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the issuing route (name = OpenAPI operationId)."""
+    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name="issueDocuments")

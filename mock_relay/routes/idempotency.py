@@ -21,7 +21,15 @@ from typing import Any
 from aiohttp import web
 
 from mock_relay.ledger import Ledger
-from mock_relay.routes.common import PROBLEM_TYPE, TERMINAL, ApiProblem, iso, problem_response
+from mock_relay.routes.common import (
+    CENTER_KEY,
+    PROBLEM_TYPE,
+    TERMINAL,
+    ApiProblem,
+    iso,
+    problem_response,
+    route_name,
+)
 
 HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -81,8 +89,6 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.method != "POST" or request.match_info.http_exception is not None:  # 404/405 pass through
         result: web.StreamResponse = await handler(request)
         return result
-    from mock_relay.app import CENTER_KEY, route_name
-
     key = request.headers.get(HEADER, "")
     if not _KEY_RE.match(key):
         raise ApiProblem(

@@ -1,4 +1,4 @@
-"""Order routes: create (price), payment, result (refund due), reconcile. Documents: routes_documents."""
+"""Order routes: create (price), payment, result (refund due), reconcile (issuing: routes.documents)."""
 
 from __future__ import annotations
 
@@ -10,33 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_relay.app import CENTER_KEY, Center
-from mock_relay.ledger import ItemRow, LedgerConflict, OrderRow, SessionRow
+from mock_relay.ledger import ItemRow, LedgerConflict, OrderRow
 from mock_relay.model import CertType, OrderItem, Refusal, Route
-from mock_relay.routes.common import ApiProblem, iso, json_response, read_body, terminal_of
-from mock_relay.routes.documents import issue_documents
-from mock_relay.routes.sessions import jsonable, load_session, members_in, members_out
+from mock_relay.routes.common import CENTER_KEY, ApiProblem, iso, json_response, read_body, terminal_of
+from mock_relay.routes.lookup import expire_overdue, load_order, load_session
+from mock_relay.routes.sessions import jsonable, members_in, members_out
 from mock_relay.rules import menu as rules
 
 log = logging.getLogger(__name__)
-
-
-def load_order(center: Center, request: web.Request) -> OrderRow:
-    """This terminal's order from the path. Raises ApiProblem ``order_not_found``."""
-    order = center.ledger.order(request.match_info["order_id"], terminal_of(request))
-    if order is None:
-        raise ApiProblem("order_not_found", "no such order for this terminal")
-    return order
-
-
-def require_live_session(center: Center, request: web.Request, order: OrderRow) -> SessionRow:
-    """The order's session, still open for business. Raises ApiProblem."""
-    session = load_session(center, request, order.session_id)
-    if session.state == "cancelled" or order.state == "cancelled":
-        raise ApiProblem("session_closed", "the session was cancelled")
-    if center.clock.now().timestamp() >= session.expires_ts and order.state == "priced":
-        raise ApiProblem("session_expired", "the session timed out; start over")
-    return session
 
 
 def order_json(order: OrderRow) -> dict[str, Any]:
@@ -117,6 +98,8 @@ async def record_payment(request: web.Request) -> web.Response:
     body = await read_body(request, "PaymentRequest")
     order = load_order(center, request)
     received, change = int(body["amount_received"]), int(body["change_given"])
+    if order.state == "expired":
+        raise ApiProblem("session_expired", "the session timed out before payment; its documents are void")
     if order.state != "issued":
         raise ApiProblem("order_state", f"the order is {order.state}, not waiting for payment")
     if received - change != order.total:
@@ -141,6 +124,11 @@ async def report_result(request: web.Request) -> web.Response:
     center = request.app[CENTER_KEY]
     body = await read_body(request, "ResultRequest")
     order = load_order(center, request)
+    if order.state == "cancelled" and order.result_reported:
+        raise ApiProblem(
+            "order_state",
+            f"the order was cancelled after payment; its refund of {order.refund_due} yen is recorded",
+        )
     if order.state != "paid":
         raise ApiProblem("order_state", f"the order is {order.state}, not waiting for a result")
     docs = {d.document_id: d for d in center.ledger.documents(order.order_id)}
@@ -180,6 +168,7 @@ async def reconcile(request: web.Request) -> web.Response:
     terminal = terminal_of(request)
     since = _parse_since(request.query.get("since"))
     limit = _parse_limit(request.query.get("limit"))
+    expire_overdue(center)
     orders = center.ledger.orders_since(terminal, since.timestamp(), limit)
     out = []
     for o in orders:
@@ -211,6 +200,8 @@ async def reconcile(request: web.Request) -> web.Response:
 def _parse_since(raw: str | None) -> datetime:
     if raw is None:
         raise ApiProblem("bad_request", "the since query parameter is required (RFC 3339 date-time)")
+    if len(raw) > 64:
+        raise ApiProblem("bad_request", "since must be an RFC 3339 date-time")
     try:
         # An unencoded "+09:00" arrives as " 09:00" after query decoding; accept it.
         since = datetime.fromisoformat(
@@ -224,9 +215,10 @@ def _parse_since(raw: str | None) -> datetime:
 
 
 def _parse_limit(raw: str | None) -> int:
+    # The length is checked before any conversion: int() of thousands of digits raises (and is slow).
     if raw is None:
         return 100
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= 500):
         raise ApiProblem("bad_request", "limit must be an integer 1..500")
     return int(raw)
 
@@ -234,7 +226,6 @@ def _parse_limit(raw: str | None) -> int:
 def add_routes(app: web.Application) -> None:
     """Register the order routes (names = OpenAPI operationIds)."""
     app.router.add_post("/v1/sessions/{session_id}/orders", create_order, name="createOrder")
-    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name="issueDocuments")
     app.router.add_post("/v1/orders/{order_id}/payment", record_payment, name="recordPayment")
     app.router.add_post("/v1/orders/{order_id}/result", report_result, name="reportResult")
     app.router.add_get("/v1/reconcile", reconcile, name="reconcile")

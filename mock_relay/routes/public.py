@@ -7,10 +7,19 @@ from datetime import datetime
 
 from aiohttp import web
 
-from mock_relay.app import CENTER_KEY, Center
+from mock_relay.center import Center
 from mock_relay.model import Refusal
-from mock_relay.routes.common import TERMINAL, ApiProblem, iso, json_response, read_body, terminal_of
-from mock_relay.rules import menu as rules
+from mock_relay.routes.common import (
+    CENTER_KEY,
+    TERMINAL,
+    ApiProblem,
+    iso,
+    json_response,
+    read_body,
+    terminal_of,
+)
+from mock_relay.routes.lookup import expire_overdue
+from mock_relay.rules.calendar import check_service_hours
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +32,7 @@ def service_status(center: Center, now: datetime) -> tuple[str, bool]:
     if center.maintenance.active(now):
         return "maintenance", False
     try:
-        rules.check_service_hours(None, now)
+        check_service_hours(None, now)
     except Refusal as refusal:
         return ("maintenance" if refusal.code == "maintenance" else "closed"), False
     return "ok", True
@@ -65,17 +74,24 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 
 async def verify(request: web.Request) -> web.Response:
-    """GET /v1/verify/{verification_code}: no personal data, only what proves the paper."""
+    """GET /v1/verify/{verification_code}: no personal data, only what proves the paper.
+
+    Deadlines are applied first, so a document never paid for reads ``void`` (``void_reason``
+    ``expired``) once its session's deadline has passed. Raises ApiProblem ``verification_not_found``.
+    """
     center = request.app[CENTER_KEY]
     code = request.match_info["verification_code"].strip().upper()
-    row = center.ledger.by_verification_code(code)
-    if row is None:
+    expire_overdue(center)
+    found = center.ledger.by_verification_code(code)
+    if found is None:
         raise ApiProblem("verification_not_found", "no document carries this verification code")
+    row, order_state = found
     return json_response(
         {
             "verification_code": row.verification_code,
             "valid": row.state in ("issued", "printed"),
             "state": row.state,
+            "void_reason": _void_reason(row.state, order_state),
             "document_type": row.type,
             "municipality_code": row.municipality_code,
             "issued_at": row.issued_at,
@@ -83,6 +99,14 @@ async def verify(request: web.Request) -> web.Response:
             "sha256": row.sha256,
         }
     )
+
+
+def _void_reason(document_state: str, order_state: str) -> str | None:
+    if document_state == "failed":
+        return "print_failed"
+    if document_state != "void":
+        return None
+    return "expired" if order_state == "expired" else "cancelled"
 
 
 def add_api_routes(app: web.Application) -> None:

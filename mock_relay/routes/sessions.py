@@ -11,11 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_relay.app import CENTER_KEY, HTTP_KEY, Center
+from mock_relay.center import Center
 from mock_relay.jpki_check import JpkiCheckError, auth_message
 from mock_relay.ledger import LedgerConflict, SessionRow
 from mock_relay.model import Menu, MenuEntry, OptionSpec, Refusal, Route
 from mock_relay.routes.common import (
+    CENTER_KEY,
+    HTTP_KEY,
     ApiProblem,
     b64decode_field,
     b64url,
@@ -24,7 +26,9 @@ from mock_relay.routes.common import (
     read_body,
     terminal_of,
 )
+from mock_relay.routes.lookup import expire_overdue, load_session
 from mock_relay.rules import menu as rules
+from mock_relay.rules.calendar import check_service_hours
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +44,9 @@ def check_open_for_business(center: Center) -> None:
     if center.maintenance.active(now):
         raise ApiProblem("maintenance", "the center is in a maintenance window")
     try:
-        rules.check_service_hours(None, now)
+        check_service_hours(None, now)
     except Refusal as refusal:
         raise refusal_problem(refusal) from None
-
-
-def load_session(center: Center, request: web.Request, session_id: str) -> SessionRow:
-    """This terminal's session ``session_id``. Raises ApiProblem ``session_not_found``."""
-    row = center.ledger.session(session_id, terminal_of(request))
-    if row is None:
-        raise ApiProblem("session_not_found", "no such session for this terminal")
-    return row
 
 
 async def open_session(request: web.Request) -> web.Response:
@@ -216,12 +212,25 @@ async def cancel(request: web.Request) -> web.Response:
     center = request.app[CENTER_KEY]
     await read_body(request, "CancelRequest")
     row = load_session(center, request, request.match_info["session_id"])
+    expire_overdue(center)
     try:
-        voided = center.ledger.cancel_session(row.session_id)
+        done = center.ledger.cancel_session(row.session_id, iso(center.clock.now()))
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
-    log.info("session %s cancelled (%d documents voided)", row.session_id, voided)
-    return json_response({"session_id": row.session_id, "state": "cancelled", "voided_documents": voided})
+    log.info(
+        "session %s cancelled (%d documents voided, refund due %d)",
+        row.session_id,
+        done.voided_documents,
+        done.refund_due,
+    )
+    return json_response(
+        {
+            "session_id": row.session_id,
+            "state": "cancelled",
+            "voided_documents": done.voided_documents,
+            "refund_due": done.refund_due,
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

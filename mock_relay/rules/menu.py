@@ -1,11 +1,9 @@
 """Eligibility and pricing rules of コンビニ交付 (docs/service.md §3–§4), pure functions over the registry.
 
-Public API (stable):
-    check_service_hours(municipality, now) -> None                         raises Refusal
+Public API (stable; the service calendar is ``mock_relay.rules.calendar``):
     open_menu(registry, resident, route, now) -> Menu                      raises Refusal
     price_order(registry, resident, menu, items, now) -> tuple[PricedItem, ...]   raises Refusal
     order_total(priced) -> int
-    tax_years_offered(municipality, now) -> tuple[int, ...]
     is_removed(resident, day) / move_out_pending(resident, day) -> bool
 ``now`` must be timezone-aware; everything is evaluated in JST. ``price_order`` re-reads the resident and
 re-opens the menu at ``now`` (hours, seal state, issued-today …), so a stale menu never prices anything.
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING
 from mock_relay.model import (
     GENERAL_HOURS,
     JST,
-    YEAR_END_CLOSURE,
+    CertType,
     Menu,
     MenuEntry,
     Municipality,
@@ -32,6 +30,7 @@ from mock_relay.model import (
     Route,
     ServiceHours,
 )
+from mock_relay.rules.calendar import check_service_hours, jst, tax_years_offered, within
 from mock_relay.rules.options import entry_options, normalise_options
 from mock_relay.rules.text import refusal
 
@@ -39,37 +38,10 @@ if TYPE_CHECKING:
     from mock_relay.registry.store import Registry
 
 MAX_ITEMS = 10
+# The real service publishes no per-transaction limit; the mock's choice (docs/center-protocol.md): at most
+# a type's max_copies summed over the order's items of that type, and MAX_COPIES copies in all.
+MAX_COPIES = 20
 MIN_AGE = 15
-
-
-def _jst(now: datetime) -> datetime:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(JST)
-
-
-def within(hours: ServiceHours, now: datetime) -> bool:
-    """True when JST ``now`` is inside ``hours`` (start inclusive, end exclusive)."""
-    t = _jst(now)
-    if hours.weekdays_only and t.weekday() >= 5:
-        return False
-    return hours.start <= t.time().replace(tzinfo=None) < hours.end
-
-
-def check_service_hours(municipality: Municipality | None, now: datetime) -> None:
-    """Service window: 06:30–23:00 JST, closed 12/29–1/3 and on the municipality's maintenance days.
-
-    Raises:
-        Refusal: ``year_end_closure``, ``out_of_hours`` or ``maintenance``.
-        ValueError: ``now`` is naive.
-    """
-    t = _jst(now)
-    if (t.month, t.day) in YEAR_END_CLOSURE:
-        raise refusal("year_end_closure")
-    if not within(GENERAL_HOURS, t):
-        raise refusal("out_of_hours")
-    if municipality is not None and t.date() in municipality.maintenance_days:
-        raise refusal("maintenance", name=municipality.name)
 
 
 def is_removed(resident: Resident, day: date) -> bool:
@@ -108,17 +80,6 @@ def check_person(resident: Resident, day: date) -> None:
         raise refusal("moved_in_today")
 
 
-def tax_years_offered(municipality: Municipality, now: datetime) -> tuple[int, ...]:
-    """The 年度 this municipality issues tax certificates for at ``now``, latest first.
-
-    Raises:
-        ValueError: ``now`` is naive.
-    """
-    t = _jst(now)
-    latest = t.year if (t.month, t.day) >= municipality.tax_switch else t.year - 1
-    return tuple(latest - i for i in range(municipality.tax_years))
-
-
 def open_menu(registry: Registry, resident: Resident, route: Route, now: datetime) -> Menu:
     """The menu this cardholder may order from now, on ``route``.
 
@@ -129,7 +90,7 @@ def open_menu(registry: Registry, resident: Resident, route: Route, now: datetim
         ``not_registered_honseki``, ``registration_pending``).
         ValueError: ``now`` is naive.
     """
-    t = _jst(now)
+    t = jst(now)
     home = registry.municipality(resident.municipality_code)
     if home is None:
         raise refusal("unknown_resident")
@@ -226,7 +187,7 @@ def price_order(
 
     Raises:
         Refusal: anything ``open_menu`` raises, ``empty_order``/``too_many_items``, the entry's
-        ``unavailable_code``, or an item-level code (``type_not_offered``, ``invalid_copies``,
+        ``unavailable_code``, an item-level code (``type_not_offered``, ``invalid_copies``,
         ``copies_exceeded``, ``option_not_allowed``, ``invalid_option``, ``tax_cardholder_only``,
         ``seal_cardholder_only``, ``tax_year_not_offered``, ``no_tax_record``, ``not_in_household``,
         ``not_in_koseki``) — the first violation found.
@@ -244,7 +205,21 @@ def price_order(
     fresh = open_menu(registry, current, menu.route, now)
     if fresh.municipality_code != menu.municipality_code:
         raise refusal("type_not_offered")
-    return tuple(_price_item(registry, current, fresh, item, _jst(now)) for item in items)
+    priced = tuple(_price_item(registry, current, fresh, item, jst(now)) for item in items)
+    _check_order_size(fresh, priced)
+    return priced
+
+
+def _check_order_size(menu: Menu, priced: Sequence[PricedItem]) -> None:
+    per_type: dict[CertType, int] = {}
+    for p in priced:
+        per_type[p.item.type] = per_type.get(p.item.type, 0) + p.item.copies
+    for cert_type, copies in per_type.items():
+        entry = menu.entry(cert_type)
+        if entry is not None and copies > entry.max_copies:
+            raise refusal("copies_exceeded", max=entry.max_copies)
+    if sum(per_type.values()) > MAX_COPIES:
+        raise refusal("order_too_large", max=MAX_COPIES)
 
 
 def _price_item(

@@ -23,6 +23,7 @@ from mock_relay.model import (
     Resident,
     ResidentStatus,
 )
+from mock_relay.rules.calendar import tax_years_offered
 from mock_relay.rules.text import refusal
 
 if TYPE_CHECKING:
@@ -43,12 +44,6 @@ def _removed(r: Resident, day: date) -> bool:
 def koseki_members(registry: Registry, resident: Resident) -> tuple[Resident, ...]:
     """Everyone in the resident's 戸籍 (empty for foreign residents), register order."""
     return registry.koseki_members(resident.koseki.koseki_id) if resident.koseki else ()
-
-
-def _tax_years(issuer: Municipality, t: datetime) -> tuple[int, ...]:
-    from mock_relay.rules.menu import tax_years_offered  # rules imports this module
-
-    return tax_years_offered(issuer, t)
 
 
 def entry_options(
@@ -88,7 +83,7 @@ def entry_options(
         ids = tuple(m.id for m in koseki_members(registry, resident))
         return (OptionSpec("members", "証明が必要な方", "people to certify", "members", (resident.id,), ids),)
     if cert_type.is_tax:
-        years = tuple(y for y in _tax_years(issuer, t) if resident.tax_for(y) is not None)
+        years = tuple(y for y in tax_years_offered(issuer, t) if resident.tax_for(y) is not None)
         return (OptionSpec("year", "年度", "fiscal year", "year", years[0] if years else 0, years),)
     return ()
 
@@ -146,7 +141,7 @@ def _checked(
             raise refusal("invalid_option", key=spec.key)
         if value in spec.choices:
             return value
-        raise refusal("no_tax_record" if value in _tax_years(issuer, t) else "tax_year_not_offered")
+        raise refusal("no_tax_record" if value in tax_years_offered(issuer, t) else "tax_year_not_offered")
     members = (value,) if isinstance(value, str) else value
     if not isinstance(members, tuple) or not members:
         raise refusal("invalid_option", key=spec.key)

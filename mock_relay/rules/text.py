@@ -79,9 +79,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "印鑑登録証明書はご本人の分のみ発行できます。",
         "Seal certificates can be issued for the cardholder only.",
     ),
-    "copies_exceeded": ("一度に発行できるのは{max}通までです。", "At most {max} copies per certificate."),
+    "copies_exceeded": (
+        "一度に発行できるのは{max}通までです。",
+        "At most {max} copies of one certificate type per order.",
+    ),
     "invalid_copies": ("部数が正しくありません。", "The number of copies must be a positive integer."),
     "too_many_items": ("一度に申請できる証明書は{max}件までです。", "At most {max} items per order."),
+    "order_too_large": (
+        "一度に発行できるのは合計{max}通までです。",
+        "At most {max} copies per order.",
+    ),
     "empty_order": ("証明書が選ばれていません。", "No certificate was chosen."),
     "type_not_offered": ("この証明書は発行できません。", "This certificate is not offered here."),
     "option_not_allowed": (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from reader.apdu import h
 from reader.errors import NoCardError
+from reader.transport import CardSession
 
 
 @dataclass(eq=False)
@@ -18,6 +19,7 @@ class ScriptedTransport:
     name: str = "scripted"
     sent: list[bytes] = field(default_factory=list)
     connected: bool = True
+    card_session: CardSession = field(default_factory=CardSession)
 
     @property
     def atr(self) -> bytes:
@@ -27,9 +29,11 @@ class ScriptedTransport:
 
     def connect(self, *, exclusive: bool = True) -> None:
         self.connected = True
+        self.card_session.restart()
 
     def disconnect(self, *, unpower: bool = True) -> None:
         self.connected = False
+        self.card_session.restart()
 
     def transmit(self, apdu: bytes, *, timeout: float = 10.0, cancel: threading.Event | None = None) -> bytes:
         assert self.script, f"unexpected APDU {apdu.hex(' ').upper()} after the script ended"

@@ -14,6 +14,7 @@ from reader.errors import CardError, TransportError
 from reader.jpki import JpkiClient
 from reader.kenmen import KenmenClient
 from reader.loopback import LoopbackTransport
+from reader.transport import CardSession
 
 STATUS = [
     h(x) for x in ("90 00", "63 C2", "63 C0", "69 84", "69 82", "6A 82", "67 00", "6F 00", "61 10", "6C 10")
@@ -38,6 +39,7 @@ class RandomCardTransport:
     def __init__(self, data: st.DataObject, extended: bool) -> None:
         self.data = data
         self.supports_extended = extended
+        self.card_session = CardSession()
         self.count = 0
 
     def connect(self, *, exclusive: bool = True) -> None: ...

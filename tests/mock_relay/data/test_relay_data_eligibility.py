@@ -10,7 +10,8 @@ from relay_data_helpers import MONDAY, jst, menu_for
 
 from mock_relay.model import KOSEKI_TYPES, CertType, Refusal, Route
 from mock_relay.registry.store import Registry
-from mock_relay.rules.menu import open_menu, tax_years_offered
+from mock_relay.rules.calendar import tax_years_offered
+from mock_relay.rules.menu import open_menu
 
 
 @pytest.mark.parametrize(

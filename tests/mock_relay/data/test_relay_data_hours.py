@@ -9,7 +9,8 @@ from relay_data_helpers import jst, menu_for
 
 from mock_relay.model import CertType, Refusal
 from mock_relay.registry.store import Registry
-from mock_relay.rules.menu import check_service_hours, open_menu
+from mock_relay.rules.calendar import check_service_hours
+from mock_relay.rules.menu import open_menu
 
 
 @pytest.mark.parametrize(

@@ -198,3 +198,35 @@ def test_order_item_parse_normalises_lists() -> None:
 def test_every_refusal_code_has_both_texts() -> None:
     assert set(MESSAGES) == set(REFUSAL_CODES)
     assert all(ja and en for ja, en in MESSAGES.values())
+
+
+def test_copies_of_one_type_are_limited_over_the_whole_order(registry: Registry) -> None:
+    # Issue #14 item 8: ten items of 10 印鑑登録証明書 were priced (and issued: 100 documents).
+    resident = registry.resident("C-001")
+    assert resident is not None
+    menu = menu_for(registry, "C-001")
+    with pytest.raises(Refusal) as info:
+        price_order(registry, resident, menu, [OrderItem(CertType.INKAN, {}, 10)] * 10, MONDAY)
+    assert (info.value.code, info.value.detail_en) == (
+        "copies_exceeded",
+        "At most 10 copies of one certificate type per order.",
+    )
+    split = [OrderItem(CertType.JUMINHYO, {}, 6), OrderItem(CertType.JUMINHYO, {"setainushi": True}, 5)]
+    with pytest.raises(Refusal, match="copies_exceeded"):
+        price_order(registry, resident, menu, split, MONDAY)
+    at_the_limit = [
+        OrderItem(CertType.JUMINHYO, {}, 6),
+        OrderItem(CertType.JUMINHYO, {"setainushi": True}, 4),
+    ]
+    assert sum(p.item.copies for p in price_order(registry, resident, menu, at_the_limit, MONDAY)) == 10
+
+
+def test_an_order_holds_at_most_twenty_copies(registry: Registry) -> None:
+    resident = registry.resident("C-001")
+    assert resident is not None
+    menu = menu_for(registry, "C-001")
+    twenty = [OrderItem(CertType.JUMINHYO, {}, 10), OrderItem(CertType.INKAN, {}, 10)]
+    assert order_total(price_order(registry, resident, menu, twenty, MONDAY)) == 20 * 200
+    with pytest.raises(Refusal) as info:
+        price_order(registry, resident, menu, [*twenty, OrderItem(CertType.JUMINHYO_KISAI)], MONDAY)
+    assert (info.value.code, info.value.detail_en) == ("order_too_large", "At most 20 copies per order.")

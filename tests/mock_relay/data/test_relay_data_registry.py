@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -159,3 +161,22 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(sqlite3.DatabaseError):
         Registry(bad)
+
+
+def test_the_register_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    # Issue #14: the register (names, addresses, 個人番号) was created 0644.
+    db = tmp_path / "r.sqlite"
+    old = os.umask(0o022)
+    try:
+        reg = Registry(db, clock=lambda: MONDAY)
+        reg.bind_card("C-001", _hash(0x77), "77")  # a write: the WAL file exists now
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        reg.close()
+        loose = tmp_path / "old.sqlite"
+        loose.touch(mode=0o644)
+        Registry(loose, seed=False).close()  # a register from an older run is tightened on open
+    finally:
+        os.umask(old)
+    assert modes["r.sqlite"] == 0o600 and modes["r.sqlite-wal"] == 0o600, modes
+    assert set(modes.values()) == {0o600}, modes
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600

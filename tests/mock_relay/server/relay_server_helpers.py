@@ -6,8 +6,10 @@ import base64
 import http.client
 import itertools
 import json
+import socket
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from firmware_sim.card.image import CardImage
 from firmware_sim.pki.hierarchy import new_rsa_key
+from mock_relay.center import CenterConfig
 from mock_relay.faults import CenterClock
 from mock_relay.jpki_check import auth_message
 from mock_relay.model import JST, YEAR_END_CLOSURE
@@ -184,6 +187,48 @@ class KeyPool:
             return next(self._cycle)
 
 
-def start_relay(data: Path, key_pool: KeyPool) -> RelayServer:
+def start_relay(data: Path, key_pool: KeyPool, config: CenterConfig | None = None) -> RelayServer:
     """A running center whose clock starts at 10:00 JST on the next business day."""
-    return RelayServer(data, clock=CenterClock(business_time()), key_factory=key_pool).start()
+    return RelayServer(data, clock=CenterClock(business_time()), key_factory=key_pool, config=config).start()
+
+
+# --- raw wire access (requests a polite client would never send) ------------------------------------
+def tls_connect(url: str, ctx: ssl.SSLContext, timeout: float = 10.0) -> ssl.SSLSocket:
+    """A TLS connection to the listener at ``url`` (handshake done)."""
+    parts = urlsplit(url)
+    raw = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 443), timeout=timeout)
+    return ctx.wrap_socket(raw, server_hostname=parts.hostname)
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length: status, lower-cased headers, body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a whole response: {data[:200]!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(body) < int(headers.get("content-length", "0")):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def closed_within(sock: socket.socket, limit: float) -> float:
+    """Seconds until the server closes ``sock`` (reading and discarding). Raises TimeoutError after
+    ``limit`` s."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionError, ssl.SSLError):
+        pass
+    except TimeoutError:
+        raise TimeoutError(f"still open after {limit} s") from None
+    return time.monotonic() - start

@@ -132,7 +132,7 @@ def test_cancel_voids_issued_documents_and_closes_the_session(relay, kiosk, card
     ]
     docs = kiosk.post(f"/v1/orders/{oid}/documents", {}).body["documents"]
     cancelled = kiosk.post(f"/v1/sessions/{sid}/cancel", {"reason": "resident"})
-    assert cancelled.body == {"session_id": sid, "state": "cancelled", "voided_documents": 1}
+    assert cancelled.body == {"session_id": sid, "state": "cancelled", "voided_documents": 1, "refund_due": 0}
     public = Kiosk(relay.public_url, None, ctx=kiosk.ctx)
     assert public.get(f"/v1/verify/{docs[0]['verification_code']}").body["state"] == "void"
     assert (

@@ -56,7 +56,7 @@ def test_operation_ids_name_the_routes(relay):
 def test_every_problem_code_is_listed():
     listed = set(SPEC["x-error-codes"])
     assert REFUSAL_CODES <= listed
-    source = "".join(p.read_text() for p in Path(mock_relay.__file__).parent.glob("*.py"))
+    source = "".join(p.read_text() for p in Path(mock_relay.__file__).parent.rglob("*.py"))
     raised = set(
         re.findall(
             r'(?:ApiProblem|problem_response|_unavailable|JpkiCheckError|LedgerConflict)\(\s*"([a-z0-9_]+)"',

@@ -27,8 +27,9 @@ from kiosk.app.assemble import RealKiosk, StartupError
 from kiosk.app.config import ConfigError, load_config
 from reader.jpki import JpkiClient
 from reader.monitor import CardEvent, CardMonitor, EventKind
+from reader.pn532.chip import Cmd
 from reader.pn532.presence import Pn532Presence
-from reader.pn532.transport import Cmd, Pn532Transport, open_pn532
+from reader.pn532.transport import Pn532Transport, open_pn532
 
 SCENARIOS = ROOT / "harness" / "scenarios"
 

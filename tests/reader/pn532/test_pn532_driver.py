@@ -16,8 +16,10 @@ from pn532_helpers import ACK, CMD, HEX, PUPI, RSP
 
 from firmware_sim.pn532.module import Pn532Sim
 from reader.errors import CancelledError, CardRemovedError, NoCardError, ReaderTimeoutError, TransportError
-from reader.monitor import EventKind, wait_for_event
-from reader.pn532.transport import Pn532, Pn532Error, Pn532Transport, open_pn532
+from reader.monitor import CardMonitor, EventKind, wait_for_event
+from reader.pn532.chip import Pn532, Pn532Error
+from reader.pn532.presence import Pn532Presence
+from reader.pn532.transport import Pn532Transport, open_pn532
 from reader.transport import Transport, open_transport
 
 SELECT_JPKI = HEX("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01")
@@ -154,7 +156,7 @@ def test_unknown_command_gets_the_error_frame(sim: Pn532Sim) -> None:
 
 def test_presence_polling_gives_monitor_events(sim: Pn532Sim) -> None:
     t = open_pn532(f"pn532://{sim.wire.path}?poll=0.05")
-    monitor = t.monitor()
+    monitor = CardMonitor(Pn532Presence(t))
     with monitor:
         inserted = wait_for_event(monitor, lambda e: e.kind is EventKind.INSERTED, 3)
         assert inserted is not None and inserted.atr == HEX("3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F")

@@ -12,7 +12,7 @@ from pn532_helpers import ACK, CMD, HEX
 
 from firmware_sim.pn532.typeb import DepStatus, IsoDepPcd, PiccState, TypeBCard, TypeBParams
 from reader.errors import TransportError
-from reader.pn532.transport import Pn532
+from reader.pn532.chip import Pn532
 
 PUPI = HEX("01 02 03 04")
 

@@ -1,0 +1,127 @@
+"""The mock center's state, shared by every handler: ``Center`` (its PKI, register, ledger, clock, faults)
+and its tunables (``CenterConfig``). No HTTP here: ``mock_relay.app`` builds the aiohttp applications
+around one Center, and the route modules reach it through ``mock_relay.routes.common.CENTER_KEY``.
+
+The data directory is owner-only (0700): it holds the center's keys, the admin token (0600), the
+resident register and the ledger (SQLite, 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from firmware_sim.pki.hierarchy import KeyFactory, TestPki
+from mock_relay.faults import CenterClock, Faults, Maintenance
+from mock_relay.jpki_check import JpkiChecker
+from mock_relay.ledger import Ledger
+from mock_relay.ocsp import OcspResponder
+from mock_relay.private import owner_only_dir, write_owner_only
+from mock_relay.registry.store import Registry
+from mock_relay.tls import CenterPki
+
+
+@dataclass
+class CenterConfig:
+    """Tunables (CLI flags). The connection limits bound what one client can hold open on a listener."""
+
+    challenge_ttl_s: float = 120.0
+    session_ttl_s: float = 600.0
+    ocsp_timeout_s: float = 5.0
+    #: a connection must complete its TLS handshake, and a request's headers must arrive, within this
+    #: many seconds (from the request's first byte)
+    header_timeout_s: float = 15.0
+    #: a connection idle between requests is closed after this many seconds
+    idle_timeout_s: float = 60.0
+    #: a request body must arrive completely within this many seconds once its headers are in
+    body_timeout_s: float = 15.0
+    #: open connections one client may hold on one listener (a terminal on the API listener, a peer
+    #: address on the public and plain listeners)
+    max_connections_per_client: int = 64
+
+
+@dataclass
+class Urls:
+    """Where the listeners ended up (filled in by the server once bound)."""
+
+    api: str = ""
+    public: str = ""
+    plain: str = ""
+
+    @property
+    def ocsp(self) -> str:
+        """The OCSP responder URL."""
+        return f"{self.plain}/ocsp"
+
+    def verify(self, code: str) -> str:
+        """The public verification URL printed on a document."""
+        return f"{self.public}/v1/verify/{code}"
+
+
+@dataclass
+class Center:
+    """Everything the handlers share. Open with :meth:`open`."""
+
+    data_dir: Path
+    config: CenterConfig
+    center_pki: CenterPki
+    jpki: TestPki
+    registry: Registry
+    ledger: Ledger
+    clock: CenterClock
+    faults: Faults
+    maintenance: Maintenance
+    responder: OcspResponder
+    checker: JpkiChecker
+    admin_token: str
+    urls: Urls = field(default_factory=Urls)
+    locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        config: CenterConfig | None = None,
+        clock: CenterClock | None = None,
+        key_factory: KeyFactory | None = None,
+    ) -> Center:
+        """Open (creating and seeding on first use) the center's data directory.
+
+        ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool).
+
+        Raises CenterPkiError / PkiError for corrupt PKI files, sqlite3.Error for a corrupt database,
+        OSError when the directory cannot be written.
+        """
+        owner_only_dir(data_dir)
+        config = config or CenterConfig()
+        clock = clock or CenterClock()
+        jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
+        return cls(
+            data_dir=data_dir,
+            config=config,
+            center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
+            jpki=jpki,
+            registry=Registry(data_dir / "registry.sqlite", clock=clock.now),
+            ledger=Ledger(data_dir / "ledger.sqlite"),
+            clock=clock,
+            faults=Faults(),
+            maintenance=Maintenance(),
+            responder=OcspResponder(jpki),
+            checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
+            admin_token=_admin_token(data_dir),
+        )
+
+    def close(self) -> None:
+        """Close the databases."""
+        self.ledger.close()
+        self.registry.close()
+
+
+def _admin_token(data_dir: Path) -> str:
+    path = data_dir / "admin-token"
+    if not path.exists():
+        write_owner_only(path, secrets.token_urlsafe(24))
+    path.chmod(0o600)  # a token from an older run is tightened too
+    return path.read_text().strip()

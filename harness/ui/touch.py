@@ -48,7 +48,7 @@ class Tap:
     y: float
 
 
-class Finger(MotionEvent):  # type: ignore[misc]
+class Finger(MotionEvent):
     """One finger's touch, positioned like a touchscreen's: 0..1 across the window."""
 
     def __init__(self, uid: int, sx: float, sy: float) -> None:
@@ -60,7 +60,7 @@ class Finger(MotionEvent):  # type: ignore[misc]
         super().depack(args)
 
 
-class FingerProvider(MotionEventProvider):  # type: ignore[misc]
+class FingerProvider(MotionEventProvider):
     """Touches queued from any thread, handed to Kivy's event loop on the UI thread."""
 
     def __init__(self) -> None:

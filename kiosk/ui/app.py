@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -42,6 +42,10 @@ from kiosk.ui.sound import SoundPlayer
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
+if TYPE_CHECKING:
+    from kiosk.flow.machine import Flow
+    from kiosk.staff.diagnostics import StaffAccess
+
 log = logging.getLogger(__name__)
 
 SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
@@ -67,7 +71,7 @@ assert tuple(SCREEN_CLASSES) == SCREENS
 Intent = Callable[[str, object], None]
 
 
-class KioskShell(BoxLayout):  # type: ignore[misc]
+class KioskShell(BoxLayout):
     """Header + notice + one screen per ``UiState.screen``. ``show`` renders; taps reach ``on_intent``.
 
     The language chosen on the attract screen is UI-local until the resident starts (then it rides
@@ -84,7 +88,7 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         self,
         on_intent: Intent | None = None,
         sound: SoundPlayer | None = None,
-        staff: Any = None,  # a kiosk.staff.diagnostics.StaffAccess: staff mode from the title
+        staff: StaffAccess | None = None,  # staff mode from the title
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -181,7 +185,7 @@ def _kivy_home() -> str:
     return os.environ.get("KIVY_HOME", str(Path.home() / ".kivy"))
 
 
-def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShell:
+def build_shell(on_intent: Intent | None = None, staff: StaffAccess | None = None) -> KioskShell:
     """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``).
     Raises FontMissingError."""
     register_fonts()
@@ -190,12 +194,12 @@ def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShel
     return KioskShell(on_intent=on_intent, staff=staff)
 
 
-class KioskApp(App):  # type: ignore[misc]
+class KioskApp(App):
     """The kiosk app on a real flow: view states arrive via Clock; intents go to ``flow.post``."""
 
     title = "myna-kiosk"
 
-    def __init__(self, flow: Any, staff: Any = None, **kwargs: Any) -> None:
+    def __init__(self, flow: Flow, staff: StaffAccess | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flow = flow
         self.staff = staff

@@ -1,15 +1,18 @@
 """The one place that knows the flow's names: its view state -> what the screens show; intents -> events.
 
-The flow (``kiosk.flow``) publishes an immutable ``ViewState``; this module reads it by attribute
-(duck-typed, so a renamed field breaks here only) into a ``UiState`` the screens render. Screens send
+The flow (``kiosk.flow``) publishes an immutable ``ViewState``; this module maps it (typed: a renamed field
+breaks here, under mypy) into a ``UiState`` the screens render. Screens send
 intents as ``(kind, value)``; ``to_flow_event`` turns them into the flow's events. The PIN passes
 through as an argument only and is never stored here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from kiosk.flow import events as ev
+from kiosk.flow.view import MenuItem, Outcome, ViewState
 
 # Flow screen -> (our screen, wait-screen title key, wait-screen hint key)
 _SCREENS: dict[str, tuple[str, str, str]] = {
@@ -125,37 +128,28 @@ class UiState:
         return next((m for m in self.menu if m.type == self.chosen_type), None)
 
 
-def _menu_item(item: Any) -> UiMenuItem:
-    offered = getattr(item, "options", ())
-    options = tuple((str(name), tuple(str(v) for v in values)) for name, values in offered)
-    return UiMenuItem(
-        str(item.type),
-        int(item.fee),
-        bool(getattr(item, "available", True)),
-        int(getattr(item, "max_copies", 1)),
-        options,
-    )
+def _menu_item(item: MenuItem) -> UiMenuItem:
+    options = tuple((str(name), tuple(str(v) for v in values)) for name, values in item.options)
+    return UiMenuItem(item.type, item.fee, item.available, item.max_copies, options)
 
 
-def _outcome(raw: Any) -> UiOutcome | None:
+def _outcome(raw: Outcome | None) -> UiOutcome | None:
     if raw is None:
         return None
-    key = str(raw.message_key)
+    key = raw.message_key
     return UiOutcome(
         f"outcome_{key}" if key in OUTCOME_KEYS else "outcome_call_staff",
-        str(raw.staff_code),
-        int(getattr(raw, "refunded", 0)),
-        int(getattr(raw, "refund_owed", 0)),
+        raw.staff_code,
+        raw.refunded,
+        raw.refund_owed,
     )
 
 
-def from_view(view: Any) -> UiState:
-    """Map the flow's view state to a ``UiState``. Unknown screens show the wait screen. Never raises
-    for a well-formed view; raises AttributeError if the flow renamed a core field (fix it here)."""
-    flow_screen = str(getattr(view.screen, "value", view.screen))
-    screen, wait_title, wait_hint = _SCREENS.get(flow_screen, ("wait", "msg_please_wait", ""))
-    outcome = _outcome(getattr(view, "outcome", None))
-    if screen == "error" and getattr(view.outcome, "reason", "") == "pin_locked":
+def from_view(view: ViewState) -> UiState:
+    """Map the flow's view state to a ``UiState``. Unknown screens show the wait screen. Never raises."""
+    screen, wait_title, wait_hint = _SCREENS.get(str(view.screen), ("wait", "msg_please_wait", ""))
+    outcome = _outcome(view.outcome)
+    if screen == "error" and view.outcome is not None and view.outcome.reason == "pin_locked":
         screen = "locked"
     key = str(view.message_key)
     return UiState(
@@ -183,17 +177,25 @@ def from_view(view: Any) -> UiState:
     )
 
 
-def to_flow_event(kind: str, value: object = None) -> object:
-    """The flow event for a screen intent. Raises KeyError for an unknown intent kind."""
-    from kiosk.flow import events as ev
+def _options(value: object) -> tuple[tuple[str, str], ...]:
+    pairs = value if isinstance(value, tuple | list) else ()
+    return tuple((str(name), str(text)) for name, text in pairs)
 
-    makers: dict[str, Any] = {
+
+def _copies(value: object) -> int:
+    return int(value) if isinstance(value, int | str) else 1
+
+
+def to_flow_event(kind: str, value: object = None) -> ev.Event:
+    """The flow event for a screen intent. Raises KeyError for an unknown intent kind, ValueError for a
+    copies value that is not a number."""
+    makers: dict[str, Callable[[object], ev.Event]] = {
         "start": lambda v: ev.Start(language=str(v)),
         "route": lambda v: ev.ChooseRoute(route=str(v)),
         "pin": lambda v: ev.PinEntered(pin=str(v)),
         "choose_type": lambda v: ev.ChooseType(type=str(v)),
-        "options": lambda v: ev.ChooseOptions(options=tuple(v)),
-        "copies": lambda v: ev.ChooseCopies(copies=int(v)),
+        "options": lambda v: ev.ChooseOptions(options=_options(v)),
+        "copies": lambda v: ev.ChooseCopies(copies=_copies(v)),
         "confirm": lambda _v: ev.Confirm(),
         "back": lambda _v: ev.Back(),
         "cancel": lambda _v: ev.Cancel(),

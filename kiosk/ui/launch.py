@@ -10,9 +10,14 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.ui.env import prepare_environment
+
+if TYPE_CHECKING:
+    from kiosk.flow.machine import Flow
+    from kiosk.staff.diagnostics import StaffAccess
+    from kiosk.ui.app import KioskApp
 
 
 def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | None = None) -> bool:
@@ -35,12 +40,12 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
 
 
 def run_app(
-    flow: Any,
+    flow: Flow,
     stop: threading.Event | None = None,
-    staff: Any = None,
+    staff: StaffAccess | None = None,
     announce: Callable[[str], None] = print,
     *,
-    app: Any = None,
+    app: KioskApp | None = None,
 ) -> None:
     """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set; with ``staff`` (a
     ``kiosk.staff.diagnostics.StaffAccess``) the staff mode opens from the title (held 3 s). ``app`` is a

@@ -12,7 +12,7 @@ TOUCH_MM = 12  # smallest touch target, millimetres at the configured DPI
 LARGE_SCALE = 1.3
 
 
-class Theme(EventDispatcher):  # type: ignore[misc]
+class Theme(EventDispatcher):
     """High-contrast palette (white on navy, black on yellow) and text sizes; ``large`` scales text up."""
 
     large = BooleanProperty(False)

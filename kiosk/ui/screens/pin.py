@@ -21,7 +21,7 @@ from kiosk.ui.widgets import KButton, KioskScreen, KSecondary, load_kv
 PIN_LENGTH = 4
 
 
-class PinDots(Widget):  # type: ignore[misc]
+class PinDots(Widget):
     """Four circles; the first ``filled`` are solid. No digit is ever drawn."""
 
     filled = NumericProperty(0)

@@ -23,8 +23,14 @@ from kivy.metrics import dp
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.journal.store import JournalWriteError
-from kiosk.staff.diagnostics import DeviceStatus, OpenItem, SettleRefused, StaffAccess, TxnSummary
+from kiosk.staff.diagnostics import (
+    DeviceStatus,
+    OpenItem,
+    SettleRefused,
+    StaffAccess,
+    StaffRecordError,
+    TxnSummary,
+)
 from kiosk.ui.bridge import UiState
 from kiosk.ui.catalogs import STAFF_DOMAIN
 from kiosk.ui.i18n import Translator
@@ -351,7 +357,7 @@ class StaffScreen(KioskScreen):
             why = self.st(f"staff_why_{exc.code}", **exc.params)
             self.settle_message = self.st("staff_refused", reason=why)
             return
-        except JournalWriteError as exc:
+        except StaffRecordError as exc:
             self.settle_message = self.st("staff_refused", reason=str(exc))
             return
         self.shell.click()

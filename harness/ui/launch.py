@@ -46,6 +46,7 @@ def harness_app(flow: Flow, controls: SimControls, staff: StaffAccess | None = N
 
         def build(self) -> Any:
             self.root_box = harness_root(self.flow, controls, self.staff)
+            self.attach_guard()
             return self.root_box
 
         def on_stop(self) -> None:

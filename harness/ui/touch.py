@@ -128,8 +128,8 @@ class Hand:
         seen: list[tuple[float, float]] = []
 
         def aim() -> tuple[Any, Tap, tuple[int, int]]:
-            if self.shell.ids.manager.current != screen:
-                raise NotYet
+            if self.shell.ids.manager.current != screen or not self.shell.taps_open():
+                raise NotYet  # not there yet, or too soon after it appeared to take a tap
             widget = find(self.shell.screens[screen])
             if widget is None or widget.get_root_window() is None:
                 raise NotYet

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.flow import events as ev
-from kiosk.flow.view import MenuItem, Outcome, ViewState
+from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
 
 # Flow screen -> (our screen, wait-screen title key, wait-screen hint key)
 _SCREENS: dict[str, tuple[str, str, str]] = {
@@ -36,6 +36,7 @@ _SCREENS: dict[str, tuple[str, str, str]] = {
     "aborting": ("wait", "wait_aborting", "msg_please_wait"),
     "done": ("done", "", ""),
     "failed": ("error", "", ""),
+    "take_card": ("remove_card", "", ""),
 }
 SCREENS: tuple[str, ...] = (
     "attract",
@@ -54,6 +55,7 @@ SCREENS: tuple[str, ...] = (
     "printing",
     "done",
     "error",
+    "cancel_ask",
 )
 MESSAGE_KEYS = frozenset(
     {
@@ -66,6 +68,19 @@ MESSAGE_KEYS = frozenset(
         "exact_amount_only",
     }
 )
+# The center's refusal code of a greyed-out certificate -> what the resident can do about it (catalog key);
+# any other code: type_unavailable
+UNAVAILABLE_KEYS: dict[str, str] = {
+    "issued_today": "unavail_issued_today",
+    "moved_in_today": "unavail_next_day",
+    "card_not_yet_usable": "unavail_next_day",
+    "koseki_out_of_hours": "unavail_hours",
+    "out_of_hours": "unavail_hours",
+    "household_move_out": "unavail_city_hall",
+    "no_tax_record": "unavail_city_hall",
+    "seal_not_registered": "unavail_city_hall",
+    "seal_abolished": "unavail_city_hall",
+}
 OUTCOME_KEYS = frozenset(
     {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}
 )
@@ -80,6 +95,7 @@ class UiMenuItem:
     available: bool
     max_copies: int
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unavailable_key: str = "type_unavailable"  # what a greyed-out button says (catalog key)
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,8 @@ class UiState:
     countdown_warning: bool = False
     outcome: UiOutcome | None = None
     can_cancel: bool = False
+    cancel_asked: bool = False  # the flow asks: really cancel?
+    chase_card: bool = False  # the transaction is over, its card still on the reader
     sound_on: bool = False
 
     @property
@@ -130,7 +148,8 @@ class UiState:
 
 def _menu_item(item: MenuItem) -> UiMenuItem:
     options = tuple((str(name), tuple(str(v) for v in values)) for name, values in item.options)
-    return UiMenuItem(item.type, item.fee, item.available, item.max_copies, options)
+    why = UNAVAILABLE_KEYS.get(item.unavailable_code or "", "type_unavailable")
+    return UiMenuItem(item.type, item.fee, item.available, item.max_copies, options, why)
 
 
 def _outcome(raw: Outcome | None) -> UiOutcome | None:
@@ -173,6 +192,8 @@ def from_view(view: ViewState) -> UiState:
         countdown_warning=bool(view.countdown_warning),
         outcome=outcome,
         can_cancel=bool(view.can_cancel),
+        cancel_asked=view.cancel_asked,
+        chase_card=view.screen is Screen.TAKE_CARD,
         sound_on=bool(view.sound_on),
     )
 
@@ -198,7 +219,10 @@ def to_flow_event(kind: str, value: object = None) -> ev.Event:
         "copies": lambda v: ev.ChooseCopies(copies=_copies(v)),
         "confirm": lambda _v: ev.Confirm(),
         "back": lambda _v: ev.Back(),
-        "cancel": lambda _v: ev.Cancel(),
+        "cancel": lambda _v: ev.Cancel(ask=True),  # the flow may ask once more
+        "cancel_confirmed": lambda _v: ev.Cancel(),
+        "keep_going": lambda _v: ev.KeepGoing(),
+        "more_time": lambda _v: ev.MoreTime(),
         "finish": lambda _v: ev.Finish(),
     }
     return makers[kind](value)

@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 
 def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | None = None) -> bool:
     """Set Kivy's environment (off screen when there is no display, unless told) and the window size
-    ("800x600"). Must run before kivy is imported. Returns whether it is off screen. Raises OSError,
-    ValueError (bad size)."""
+    ("800x600"), and lock Kivy's configuration down (``kiosk.ui.lockdown``). Must run before kivy is
+    imported. Returns whether it is off screen. Raises OSError, ValueError (bad size)."""
     if offscreen is None:
         offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy leaves the root logger alone
     prepare_environment(kivy_home, offscreen=offscreen)
+    from kiosk.ui.lockdown import lock_config  # imports kivy.config (after the environment is set)
+
+    lock_config()
     if size:
         match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", size)
         if not match:
@@ -59,7 +62,7 @@ def run_app(
 
     app = app if app is not None else KioskApp(flow, staff)
     if stop is not None:
-        Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
+        Clock.schedule_interval(lambda _dt: app.request_stop() if stop.is_set() else None, 0.2)
 
     def first_frame(*_args: object) -> None:
         Window.unbind(on_flip=first_frame)

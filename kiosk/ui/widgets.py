@@ -58,7 +58,10 @@ class KioskScreen(Screen):
         """Forget anything typed on this screen (called whenever the screen is left)."""
 
     def send(self, kind: str, value: object = None) -> None:
-        """Hand an intent to the shell (which passes it to the flow)."""
+        """Hand an intent to the shell (which passes it to the flow), only while this screen is on display: a
+        release that arrives after the screen changed (a press held across the change) says nothing."""
+        if self.shell.ids.manager.current != self.name:
+            return
         self.shell.send(kind, value)
 
 

@@ -219,10 +219,8 @@ class StaffTest(TouchTest):
         self.passcode("4444")  # … but the fourth wrong code in a row starts a back-off
         assert self.staff.passcode_message == ST("staff_passcode_wait", s=30)
         self.passcode(PASSCODE)  # not even checked meanwhile
-        assert self.staff.page == "passcode" and self.staff.passcode_message == ST(
         wait = ST("staff_passcode_wait", s=30)
         assert self.staff.page == "passcode" and self.staff.passcode_message == wait
-        )
         self.staff.leave()
         now[0] += 5
         self.hold_title(0.2)

@@ -198,7 +198,9 @@ class AppSeamTest(GraphicUnitTest):  # type: ignore[misc]
                 self.posted.append(event)
 
         flow = Flow()
-        shell = KioskApp(flow).build()
+        app = KioskApp(flow)
+        shell = app.build()
+        self.addCleanup(app.guard.detach, self.Window)
         self.Window.add_widget(shell)
         flow.observers[0](ViewState(screen=Screen.ROUTE, language="vi", countdown=9))
         self.advance_frames(2)  # the view arrives through Clock, on the UI thread

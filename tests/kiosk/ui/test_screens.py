@@ -37,7 +37,7 @@ class ScreenTest(TouchTest):
         self.Window.size = (800, 600)
         self.flow = FakeFlow()
         self.shell = build_shell(on_intent=self.flow)
-        self.shell.tap_guard = 0.0  # taps here come right after each show (tests/kiosk/ui/test_tap_guard.py)
+        self.shell.tap_guard = 0.0  # taps come right after each show (the guard: test_resident_touch.py)
         self.flow.shell = self.shell
         self.Window.add_widget(self.shell)
         THEME.large = False

@@ -58,7 +58,7 @@ class StaffTest(TouchTest):
         self.flow = FakeFlow()
         access = StaffAccess(Diagnostics(self.journal, self_tester=FakeSelfTest()), VERIFIER)
         self.shell = build_shell(on_intent=self.flow, staff=access)
-        self.shell.tap_guard = 0.0  # taps here come right after each show (tests/kiosk/ui/test_tap_guard.py)
+        self.shell.tap_guard = 0.0  # taps come right after each show (the guard: test_resident_touch.py)
         self.flow.shell = self.shell
         self.shell.staff_press.seconds = 0.05  # one test holds for the real 3 s
         self.staff: StaffScreen = self.shell.screens["staff"]

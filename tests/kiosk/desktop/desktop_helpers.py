@@ -182,6 +182,12 @@ class Kiosk:
         self.xdo("mousemove", "--window", self.window, str(x), str(y))
         self.xdo("click", "--repeat", str(times), "--delay", str(gap_ms), "1")
 
+    def click_at(self, screen: str, target: str, button: int) -> None:
+        """One click of mouse ``button`` (1 left, 2 middle, 3 right) on ``target``."""
+        x, y = self.where(screen, target)
+        self.xdo("mousemove", "--window", self.window, str(x), str(y))
+        self.xdo("click", str(button))
+
     def hold(self, screen: str, target: str, seconds: float) -> None:
         x, y = self.where(screen, target)
         self.xdo("mousemove", "--window", self.window, str(x), str(y))

@@ -81,3 +81,22 @@ def test_kiosk_run_exits_non_zero_when_the_window_goes_without_a_stop_request(
         assert status == 0 and err == ""
     else:
         assert status == run.EXIT_WINDOW and "closed without a stop request" in err
+
+
+def test_the_touchscreen_reaches_the_journal_only_through_kiosk_staff() -> None:
+    """kiosk/ui imports no kiosk.journal module (the staff screen uses kiosk.staff's error type), not even
+    inside a function."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[3] / "kiosk" / "ui"
+    found = []
+    for path in ui.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{path.name}: {n}" for n in names if n == "kiosk.journal" or n.startswith("kiosk.journal.")
+            ]
+    assert found == []

@@ -28,9 +28,12 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
         offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy leaves the root logger alone
     prepare_environment(kivy_home, offscreen=offscreen)
-    from kiosk.ui.lockdown import lock_config  # imports kivy.config (after the environment is set)
+    from kiosk.ui.lockdown import lock_config
 
-    lock_config()
+    try:
+        lock_config()  # imports kivy.config (after the environment is set)
+    except ImportError:  # no Kivy: the window fails later, with its own one-line error
+        return offscreen
     if size:
         match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", size)
         if not match:

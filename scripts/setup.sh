@@ -18,6 +18,8 @@ APT_PACKAGES=(
   systemd cage
   # touchscreen (kiosk/ui): Mesa for Kivy's off-screen SDL2 window; fonts for zh-Hans/ko (WenQuanYi) and vi (DejaVu)
   libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri fonts-wqy-microhei fonts-dejavu-core
+  # the desktop tests (tests/kiosk/desktop): the real window on a virtual X display, real pointer and keys
+  xvfb xdotool x11-utils
 )
 
 missing=()

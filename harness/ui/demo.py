@@ -166,8 +166,19 @@ class TouchPlayer(Player):
         self.hand.tap("confirm", "ok", lambda s: s.ids.ok_button)
 
     def _cancel(self, _step: dict[str, Any]) -> None:
+        from harness.ui.touch import NotYet
+
         screen = str(self._ui(lambda: self.shell.ids.manager.current))
         self.hand.tap(screen, "cancel", lambda s: s.ids.get("cancel"))
+
+        def moved_on() -> str:
+            current = str(self.shell.ids.manager.current)
+            if current == screen:
+                raise NotYet
+            return current
+
+        if self._ui(moved_on) == "cancel_ask":  # the PIN was verified or money went in: asked once more
+            self.hand.tap("cancel_ask", "yes, cancel", lambda s: s.ids.cancel)
 
     def _finish(self, _step: dict[str, Any]) -> None:
         screen = str(self._ui(lambda: self.shell.ids.manager.current))

@@ -12,8 +12,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.ui.env import prepare_environment
+
+if TYPE_CHECKING:
+    from kiosk.staff.diagnostics import DeviceStatus
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +71,10 @@ STAFF_PASSCODE = "2468"
 class _Devices:
     """A fixed device probe: what a store's kiosk typically shows (one hopper needing staff)."""
 
-    def __init__(self, statuses: list[object]) -> None:
+    def __init__(self, statuses: list[DeviceStatus]) -> None:
         self.statuses = statuses
 
-    def status(self) -> list[object]:
+    def status(self) -> list[DeviceStatus]:
         return self.statuses
 
 

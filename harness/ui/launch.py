@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.ui.launch import run_app
 
+if TYPE_CHECKING:
+    from harness.controls import SimControls
+    from kiosk.flow.machine import Flow
+    from kiosk.staff.diagnostics import StaffAccess
+    from kiosk.ui.app import KioskApp
 
-def harness_root(flow: Any, controls: Any, staff: Any = None) -> Any:
+
+def harness_root(flow: Flow, controls: SimControls, staff: StaffAccess | None = None) -> Any:
     """The kiosk shell on ``flow`` (as ``KioskApp`` wires it) with the harness panel to its right.
     Call on the UI thread after ``prepare_kivy``. Returns the root widget; its ``panel`` attribute is the
     panel (close it when done). Raises FontMissingError."""
@@ -29,17 +35,18 @@ def harness_root(flow: Any, controls: Any, staff: Any = None) -> Any:
     return root
 
 
-def harness_app(flow: Any, controls: Any, staff: Any = None) -> Any:
+def harness_app(flow: Flow, controls: SimControls, staff: StaffAccess | None = None) -> KioskApp:
     """A ``KioskApp`` whose window holds the shell and the harness panel. Imports kivy."""
     from kiosk.ui.app import KioskApp
 
-    class HarnessApp(KioskApp):  # type: ignore[misc]
+    class HarnessApp(KioskApp):
         """The kiosk app with the harness panel (``kiosk-harness sim``)."""
 
         title = "myna-kiosk (simulated, test harness)"
 
         def build(self) -> Any:
             self.root_box = harness_root(self.flow, controls, self.staff)
+            self.attach_guard()
             return self.root_box
 
         def on_stop(self) -> None:
@@ -49,10 +56,10 @@ def harness_app(flow: Any, controls: Any, staff: Any = None) -> Any:
 
 
 def run_with_panel(
-    flow: Any,
+    flow: Flow,
     stop: threading.Event | None,
-    controls: Any,
-    staff: Any = None,
+    controls: SimControls,
+    staff: StaffAccess | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Run the window with the panel until it closes or ``stop`` is set. Raises FontMissingError."""

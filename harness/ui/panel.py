@@ -26,11 +26,11 @@ log = logging.getLogger(__name__)
 REFRESH_INTERVAL = 0.3  # seconds between status refreshes
 
 
-class HSpinnerOption(SpinnerOption):  # type: ignore[misc]
+class HSpinnerOption(SpinnerOption):
     """One line of the card pickers' drop-downs."""
 
 
-class HarnessPanel(BoxLayout):  # type: ignore[misc]
+class HarnessPanel(BoxLayout):
     """The panel over a ``SimControls``; ``close()`` stops its timer, key binding and worker."""
 
     card_on = BooleanProperty(False)

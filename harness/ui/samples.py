@@ -43,5 +43,6 @@ def sample_states(language: str = "ja") -> dict[str, UiState]:
         "pay": replace(chosen, screen="pay", fee=400, inserted=1000, change=600),
         "printing": replace(chosen, screen="printing", pages_printed=1, pages_total=2, can_cancel=False),
         "done": replace(chosen, screen="done", change=600, sound_on=True, can_cancel=False),
-        "error": replace(base, screen="error", outcome=REFUNDED),
+        "error": replace(base, screen="error", outcome=REFUNDED, change=300),
+        "cancel_ask": replace(chosen, screen="pay", fee=400, inserted=100, cancel_asked=True),
     }

@@ -48,7 +48,7 @@ class Tap:
     y: float
 
 
-class Finger(MotionEvent):  # type: ignore[misc]
+class Finger(MotionEvent):
     """One finger's touch, positioned like a touchscreen's: 0..1 across the window."""
 
     def __init__(self, uid: int, sx: float, sy: float) -> None:
@@ -60,7 +60,7 @@ class Finger(MotionEvent):  # type: ignore[misc]
         super().depack(args)
 
 
-class FingerProvider(MotionEventProvider):  # type: ignore[misc]
+class FingerProvider(MotionEventProvider):
     """Touches queued from any thread, handed to Kivy's event loop on the UI thread."""
 
     def __init__(self) -> None:
@@ -128,8 +128,8 @@ class Hand:
         seen: list[tuple[float, float]] = []
 
         def aim() -> tuple[Any, Tap, tuple[int, int]]:
-            if self.shell.ids.manager.current != screen:
-                raise NotYet
+            if self.shell.ids.manager.current != screen or not self.shell.taps_open():
+                raise NotYet  # not there yet, or too soon after it appeared to take a tap
             widget = find(self.shell.screens[screen])
             if widget is None or widget.get_root_window() is None:
                 raise NotYet

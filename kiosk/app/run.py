@@ -1,9 +1,10 @@
 """``kiosk run --config FILE``: the kiosk on real devices, with the touchscreen or ``--headless``.
 
-Prints the start-up report (each device, what recovery did), then runs until SIGTERM, Ctrl-C or the
-window closes. Exit status: 0 after a clean stop, 1 when the window fails, 2 for a configuration error
-(or a bad ``--size``), 3 when a device or the journal is not usable (the kiosk refuses to open), e.g.
-another kiosk holds the journal (one line naming its pid and command: ``kiosk.app.instance``).
+Prints the start-up report (each device, what recovery did), then runs until SIGTERM or Ctrl-C (a stop
+request). Exit status: 0 after a stop request, 1 when the window fails or closes without a stop request
+(the kiosk must not vanish quietly: the line says why), 2 for a configuration error (or a bad ``--size``),
+3 when a device or the journal is not usable (the kiosk refuses to open), e.g. another kiosk holds the
+journal (one line naming its pid and command: ``kiosk.app.instance``).
 Errors are one line each on stderr, never a traceback.
 """
 
@@ -112,10 +113,13 @@ def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> int:
             from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 
             run_app(kiosk.flow, stop, staff=real_staff(kiosk))  # staff mode: [staff] passcode_hash
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl-C on the terminal: a stop request
+        stop.set()
     except Exception as exc:  # the window failed (no CJK font, no GL): one line, devices closed cleanly
         print(f"kiosk: the touchscreen failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_WINDOW
+    if not stop.is_set():  # the window went away on its own: whoever watches the kiosk must know
+        print("kiosk: the touchscreen closed without a stop request", file=sys.stderr)
         return EXIT_WINDOW
     return 0
 

@@ -66,7 +66,21 @@ class Back:
 
 @dataclass(frozen=True)
 class Cancel:
-    """Cancel the transaction (possible at every step before printing)."""
+    """Cancel the transaction (possible at every step before printing). With ``ask`` (the touchscreen's
+    取消), a transaction whose PIN was verified or that holds money is not cancelled yet: the flow asks once
+    more (``ViewState.cancel_asked``) and a plain ``Cancel`` confirms."""
+
+    ask: bool = False
+
+
+@dataclass(frozen=True)
+class KeepGoing:
+    """The resident answered "continue" to the cancel question."""
+
+
+@dataclass(frozen=True)
+class MoreTime:
+    """The resident wants more time on this screen: its countdown starts again."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ Event = (
     | Confirm
     | Back
     | Cancel
+    | KeepGoing
+    | MoreTime
     | CashCredited
     | PrintProgressed
     | Finish

@@ -7,8 +7,10 @@ abort path; a handler table keeps that explicit, typed (mypy --strict) and free 
 Rules it enforces: events run one at a time on the scheduler's thread; a job's result is accepted
 only if it belongs to the current transaction *generation* (an aborted transaction's late answers
 are dropped, never applied to the next resident); any timeout, fault or early card removal aborts
-the whole transaction; cancel works at every step before printing; the PIN goes to one VERIFY and
-is never stored.
+the whole transaction; cancel works at every step before printing (asked once more on the touchscreen
+once the PIN was verified or money went in); the PIN goes to one VERIFY and is never stored; a
+transaction that read a card ends only once the card is off the reader (the take-card screen); the
+resident can ask for more time whenever a countdown shows.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class Flow:
         self._job_cancel = threading.Event()
         self._deadline: float | None = None
         self._pending_outcome: Outcome | None = None
+        self._card_on = False  # the reader's presence as its events tell it
+        self._card_used = False  # this transaction read the card: chase it at the end
+        self._pin_verified = False
         ports.cash.add_observer(self._on_cash)
         self._intents: dict[tuple[Screen, type], Handler] = {
             (Screen.ATTRACT, ev.Start): self._start,
@@ -74,8 +79,9 @@ class Flow:
             (Screen.CONFIRM, ev.Confirm): self._confirm,
             (Screen.PAY, ev.CashCredited): self._credited,
             (Screen.PRINTING, ev.PrintProgressed): self._progress,
-            (Screen.DONE, ev.Finish): lambda _e: self._wipe(),
-            (Screen.FAILED, ev.Finish): lambda _e: self._wipe(),
+            (Screen.DONE, ev.Finish): lambda _e: self._end(),
+            (Screen.FAILED, ev.Finish): lambda _e: self._end(),
+            (Screen.TAKE_CARD, ev.CardRemoved): lambda _e: self._wipe(),
         }
         self._results: dict[str, Handler] = {
             "read": self._read_done,
@@ -115,6 +121,8 @@ class Flow:
 
     def _handle(self, event: ev.Event) -> None:
         screen = self.view.screen
+        if isinstance(event, ev.CardInserted | ev.CardRemoved):
+            self._card_on = isinstance(event, ev.CardInserted)
         if isinstance(event, ev.JobDone):
             if event.generation != self._generation:
                 log.info("dropped a late %s result of an ended transaction", event.name)
@@ -123,8 +131,12 @@ class Flow:
         elif isinstance(event, ev.Tick):
             self._tick()
         elif isinstance(event, ev.Cancel):
-            if screen in CANCELLABLE and self._txn is not None:
-                self._abort(outcome("cancelled"))
+            self._cancel(event)
+        elif isinstance(event, ev.KeepGoing):
+            if self.view.cancel_asked:
+                self._show(cancel_asked=False)
+        elif isinstance(event, ev.MoreTime):
+            self._more_time()
         elif isinstance(event, ev.CardRemoved) and screen in _CARD_STEPS:
             self._abort(outcome("card_removed"))
         elif isinstance(event, ev.Back):
@@ -144,6 +156,7 @@ class Flow:
             changes.setdefault("countdown_warning", False)
             changes["screen"] = screen
             changes["can_cancel"] = screen in CANCELLABLE
+            changes["cancel_asked"] = False
         self.view = dataclasses.replace(self.view, **changes)
         for observer in list(self._observers):
             observer(self.view)
@@ -159,6 +172,15 @@ class Flow:
         if isinstance(event, CoinCredited | BillStacked):
             self.post(ev.CashCredited(event.total))
 
+    def _cancel(self, event: ev.Cancel) -> None:
+        if self.view.screen not in CANCELLABLE or self._txn is None:
+            return
+        committed = self._pin_verified or self._txn.credited > 0
+        if event.ask and committed and not self.view.cancel_asked:
+            self._show(cancel_asked=True)  # asked once; a plain Cancel (the answer) goes through
+            return
+        self._abort(outcome("cancelled"))
+
     # --- time ---------------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self._deadline is None:
@@ -173,15 +195,26 @@ class Flow:
             return
         self._deadline = None
         if screen in (Screen.DONE, Screen.FAILED):
-            self._wipe()
+            self._end()
         elif screen is Screen.PRINTING:
             self._job_cancel.set()  # the job stops, reports what came out, refunds the rest
         else:
             self._abort(outcome("timeout"))
 
+    def _more_time(self) -> None:
+        """Start the screen's countdown again (only where the resident acts and a deadline runs)."""
+        screen = self.view.screen
+        seconds = self.timeouts.for_screen(screen)
+        if self._deadline is None or seconds is None or screen not in self.timeouts.interactive:
+            return
+        self._deadline = self.clock() + seconds
+        if self.view.countdown is not None or self.view.countdown_warning:
+            self._show(countdown=None, countdown_warning=False)
+
     # --- steps: start to card ------------------------------------------------------------------------
     def _start(self, event: ev.Start) -> None:
         self._txn = steps.Txn(uuid.uuid4().hex, language=event.language)
+        self._card_used = self._pin_verified = False
         self.journal.begin(self._txn.id)
         self._show(Screen.ROUTE, language=event.language, outcome=None, message_key="")
 
@@ -191,6 +224,7 @@ class Flow:
         self._show(Screen.PLACE_CARD, route=self._txn.route)
 
     def _card_inserted(self, _event: ev.CardInserted) -> None:
+        self._card_used = True
         self._show(Screen.READING)
         self._run("read", self.ports.card.read)
 
@@ -224,6 +258,7 @@ class Flow:
         if isinstance(result, BaseException):
             return self._abort(outcome_for_error(result))
         assert self._txn is not None
+        self._pin_verified = True
         txn, center, journal = self._txn, self.ports.center, self.journal
         self._show(Screen.AUTHENTICATING, message_key="", tries_left=None, last_try_warning=False)
         self._run("session", lambda cancel: steps.open_session(center, journal, txn, cancel))
@@ -433,14 +468,28 @@ class Flow:
             final = with_staff_flag(final, steps.staff_flag(self.journal, self._txn.id))
         if self._txn is not None and not (self._txn.paid and self._report_pending()):
             self.journal.finish(self._txn.id, final.reason, final.staff_code)
-        self._show(Screen.FAILED, outcome=final, message_key=final.message_key)
+        change = self._txn.change if self._txn is not None and self._txn.paid else 0  # change paid out
+        self._show(Screen.FAILED, outcome=final, message_key=final.message_key, change=change)
 
     def _report_pending(self) -> bool:
         record = self.journal.transaction(self._txn.id) if self._txn else None
         return record is not None and record.report_status != "reported"
 
+    def _end(self) -> None:
+        """The outcome screen is over: chase a card still on the reader (the take-card screen, until it is
+        removed), else back to the attract screen."""
+        if self._card_used and self._card_on:
+            self._generation += 1
+            self._job_cancel.set()
+            self._txn, self._pending_outcome = None, None
+            self.view = ViewState(language=self.view.language)  # nothing of the transaction stays on screen
+            self._show(Screen.TAKE_CARD, sound_on=True)
+            return
+        self._wipe()
+
     def _wipe(self) -> None:
         """All session data dropped; back to the attract screen."""
+        self._card_used = self._pin_verified = False
         self._generation += 1
         self._job_cancel.set()
         self._txn = None

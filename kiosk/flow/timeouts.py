@@ -73,5 +73,6 @@ class Timeouts:
             Screen.ABORTING: self.finishing,
             Screen.DONE: self.outcome,
             Screen.FAILED: self.outcome,
+            Screen.TAKE_CARD: None,  # chased (with sound) until the card is off the reader
         }
         return table.get(screen, self.interaction)

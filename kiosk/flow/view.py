@@ -29,6 +29,7 @@ class Screen(enum.StrEnum):
     ABORTING = "aborting"
     DONE = "done"
     FAILED = "failed"
+    TAKE_CARD = "take_card"  # the transaction is over but its card is still on the reader
 
 
 @dataclass(frozen=True)
@@ -88,5 +89,6 @@ class ViewState:
     countdown_warning: bool = False
     outcome: Outcome | None = None
     can_cancel: bool = False
+    cancel_asked: bool = False  # 取消 was tapped on a transaction with a verified PIN or money: confirm?
     sound_on: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from kiosk.journal.hopper_stock import HopperSlot, HopperStock, hopper_slots, hopper_stock
-from kiosk.journal.store import Journal, StaffAction, TxnRecord
+from kiosk.journal.store import Journal, JournalWriteError, StaffAction, TxnRecord
 from kiosk.staff.clock import staff_time
 from kiosk.staff.self_test import LiveSelfTest
 from kiosk.staff.status import (
@@ -51,6 +51,7 @@ __all__ = [
     "SelfTester",
     "SettleRefused",
     "StaffAccess",
+    "StaffRecordError",
     "TxnSummary",
     "live_diagnostics",
 ]
@@ -68,6 +69,11 @@ class SettleRefused(Exception):
     def __init__(self, message: str, code: str, **params: object) -> None:
         super().__init__(message)
         self.code, self.params = code, params
+
+
+class StaffRecordError(JournalWriteError):
+    """The journal could not record a staff action (the staff screen's error type: it never imports the
+    journal). A ``JournalWriteError``, so callers that catch that still do."""
 
 
 class PasscodeCheck(Protocol):
@@ -234,7 +240,7 @@ class Diagnostics:
         """Journal that staff ``staff_id`` handed over by hand ``amount`` yen, all that ``txn_id`` owes.
 
         Raises SettleRefused (bad staff id, nothing owed or already settled, another amount, a transaction
-        is open), JournalWriteError."""
+        is open), StaffRecordError (a JournalWriteError)."""
         item = self._open(txn_id, OWED, staff_id)
         if amount != item.yen:
             raise SettleRefused(
@@ -249,7 +255,7 @@ class Diagnostics:
         """Journal that staff ``staff_id`` dealt with a records item (not money owed: ``settle`` that).
 
         Raises SettleRefused (bad staff id, no such open item, a money item, a transaction is open),
-        JournalWriteError."""
+        StaffRecordError (a JournalWriteError)."""
         found = self._open(txn_id, item, staff_id)
         if found.money:
             raise SettleRefused(
@@ -282,7 +288,13 @@ class Diagnostics:
 
     def _close(self, item: OpenItem, kind: str, yen: int, staff_id: str) -> StaffAction:
         at = _now()
-        if not self.journal.staff_action(item.txn_id, item.item, kind, yen, staff_id, at):
+        try:
+            written = self.journal.staff_action(item.txn_id, item.item, kind, yen, staff_id, at)
+        except StaffRecordError:
+            raise
+        except JournalWriteError as exc:
+            raise StaffRecordError(str(exc)) from exc
+        if not written:
             self._refuse_if_busy()  # a transaction started between the check and the write
             raise SettleRefused(f"{item.txn_id}: {item.item} was closed meanwhile", "closed_meanwhile")
         log.info("staff %s: %s %s of %s (%d yen)", staff_id, kind, item.item, item.txn_id, yen)

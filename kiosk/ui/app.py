@@ -6,9 +6,10 @@ Set the environment with ``kiosk.ui.env.prepare_environment`` before importing t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -19,8 +20,10 @@ from kivy.uix.screenmanager import NoTransition
 from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
 from kiosk.ui.fonts import register_fonts
 from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
+from kiosk.ui.lockdown import WindowGuard, lock_config
 from kiosk.ui.screens import (
     attract,
+    cancel_ask,
     choose_type,
     confirm,
     copies,
@@ -42,6 +45,10 @@ from kiosk.ui.sound import SoundPlayer
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
+if TYPE_CHECKING:
+    from kiosk.flow.machine import Flow
+    from kiosk.staff.diagnostics import StaffAccess
+
 log = logging.getLogger(__name__)
 
 SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
@@ -61,17 +68,23 @@ SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
     "printing": printing.PrintingScreen,
     "done": done.DoneScreen,
     "error": error.ErrorScreen,
+    "cancel_ask": cancel_ask.CancelAskScreen,
 }
 assert tuple(SCREEN_CLASSES) == SCREENS
 
 Intent = Callable[[str, object], None]
+# A new screen (or the cancel question) takes a tap only from a touch that began this long after it appeared:
+# a double or triple tap meant for the previous screen must not land on whatever now sits there.
+TAP_GUARD = 0.7
 
 
-class KioskShell(BoxLayout):  # type: ignore[misc]
+class KioskShell(BoxLayout):
     """Header + notice + one screen per ``UiState.screen``. ``show`` renders; taps reach ``on_intent``.
 
     The language chosen on the attract screen is UI-local until the resident starts (then it rides
-    on the ``start`` intent and the flow's view state carries it).
+    on the ``start`` intent and the flow's view state carries it). A screen takes taps only from touches
+    that began ``tap_guard`` seconds after it appeared; any touch while the countdown warns asks the flow
+    for more time.
     """
 
     header_text = StringProperty("")
@@ -79,12 +92,13 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
     countdown_warning = BooleanProperty(False)
     notice_text = StringProperty("")
     large_text = StringProperty("")
+    more_time_text = StringProperty("")
 
     def __init__(
         self,
         on_intent: Intent | None = None,
         sound: SoundPlayer | None = None,
-        staff: Any = None,  # a kiosk.staff.diagnostics.StaffAccess: staff mode from the title
+        staff: StaffAccess | None = None,  # staff mode from the title
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,6 +107,9 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         self.language = DEFAULT_LANGUAGE
         self.state = UiState()
         self._language_open = False
+        self.tap_guard = TAP_GUARD
+        self.shown_at = 0.0  # time.time() (the clock of a touch's time_start) the screen appeared
+        self.swallowed = 0  # touches refused by the guard
         self.screens: dict[str, KioskScreen] = {}
         manager = self.ids.manager
         manager.transition = NoTransition()
@@ -115,10 +132,12 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         if state.screen != "attract":
             self.language, self._language_open = state.language, False
         name = "language" if self._language_open and state.screen == "attract" else state.screen
+        name = "cancel_ask" if state.cancel_asked else name
         name = "staff" if self.staff_open else name  # staff mode stays over the flow until 終了
         tr = Translator(self.language)
         THEME.use_language(self.language)
         self.header_text, self.large_text = tr("app_title"), tr("large_text")
+        self.more_time_text = tr("more_time")
         self.countdown_text = tr("countdown", n=state.countdown) if state.countdown is not None else ""
         self.countdown_warning = state.countdown_warning
         self.notice_text = tr("countdown_warning") if state.countdown_warning else ""
@@ -126,6 +145,7 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         if manager.current != name:
             self.current.clear()
             manager.current = name
+            self.shown_at = time.time()
         self.screens[name].render(state, tr)
         self._cue(previous, state)
 
@@ -134,10 +154,36 @@ class KioskShell(BoxLayout):  # type: ignore[misc]
         failed = state.screen in ("error", "locked") and previous.screen != state.screen
         if wrong or failed:
             self.sound.play("error")
+        if state.chase_card and not previous.chase_card:
+            self.sound.start_reminder()  # until the card is off the reader
+        elif previous.chase_card and not state.chase_card:
+            self.sound.stop_reminder()
 
-    def send(self, kind: str, value: object = None) -> None:
-        """Pass an intent to the flow (through ``on_intent``). Never raises: a failure is logged."""
-        self.click()
+    def taps_open(self, now: float | None = None) -> bool:
+        """Whether the screen on display takes a touch beginning ``now`` (default: now)."""
+        return (time.time() if now is None else now) >= self.shown_at + self.tap_guard
+
+    def on_touch_down(self, touch: Any) -> bool:
+        """A touch on the screen area that began too soon after the screen appeared is swallowed (tap-through
+        of a double tap); any touch while the countdown warns asks for more time."""
+        if self.state.countdown_warning and not self.staff_open:
+            self.send("more_time", quiet=True)
+        manager = self.ids.manager
+        if manager.collide_point(*touch.pos) and not self.taps_open(touch.time_start):
+            self.swallowed += 1
+            log.info(
+                "a touch %.2f s after %s appeared was ignored",
+                touch.time_start - self.shown_at,
+                manager.current,
+            )
+            return True
+        return bool(super().on_touch_down(touch))
+
+    def send(self, kind: str, value: object = None, *, quiet: bool = False) -> None:
+        """Pass an intent to the flow (through ``on_intent``), with the key click unless ``quiet``. Never
+        raises: a failure is logged."""
+        if not quiet:
+            self.click()
         try:
             self.on_intent(kind, value)
         except Exception:  # a bad intent must not take the screen down
@@ -181,7 +227,7 @@ def _kivy_home() -> str:
     return os.environ.get("KIVY_HOME", str(Path.home() / ".kivy"))
 
 
-def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShell:
+def build_shell(on_intent: Intent | None = None, staff: StaffAccess | None = None) -> KioskShell:
     """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``).
     Raises FontMissingError."""
     register_fonts()
@@ -190,19 +236,45 @@ def build_shell(on_intent: Intent | None = None, staff: Any = None) -> KioskShel
     return KioskShell(on_intent=on_intent, staff=staff)
 
 
-class KioskApp(App):  # type: ignore[misc]
-    """The kiosk app on a real flow: view states arrive via Clock; intents go to ``flow.post``."""
+class KioskApp(App):
+    """The kiosk app on a real flow: view states arrive via Clock; intents go to ``flow.post``.
+
+    The window is locked down (``kiosk.ui.lockdown``): no key leaves or reconfigures it, Kivy's settings
+    panel never opens, and it closes only after ``request_stop`` (a stop request)."""
 
     title = "myna-kiosk"
+    use_kivy_settings = False
 
-    def __init__(self, flow: Any, staff: Any = None, **kwargs: Any) -> None:
+    def __init__(self, flow: Flow, staff: StaffAccess | None = None, **kwargs: Any) -> None:
+        lock_config()  # before App.run starts the input providers
         super().__init__(**kwargs)
         self.flow = flow
         self.staff = staff
+        self.guard = WindowGuard()
 
-    def build(self) -> KioskShell:
+    def build(self) -> Any:
         shell = build_shell(
             on_intent=lambda kind, value: self.flow.post(to_flow_event(kind, value)), staff=self.staff
         )
         self.flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
+        self.attach_guard()
         return shell
+
+    def attach_guard(self) -> None:
+        """Lock the window down (subclasses that build their own root call this). Never raises."""
+        from kivy.core.window import Window
+
+        self.guard.attach(Window)
+
+    def request_stop(self) -> None:
+        """A stop request: let the window close and stop the app. Never raises."""
+        self.guard.allow_close()
+        self.stop()
+
+    def open_settings(self, *_args: Any) -> bool:
+        """Kivy's settings panel (F1) is never shown on a kiosk: returns False."""
+        return False
+
+    def close_settings(self, *_args: Any) -> bool:
+        """Nothing to close (the panel never opens): returns False so the key goes on to the guard."""
+        return False

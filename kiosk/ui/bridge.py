@@ -1,15 +1,18 @@
 """The one place that knows the flow's names: its view state -> what the screens show; intents -> events.
 
-The flow (``kiosk.flow``) publishes an immutable ``ViewState``; this module reads it by attribute
-(duck-typed, so a renamed field breaks here only) into a ``UiState`` the screens render. Screens send
+The flow (``kiosk.flow``) publishes an immutable ``ViewState``; this module maps it (typed: a renamed field
+breaks here, under mypy) into a ``UiState`` the screens render. Screens send
 intents as ``(kind, value)``; ``to_flow_event`` turns them into the flow's events. The PIN passes
 through as an argument only and is never stored here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from kiosk.flow import events as ev
+from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
 
 # Flow screen -> (our screen, wait-screen title key, wait-screen hint key)
 _SCREENS: dict[str, tuple[str, str, str]] = {
@@ -33,6 +36,7 @@ _SCREENS: dict[str, tuple[str, str, str]] = {
     "aborting": ("wait", "wait_aborting", "msg_please_wait"),
     "done": ("done", "", ""),
     "failed": ("error", "", ""),
+    "take_card": ("remove_card", "", ""),
 }
 SCREENS: tuple[str, ...] = (
     "attract",
@@ -51,6 +55,7 @@ SCREENS: tuple[str, ...] = (
     "printing",
     "done",
     "error",
+    "cancel_ask",
 )
 MESSAGE_KEYS = frozenset(
     {
@@ -63,6 +68,19 @@ MESSAGE_KEYS = frozenset(
         "exact_amount_only",
     }
 )
+# The center's refusal code of a greyed-out certificate -> what the resident can do about it (catalog key);
+# any other code: type_unavailable
+UNAVAILABLE_KEYS: dict[str, str] = {
+    "issued_today": "unavail_issued_today",
+    "moved_in_today": "unavail_next_day",
+    "card_not_yet_usable": "unavail_next_day",
+    "koseki_out_of_hours": "unavail_hours",
+    "out_of_hours": "unavail_hours",
+    "household_move_out": "unavail_city_hall",
+    "no_tax_record": "unavail_city_hall",
+    "seal_not_registered": "unavail_city_hall",
+    "seal_abolished": "unavail_city_hall",
+}
 OUTCOME_KEYS = frozenset(
     {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}
 )
@@ -77,6 +95,7 @@ class UiMenuItem:
     available: bool
     max_copies: int
     options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unavailable_key: str = "type_unavailable"  # what a greyed-out button says (catalog key)
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,8 @@ class UiState:
     countdown_warning: bool = False
     outcome: UiOutcome | None = None
     can_cancel: bool = False
+    cancel_asked: bool = False  # the flow asks: really cancel?
+    chase_card: bool = False  # the transaction is over, its card still on the reader
     sound_on: bool = False
 
     @property
@@ -125,37 +146,29 @@ class UiState:
         return next((m for m in self.menu if m.type == self.chosen_type), None)
 
 
-def _menu_item(item: Any) -> UiMenuItem:
-    offered = getattr(item, "options", ())
-    options = tuple((str(name), tuple(str(v) for v in values)) for name, values in offered)
-    return UiMenuItem(
-        str(item.type),
-        int(item.fee),
-        bool(getattr(item, "available", True)),
-        int(getattr(item, "max_copies", 1)),
-        options,
-    )
+def _menu_item(item: MenuItem) -> UiMenuItem:
+    options = tuple((str(name), tuple(str(v) for v in values)) for name, values in item.options)
+    why = UNAVAILABLE_KEYS.get(item.unavailable_code or "", "type_unavailable")
+    return UiMenuItem(item.type, item.fee, item.available, item.max_copies, options, why)
 
 
-def _outcome(raw: Any) -> UiOutcome | None:
+def _outcome(raw: Outcome | None) -> UiOutcome | None:
     if raw is None:
         return None
-    key = str(raw.message_key)
+    key = raw.message_key
     return UiOutcome(
         f"outcome_{key}" if key in OUTCOME_KEYS else "outcome_call_staff",
-        str(raw.staff_code),
-        int(getattr(raw, "refunded", 0)),
-        int(getattr(raw, "refund_owed", 0)),
+        raw.staff_code,
+        raw.refunded,
+        raw.refund_owed,
     )
 
 
-def from_view(view: Any) -> UiState:
-    """Map the flow's view state to a ``UiState``. Unknown screens show the wait screen. Never raises
-    for a well-formed view; raises AttributeError if the flow renamed a core field (fix it here)."""
-    flow_screen = str(getattr(view.screen, "value", view.screen))
-    screen, wait_title, wait_hint = _SCREENS.get(flow_screen, ("wait", "msg_please_wait", ""))
-    outcome = _outcome(getattr(view, "outcome", None))
-    if screen == "error" and getattr(view.outcome, "reason", "") == "pin_locked":
+def from_view(view: ViewState) -> UiState:
+    """Map the flow's view state to a ``UiState``. Unknown screens show the wait screen. Never raises."""
+    screen, wait_title, wait_hint = _SCREENS.get(str(view.screen), ("wait", "msg_please_wait", ""))
+    outcome = _outcome(view.outcome)
+    if screen == "error" and view.outcome is not None and view.outcome.reason == "pin_locked":
         screen = "locked"
     key = str(view.message_key)
     return UiState(
@@ -179,24 +192,37 @@ def from_view(view: Any) -> UiState:
         countdown_warning=bool(view.countdown_warning),
         outcome=outcome,
         can_cancel=bool(view.can_cancel),
+        cancel_asked=view.cancel_asked,
+        chase_card=view.screen is Screen.TAKE_CARD,
         sound_on=bool(view.sound_on),
     )
 
 
-def to_flow_event(kind: str, value: object = None) -> object:
-    """The flow event for a screen intent. Raises KeyError for an unknown intent kind."""
-    from kiosk.flow import events as ev
+def _options(value: object) -> tuple[tuple[str, str], ...]:
+    pairs = value if isinstance(value, tuple | list) else ()
+    return tuple((str(name), str(text)) for name, text in pairs)
 
-    makers: dict[str, Any] = {
+
+def _copies(value: object) -> int:
+    return int(value) if isinstance(value, int | str) else 1
+
+
+def to_flow_event(kind: str, value: object = None) -> ev.Event:
+    """The flow event for a screen intent. Raises KeyError for an unknown intent kind, ValueError for a
+    copies value that is not a number."""
+    makers: dict[str, Callable[[object], ev.Event]] = {
         "start": lambda v: ev.Start(language=str(v)),
         "route": lambda v: ev.ChooseRoute(route=str(v)),
         "pin": lambda v: ev.PinEntered(pin=str(v)),
         "choose_type": lambda v: ev.ChooseType(type=str(v)),
-        "options": lambda v: ev.ChooseOptions(options=tuple(v)),
-        "copies": lambda v: ev.ChooseCopies(copies=int(v)),
+        "options": lambda v: ev.ChooseOptions(options=_options(v)),
+        "copies": lambda v: ev.ChooseCopies(copies=_copies(v)),
         "confirm": lambda _v: ev.Confirm(),
         "back": lambda _v: ev.Back(),
-        "cancel": lambda _v: ev.Cancel(),
+        "cancel": lambda _v: ev.Cancel(ask=True),  # the flow may ask once more
+        "cancel_confirmed": lambda _v: ev.Cancel(),
+        "keep_going": lambda _v: ev.KeepGoing(),
+        "more_time": lambda _v: ev.MoreTime(),
         "finish": lambda _v: ev.Finish(),
     }
     return makers[kind](value)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 
 def prepare_environment(kivy_home: Path, *, offscreen: bool = False, quiet: bool = True) -> None:
-    """Point KIVY_HOME at ``kivy_home`` (never ``~/.kivy``), stop Kivy parsing argv, and optionally
+    """Point KIVY_HOME at ``kivy_home`` (never ``~/.kivy``), stop Kivy parsing argv and touching its config
+    file, and optionally
     force the off-screen SDL2 window (llvmpipe) with a silent audio driver. Raises OSError."""
     kivy_home.mkdir(parents=True, exist_ok=True)
     os.environ["KIVY_HOME"] = str(kivy_home)
     os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ["KIVY_NO_CONFIG"] = "1"  # Kivy's config.ini is neither read nor written (kiosk.ui.lockdown)
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     if quiet:
         os.environ["KIVY_NO_CONSOLELOG"] = "1"

@@ -10,19 +10,30 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.ui.env import prepare_environment
+
+if TYPE_CHECKING:
+    from kiosk.flow.machine import Flow
+    from kiosk.staff.diagnostics import StaffAccess
+    from kiosk.ui.app import KioskApp
 
 
 def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | None = None) -> bool:
     """Set Kivy's environment (off screen when there is no display, unless told) and the window size
-    ("800x600"). Must run before kivy is imported. Returns whether it is off screen. Raises OSError,
-    ValueError (bad size)."""
+    ("800x600"), and lock Kivy's configuration down (``kiosk.ui.lockdown``). Must run before kivy is
+    imported. Returns whether it is off screen. Raises OSError, ValueError (bad size)."""
     if offscreen is None:
         offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy leaves the root logger alone
     prepare_environment(kivy_home, offscreen=offscreen)
+    from kiosk.ui.lockdown import lock_config
+
+    try:
+        lock_config()  # imports kivy.config (after the environment is set)
+    except ImportError:  # no Kivy: the window fails later, with its own one-line error
+        return offscreen
     if size:
         match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", size)
         if not match:
@@ -35,12 +46,12 @@ def prepare_kivy(kivy_home: Path, *, offscreen: bool | None = None, size: str | 
 
 
 def run_app(
-    flow: Any,
+    flow: Flow,
     stop: threading.Event | None = None,
-    staff: Any = None,
+    staff: StaffAccess | None = None,
     announce: Callable[[str], None] = print,
     *,
-    app: Any = None,
+    app: KioskApp | None = None,
 ) -> None:
     """Show the touchscreen on ``flow`` until the window closes or ``stop`` is set; with ``staff`` (a
     ``kiosk.staff.diagnostics.StaffAccess``) the staff mode opens from the title (held 3 s). ``app`` is a
@@ -54,7 +65,7 @@ def run_app(
 
     app = app if app is not None else KioskApp(flow, staff)
     if stop is not None:
-        Clock.schedule_interval(lambda _dt: app.stop() if stop.is_set() else None, 0.2)
+        Clock.schedule_interval(lambda _dt: app.request_stop() if stop.is_set() else None, 0.2)
 
     def first_frame(*_args: object) -> None:
         Window.unbind(on_flip=first_frame)

@@ -12,7 +12,7 @@ TOUCH_MM = 12  # smallest touch target, millimetres at the configured DPI
 LARGE_SCALE = 1.3
 
 
-class Theme(EventDispatcher):  # type: ignore[misc]
+class Theme(EventDispatcher):
     """High-contrast palette (white on navy, black on yellow) and text sizes; ``large`` scales text up."""
 
     large = BooleanProperty(False)
@@ -24,8 +24,10 @@ class Theme(EventDispatcher):  # type: ignore[misc]
     bg = ColorProperty((0.04, 0.09, 0.2, 1))
     fg = ColorProperty((1, 1, 1, 1))
     accent = ColorProperty((1, 0.84, 0, 1))
+    accent_down = ColorProperty((0.7, 0.55, 0, 1))  # a pressed button: visibly darker while held
     on_accent = ColorProperty((0, 0, 0, 1))
     secondary = ColorProperty((0.93, 0.95, 1, 1))
+    secondary_down = ColorProperty((0.55, 0.62, 0.78, 1))
     warn = ColorProperty((1, 0.72, 0.3, 1))
 
     def on_large(self, _instance: object, large: bool) -> None:

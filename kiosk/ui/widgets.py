@@ -24,11 +24,11 @@ def load_kv(source: str | Path) -> None:
         Builder.load_file(path)
 
 
-class KTitle(Label):  # type: ignore[misc]
+class KTitle(Label):
     """A screen's heading."""
 
 
-class KText(Label):  # type: ignore[misc]
+class KText(Label):
     """Body text that wraps to the width."""
 
 
@@ -36,7 +36,7 @@ class KWarn(KText):
     """A warning line (PIN tries, countdown)."""
 
 
-class KButton(Button):  # type: ignore[misc]
+class KButton(Button):
     """A primary touch target, never smaller than the theme's 12 mm."""
 
 
@@ -44,7 +44,7 @@ class KSecondary(KButton):
     """A secondary action (back, cancel)."""
 
 
-class KioskScreen(Screen):  # type: ignore[misc]
+class KioskScreen(Screen):
     """A thin view over ``UiState``: ``render`` copies text in; taps call ``send`` with an intent."""
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
@@ -58,7 +58,10 @@ class KioskScreen(Screen):  # type: ignore[misc]
         """Forget anything typed on this screen (called whenever the screen is left)."""
 
     def send(self, kind: str, value: object = None) -> None:
-        """Hand an intent to the shell (which passes it to the flow)."""
+        """Hand an intent to the shell (which passes it to the flow), only while this screen is on display: a
+        release that arrives after the screen changed (a press held across the change) says nothing."""
+        if self.shell.ids.manager.current != self.name:
+            return
         self.shell.send(kind, value)
 
 

@@ -20,7 +20,7 @@ class ChooseTypeScreen(KioskScreen):
         grid = self.ids.grid
         grid.clear_widgets()
         for item in state.menu:
-            second = tr("yen", amount=money(item.fee)) if item.available else tr("type_unavailable")
+            second = tr("yen", amount=money(item.fee)) if item.available else tr(item.unavailable_key)
             button = KButton(text=f"{tr('cert_' + item.type)}\n{second}", disabled=not item.available)
             button.size_hint_y = 1
             button.cert_type = item.type  # what a finger (or a test) looks for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.properties import StringProperty
 
 from kiosk.ui.bridge import UiState
-from kiosk.ui.i18n import Translator
+from kiosk.ui.i18n import Translator, money
 from kiosk.ui.widgets import KioskScreen, load_kv
 
 
@@ -17,7 +17,8 @@ class DoneScreen(KioskScreen):
 
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.card_text, self.stop_text = tr("done_title"), tr("done_card"), tr("sound_stop")
-        self.change_text = tr("done_change") if state.change else ""
+        change = f"{tr('done_change')}  {tr('yen', amount=money(state.change))}"
+        self.change_text = change if state.change else ""
         if state.sound_on:
             self.shell.sound.start_reminder()
 

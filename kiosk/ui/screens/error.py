@@ -1,4 +1,5 @@
-"""Outcome other than success: what to do (retry / city hall / staff / take money), refunds, staff code."""
+"""Outcome other than success: what to do (retry / city hall / staff / take money), every yen that came out
+(refund and change) or is still owed, the staff code."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class ErrorScreen(KioskScreen):
         lines = []
         if outcome and outcome.refunded:
             lines.append(f"{tr('refunded')}  {tr('yen', amount=money(outcome.refunded))}")
+        if state.change:  # change that came out before it went wrong: all the money that came out is said
+            lines.append(f"{tr('pay_change')}  {tr('yen', amount=money(state.change))}")
         if outcome and outcome.refund_owed:
             lines.append(f"{tr('refund_owed')}  {tr('yen', amount=money(outcome.refund_owed))}")
         self.money_text = "\n".join(lines)

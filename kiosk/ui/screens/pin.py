@@ -21,7 +21,7 @@ from kiosk.ui.widgets import KButton, KioskScreen, KSecondary, load_kv
 PIN_LENGTH = 4
 
 
-class PinDots(Widget):  # type: ignore[misc]
+class PinDots(Widget):
     """Four circles; the first ``filled`` are solid. No digit is ever drawn."""
 
     filled = NumericProperty(0)
@@ -55,6 +55,7 @@ class PinScreen(KioskScreen):
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._digits: list[str] = []
+        self._too_short = ""
         self._keys: dict[str, KButton] = {}
         for label in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok"):
             key = KSecondary() if label == "clear" else KButton()
@@ -69,12 +70,14 @@ class PinScreen(KioskScreen):
         self.title_text, self.cancel_text = tr("pin_title"), tr("cancel")
         self._keys["clear"].text, self._keys["ok"].text = tr("pin_correct"), tr("pin_confirm")
         self.message_text = tr(state.message) if state.message else ""
+        self._too_short = tr("pin_too_short")
         self.tries_text = tr("pin_tries_left", n=state.tries_left) if state.tries_left is not None else ""
         self.last_try_text = tr("pin_last_try") if state.last_try_warning else ""
         self.clear()
 
     def press(self, key: str) -> None:
-        """A keypad tap: a digit (up to 4), ``clear`` (訂正) or ``ok`` (確定 with 4 digits)."""
+        """A keypad tap: a digit (up to 4), ``clear`` (訂正) or ``ok`` (確定 with 4 digits; with fewer it says
+        that 4 are needed)."""
         if key == "clear":
             self.clear()
         elif key == "ok":
@@ -82,6 +85,8 @@ class PinScreen(KioskScreen):
                 pin = "".join(self._digits)
                 self.clear()
                 self.send("pin", pin)
+            else:  # 確定 too early: say so (the digits typed stay)
+                self.message_text = self._too_short
         elif len(self._digits) < PIN_LENGTH:
             self._digits.append(key)
         self.filled = len(self._digits)

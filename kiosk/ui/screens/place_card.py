@@ -12,7 +12,7 @@ from kiosk.ui.i18n import Translator
 from kiosk.ui.widgets import KioskScreen, load_kv
 
 
-class CardIllustration(Widget):  # type: ignore[misc]
+class CardIllustration(Widget):
     """The reader (grey slab with a marked slot) and the card above it, or lifted off when ``lifted``."""
 
     lifted = BooleanProperty(False)

@@ -1,4 +1,5 @@
-"""Remove card: the flow goes on only once the card is off the reader."""
+"""Remove card: the flow goes on only once the card is off the reader. The same screen chases a card left on
+the reader after a transaction ended (``UiState.chase_card``; the shell plays the reminder meanwhile)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class RemoveCardScreen(KioskScreen):
     hint_text = StringProperty("")
 
     def render(self, state: UiState, tr: Translator) -> None:
-        self.title_text, self.hint_text = tr("remove_title"), tr("remove_hint")
+        self.title_text = tr("remove_title")
+        self.hint_text = tr("take_card_hint") if state.chase_card else tr("remove_hint")
 
 
 load_kv(__file__)

@@ -23,9 +23,16 @@ from kivy.metrics import dp
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.journal.store import JournalWriteError
 from kiosk.staff.clock import staff_time
-from kiosk.staff.diagnostics import DeviceStatus, OpenItem, SettleRefused, StaffAccess, TxnSummary
+from kiosk.staff.diagnostics import (
+    DeviceStatus,
+    OpenItem,
+    SettleRefused,
+    StaffAccess,
+    StaffRecordError,
+    TxnSummary,
+)
+from kiosk.staff.passcode import PasscodeGuard, PasscodeLocked
 from kiosk.ui.bridge import UiState
 from kiosk.ui.catalogs import STAFF_DOMAIN
 from kiosk.ui.i18n import Translator
@@ -141,6 +148,12 @@ class StaffScreen(KioskScreen):
     def __init__(self, shell: Any, access: StaffAccess, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self.access = access
+        verifier = access.verifier
+        journal = access.diagnostics.journal
+        # attempts are limited across entries: one guard for the life of the screen (or the one given)
+        self.guard = (
+            verifier if isinstance(verifier, PasscodeGuard) else PasscodeGuard(verifier, journal=journal)
+        )
         self.st = Translator("ja", domain=STAFF_DOMAIN)
         self._digits: list[str] = []
         self._staff_id: list[str] = []
@@ -182,10 +195,19 @@ class StaffScreen(KioskScreen):
         return str(self.ids.pages.current)
 
     def begin(self) -> None:
-        """Start at the passcode page with nothing typed."""
+        """Start at the passcode page with nothing typed (saying so if a back-off or lockout runs)."""
         self.clear()
         self._tries, self.passcode_message = 0, ""
         self.ids.pages.current = "passcode"
+        try:
+            self.guard.check_open()
+        except PasscodeLocked as exc:
+            self.passcode_message = self._locked_text(exc)
+
+    def _locked_text(self, exc: PasscodeLocked) -> str:
+        if exc.wait is None:
+            return self.st("staff_passcode_locked", code=exc.staff_code)
+        return self.st("staff_passcode_wait", s=int(exc.wait + 0.999))
 
     # --- passcode ------------------------------------------------------------------------------------
     def press_passcode(self, key: str) -> None:
@@ -202,8 +224,13 @@ class StaffScreen(KioskScreen):
     def _submit(self) -> None:
         candidate = "".join(self._digits)
         self._digits.clear()
-        ok = self.access.verifier.verify(candidate)
-        del candidate
+        try:
+            ok = self.guard.verify(candidate)
+        except PasscodeLocked as exc:  # nothing was checked: the code does not count as a try here
+            self.passcode_message = self._locked_text(exc)
+            return
+        finally:
+            del candidate
         if ok:
             log.info("staff mode opened")
             self._tries, self.passcode_message = 0, ""
@@ -213,6 +240,11 @@ class StaffScreen(KioskScreen):
         log.warning("staff mode: passcode refused (%d of %d)", self._tries, MAX_TRIES)
         if self._tries >= MAX_TRIES:
             self.leave()
+            return
+        try:
+            self.guard.check_open()
+        except PasscodeLocked as exc:
+            self.passcode_message = self._locked_text(exc)
             return
         self.passcode_message = self.st("staff_passcode_wrong", n=MAX_TRIES - self._tries)
 
@@ -352,7 +384,7 @@ class StaffScreen(KioskScreen):
             why = self.st(f"staff_why_{exc.code}", **exc.params)
             self.settle_message = self.st("staff_refused", reason=why)
             return
-        except JournalWriteError as exc:
+        except StaffRecordError as exc:
             self.settle_message = self.st("staff_refused", reason=str(exc))
             return
         self.shell.click()

@@ -168,6 +168,8 @@ def test_timeout_shows_a_countdown_then_aborts(tmp_path: Path) -> None:
     assert k.flow.view.outcome is not None and k.flow.view.outcome.reason == "timeout"
     k.clock.now += 31
     k.post(ev.Tick())
+    assert k.flow.view.screen is Screen.TAKE_CARD  # the card is still on the reader: chased first
+    k.post(ev.CardRemoved())
     assert k.flow.view.screen is Screen.ATTRACT
 
 
@@ -225,7 +227,7 @@ def test_late_result_of_an_aborted_transaction_is_dropped(tmp_path: Path) -> Non
     k.post(ev.Cancel())
     runner.release("cleanup")
     assert k.flow.view.screen is Screen.FAILED
-    k.post(ev.Finish(), ev.Start(), ev.ChooseRoute())
+    k.post(ev.Finish(), ev.CardRemoved(), ev.Start(), ev.ChooseRoute())
     runner.release("session")  # the first resident's session answer arrives late
     assert k.flow.view.screen is Screen.PLACE_CARD
     assert k.flow._txn is not None and k.flow._txn.session is None

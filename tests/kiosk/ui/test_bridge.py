@@ -83,3 +83,24 @@ def test_every_message_the_flow_shows_reaches_the_screen() -> None:
     assert used <= MESSAGE_KEYS, used - MESSAGE_KEYS
     pay = from_view(ViewState(screen=Screen.PAY, message_key="exact_amount_only", fee=200))
     assert pay.message == "msg_exact_amount_only"
+
+
+def test_the_card_chase_the_cancel_question_and_refusal_reasons_reach_the_ui_state() -> None:
+    chase = from_view(ViewState(screen=Screen.TAKE_CARD, sound_on=True))
+    assert chase.screen == "remove_card" and chase.chase_card
+    assert not from_view(ViewState(screen=Screen.REMOVE_CARD)).chase_card
+    asked = from_view(ViewState(screen=Screen.PAY, cancel_asked=True, amount_inserted=100))
+    assert asked.cancel_asked and asked.inserted == 100
+    menu = (
+        MenuItem("juminhyo", "住民票の写し", 300, 5, False, "issued_today"),
+        MenuItem("inkan", "印鑑登録証明書", 300, 5, False, "seal_not_registered"),
+        MenuItem("koseki_zenbu", "戸籍謄本", 450, 5, False, "under_15"),
+    )
+    keys = [m.unavailable_key for m in from_view(ViewState(screen=Screen.CHOOSE_TYPE, menu=menu)).menu]
+    assert keys == ["unavail_issued_today", "unavail_city_hall", "type_unavailable"]
+
+
+def test_the_new_intents_become_flow_events() -> None:
+    assert to_flow_event("cancel") == ev.Cancel(ask=True)  # the touchscreen's 取消 may be asked about
+    assert to_flow_event("cancel_confirmed") == ev.Cancel()
+    assert to_flow_event("keep_going") == ev.KeepGoing() and to_flow_event("more_time") == ev.MoreTime()

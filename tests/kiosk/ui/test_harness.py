@@ -31,6 +31,7 @@ class HarnessTest(TouchTest):
         self.controls = SimControls(self.kiosk)
         self.root = harness_root(self.kiosk.flow, self.controls)
         self.shell, self.panel = self.root.shell, self.root.panel
+        self.shell.tap_guard = 0.0  # taps come right after each screen (the guard: test_resident_touch.py)
         self.Window.add_widget(self.root)
         self.advance_frames(2)
 

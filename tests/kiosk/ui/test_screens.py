@@ -4,7 +4,6 @@ PIN entry against a flow faked at the seam, countdown, cancel, the locked screen
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 from kivy.core.text import Label as CoreLabel
@@ -14,6 +13,7 @@ from kivy.uix.button import Button
 from ui_helpers import FakeFlow, TouchTest, texts, walk
 
 from harness.ui.samples import sample_states
+from kiosk.flow.view import Outcome, Screen, ViewState
 from kiosk.ui.app import build_shell
 from kiosk.ui.bridge import SCREENS, UiOutcome, UiState, from_view
 from kiosk.ui.i18n import LANGUAGES, Translator
@@ -37,6 +37,7 @@ class ScreenTest(TouchTest):
         self.Window.size = (800, 600)
         self.flow = FakeFlow()
         self.shell = build_shell(on_intent=self.flow)
+        self.shell.tap_guard = 0.0  # taps come right after each show (the guard: test_resident_touch.py)
         self.flow.shell = self.shell
         self.Window.add_widget(self.shell)
         THEME.large = False
@@ -139,26 +140,12 @@ class ScreenTest(TouchTest):
         assert self.flow.intents[-1] == ("start", "ko")
 
     def test_locked_screen_from_the_flow_view(self) -> None:
-        view = SimpleNamespace(
-            screen=SimpleNamespace(value="failed"),
+        view = ViewState(  # the flow's own view state (the bridge is typed on it)
+            screen=Screen.FAILED,
             language="en",
             message_key="go_to_city_hall",
             tries_left=0,
-            last_try_warning=False,
-            menu=(),
-            chosen_type="",
-            options=(),
-            copies=1,
-            fee=0,
-            amount_inserted=0,
-            change=0,
-            pages_printed=0,
-            pages_total=0,
-            countdown=None,
-            countdown_warning=False,
-            can_cancel=False,
-            sound_on=False,
-            outcome=SimpleNamespace(message_key="go_to_city_hall", reason="pin_locked", staff_code="P01"),
+            outcome=Outcome("go_to_city_hall", "pin_locked", "P01"),
         )
         self.show(from_view(view))
         screen = self.shell.current
@@ -211,7 +198,9 @@ class AppSeamTest(GraphicUnitTest):  # type: ignore[misc]
                 self.posted.append(event)
 
         flow = Flow()
-        shell = KioskApp(flow).build()
+        app = KioskApp(flow)
+        shell = app.build()
+        self.addCleanup(app.guard.detach, self.Window)
         self.Window.add_widget(shell)
         flow.observers[0](ViewState(screen=Screen.ROUTE, language="vi", countdown=9))
         self.advance_frames(2)  # the view arrives through Clock, on the UI thread

@@ -15,7 +15,7 @@ from ui_helpers import FakeFlow, TouchTest, texts
 
 from kiosk.journal.store import Journal
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, StaffAccess
-from kiosk.staff.passcode import PasscodeVerifier
+from kiosk.staff.passcode import PasscodeGuard, PasscodeVerifier
 from kiosk.ui.app import build_shell
 from kiosk.ui.bridge import UiState
 from kiosk.ui.catalogs import STAFF_DOMAIN
@@ -58,6 +58,7 @@ class StaffTest(TouchTest):
         self.flow = FakeFlow()
         access = StaffAccess(Diagnostics(self.journal, self_tester=FakeSelfTest()), VERIFIER)
         self.shell = build_shell(on_intent=self.flow, staff=access)
+        self.shell.tap_guard = 0.0  # taps come right after each show (the guard: test_resident_touch.py)
         self.flow.shell = self.shell
         self.shell.staff_press.seconds = 0.05  # one test holds for the real 3 s
         self.staff: StaffScreen = self.shell.screens["staff"]
@@ -205,6 +206,47 @@ class StaffTest(TouchTest):
             time.sleep(0.02)
         assert self.staff.board_message == busy
         assert ST("staff_self_test_results") not in texts(self.staff)
+
+    def test_guessing_across_entries_meets_a_back_off_then_a_lockout(self) -> None:
+        """Three wrong codes close staff mode; holding the title again gives no fresh tries."""
+        now = [1000.0]
+        self.staff.guard = PasscodeGuard(VERIFIER, clock=lambda: now[0], journal=self.journal)
+        self.hold_title(0.2)
+        for code in ("1111", "2222", "3333"):
+            self.passcode(code)
+        assert self.shell.ids.manager.current == "attract"
+        self.hold_title(0.2)  # a fresh entry …
+        self.passcode("4444")  # … but the fourth wrong code in a row starts a back-off
+        assert self.staff.passcode_message == ST("staff_passcode_wait", s=30)
+        self.passcode(PASSCODE)  # not even checked meanwhile
+        wait = ST("staff_passcode_wait", s=30)
+        assert self.staff.page == "passcode" and self.staff.passcode_message == wait
+        self.staff.leave()
+        now[0] += 5
+        self.hold_title(0.2)
+        assert self.staff.passcode_message == ST("staff_passcode_wait", s=25)  # said on entry
+        now[0] += 25
+        self.passcode(PASSCODE)
+        assert self.staff.page == "board" and self.staff.guard.failures == 0
+        self.tap(self.staff.ids.exit)
+        for _ in range(10):  # a guesser with all the time in the world
+            self.hold_title(0.2)
+            for code in ("5555", "6666", "7777"):
+                wait = self.staff.guard.wait_left()
+                if wait is None:
+                    break
+                now[0] += wait
+                self.passcode(code)
+            if self.staff.guard.locked_out:
+                break
+            self.staff.leave()
+        assert self.staff.guard.locked_out
+        locked = ST("staff_passcode_locked", code="S01")
+        assert self.staff.passcode_message == locked and "S01" in locked
+        now[0] += 86_400
+        self.passcode(PASSCODE)
+        assert self.staff.page == "passcode" and self.staff.passcode_message == locked
+        assert any(d == "staff passcode" and "S01" in detail for _k, d, detail in self.journal.faults(""))
 
 
 def test_devices_are_named_in_the_staff_language() -> None:

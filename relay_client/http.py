@@ -81,7 +81,7 @@ DEFAULT_RETRY = RetryPolicy()
 DEFAULT_TIMEOUTS = Timeouts()
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
+class _WatchedHTTPConnection(HTTPConnection):
     """A connection that puts its socket under the calling thread's CallWatch (connect and each request)."""
 
     def connect(self) -> None:
@@ -93,16 +93,8 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    """Plain-HTTP twin of :class:`_WatchedHTTPSConnection` (a public listener behind a local proxy)."""
-
-    def connect(self) -> None:
-        attach_current(lambda: self.sock)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        attach_current(lambda: self.sock)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The TLS connection, watched (its ``connect`` runs inside the watched one: TCP, then the handshake)."""
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):
@@ -327,8 +319,7 @@ def _decode(status: int, content_type: str, content: bytes, limits: AnswerLimits
         if why or "json" not in content_type:
             raise CenterProtocolError(MALFORMED, status=status, detail=why or "answer is not JSON")
         return Answer(status, parsed)
-    json_ok = not why
-    problem = parsed if json_ok and isinstance(parsed, Mapping) else None
+    problem = parsed if not why and isinstance(parsed, Mapping) else None
     raise error_from_problem(status, problem, content[:200].decode("utf-8", "replace"))
 
 

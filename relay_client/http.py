@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -82,11 +83,13 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 
 class _WatchedHTTPConnection(HTTPConnection):
-    """A connection that puts its socket under the calling thread's CallWatch (connect and each request)."""
+    """A connection that puts its socket under the calling thread's CallWatch: a new socket as soon as it is
+    connected (so a TLS handshake the center never finishes is cut too), a pooled one on each request."""
 
-    def connect(self) -> None:
-        attach_current(lambda: self.sock)
-        super().connect()
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        attach_current(new=sock)
+        return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         attach_current(lambda: self.sock)
@@ -94,7 +97,7 @@ class _WatchedHTTPConnection(HTTPConnection):
 
 
 class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
-    """The TLS connection, watched (its ``connect`` runs inside the watched one: TCP, then the handshake)."""
+    """The TLS connection, watched from its TCP connect on (the handshake included)."""
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):

@@ -7,8 +7,11 @@ connection the call uses. A read blocked on that socket returns at once, the con
 reused half-read), and nothing goes on reading after the kiosk has given up. Between chunks the reader
 also asks :meth:`CallWatch.check`, so an answer that keeps arriving stops at the deadline too.
 
-Connections announce themselves with :func:`attach_current` (the transport's connection class calls it on
-connect and on each request), which finds the watch of the calling thread.
+Connections announce themselves with :func:`attach_current` (the transport's connection class calls it for
+each new socket and on each request), which finds the watch of the calling thread. A new socket is watched
+through a duplicate of its descriptor: the TLS handshake detaches the original socket object before it
+starts, and shutting the duplicate down ends the handshake too (shutdown acts on the connection, not the
+descriptor); the watch closes its duplicates when the call ends.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class CallWatch:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._sockets: list[SocketOf] = []
+        self._dups: list[socket.socket] = []
         self._fired: str | None = None
         self._thread = threading.Thread(target=self._run, name="center-call-watch", daemon=True)
 
@@ -54,6 +58,7 @@ class CallWatch:
         _current.watch = None
         self._done.set()
         self._thread.join()
+        self.release()
 
     def attach(self, socket_of: SocketOf) -> None:
         """Watch the socket ``socket_of()`` gives (now and later); shut it at once if the watch has fired."""
@@ -62,10 +67,25 @@ class CallWatch:
             if self._fired is not None:
                 _shut(socket_of)
 
+    def attach_new(self, sock: socket.socket) -> None:
+        """Watch a socket just connected, through a duplicate descriptor the watch owns (see the module)."""
+        try:
+            dup = sock.dup()
+        except OSError:
+            return
+        with self._lock:
+            self._dups.append(dup)
+            self._sockets.append(lambda: dup)
+            if self._fired is not None:
+                _shut(lambda: dup)
+
     def release(self) -> None:
         """Stop watching the call's sockets (its answer is whole; the connection goes back to the pool)."""
         with self._lock:
             self._sockets.clear()
+            dups, self._dups = self._dups, []
+        for dup in dups:
+            dup.close()
 
     @property
     def fired(self) -> bool:
@@ -118,10 +138,15 @@ class CallWatch:
                     _shut(socket_of)
 
 
-def attach_current(socket_of: SocketOf) -> None:
-    """Put a connection's socket under the calling thread's watch, if it has one. Never raises."""
+def attach_current(socket_of: SocketOf | None = None, *, new: socket.socket | None = None) -> None:
+    """Put a connection's socket (``socket_of()``, or a ``new`` one just connected) under the calling
+    thread's watch, if it has one. Never raises."""
     watch: CallWatch | None = getattr(_current, "watch", None)
-    if watch is not None:
+    if watch is None:
+        return
+    if new is not None:
+        watch.attach_new(new)
+    if socket_of is not None:
         watch.attach(socket_of)
 
 

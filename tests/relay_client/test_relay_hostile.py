@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -261,6 +262,19 @@ def test_cancel_stops_the_read_and_closes_the_connection(
     assert gone and hostile.exchanges[0].peer_gone_at is not None
     assert hostile.exchanges[0].peer_gone_at - started < 3.0  # the kiosk hung up: no reading on in the back
     assert isinstance(CancelledError("x"), RelayError)
+
+
+def test_cancel_ends_a_tls_handshake_the_center_never_answers(pki: Pki) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as mute:  # TCP accepted by the kernel, no TLS ever
+        url = f"https://127.0.0.1:{mute.getsockname()[1]}"
+        c = client_for(url, pki, retry=ONCE, timeouts=Timeouts(connect=5.0, read=5.0))
+        started = time.monotonic()
+        try:
+            with pytest.raises(CancelledError):
+                c.health(cancel=cancel_after(0.3))
+        finally:
+            c.close()
+    assert time.monotonic() - started < 3.0
 
 
 def test_the_connection_is_reused_after_a_whole_answer(

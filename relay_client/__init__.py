@@ -1,6 +1,6 @@
 """The kiosk's HTTPS client for the issuance center: mTLS, timeouts, safe retries, typed and verified answers.
 
-Imports only the standard library, requests (in ``relay_client.http`` alone) and cryptography.
+Imports only the standard library, requests and urllib3 (in ``relay_client.http`` alone) and cryptography.
 """
 
 from relay_client.auth import auth_message, canonical, cert_serial_hash, cert_serial_hash_of

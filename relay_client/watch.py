@@ -121,9 +121,9 @@ class CallWatch:
             return "cancelled"
         return "deadline" if time.monotonic() >= self._deadline else None
 
-    def _pause(self) -> float:
+    def _pause(self) -> float | None:
         if self._fired is not None:
-            return POLL_S  # keep shutting: a socket may have been swapped (TCP -> TLS) since
+            return None  # shut once; a socket attached later is shut by attach itself
         left = max(0.0, self._deadline - time.monotonic())
         return min(left, POLL_S) if self._cancel is not None else left
 

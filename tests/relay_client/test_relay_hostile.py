@@ -355,19 +355,23 @@ def pdf_with(extra: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "extra",
-    [b"[" * 50_000 + b"]" * 50_000, b"<<" * 50_000 + b">>" * 50_000, b"9" * 5000],
+    ("extra", "why"),
+    [
+        (b"[" * 50_000 + b"]" * 50_000, "nested deeper"),
+        (b"<<" * 50_000 + b">>" * 50_000, "nested deeper"),
+        (b"9" * 5000, "digits"),
+    ],
     ids=["deep_array", "deep_dict", "huge_number"],
 )
 def test_a_signed_pdf_that_breaks_the_page_counter_is_a_document_error(
-    hostile: HostileCenter, pki: Pki, client: IssuanceClient, extra: bytes
+    hostile: HostileCenter, pki: Pki, client: IssuanceClient, extra: bytes, why: str
 ) -> None:
     order = order_on(hostile, pki, client)
     spec = DocSpec("T-0001", "S-1", "O-1", 0, 0, order.cert_serial_hash, pdf=pdf_with(extra))
     hostile.routes[("POST", "/v1/orders/O-1/documents")] = documents_route(pki, order, spec, lambda env: None)
     with pytest.raises(DocumentBindingError) as err:
         client.issue_documents(order)
-    assert err.value.field == "pdf" and staff_code(err.value) == "D-pdf"
+    assert err.value.field == "pdf" and why in err.value.detail and staff_code(err.value) == "D-pdf"
 
 
 def test_a_sound_signed_pdf_of_the_same_shape_is_accepted(

@@ -107,7 +107,7 @@ def replaced(body: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_a_mutated_answer_parses_or_is_a_protocol_error(name: str, data: st.DataObject) -> None:
     parse, good = SAMPLES[name]
@@ -130,7 +130,7 @@ def documents_body(pki: Pki) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_a_mutated_documents_answer_is_verified_or_a_typed_error(
     documents_body: dict[str, Any], pki: Pki, data: st.DataObject
@@ -153,7 +153,7 @@ def test_a_mutated_documents_answer_is_verified_or_a_typed_error(
         pass
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     st.binary(max_size=64)
     | st.text(alphabet='[]{}",:0123456789.eE+-aNIfinty \\u', max_size=64).map(str.encode)

@@ -1,9 +1,10 @@
 """The kiosk's HTTPS client for the issuance center: mTLS, timeouts, safe retries, typed and verified answers.
 
-Imports only the standard library, requests (in ``relay_client.http`` alone) and cryptography.
+Imports only the standard library, requests and urllib3 (in ``relay_client.http`` alone) and cryptography.
 """
 
 from relay_client.auth import auth_message, canonical, cert_serial_hash, cert_serial_hash_of
+from relay_client.body import AnswerLimits
 from relay_client.client import IssuanceClient, new_idempotency_key
 from relay_client.documents import DOCUMENT_SIGNING_EKU, Expected, verify_documents
 from relay_client.errors import (
@@ -41,6 +42,7 @@ from relay_client.models import (
 
 __all__ = [
     "DOCUMENT_SIGNING_EKU",
+    "AnswerLimits",
     "Authenticated",
     "Cancelled",
     "CancelledError",

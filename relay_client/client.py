@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from relay_client import models as m
 from relay_client.auth import auth_message, b64_encode, cert_serial_hash_of
+from relay_client.body import DEFAULT_LIMITS, AnswerLimits, too_large
 from relay_client.documents import Expected, verify_documents
 from relay_client.errors import CenterProtocolError, ConfigurationError
 from relay_client.http import DEFAULT_RETRY, DEFAULT_TIMEOUTS, CenterHttp, RetryPolicy, Timeouts
@@ -51,15 +52,17 @@ class IssuanceClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
         public_url: str | None = None,
+        limits: AnswerLimits = DEFAULT_LIMITS,
     ) -> None:
         """Load the terminal certificate and the center CA. Raises ConfigurationError if unreadable."""
         self.center_ca = _load_cert(center_ca, "center CA")
         self.terminal_id = _common_name(_load_cert(cert, "terminal certificate"))
         if not key.is_file():
             raise ConfigurationError(f"terminal key {key} not found")
-        self._http = CenterHttp(base_url, cert, key, center_ca, timeouts=timeouts, retry=retry)
+        self.limits = limits
+        self._http = CenterHttp(base_url, cert, key, center_ca, timeouts=timeouts, retry=retry, limits=limits)
         self._public = (
-            CenterHttp(public_url, cert, key, center_ca, timeouts=timeouts, retry=retry)
+            CenterHttp(public_url, cert, key, center_ca, timeouts=timeouts, retry=retry, limits=limits)
             if public_url
             else self._http
         )
@@ -176,7 +179,8 @@ class IssuanceClient:
         """POST /v1/sessions/{id}/orders; the center prices the items.
 
         Raises ValueError for an empty order, CenterRefusal (copies_exceeded, type_not_offered, ...),
-        CenterProtocolError if the priced order does not match what was asked, CancelledError.
+        CenterProtocolError if the priced order does not match what was asked (``price_mismatch`` if a fee
+        is not unit fee × copies or the total not the sum of the fees), CancelledError.
         """
         if not items:
             raise ValueError("an order needs at least one item")
@@ -201,19 +205,27 @@ class IssuanceClient:
     ) -> tuple[m.IssuedDocument, ...]:
         """POST /v1/orders/{id}/documents and return only documents verified against this order's session.
 
-        Raises DocumentBindingError (naming the field) if any document fails a check — then nothing is
-        returned; CenterRefusal, CenterProtocolError, other CenterError subclasses, CancelledError.
+        The answer may be as large as the copies ordered allow (``AnswerLimits.documents``), each PDF at
+        most ``AnswerLimits.pdf_bytes``. Raises DocumentBindingError (naming the field) if any document
+        fails a check — then nothing is returned; CenterRefusal, CenterProtocolError (``answer_too_large``
+        …), other CenterError subclasses, CancelledError.
         """
         if not order.cert_serial_hash or order.terminal_id != self.terminal_id:
             raise ValueError("issue_documents needs the Order returned by this client's create_order")
+        copies = tuple(p.copies for p in sorted(order.items, key=lambda p: p.item_index))
         answer = self._http.post(
             f"/v1/orders/{_seg(order.order_id)}/documents",
             {},
             idempotency_key=idempotency_key or new_idempotency_key(),
             cancel=cancel,
+            limit=self.limits.documents(sum(copies)),
         )
         parsed = m.parse_documents(_fields(answer.body, "documents"))
-        copies = tuple(p.copies for p in sorted(order.items, key=lambda p: p.item_index))
+        for i, env in enumerate(parsed.documents):
+            if len(env.pdf) > self.limits.pdf_bytes:
+                raise too_large(
+                    f"documents[{i}].pdf is {len(env.pdf)} bytes, at most {self.limits.pdf_bytes}"
+                )
         expected = Expected(
             self.terminal_id, order.session_id, order.order_id, order.cert_serial_hash, copies
         )

@@ -2,7 +2,12 @@
 
 * The terminal certificate and key are presented on every connection; the center CA file is the ONLY trust
   anchor (``verify=<center-ca.pem>``, never the system store).
-* Every call has a connect and a read timeout; a call with retries also has an overall deadline.
+* Every call has a connect and a read timeout, and an overall deadline that bounds the whole call (retries,
+  connecting, every read of the answer): a :class:`~relay_client.watch.CallWatch` shuts the connection when
+  the deadline passes or the cancel event is set, so a slow drip or a silent center cannot hold the kiosk
+  and an abandoned call stops reading at once.
+* Every answer is read as a stream against its bound (``relay_client.body``): too large, an encoding bomb,
+  or an unknown content-coding is a :class:`CenterProtocolError` before the memory is spent.
 * Retries only where safe: GET, and POST carrying an ``Idempotency-Key`` (the SAME key on every attempt, so
   the center answers a repeat with its first answer). A POST without a key is sent once, whatever happens.
   Back-off is exponential, bounded, with jitter; a cancel event stops waiting at once.
@@ -15,9 +20,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -27,8 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from relay_client.body import DEFAULT_LIMITS, MALFORMED, AnswerLimits, loads_strict, read_bounded
 from relay_client.errors import (
     CancelledError,
     CenterError,
@@ -37,6 +46,7 @@ from relay_client.errors import (
     CenterUnavailable,
     error_from_problem,
 )
+from relay_client.watch import CallWatch, attach_current
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +82,40 @@ DEFAULT_RETRY = RetryPolicy()
 DEFAULT_TIMEOUTS = Timeouts()
 
 
+class _WatchedHTTPConnection(HTTPConnection):
+    """A connection that puts its socket under the calling thread's CallWatch: a new socket as soon as it is
+    connected (so a TLS handshake the center never finishes is cut too), a pooled one on each request."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        attach_current(new=sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        attach_current(lambda: self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The TLS connection, watched from its TCP connect on (the handshake included)."""
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose pools hand out watched connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 @dataclass(frozen=True)
 class Answer:
     """A successful (2xx) answer: status and decoded JSON body."""
@@ -95,8 +139,10 @@ class CenterHttp:
         pool_size: int = 4,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limits: AnswerLimits = DEFAULT_LIMITS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.limits = limits
         self._cert = (str(cert), str(key))
         self._ca = str(center_ca)
         self.timeouts = timeouts
@@ -115,9 +161,9 @@ class CenterHttp:
             session.cert = self._cert
             session.verify = self._ca
             session.trust_env = False  # no proxies, no REQUESTS_CA_BUNDLE: the pinned CA only
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+            adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
             session.mount("https://", adapter)
-            session.mount("http://", HTTPAdapter(max_retries=0))
+            session.mount("http://", _WatchedAdapter(max_retries=0))
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -132,10 +178,18 @@ class CenterHttp:
         self._local = threading.local()
 
     def get(
-        self, path: str, *, params: Mapping[str, str] | None = None, cancel: threading.Event | None = None
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        limit: int | None = None,
     ) -> Answer:
-        """GET ``path`` (retried on retryable failures). Raises CenterError subclasses or CancelledError."""
-        return self._call("GET", path, params=params, body=None, key=None, cancel=cancel)
+        """GET ``path`` (retried on retryable failures); the answer may be ``limit`` bytes (JSON bound).
+
+        Raises CenterError subclasses or CancelledError.
+        """
+        return self._call("GET", path, params=params, body=None, key=None, cancel=cancel, limit=limit)
 
     def post(
         self,
@@ -144,12 +198,16 @@ class CenterHttp:
         *,
         idempotency_key: str | None,
         cancel: threading.Event | None = None,
+        limit: int | None = None,
     ) -> Answer:
-        """POST JSON ``body``; retried (same key) only if ``idempotency_key`` is given.
+        """POST JSON ``body``; retried (same key) only if ``idempotency_key`` is given. The answer may be
+        ``limit`` bytes (default: the JSON bound).
 
         Raises CenterError subclasses or CancelledError.
         """
-        return self._call("POST", path, params=None, body=body, key=idempotency_key, cancel=cancel)
+        return self._call(
+            "POST", path, params=None, body=body, key=idempotency_key, cancel=cancel, limit=limit
+        )
 
     def _call(
         self,
@@ -160,6 +218,7 @@ class CenterHttp:
         body: Mapping[str, Any] | None,
         key: str | None,
         cancel: threading.Event | None,
+        limit: int | None,
     ) -> Answer:
         safe = method == "GET" or key is not None
         policy = self.retry if safe else NO_RETRY
@@ -171,8 +230,9 @@ class CenterHttp:
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"{method} {path} cancelled")
             remaining = policy.deadline - (self._clock() - started)
+            request = _Request(method, path, params, body, key, limit or self.limits.json_bytes)
             try:
-                return self._once(method, path, params, body, key, remaining)
+                return self._once(request, remaining, cancel)
             except CenterError as exc:
                 codes.add(exc.code)
                 pause = policy.delay(attempt, self._rng)
@@ -189,49 +249,80 @@ class CenterHttp:
             else:
                 time.sleep(pause)
 
-    def _once(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        body: Mapping[str, Any] | None,
-        key: str | None,
-        remaining: float,
-    ) -> Answer:
-        headers = {"Accept": "application/json, application/problem+json"}
-        if key is not None:
-            headers["Idempotency-Key"] = key
+    def _once(self, r: _Request, remaining: float, cancel: threading.Event | None) -> Answer:
+        headers = {"Accept": "application/json, application/problem+json", "Accept-Encoding": "gzip, deflate"}
+        if r.key is not None:
+            headers["Idempotency-Key"] = r.key
         read = max(0.1, min(self.timeouts.read, remaining))
         connect = max(0.1, min(self.timeouts.connect, remaining))
-        try:
-            response = self._session().request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=body,
-                headers=headers,
-                timeout=(connect, read),
-                allow_redirects=False,
-            )
-            content = response.content
-        except requests.exceptions.RequestException as exc:
-            raise _transport_error(exc) from exc
-        log.debug("%s %s -> %d (%d bytes)", method, path, response.status_code, len(content))
-        return _decode(response.status_code, response.headers.get("Content-Type", ""), content)
+        with CallWatch(max(0.0, remaining), cancel, f"{r.method} {r.path}") as watch:
+            try:
+                response = self._session().request(
+                    r.method,
+                    self.base_url + r.path,
+                    params=r.params,
+                    json=r.body,
+                    headers=headers,
+                    timeout=(connect, read),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.RequestException as exc:
+                raise (watch.failure() or _transport_error(exc)) from exc
+            content = _read(response, r.limit, watch)
+        log.debug("%s %s -> %d (%d bytes)", r.method, r.path, response.status_code, len(content))
+        return _decode(response.status_code, response.headers.get("Content-Type", ""), content, self.limits)
 
 
-def _decode(status: int, content_type: str, content: bytes) -> Answer:
-    parsed: Any = None
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    body: Mapping[str, Any] | None
+    key: str | None
+    limit: int
+
+
+def _read(response: requests.Response, limit: int, watch: CallWatch) -> bytes:
+    """The whole body, read against ``limit`` under ``watch``; closes the connection unless read to the end.
+
+    Raises CenterProtocolError (bound, encoding), CenterUnavailable (transport, deadline), CancelledError.
+    """
+    raw = response.raw
     try:
-        parsed = json.loads(content) if content else None
-        json_ok = True
-    except (ValueError, UnicodeDecodeError):
-        json_ok = False
+        content = read_bounded(
+            lambda n: raw.read1(n, decode_content=False),
+            limit=limit,
+            encoding=response.headers.get("Content-Encoding", ""),
+            declared=response.headers.get("Content-Length"),
+            between=watch.check,
+        )
+        if watch.fired:  # the watch cut the connection: what ended the read was the shutdown
+            raise watch.failure() or CancelledError("watch fired")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        response.close()
+        raise (watch.failure() or _read_error(exc)) from exc
+    except BaseException:
+        response.close()  # never hand a half-read connection back to the pool
+        raise
+    watch.release()
+    raw.release_conn()
+    return content
+
+
+def _decode(status: int, content_type: str, content: bytes, limits: AnswerLimits) -> Answer:
+    parsed: Any = None
+    why = ""
+    try:
+        parsed = loads_strict(content, depth=limits.depth) if content else None
+    except ValueError as exc:
+        why = str(exc)[:200]
     if 200 <= status < 300:
-        if not json_ok or "json" not in content_type:
-            raise CenterProtocolError("malformed_response", status=status, detail="answer is not JSON")
+        if why or "json" not in content_type:
+            raise CenterProtocolError(MALFORMED, status=status, detail=why or "answer is not JSON")
         return Answer(status, parsed)
-    problem = parsed if json_ok and isinstance(parsed, Mapping) else None
+    problem = parsed if not why and isinstance(parsed, Mapping) else None
     raise error_from_problem(status, problem, content[:200].decode("utf-8", "replace"))
 
 
@@ -246,6 +337,12 @@ def _transport_error(exc: requests.exceptions.RequestException) -> CenterError:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return CenterUnavailable("connection_failed", retryable=True, reason="try_again", detail=_short(exc))
     return CenterUnavailable("transport_failed", retryable=True, reason="try_again", detail=_short(exc))
+
+
+def _read_error(exc: BaseException) -> CenterError:
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return CenterUnavailable("timeout", retryable=True, reason="try_again", detail=_short(exc))
+    return CenterUnavailable("connection_failed", retryable=True, reason="try_again", detail=_short(exc))
 
 
 def _is_tls_failure(exc: BaseException) -> bool:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from relay_client.auth import AUTH_MESSAGE_PREFIX, CHALLENGE_LENGTH, b64url_decode, canonical
+from relay_client.errors import CenterProtocolError
 from relay_client.fields import Fields, OptionValue, bad, build
 
 __all__ = ["Fields", "OptionValue"]
@@ -67,6 +68,9 @@ def parse_session(f: Fields) -> Session:
         raise bad(f"{f.where}.challenge", "is not base64url") from exc
     if len(challenge) != CHALLENGE_LENGTH:
         raise bad(f"{f.where}.challenge", f"is not {CHALLENGE_LENGTH} bytes")
+    session_id = f.text("session_id")
+    if not session_id.isascii() or not session_id.isprintable() or not session_id:
+        raise bad(f"{f.where}.session_id", "is not printable ASCII (the card signs it byte for byte)")
     if f.text("auth_message_version").encode() != AUTH_MESSAGE_PREFIX:
         raise bad(f"{f.where}.auth_message_version", "is not the version this kiosk speaks")
     return build(Session, f, challenge=challenge)
@@ -189,8 +193,27 @@ def _priced_item(f: Fields) -> PricedItem:
 
 
 def parse_order(f: Fields) -> Order:
-    """Parse POST /v1/sessions/{id}/orders. Raises CenterProtocolError."""
-    return build(Order, f, items=f.items("items", _priced_item), terminal_id="", cert_serial_hash="")
+    """Parse POST /v1/sessions/{id}/orders.
+
+    Raises CenterProtocolError: ``price_mismatch`` if an item's fee is not its unit fee × copies or the
+    total is not the sum of the fees (the kiosk takes the total and refunds by unit fee: they must agree),
+    ``malformed_response`` for a missing or mistyped field.
+    """
+    order = build(Order, f, items=f.items("items", _priced_item), terminal_id="", cert_serial_hash="")
+    for p in order.items:
+        if p.fee != p.unit_fee * p.copies:
+            raise price_mismatch(
+                f"{f.where}.items[{p.item_index}].fee is {p.fee}, not {p.copies} × {p.unit_fee}"
+            )
+    fees = sum(p.fee for p in order.items)
+    if order.total != fees:
+        raise price_mismatch(f"{f.where}.total is {order.total}, the items' fees add up to {fees}")
+    return order
+
+
+def price_mismatch(detail: str) -> CenterProtocolError:
+    """The error for an order whose prices do not add up."""
+    return CenterProtocolError("price_mismatch", detail=detail)
 
 
 # --- documents ------------------------------------------------------------------------------------
@@ -243,13 +266,17 @@ def _binding(f: Fields) -> Binding:
 
 def _envelope(f: Fields) -> DocumentEnvelope:
     binding = f.obj("binding")
+    try:
+        signed = canonical(binding.raw)
+    except (UnicodeEncodeError, ValueError, RecursionError) as exc:  # lone surrogate, NaN, deep nesting
+        raise bad(binding.where, "cannot be put in canonical form") from exc
     return build(
         DocumentEnvelope,
         f,
         page_count=f.integer("page_count", 1),
         sha256=f.hex64("sha256"),
         binding=_binding(binding),
-        signed_bytes=canonical(binding.raw),
+        signed_bytes=signed,
     )
 
 

@@ -19,7 +19,9 @@ _WS = b"\x00\t\n\x0c\r "
 _DELIM = b"()<>[]{}/%"
 _OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
 _MAX_DEPTH = 64
-_MAX_INFLATE = 64 * 1024 * 1024
+_MAX_NESTING = 64  # arrays and dictionaries inside each other (real files nest a handful deep)
+_MAX_DIGITS = 20  # an integer token (object numbers, counts, lengths)
+_MAX_INFLATE = 64 * 1024 * 1024  # all object streams of one file together
 
 
 class PdfError(ValueError):
@@ -55,6 +57,13 @@ def count_pages(data: bytes) -> int:
     """
     if b"%PDF-" not in data[:1024]:
         raise PdfError("no %PDF- header")
+    try:
+        return _count(data)
+    except RecursionError as exc:  # a backstop: the parser bounds its nesting, the walk its depth
+        raise PdfError("nested too deeply") from exc
+
+
+def _count(data: bytes) -> int:
     objects, trailers = _scan(data)
     root = _find_root(objects, trailers)
     catalog = _resolve(objects, root)
@@ -118,15 +127,16 @@ def _scan(data: bytes) -> tuple[dict[int, Any], list[dict[str, Any]]]:
             pos = m.end()
             continue
         value, end = _Parser(data, m.end()).object_at_end()
-        objects[int(m.group(1))] = value
+        objects[_integer(m.group(1))] = value
         if isinstance(value, Stream):
             streams.append(value)
             if value.info.get("Type") == "XRef":
                 trailers.append(value.info)
         pos = end
+    budget = [_MAX_INFLATE]
     for stream in streams:
         if stream.info.get("Type") == "ObjStm":
-            for num, value in _unpack_object_stream(stream):
+            for num, value in _unpack_object_stream(stream, budget):
                 objects.setdefault(num, value)
     for m in re.finditer(rb"trailer\s*<<", data):
         value, _ = _Parser(data, m.end() - 2).value()
@@ -137,7 +147,7 @@ def _scan(data: bytes) -> tuple[dict[int, Any], list[dict[str, Any]]]:
     return objects, trailers
 
 
-def _decode(stream: Stream) -> bytes:
+def _decode(stream: Stream, budget: list[int]) -> bytes:
     flt = stream.info.get("Filter")
     if isinstance(flt, list) and len(flt) == 1:
         flt = flt[0]
@@ -147,24 +157,31 @@ def _decode(stream: Stream) -> bytes:
         raise PdfError(f"unsupported object stream filter {flt!r}")
     inflater = zlib.decompressobj()
     try:
-        out = inflater.decompress(stream.raw, _MAX_INFLATE)
+        out = inflater.decompress(stream.raw, budget[0] + 1)
     except zlib.error as exc:
         raise PdfError("corrupt compressed stream") from exc
-    if inflater.unconsumed_tail:
-        raise PdfError("compressed stream too large")
+    budget[0] -= len(out)
+    if inflater.unconsumed_tail or budget[0] < 0:
+        raise PdfError("compressed streams too large")
     return out
 
 
-def _unpack_object_stream(stream: Stream) -> list[tuple[int, Any]]:
-    body = _decode(stream)
+def _unpack_object_stream(stream: Stream, budget: list[int]) -> list[tuple[int, Any]]:
+    body = _decode(stream, budget)
     n, first = stream.info.get("N"), stream.info.get("First")
     if not isinstance(n, int) or not isinstance(first, int) or n < 0 or not 0 <= first <= len(body):
         raise PdfError("object stream without valid /N and /First")
     parser = _Parser(body[:first], 0)
     header = [parser.value()[0] for _ in range(2 * n)]
-    if not all(isinstance(x, int) for x in header):
+    if not all(isinstance(x, int) and x >= 0 for x in header):
         raise PdfError("bad object stream header")
     return [(header[2 * i], _Parser(body, first + header[2 * i + 1]).value()[0]) for i in range(n)]
+
+
+def _integer(token: bytes) -> int:
+    if len(token.lstrip(b"+-")) > _MAX_DIGITS:
+        raise PdfError(f"integer of more than {_MAX_DIGITS} digits")
+    return int(token)
 
 
 class _Parser:
@@ -173,6 +190,12 @@ class _Parser:
     def __init__(self, data: bytes, pos: int) -> None:
         self.data = data
         self.pos = pos
+        self.nesting = 0
+
+    def _enter(self) -> None:
+        self.nesting += 1
+        if self.nesting > _MAX_NESTING:
+            raise PdfError(f"arrays or dictionaries nested deeper than {_MAX_NESTING}")
 
     def object_at_end(self) -> tuple[Any, int]:
         """Parse the body of ``N G obj``: a value, an optional stream, up to ``endobj``."""
@@ -243,9 +266,9 @@ class _Parser:
             m = re.compile(rb"(\d+)\s+R(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])").match(self.data, self.pos)
             if m is not None:
                 self.pos = m.end()
-                return Ref(int(token), int(m.group(1)))
+                return Ref(_integer(token), _integer(m.group(1)))
             self.pos = save
-            return int(token)
+            return _integer(token)
         if re.fullmatch(rb"[+-]?(\d+\.\d*|\.\d+)", token):
             return float(token)
         keywords: dict[bytes, Any] = {b"true": True, b"false": False, b"null": None}
@@ -263,11 +286,13 @@ class _Parser:
 
     def _dict(self) -> dict[str, Any]:
         self.pos += 2
+        self._enter()
         out: dict[str, Any] = {}
         while True:
             self._skip_ws()
             if self.data.startswith(b">>", self.pos):
                 self.pos += 2
+                self.nesting -= 1
                 return out
             key, _ = self.value()
             if not isinstance(key, Name):
@@ -276,11 +301,13 @@ class _Parser:
 
     def _array(self) -> list[Any]:
         self.pos += 1
+        self._enter()
         out: list[Any] = []
         while True:
             self._skip_ws()
             if self.data.startswith(b"]", self.pos):
                 self.pos += 1
+                self.nesting -= 1
                 return out
             out.append(self.value()[0])
 

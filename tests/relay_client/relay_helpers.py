@@ -19,10 +19,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from reportlab.pdfgen import canvas
 
-from relay_client.auth import canonical
+from relay_client.auth import b64url_encode, canonical
 from relay_client.documents import DOCUMENT_SIGNING_EKU
 
 NOW = datetime.now(UTC)
@@ -307,3 +308,65 @@ def problem(
         "reason": reason,
         "detail": f"detail of {code}",
     }
+
+
+# --- well-formed answers of the center's calls (tests tamper with copies of them) ---------------------
+T = "2026-11-29T12:00:00+09:00"
+CHALLENGE = bytes(range(32))
+
+
+def session_body(terminal: str = "T-0001", sid: str = "S-1") -> dict[str, Any]:
+    return {
+        "session_id": sid,
+        "challenge": b64url_encode(CHALLENGE),
+        "expires_at": T,
+        "terminal_id": terminal,
+        "auth_message_version": "myna-kiosk-auth/1",
+    }
+
+
+def auth_body(serial_hash: str, sid: str = "S-1") -> dict[str, Any]:
+    return {
+        "session_id": sid,
+        "route": "residence",
+        "resident_ref": "R-x",
+        "cert_serial_hash": serial_hash,
+        "municipality": {"code": "131016", "name": "千代田区"},
+        "expires_at": T,
+        "menu": [
+            {
+                "type": "juminhyo",
+                "label": "住民票の写し",
+                "fee": 200,
+                "max_copies": 5,
+                "available_now": True,
+                "options": [{"name": "scope", "values": ["self", "household"], "default": "self"}],
+            }
+        ],
+    }
+
+
+def order_body(copies: int = 2) -> dict[str, Any]:
+    return {
+        "order_id": "O-1",
+        "session_id": "S-1",
+        "total": 200 * copies,
+        "currency": "JPY",
+        "state": "priced",
+        "items": [
+            {
+                "item_index": 0,
+                "type": "juminhyo",
+                "label": "住民票の写し",
+                "options": {"scope": "self"},
+                "copies": copies,
+                "unit_fee": 200,
+                "fee": 200 * copies,
+            }
+        ],
+    }
+
+
+def card_cert(pki: Pki) -> bytes:
+    """Any certificate serves as the "card" certificate here."""
+    return pki.terminal.cert.public_bytes(Encoding.DER)

@@ -11,8 +11,22 @@ from typing import Any
 
 import pytest
 from conftest import FAST_RETRY, client_for
-from cryptography.hazmat.primitives.serialization import Encoding
-from relay_helpers import DocSpec, FakeCenter, Pki, Recorded, envelope, make_ca, make_leaf, problem
+from relay_helpers import (
+    CHALLENGE,
+    DocSpec,
+    FakeCenter,
+    Pki,
+    Recorded,
+    T,
+    auth_body,
+    card_cert,
+    envelope,
+    make_ca,
+    make_leaf,
+    order_body,
+    problem,
+    session_body,
+)
 
 from relay_client import (
     CancelledError,
@@ -28,69 +42,7 @@ from relay_client import (
     auth_message,
     cert_serial_hash_of,
 )
-from relay_client.auth import b64url_encode
 from relay_client.http import CenterHttp
-
-T = "2026-11-29T12:00:00+09:00"
-CHALLENGE = bytes(range(32))
-
-
-def session_body(terminal: str = "T-0001", sid: str = "S-1") -> dict[str, Any]:
-    return {
-        "session_id": sid,
-        "challenge": b64url_encode(CHALLENGE),
-        "expires_at": T,
-        "terminal_id": terminal,
-        "auth_message_version": "myna-kiosk-auth/1",
-    }
-
-
-def auth_body(serial_hash: str, sid: str = "S-1") -> dict[str, Any]:
-    return {
-        "session_id": sid,
-        "route": "residence",
-        "resident_ref": "R-x",
-        "cert_serial_hash": serial_hash,
-        "municipality": {"code": "131016", "name": "千代田区"},
-        "expires_at": T,
-        "menu": [
-            {
-                "type": "juminhyo",
-                "label": "住民票の写し",
-                "fee": 200,
-                "max_copies": 5,
-                "available_now": True,
-                "options": [{"name": "scope", "values": ["self", "household"], "default": "self"}],
-            }
-        ],
-    }
-
-
-def order_body(copies: int = 2) -> dict[str, Any]:
-    return {
-        "order_id": "O-1",
-        "session_id": "S-1",
-        "total": 200 * copies,
-        "currency": "JPY",
-        "state": "priced",
-        "items": [
-            {
-                "item_index": 0,
-                "type": "juminhyo",
-                "label": "住民票の写し",
-                "options": {"scope": "self"},
-                "copies": copies,
-                "unit_fee": 200,
-                "fee": 200 * copies,
-            }
-        ],
-    }
-
-
-def card_cert(pki: Pki) -> bytes:
-    return pki.terminal.cert.public_bytes(
-        Encoding.DER
-    )  # any certificate serves as the "card" certificate here
 
 
 def script_to_order(center: FakeCenter, pki: Pki, client: IssuanceClient) -> Any:

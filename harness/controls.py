@@ -19,19 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.card.image import CardImage
 from firmware_sim.card.mynumber import MyNumberCard
-from mock_relay.cli.cards import issue_card, revoke_card
+from harness.cards import VARIANTS, CardOfficeError, issue_card_at, setup_variant
 from mock_relay.registry import seed
 
 log = logging.getLogger(__name__)
 
-VARIANTS: dict[str, str] = {
-    "normal": "normal",
-    "expired": "expired",
-    "revoked": "revoked",
-    "pin_locked": "PIN locked",
-}
+__all__ = ["VARIANTS", "ControlError", "SimControls", "check_card", "residents", "run_setup", "setup_variant"]
 COINS = (10, 50, 100, 500)
 NOTES = (1000, 2000, 5000, 10000)  # what the bill validator simulator knows (firmware_sim.cash.unit)
 PRINTER_FAULTS = ("jam", "paper_out")
@@ -124,22 +118,6 @@ def run_setup(reader: str | None, resident: str | None) -> dict[str, Any]:
     return setup
 
 
-def setup_variant(setup: dict[str, Any]) -> str:
-    """The variant a SimKiosk ``setup`` gave its first card."""
-    for key in ("pin_locked", "revoked", "expired"):
-        if setup.get(key):
-            return key
-    return "normal"
-
-
-def _lock_auth_pin(card: Path, pin: str) -> None:
-    """Use up the auth PIN tries with a wrong PIN. Raises CardImageError."""
-    image = CardImage.load(card)
-    wrong = b"0000" if pin != "0000" else b"9999"
-    while image.tries_left("auth") > 0:
-        image.verify_pin("auth", wrong)
-
-
 class SimControls:
     """Controls over a running ``SimKiosk`` (any thread; one lock orders card moves and swaps)."""
 
@@ -191,19 +169,14 @@ class SimControls:
     def _issue(self, resident_id: str, variant: str) -> Path:
         data = Path(self._kiosk.work) / "center"
         path = Path(self._kiosk.work) / "cards" / f"{resident_id}-{variant}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
         pin = str(self._kiosk.setup.get("card_pin", "1234"))
-        try:
-            if not path.exists():
-                issue_card(data, resident_id, path, auth_pin=pin, expired=variant == "expired")
-                if variant == "revoked":
-                    revoke_card(data, path, "key_compromise")
-                if variant == "pin_locked":
-                    _lock_auth_pin(path, pin)
-        except Exception as exc:  # PkiError, CardImageError, KeyError, OSError: one clear line
-            path.unlink(missing_ok=True)
-            raise ControlError(f"could not issue the card of {resident_id}: {exc}") from exc
-        return path
+        if path.exists():
+            return path
+        try:  # valid at the kiosk's (injected) clock, as the first card is
+            at = self._kiosk.clock.now()
+            return issue_card_at(data, resident_id, path, at=at, pin=pin, variant=variant)
+        except CardOfficeError as exc:
+            raise ControlError(str(exc)) from exc
 
     def place_card(self) -> None:
         """Put the current card on the reader. Raises ControlError if it is already there."""

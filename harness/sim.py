@@ -19,19 +19,20 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
-from firmware_sim.card.image import CardImage
 from firmware_sim.card.mynumber import MyNumberCard
 from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
 from firmware_sim.vpcd import VpcdBridge
+from harness.cards import issue_card_at, setup_variant
+from harness.clock import SimClock, parse_clock, service_time
 from harness.crash import kill_at
 from kiosk.app.assemble import StackedKiosk, compose_flow
 from kiosk.devices.cash.serial_link import CashLink
@@ -45,8 +46,7 @@ from kiosk.journal.store import Journal
 from kiosk.staff.diagnostics import LiveDevices, StaffAccess, live_diagnostics
 from kiosk.staff.heartbeat import Heartbeat
 from kiosk.staff.passcode import PasscodeVerifier
-from mock_relay.cli.cards import issue_card, revoke_card
-from mock_relay.faults import JST, FaultRule
+from mock_relay.faults import JST, CenterClock, FaultRule
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from reader.loopback import LoopbackTransport
@@ -60,17 +60,6 @@ from relay_client import IssuanceClient, RetryPolicy
 from relay_client import Timeouts as HttpTimeouts
 
 log = logging.getLogger(__name__)
-_CLOSED = {(12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3)}
-
-
-def service_time(hour: int = 10) -> datetime:
-    """``hour`` JST on the next weekday that is not a closure day (the center's hours apply)."""
-    day = datetime.now(JST).date() + timedelta(days=1)
-    while (
-        day.weekday() >= 5 or (day.month, day.day) in _CLOSED or day in (date(2026, 12, 6), date(2027, 2, 14))
-    ):
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=JST)
 
 
 PCSC_READER = "Virtual PCD 00 00"  # vpcd's first virtual reader (TCP 35963)
@@ -110,15 +99,6 @@ class Pn532Slot:
         self.module.remove_card()
 
 
-def _lock_auth_pin(card: Path, pin: str) -> None:
-    """Use up the card's auth PIN tries with a wrong PIN: a card that arrives at the kiosk locked.
-    Raises CardImageError for a file that is not a card image."""
-    image = CardImage.load(card)
-    wrong = b"0000" if pin != "0000" else b"9999"
-    while image.tries_left("auth") > 0:
-        image.verify_pin("auth", wrong)
-
-
 @dataclass
 class SimHands:
     """The resident's hands on the simulated card reader and cash unit."""
@@ -143,20 +123,27 @@ class SimKiosk(StackedKiosk):
     """A complete kiosk on simulators under ``work``; a context manager that stops everything it started."""
 
     def __init__(
-        self, work: Path, setup: dict[str, Any] | None = None, *, journal: Path | None = None
+        self,
+        work: Path,
+        setup: dict[str, Any] | None = None,
+        *,
+        journal: Path | None = None,
+        clock: datetime | None = None,
     ) -> None:
+        """``clock``: the moment the kiosk and its center start at (then run on); else the setup's
+        ``clock``; else the next service day after today by the center's calendar (``start_time``).
+        Raises ClockError for a setup ``clock`` that is not an ISO 8601 time with an offset."""
         self.work = work
         self.setup = dict(setup or {})
         self.journal_path = journal or work / "journal.sqlite"
         self._stack = contextlib.ExitStack()
         self.recovered: list[Recovered] = []
+        self.clock = SimClock(start_time(self.setup, clock))
 
     def _start(self) -> None:
         s, data = self.setup, self.work / "center"
-        self.server = RelayServer(data).start()
+        self.server = RelayServer(data, clock=CenterClock(self.clock.now())).start()
         self._stack.callback(self.server.stop)
-        clock = s.get("clock")
-        self.server.clock.set(datetime.fromisoformat(clock) if clock else service_time())
         for fault in s.get("center_faults", []):
             self.server.faults.add(FaultRule.from_json(fault))
         self.client = self._client(data)
@@ -200,19 +187,13 @@ class SimKiosk(StackedKiosk):
         return client
 
     def _card(self, data: Path) -> Path:
+        """The first card, valid at the kiosk's clock (issued once per work folder). Raises
+        CardOfficeError."""
         path = self.work / "card.json"
         if not path.exists():
-            issue_card(
-                data,
-                str(self.setup.get("resident", "C-001")),
-                path,
-                auth_pin=str(self.setup.get("card_pin", "1234")),
-                expired=bool(self.setup.get("expired")),
-            )
-            if self.setup.get("revoked"):
-                revoke_card(data, path, "key_compromise")
-            if self.setup.get("pin_locked"):
-                _lock_auth_pin(path, str(self.setup.get("card_pin", "1234")))
+            resident, pin = str(self.setup.get("resident", "C-001")), str(self.setup.get("card_pin", "1234"))
+            variant = setup_variant(self.setup)
+            issue_card_at(data, resident, path, at=self.clock.now(), pin=pin, variant=variant)
         return path
 
     def _cash_sim(self) -> CashUnitSim:
@@ -243,7 +224,7 @@ class SimKiosk(StackedKiosk):
         trusted = x509.load_pem_x509_certificates(
             (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
         )
-        card = JpkiCard(transport, trusted)
+        card = JpkiCard(transport, trusted, now=self.clock.now)  # the kiosk's clock is the injected one
         overrides: dict[str, Any] = {k: float(v) for k, v in self.setup.get("timeouts", {}).items()}
         self.flow = compose_flow(
             self._stack,
@@ -292,6 +273,17 @@ class SimKiosk(StackedKiosk):
         for page in sorted(self.printer_sim.tray.iterdir()):
             copied.append(Path(shutil.copy2(page, out / page.name)))
         return copied
+
+
+def start_time(setup: dict[str, Any], clock: datetime | None = None) -> datetime:
+    """Where a simulated kiosk's clock starts: ``clock``, else the setup's ``clock``, else 10:00 JST on
+    the next day the center serves (its own calendar: hours, closures, maintenance days). Raises
+    ClockError for a malformed setup ``clock``."""
+    if clock is not None:
+        return parse_clock(clock.isoformat())
+    if setup.get("clock"):
+        return parse_clock(str(setup["clock"]))
+    return service_time(datetime.now(JST))
 
 
 @contextlib.contextmanager

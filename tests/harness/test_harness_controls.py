@@ -24,7 +24,7 @@ from harness.sim import SimKiosk
 from kiosk.flow import events as ev
 from kiosk.flow.view import Screen, ViewState
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

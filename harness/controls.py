@@ -21,6 +21,7 @@ from typing import Any
 
 from firmware_sim.card.mynumber import MyNumberCard
 from harness.cards import VARIANTS, CardOfficeError, issue_card_at, setup_variant
+from kiosk.app.control import FlowWatch
 from mock_relay.registry import seed
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,12 @@ def run_setup(reader: str | None, resident: str | None) -> dict[str, Any]:
 class SimControls:
     """Controls over a running ``SimKiosk`` (any thread; one lock orders card moves and swaps)."""
 
-    def __init__(self, kiosk: Any) -> None:
+    def __init__(self, kiosk: Any, *, wait: float = 120.0) -> None:
+        """``wait``: how long a resident's tap waits for a busy kiosk to settle (headless command loop)."""
         self._kiosk = kiosk
         self.flow = kiosk.flow  # the resident's side, for the headless command loop's screen intents
+        self.watch = FlowWatch(kiosk.flow)
+        self.wait = wait
         self._slot = kiosk.hands.transport
         if not hasattr(self._slot, "card"):
             raise ControlError(f"the reader slot {type(self._slot).__name__} holds no swappable card")

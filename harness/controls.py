@@ -137,7 +137,6 @@ class SimControls:
         self._current = first
         self._on_reader = False  # SimKiosk starts with the card out of the reader
         self._last_cash: CashResult | None = None
-        self._armed_jam: int | None = None
 
     # --- cards ---------------------------------------------------------------------------------------
     @property
@@ -238,50 +237,19 @@ class SimControls:
         return tuple(sorted(((yen, stock) for yen, stock, _paid in hoppers.values()), reverse=True))
 
     # --- printer -------------------------------------------------------------------------------------
-    def _printer_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self._kiosk.printer_sim.state_file.read_text())
-        return state
-
     def printer_fault(self, fault: str) -> None:
         """Arm a printer fault for the next sheet: "jam" or "paper_out". Raises ControlError."""
-        if fault not in PRINTER_FAULTS:
-            raise ControlError(f"unknown printer fault {fault!r} (one of {', '.join(PRINTER_FAULTS)})")
         with self._lock:
-            try:
-                if fault == "jam":
-                    self._armed_jam = int(self._printer_state().get("sheets_fed") or 0) + 1
-                    self._kiosk.printer_sim.configure(jam_at=self._armed_jam)
-                else:
-                    self._kiosk.printer_sim.configure(paper_left=0)
-            except (OSError, ValueError) as exc:
-                raise ControlError(f"printer: {exc}") from exc
+            arm_printer_fault(self._kiosk.printer_sim, fault)
 
     def clear_printer(self) -> None:
-        """Disarm faults and refill paper; a jam that has happened restarts the printer (ippeveprinter
-        keeps media-jam until then). Raises ControlError when the printer does not come back."""
+        """Disarm faults and refill paper (see clear_printer_faults). Raises ControlError."""
         with self._lock:
-            try:
-                jammed = self.printer_status() == "jammed"
-                self._kiosk.printer_sim.configure(jam_at=None)
-                if jammed:
-                    self._kiosk.printer_sim.stop()
-                    self._kiosk.printer_sim.start()
-                    self._kiosk.printer_sim.configure(jam_at=None)
-                self._kiosk.printer_sim.refill(None)
-                self._armed_jam = None
-            except Exception as exc:  # PrinterSimError, OSError
-                raise ControlError(f"printer: {exc}") from exc
+            clear_printer_faults(self._kiosk.printer_sim)
 
     def printer_status(self) -> str:
         """ "ok", "jam armed", "jammed", "paper out" or "unknown". Never raises."""
-        try:
-            state = self._printer_state()
-        except (OSError, ValueError):
-            return "unknown"
-        fed, jam_at, paper = int(state.get("sheets_fed") or 0), state.get("jam_at"), state.get("paper_left")
-        if isinstance(jam_at, int):
-            return "jammed" if fed >= jam_at else "jam armed"
-        return "paper out" if isinstance(paper, int) and paper <= 0 else "ok"
+        return printer_status(self._kiosk.printer_sim)
 
     # --- all of it -----------------------------------------------------------------------------------
     def status(self) -> HarnessStatus:
@@ -292,3 +260,49 @@ class SimControls:
         return HarnessStatus(
             resident, variant, on_reader, self.tries_left(), last, self.hoppers(), self.printer_status()
         )
+
+
+# --- the simulated printer (harness.sim's and the bench's ``PrinterSim``) ----------------------------------
+def _printer_state(printer_sim: Any) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(printer_sim.state_file.read_text())
+    return state
+
+
+def arm_printer_fault(printer_sim: Any, fault: str) -> None:
+    """Arm a fault for the next sheet: "jam" or "paper_out". Raises ControlError."""
+    if fault not in PRINTER_FAULTS:
+        raise ControlError(f"unknown printer fault {fault!r} (one of {', '.join(PRINTER_FAULTS)})")
+    try:
+        if fault == "jam":
+            printer_sim.configure(jam_at=int(_printer_state(printer_sim).get("sheets_fed") or 0) + 1)
+        else:
+            printer_sim.configure(paper_left=0)
+    except (OSError, ValueError) as exc:
+        raise ControlError(f"printer: {exc}") from exc
+
+
+def clear_printer_faults(printer_sim: Any) -> None:
+    """Disarm faults and refill paper; a jam that has happened restarts the printer (ippeveprinter keeps
+    media-jam until then). Raises ControlError when the printer does not come back."""
+    try:
+        jammed = printer_status(printer_sim) == "jammed"
+        printer_sim.configure(jam_at=None)
+        if jammed:
+            printer_sim.stop()
+            printer_sim.start()
+            printer_sim.configure(jam_at=None)
+        printer_sim.refill(None)
+    except Exception as exc:  # PrinterSimError, OSError
+        raise ControlError(f"printer: {exc}") from exc
+
+
+def printer_status(printer_sim: Any) -> str:
+    """ "ok", "jam armed", "jammed", "paper out" or "unknown". Never raises."""
+    try:
+        state = _printer_state(printer_sim)
+    except (OSError, ValueError):
+        return "unknown"
+    fed, jam_at, paper = int(state.get("sheets_fed") or 0), state.get("jam_at"), state.get("paper_left")
+    if isinstance(jam_at, int):
+        return "jammed" if fed >= jam_at else "jam armed"
+    return "paper out" if isinstance(paper, int) and paper <= 0 else "ok"

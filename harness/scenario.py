@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.app.control import describe
 from kiosk.flow import events as ev
 from kiosk.flow.machine import Flow
 from kiosk.flow.view import Screen, ViewState
@@ -153,14 +154,14 @@ class Player:
             if "wait" in step:
                 view = self.wait_for(Screen(step["wait"]), float(step.get("timeout", step_timeout)))
                 if view.screen in _END and view.screen.value != step["wait"]:
-                    self.out(f"[{index:2}] expected {step['wait']}, the flow ended: {_describe(view)}")
+                    self.out(f"[{index:2}] expected {step['wait']}, the flow ended: {describe(view)}")
                     return view
             if "do" in step:
                 self._act(step)
             time.sleep(0.05)  # let the flow take the action before the next wait
             self.out(step_line(index, step))
         final = self.wait_for_end(step_timeout)
-        self.out(f"outcome: {_describe(final)}")
+        self.out(f"outcome: {describe(final)}")
         self.out("screens: " + " -> ".join(self.screens()))
         return final
 
@@ -224,21 +225,10 @@ def _params(step: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in step.items() if k not in _STEP_KEYS)
 
 
-def _describe(view: ViewState) -> str:
-    o = view.outcome
-    if o is None:
-        return str(view.screen)
-    return (
-        f"{view.screen} message={o.message_key} reason={o.reason} staff={o.staff_code} "
-        f"fee={view.fee} inserted={view.amount_inserted} change={view.change} refunded={o.refunded} "
-        f"owed={o.refund_owed} pages={view.pages_printed}/{view.pages_total}"
-    )
-
-
 def check_expectations(scenario: Scenario, view: ViewState) -> list[str]:
     """Differences between the scenario's [expect] table and the final view (empty: as expected)."""
     o = view.outcome
-    got = {
+    got: dict[str, object] = {
         "outcome": o.reason if o else "",
         "message": o.message_key if o else "",
         "staff": o.staff_code if o else "",
@@ -246,4 +236,9 @@ def check_expectations(scenario: Scenario, view: ViewState) -> list[str]:
         "refunded": o.refunded if o else 0,
         "change": view.change,
     }
-    return [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in scenario.expect.items() if got.get(k) != v]
+    return unmet_expectations(scenario.expect, got)
+
+
+def unmet_expectations(expect: dict[str, Any], got: dict[str, object]) -> list[str]:
+    """``expected X, got Y`` for each [expect] key the outcome ``got`` does not meet (empty: all met)."""
+    return [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in expect.items() if got.get(k) != v]

@@ -30,10 +30,10 @@ from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
-from firmware_sim.vpcd import VpcdBridge
 from harness.cards import issue_card_at, setup_variant
 from harness.clock import SimClock, parse_clock, service_time
 from harness.crash import kill_at
+from harness.vpcd import VpcdSlot
 from kiosk.app.assemble import StackedKiosk, compose_flow
 from kiosk.devices.cash.serial_link import CashLink
 from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
@@ -244,13 +244,13 @@ class SimKiosk(StackedKiosk):
         return transport, transport, PollingPresence(transport.presence, reader=transport.name, interval=0.05)
 
     def _pcsc_reader(self) -> tuple[Any, CardSlot, Any]:
-        """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00"."""
-        bridge = VpcdBridge(MyNumberCard.from_image(self.card_path), "127.0.0.1", VPCD_PORT)
-        bridge.start(inserted=False)  # the resident places the card when the scenario says so
-        self._stack.callback(bridge.stop)
+        """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00". Raises
+        ReaderBusyError at once (pcscd down, no such reader, a card already in it)."""
+        slot = VpcdSlot(MyNumberCard.from_image(self.card_path), VPCD_PORT)  # card out until placed
+        self._stack.callback(slot.stop)
         transport = open_transport(f"pcsc://{PCSC_READER}")
         self._stack.callback(lambda: transport.disconnect(unpower=True))
-        return transport, bridge, PcscPresence()
+        return transport, slot, PcscPresence()
 
     def _pn532_reader(self) -> tuple[Any, CardSlot, Any]:
         """The card in the field of a simulated PN532 module on a pty; the kiosk talks HSU frames to it.
@@ -266,13 +266,20 @@ class SimKiosk(StackedKiosk):
         transport.open()
         return transport, Pn532Slot(module), Pn532Presence(transport)
 
+    def pages_printed(self) -> int:
+        """Sheets in the simulated printer's tray. Never raises."""
+        try:
+            return sum(1 for _ in self.printer_sim.tray.iterdir())
+        except OSError:
+            return 0
+
     def copy_printed(self, out: Path) -> list[Path]:
-        """Copy the printed pages from the simulated printer's tray to ``out``."""
-        out.mkdir(parents=True, exist_ok=True)
-        copied = []
-        for page in sorted(self.printer_sim.tray.iterdir()):
-            copied.append(Path(shutil.copy2(page, out / page.name)))
-        return copied
+        """Copy the printed pages from the simulated printer's tray to ``out`` (made only when there are
+        pages). Raises OSError."""
+        pages = sorted(self.printer_sim.tray.iterdir())
+        if pages:
+            out.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copy2(page, out / page.name)) for page in pages]
 
 
 def start_time(setup: dict[str, Any], clock: datetime | None = None) -> datetime:

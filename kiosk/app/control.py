@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from kiosk.flow import events as ev
 from kiosk.flow.machine import Flow
@@ -259,20 +260,25 @@ HELP = (
 )
 
 
-class ControlServer:
-    """The kiosk's local control socket for a test bench: a unix socket (mode 0600) at ``path``, one
-    client at a time, one line in, one line out. ``outcome`` answers the first transaction that ended
-    after the client connected."""
+class LineServer:
+    """A local unix socket (mode 0600) at ``path``: one client at a time, one line in, one line out
+    (``execute``); ``quit`` ends the connection. Subclasses answer the lines."""
 
-    def __init__(self, path: Path, flow: Flow, *, wait: float = 120.0) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.watch = FlowWatch(flow)
-        self.wait = wait
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> ControlServer:
+    def begin(self) -> int:
+        """Called as a client connects; what it returns is passed to ``execute`` for that client."""
+        return 0
+
+    def execute(self, line: str, mark: int = 0) -> str:
+        """One line's answer. Never raises."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
         """Bind and serve on a thread. A stale socket left at ``path`` is replaced; anything else there is
         not. Raises OSError (no folder, not allowed, something else at the path)."""
         if self.path.is_symlink() or (self.path.exists() and not stat.S_ISSOCK(self.path.stat().st_mode)):
@@ -291,7 +297,9 @@ class ControlServer:
         sock.listen(1)
         sock.settimeout(0.2)
         self._sock = sock
-        self._thread = threading.Thread(target=self._accept, name="kiosk-control", daemon=True)
+        self._thread = threading.Thread(
+            target=self._accept, name=f"line-server {self.path.name}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -319,7 +327,7 @@ class ControlServer:
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(None)
-        mark = len(self.watch.ended)
+        mark = self.begin()
         with conn.makefile("r", encoding="utf-8", newline="\n") as lines:
             for line in lines:
                 if self._stop.is_set() or line.strip() in ("quit", "bye"):
@@ -328,6 +336,19 @@ class ControlServer:
                     conn.sendall((self.execute(line[:MAX_LINE], mark) + "\n").encode("utf-8"))
                 except OSError:
                     return
+
+
+class ControlServer(LineServer):
+    """The kiosk's local control socket for a test bench (see LineServer): the taps, ``view``, ``wait``,
+    ``outcome`` (the first transaction that ended after the client connected) and ``help``."""
+
+    def __init__(self, path: Path, flow: Flow, *, wait: float = 120.0) -> None:
+        super().__init__(path)
+        self.watch = FlowWatch(flow)
+        self.wait = wait
+
+    def begin(self) -> int:
+        return len(self.watch.ended)
 
     def execute(self, line: str, mark: int = 0) -> str:
         """One command line's answer ("error: …" for a bad or refused one). Never raises."""

@@ -84,10 +84,18 @@ def _placed(controls: SimControls, place: bool) -> str:
 
 
 def _cash(kind: str) -> Handler:
+    """Drop a coin / feed a note on the pay screen; once taken, wait for the kiosk to count it."""
+
     def handler(controls: SimControls, args: list[str]) -> str:
         yen = _yen(args)
-        controls.watch.ready_for(f"{kind} {yen}", PAY, controls.wait)
-        return str((controls.insert_coin if kind == "coin" else controls.insert_note)(yen))
+        before = controls.watch.ready_for(f"{kind} {yen}", PAY, controls.wait)
+        result = (controls.insert_coin if kind == "coin" else controls.insert_note)(yen)
+        if not result.accepted:
+            return str(result)
+        after = controls.watch.wait_view(
+            lambda v: (v.screen, v.amount_inserted) != (before.screen, before.amount_inserted), REACT_S
+        )
+        return f"{result} -> {after.screen} (inserted {after.amount_inserted} of {after.fee} yen)"
 
     return handler
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from harness.scenario import Scenario, ScenarioError, step_line, unmet_expectations
+from harness.scenario import Hands, Scenario, ScenarioError, step_line, unmet_expectations
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -140,9 +140,7 @@ def _tap(step: dict[str, object]) -> str | None:
 class Driver:
     """Plays a scenario at a kiosk's control socket with ``hands``; ``out`` receives the step log."""
 
-    def __init__(
-        self, kiosk: LineClient, hands: BenchHands | PromptHands, out: Callable[[str], None] = print
-    ):
+    def __init__(self, kiosk: LineClient, hands: Hands, out: Callable[[str], None] = print) -> None:
         self.kiosk, self.hands, self.out = kiosk, hands, out
 
     def play(self, scenario: Scenario, *, step_timeout: float = DEFAULT_TIMEOUT) -> str:

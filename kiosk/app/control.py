@@ -242,6 +242,11 @@ class FlowWatch:
             raise TapError(f"{shown}: refused: {after.message_key} (still on {after.screen})")
         return f"tapped {shown} -> {describe(after)}"
 
+    def wait_view(self, ready: Callable[[ViewState], bool], timeout: float) -> ViewState:
+        """The view once ``ready(view)`` holds, or as it is after ``timeout``."""
+        self._wait(lambda: ready(self.flow.view), timeout)
+        return self.flow.view
+
     def wait_moved(self, before: ViewState, timeout: float) -> bool:
         """Wait until the flow leaves ``before``'s screen or says something new (a countdown repaint is
         neither); returns whether it did."""

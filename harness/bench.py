@@ -11,13 +11,16 @@ reaches, each simulated and reached only the way a store's is, and a ready ``DIR
   ``printer jam|paper_out|clear``, ``pages``, ``status``, ``help`` — what ``kiosk-harness drive --bench``
   sends when a scenario places the card or pays.
 
-It runs in the foreground until Ctrl-C or SIGTERM and then stops everything it started.
+It runs in the foreground until Ctrl-C or SIGTERM and then stops everything it started. Each ``up`` starts
+afresh (a new center, card, journal): what an earlier bench left in DIR is replaced; a folder that holds
+anything else is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +50,8 @@ from mock_relay.tls import CenterPki
 
 log = logging.getLogger(__name__)
 
+HEADER = "# Written by `kiosk-harness bench up`: a kiosk on this bench's simulated devices."
+MADE = ("center", "terminal", "var", "spool", "card.json", "kiosk.toml", "kiosk.sock", "bench.sock")
 KIOSK_SOCKET = "kiosk.sock"
 BENCH_SOCKET = "bench.sock"
 HELP = (
@@ -95,6 +100,7 @@ class Bench:
         """Raises BenchError, or what a simulator raises (PrinterSimError, WireError, OSError)."""
         o, data = self.options, self.folder / "center"
         self.folder.mkdir(parents=True, exist_ok=True)
+        clear_previous_bench(self.folder)
         self.center = RelayServer(data, clock=CenterClock(o.clock)).start()
         self._stack.callback(self.center.stop)
         self.terminal = CenterPki.open(data / "center").issue_terminal("T-0001", self.folder / "terminal")
@@ -137,7 +143,7 @@ class Bench:
         """The kiosk's configuration for this bench (paths relative to the folder)."""
         return "\n".join(
             [
-                "# Written by `kiosk-harness bench up`: a kiosk on this bench's simulated devices.",
+                HEADER,
                 'journal = "var/journal.sqlite"',
                 "tick = 0.1",
                 "[reader]",
@@ -181,6 +187,23 @@ class Bench:
             return sum(1 for _ in self.printer.tray.iterdir())
         except OSError:
             return 0
+
+
+def clear_previous_bench(folder: Path) -> None:
+    """Remove what an earlier bench made in ``folder``. Raises BenchError for a folder that holds something
+    else (it is never touched)."""
+    entries = list(folder.iterdir())
+    if not entries:
+        return
+    config = folder / "kiosk.toml"
+    ours = config.is_file() and config.read_text(encoding="utf-8").startswith(HEADER)
+    if not ours or any(entry.name not in MADE for entry in entries):
+        raise BenchError(f"{folder} is not empty and not a bench's folder: give an empty or new folder")
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _yen(args: list[str], allowed: tuple[int, ...]) -> int:

@@ -49,6 +49,7 @@ BUSY = frozenset(  # the kiosk is working, not waiting for the resident: a tap w
 REFUSALS = frozenset({"not_available", "option_not_offered", "copies_out_of_range"})  # said on the screen
 REACT_S = 3.0  # the flow reacts to a tap within milliseconds; this long without a change: it did nothing
 MAX_LINE = 1024
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the terminating NUL
 
 
 class TapError(ValueError):
@@ -286,6 +287,8 @@ class LineServer:
     def start(self) -> Self:
         """Bind and serve on a thread. A stale socket left at ``path`` is replaced; anything else there is
         not. Raises OSError (no folder, not allowed, something else at the path)."""
+        if len(os.fsencode(self.path)) > MAX_SOCKET_PATH:
+            raise OSError(f"{self.path} is longer than a unix socket path may be ({MAX_SOCKET_PATH} bytes)")
         if self.path.is_symlink() or (self.path.exists() and not stat.S_ISSOCK(self.path.stat().st_mode)):
             raise OSError(f"control socket {self.path}: something other than a socket is there")
         self.path.unlink(missing_ok=True)

@@ -176,3 +176,24 @@ def test_ctrl_c_mid_transaction_says_what_it_leaves_and_a_restart_recovers_it(tm
         timeout=60,
     )
     assert "OPEN ITEMS (1)" in diag.stdout and f"{txn}  RC2" in diag.stdout, diag.stdout
+
+
+def test_bench_up_starts_afresh_and_never_clears_a_folder_that_is_not_a_bench(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.bench import HEADER, clear_previous_bench
+
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("keep me")
+    assert main(["bench", "up", str(mine)]) == 2
+    assert capsys.readouterr().err == (
+        f"kiosk-harness: bench: {mine} is not empty and not a bench's folder: give an empty or new folder\n"
+    )
+    assert (mine / "todo.txt").read_text() == "keep me"
+    old = tmp_path / "bench"
+    (old / "var").mkdir(parents=True)
+    (old / "var" / "journal.sqlite").write_bytes(b"old")
+    (old / "kiosk.toml").write_text(HEADER + "\n")
+    clear_previous_bench(old)
+    assert list(old.iterdir()) == []

@@ -23,26 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from harness.clock import ClockError, parse_clock
-from harness.scenario import Player, ScenarioError, check_expectations, load_scenario
+from harness.scenario import (
+    SCENARIOS,
+    Player,
+    ScenarioError,
+    check_expectations,
+    load_scenario,
+    scenario_path,
+)
 from harness.workdir import WorkFolder
 
 log = logging.getLogger(__name__)
-SCENARIOS = Path(__file__).parent / "scenarios"
+__all__ = ["SCENARIOS", "build_parser", "main", "scenario_path"]  # SCENARIOS, scenario_path: harness.scenario
 READERS = ("loopback", "pcsc", "pn532")
 READER_HELP = "virtual card in-process (loopback), behind pcscd + vpcd (pcsc) or a PN532 on a pty (pn532)"
-
-
-def scenario_path(name: str) -> Path:
-    """A scenario file, by path or by the name of a bundled one. Raises ScenarioError."""
-    path = Path(name)
-    if path.exists():
-        return path
-    bundled = SCENARIOS / f"{name.removesuffix('.toml')}.toml"
-    if bundled.exists():
-        return bundled
-    raise ScenarioError(
-        f"no scenario {name!r} (bundled: {', '.join(p.stem for p in sorted(SCENARIOS.glob('*.toml')))})"
-    )
 
 
 def _clock(args: argparse.Namespace) -> datetime | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.clock import parse_clock, service_time
-from harness.scenario import load_scenario
+from harness.scenario import load_scenario, scenario_path
 from harness.vpcd import FIRST_PORT
 from mock_relay.faults import JST
 
@@ -38,7 +38,6 @@ def _bench_up(args: argparse.Namespace) -> int:
 
 
 def _drive(args: argparse.Namespace) -> int:
-    from harness.cli import scenario_path
     from harness.drive import BenchHands, DriveError, Driver, LineClient, PromptHands, check_outcome
 
     scenario = load_scenario(scenario_path(args.scenario))  # refused before anything is touched

@@ -24,6 +24,7 @@ from kiosk.flow.machine import Flow
 from kiosk.flow.view import Screen, ViewState
 
 log = logging.getLogger(__name__)
+SCENARIOS = Path(__file__).parent / "scenarios"  # the bundled scenarios
 _END = (Screen.DONE, Screen.FAILED)
 
 
@@ -69,6 +70,19 @@ class Scenario:
     setup: dict[str, Any]
     steps: tuple[dict[str, Any], ...]
     expect: dict[str, Any] = field(default_factory=dict)
+
+
+def scenario_path(name: str) -> Path:
+    """A scenario file, by path or by the name of a bundled one. Raises ScenarioError."""
+    path = Path(name)
+    if path.exists():
+        return path
+    bundled = SCENARIOS / f"{name.removesuffix('.toml')}.toml"
+    if bundled.exists():
+        return bundled
+    raise ScenarioError(
+        f"no scenario {name!r} (bundled: {', '.join(p.stem for p in sorted(SCENARIOS.glob('*.toml')))})"
+    )
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -1,13 +1,16 @@
-"""``--sim`` wiring: with the test harness (harness.controls, harness.commands), the only kiosk modules
-that import firmware_sim and mock_relay (tests/test_layering.py checks it).
+"""The simulated kiosk: the product's kiosk built from real parts against simulators, for ``kiosk-harness
+play``/``sim``/``demo-ui`` and the tests (the product never imports it; tests/test_architecture.py checks).
 
-Builds a whole kiosk from real parts against simulators: the virtual card either in a ``sim://``
-loopback reader (with a polling card monitor) or, with ``reader = "pcsc"``, behind the real PC/SC
-stack (pcscd + vpcd through firmware_sim's VpcdBridge, PC/SC presence monitor), or with
-``reader = "pn532"`` in the field of the simulated PN532 module on a pty (``pn532_baud`` paces it); the
-real relay client over mutual TLS to a mock center started here; the real ccTalk cash driver against the cash
-simulator on a pty; the real IPP printer driver against ippeveprinter with our print engine.
-Scenario ``[setup]`` keys pick the faults.
+The virtual card either in a ``sim://`` loopback reader (with a polling card monitor) or, with ``reader =
+"pcsc"``, behind the real PC/SC stack (pcscd + vpcd, PC/SC presence monitor; a busy or missing reader fails
+at once, harness.vpcd), or with ``reader = "pn532"`` in the field of the simulated PN532 module on a pty
+(``pn532_baud`` paces it); the real relay client over mutual TLS to a mock center started here; the real
+ccTalk cash driver against the cash simulator on a pty; the real IPP printer driver against ippeveprinter
+with our print engine. Scenario ``[setup]`` keys pick the faults.
+
+The kiosk and its center run on one injected clock (harness.clock): the caller's, else the scenario's
+``clock``, else 10:00 JST on the next day the center serves by its own calendar; the cards are issued valid
+at that clock (harness.cards), so no run depends on the wall calendar.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ stdin stops ``sim --headless`` as ``quit`` does."""
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -197,3 +198,31 @@ def test_bench_up_starts_afresh_and_never_clears_a_folder_that_is_not_a_bench(
     (old / "kiosk.toml").write_text(HEADER + "\n")
     clear_previous_bench(old)
     assert list(old.iterdir()) == []
+
+
+@pytest.mark.timeout(90)
+def test_the_sim_window_says_it_renders_off_screen_for_want_of_a_display(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), env.get("PYTHONPATH")])
+    )  # cwd is not the repo
+    (tmp_path / "tmp").mkdir()
+    cmd = [sys.executable, "-m", "harness", "sim", "--clock", CLOCK]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    lines = Lines(proc)
+    try:
+        lines.until("touchscreen open", 60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    assert lines.seen[0] == (
+        "the touchscreen renders off screen: no display (DISPLAY is unset); nothing is shown. "
+        "--headless: use stdin"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["tmp"] and _work_folders(tmp_path / "tmp") == []

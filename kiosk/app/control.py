@@ -189,13 +189,14 @@ class FlowWatch:
             raise TapError(f"the kiosk is still busy after {timeout:.0f} s (now: {self.flow.view.screen})")
         return self.flow.view
 
-    def wait_screen(self, screen: Screen, timeout: float) -> ViewState:
-        """Wait until the flow shows ``screen``, or a transaction ends when ``screen`` is not an end screen.
-        Raises TimeoutError."""
+    def wait_screen(self, screen: Screen, timeout: float, *, ended_after: int = 0) -> ViewState:
+        """Wait until the flow shows ``screen``, or (when ``screen`` is not an end screen) shows the end of
+        a transaction that ended after the first ``ended_after`` ones: the end of an earlier resident's
+        transaction still on screen is waited out. Raises TimeoutError."""
 
         def ready() -> bool:
             now = self.flow.view.screen
-            return now is screen or (screen not in ENDED and now in ENDED)
+            return now is screen or (screen not in ENDED and now in ENDED and len(self.ended) > ended_after)
 
         if not self._wait(ready, timeout):
             raise TimeoutError(
@@ -376,16 +377,16 @@ class ControlServer(LineServer):
         if command == "view":
             return f"screen {describe(self.watch.view)}"
         if command == "wait":
-            return self._wait_screen(args)
+            return self._wait_screen(args, mark)
         if command == "outcome":
             return f"outcome: {describe(self.watch.wait_ended(mark, _seconds(args[:1], self.wait)))}"
         return self.watch.tap(words, self.wait)
 
-    def _wait_screen(self, args: list[str]) -> str:
+    def _wait_screen(self, args: list[str], mark: int) -> str:
         if not 1 <= len(args) <= 2 or args[0] not in {s.value for s in Screen}:
             raise TapError("usage: wait SCREEN [SECONDS]")
         screen = Screen(args[0])
-        view = self.watch.wait_screen(screen, _seconds(args[1:], self.wait))
+        view = self.watch.wait_screen(screen, _seconds(args[1:], self.wait), ended_after=mark)
         return f"{'screen' if view.screen is screen else 'ended'} {describe(view)}"
 
 

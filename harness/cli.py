@@ -239,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kiosk-harness: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # a store's install: the product without the stand-ins
+        print(f"kiosk-harness: needs pip install 'myna-kiosk[harness]' (missing {exc.name})", file=sys.stderr)
+        return 2
     except Exception as exc:  # simulator start-up failures (PrinterSimError, PkiError, ReaderBusyError, ...)
         print(f"kiosk-harness: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

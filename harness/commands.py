@@ -25,8 +25,8 @@ HELP = """commands (test engineer):
   card               place the card on the reader
   remove             take the card off the reader
   use ID [VARIANT]   the next card: a resident id (see 'residents') and normal|expired|revoked|pin_locked
-  coin YEN           drop a coin (10 50 100 500)
-  note YEN           feed a note (1000 2000 5000 10000)
+  coin YEN           drop a coin (10 50 100 500) on the pay screen
+  note YEN           feed a note (1000 2000 5000 10000) on the pay screen
   printer FAULT      jam | paper_out | clear
   residents          the residents whose cards are on offer
   status             card, cash and printer state

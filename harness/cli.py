@@ -58,6 +58,8 @@ def _copy_pages(kiosk: Any, out: str | None, name: str, flag: str) -> None:
 def _play(args: argparse.Namespace) -> int:
     scenario = load_scenario(scenario_path(args.scenario))  # refused here, before anything starts
     clock = _clock(args)
+    if args.crash_at is not None and not args.work:
+        raise ScenarioError("--crash-at needs --work: the next run recovers from the journal kept there")
     from harness.sim import SimKiosk  # the simulators load only when asked for
 
     setup = dict(scenario.setup)

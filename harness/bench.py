@@ -59,7 +59,7 @@ HELP = (
 )
 
 
-class BenchError(RuntimeError):
+class BenchError(OSError):
     """The bench cannot come up; the message says why in one line."""
 
 
@@ -198,7 +198,9 @@ def clear_previous_bench(folder: Path) -> None:
     config = folder / "kiosk.toml"
     ours = config.is_file() and config.read_text(encoding="utf-8").startswith(HEADER)
     if not ours or any(entry.name not in MADE for entry in entries):
-        raise BenchError(f"{folder} is not empty and not a bench's folder: give an empty or new folder")
+        raise BenchError(
+            f"bench: {folder} is not empty and not a bench's folder: give an empty or new folder"
+        )
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)

@@ -19,21 +19,18 @@ from mock_relay.faults import JST
 
 
 def _bench_up(args: argparse.Namespace) -> int:
-    from harness.bench import Bench, BenchError, BenchOptions
+    from harness.bench import Bench, BenchOptions
 
     clock = parse_clock(args.clock) if args.clock else service_time(datetime.now(JST))
     options = BenchOptions(Path(args.folder), clock, args.resident, args.pin, args.reader, args.vpcd_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        with Bench(options) as bench:
-            for line in bench.lines():
-                print(line, flush=True)
-            stop.wait()
-            print("bench: stopping", flush=True)
-    except BenchError as exc:
-        raise OSError(f"bench: {exc}") from None  # one line, exit 2
+    with Bench(options) as bench:  # BenchError (an OSError): one line, exit 2
+        for line in bench.lines():
+            print(line, flush=True)
+        stop.wait()
+        print("bench: stopping", flush=True)
     return 0
 
 

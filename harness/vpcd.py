@@ -17,7 +17,7 @@ FIRST_PORT = 35963  # vpcd's first reader
 PLACE_TIMEOUT = 5.0  # pcscd polls every 400 ms: a card not taken in 5 s is not going to be
 
 
-class ReaderBusyError(RuntimeError):
+class ReaderBusyError(OSError):
     """The vpcd reader cannot take the virtual card; the message says why, in one line."""
 
 

@@ -23,7 +23,7 @@ demo: setup
 	@scripts/demo.sh
 	@scripts/demo-kiosk.sh
 	@printf '\n\033[1m== kiosk demo-ui: the same resident on the real touchscreen (off screen without a display)\033[0m\n'
-	$(BIN)/python -m harness demo-ui --reader pcsc --out out/screens
+	$(BIN)/python -m harness demo-ui --reader pcsc --out out/screens --pages out/demo-ui
 
 bench: setup
 	$(BIN)/python -m bench

@@ -2,8 +2,11 @@
 
 The test engineer's hands (``card``, ``remove``, ``use``, ``coin``, ``note``, ``printer``) go through
 :class:`harness.controls.SimControls`; the resident's taps on the screen (``start``, ``route``,
-``pin``, ``choose`` ...) are posted to the flow as the touchscreen would. A PIN is never echoed.
-The table is dispatched by firmware_sim's command loop helper (the simulators' CLIs use it too).
+``pin``, ``choose`` ...) go through the kiosk's own tap handling (``kiosk.app.control``, the same as a
+kiosk's control socket): each waits while the kiosk is busy, then is done on the screen that takes it or
+refused with one line ("coin 500: not on the pay screen (now: route)"), and is answered with the screen
+the kiosk settled on, never "tapped" for a tap that did nothing. A PIN is never echoed. The end of
+input stops the kiosk as ``quit`` does. The table is dispatched by firmware_sim's command loop helper.
 """
 
 from __future__ import annotations
@@ -15,22 +18,24 @@ from typing import TextIO
 
 from firmware_sim.cli.serve import CommandError, dispatch
 from harness.controls import ControlError, SimControls, residents
-from kiosk.flow import events as ev
+from kiosk.app.control import REACT_S, TAPS, TapError, describe
+from kiosk.flow.view import Screen
 
 HELP = """commands (test engineer):
   card               place the card on the reader
   remove             take the card off the reader
   use ID [VARIANT]   the next card: a resident id (see 'residents') and normal|expired|revoked|pin_locked
-  coin YEN           drop a coin (10 50 100 500)
-  note YEN           feed a note (1000 2000 5000 10000)
+  coin YEN           drop a coin (10 50 100 500) on the pay screen
+  note YEN           feed a note (1000 2000 5000 10000) on the pay screen
   printer FAULT      jam | paper_out | clear
   residents          the residents whose cards are on offer
   status             card, cash and printer state
-commands (resident's taps):
+commands (resident's taps; each waits while the kiosk is busy, then needs its screen):
   start [LANG]  route residence|honseki  pin NNNN  choose TYPE  options KEY=VALUE...  copies N
   confirm  back  cancel  finish
   help               this text
-  quit               stop the kiosk"""
+  quit               stop the kiosk (so does the end of input)"""
+PAY = frozenset({Screen.PAY})
 
 Handler = Callable[[SimControls, list[str]], str]
 
@@ -66,51 +71,38 @@ def _printer(controls: SimControls, args: list[str]) -> str:
 
 
 def _placed(controls: SimControls, place: bool) -> str:
+    """Place or remove the card; on the screen that waits for it, also what the kiosk made of it."""
+    waiting = {True: Screen.PLACE_CARD, False: Screen.REMOVE_CARD}[place]
+    before = controls.watch.view
     (controls.place_card if place else controls.remove_card)()
     resident, variant = controls.current
-    return f"card {resident} {variant} {'placed' if place else 'removed'}"
+    answer = f"card {resident} {variant} {'placed' if place else 'removed'}"
+    if before.screen is not waiting:
+        return answer
+    controls.watch.wait_moved(before, REACT_S)
+    return f"{answer} -> {describe(controls.watch.settled(controls.wait))}"
 
 
-def _options(args: list[str]) -> ev.ChooseOptions:
-    pairs = [arg.split("=", 1) for arg in args]
-    if any(len(pair) != 2 for pair in pairs):
-        raise ControlError("usage: options KEY=VALUE ...")
-    return ev.ChooseOptions(options=tuple((k, v) for k, v in pairs))
+def _cash(kind: str) -> Handler:
+    """Drop a coin / feed a note on the pay screen; once taken, wait for the kiosk to count it."""
 
+    def handler(controls: SimControls, args: list[str]) -> str:
+        yen = _yen(args)
+        before = controls.watch.ready_for(f"{kind} {yen}", PAY, controls.wait)
+        result = (controls.insert_coin if kind == "coin" else controls.insert_note)(yen)
+        if not result.accepted:
+            return str(result)
+        after = controls.watch.wait_view(
+            lambda v: (v.screen, v.amount_inserted) != (before.screen, before.amount_inserted), REACT_S
+        )
+        return f"{result} -> {after.screen} (inserted {after.amount_inserted} of {after.fee} yen)"
 
-def _pin(args: list[str]) -> ev.PinEntered:
-    pin = _one(args, "pin NNNN")
-    if not pin.isdigit():
-        raise ControlError("a PIN is digits only")
-    return ev.PinEntered(pin=pin)
-
-
-def _copies(args: list[str]) -> ev.ChooseCopies:
-    copies = _one(args, "copies N")
-    if not copies.isdigit():
-        raise ControlError("copies is a number")
-    return ev.ChooseCopies(copies=int(copies))
-
-
-# The resident's taps: command -> the flow event built from its arguments
-_TAPS: dict[str, Callable[[list[str]], object]] = {
-    "start": lambda a: ev.Start(language=a[0] if a else "ja"),
-    "route": lambda a: ev.ChooseRoute(route=_one(a, "route residence|honseki")),
-    "pin": _pin,
-    "choose": lambda a: ev.ChooseType(type=_one(a, "choose TYPE")),
-    "options": _options,
-    "copies": _copies,
-    "confirm": lambda _a: ev.Confirm(),
-    "back": lambda _a: ev.Back(),
-    "cancel": lambda _a: ev.Cancel(),
-    "finish": lambda _a: ev.Finish(),
-}
+    return handler
 
 
 def _tap(name: str) -> Handler:
     def handler(controls: SimControls, args: list[str]) -> str:
-        controls.flow.post(_TAPS[name](args))
-        return f"tapped {name}" + (" ****" if name == "pin" else "".join(f" {a}" for a in args))
+        return controls.watch.tap([name, *args], controls.wait)
 
     return handler
 
@@ -119,13 +111,13 @@ COMMANDS: dict[str, Handler] = {
     "card": lambda c, a: _placed(c, True),
     "remove": lambda c, a: _placed(c, False),
     "use": _use,
-    "coin": lambda c, a: str(c.insert_coin(_yen(a))),
-    "note": lambda c, a: str(c.insert_note(_yen(a))),
+    "coin": _cash("coin"),
+    "note": _cash("note"),
     "printer": _printer,
     "residents": lambda c, a: "\n".join(r.label for r in residents()),
     "status": lambda c, a: str(c.status()),
     "help": lambda c, a: HELP,
-    **{name: _tap(name) for name in _TAPS},
+    **{name: _tap(name) for name in TAPS},
 }
 
 
@@ -134,24 +126,24 @@ def execute(controls: SimControls, line: str) -> str:
     Never raises for bad input."""
     try:
         return dispatch(COMMANDS, controls, line)
-    except (CommandError, ControlError) as exc:
+    except (CommandError, ControlError, TapError) as exc:
         return f"error: {exc}"
 
 
 def serve_lines(controls: SimControls, lines: Iterable[str], out: TextIO, stop: threading.Event) -> None:
-    """Answer each command line on ``out`` until ``quit`` (which sets ``stop``), end of input or
+    """Answer each command line on ``out`` until ``quit``, the end of input (both set ``stop``) or
     ``stop``. Each answer is one write, so it does not interleave with other threads' lines. Never
     raises for bad input."""
     for line in lines:
         if stop.is_set():
             return
         if line.strip() in ("quit", "exit"):
-            stop.set()
-            return
+            break
         answer = execute(controls, line)
         if answer:
             out.write(answer + "\n")
             out.flush()
+    stop.set()
 
 
 def serve_stdin(controls: SimControls, stop: threading.Event) -> threading.Thread:

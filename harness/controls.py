@@ -19,19 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.card.image import CardImage
 from firmware_sim.card.mynumber import MyNumberCard
-from mock_relay.cli.cards import issue_card, revoke_card
+from harness.cards import VARIANTS, CardOfficeError, issue_card_at, setup_variant
+from kiosk.app.control import FlowWatch
 from mock_relay.registry import seed
 
 log = logging.getLogger(__name__)
 
-VARIANTS: dict[str, str] = {
-    "normal": "normal",
-    "expired": "expired",
-    "revoked": "revoked",
-    "pin_locked": "PIN locked",
-}
+__all__ = ["VARIANTS", "ControlError", "SimControls", "check_card", "residents", "run_setup", "setup_variant"]
 COINS = (10, 50, 100, 500)
 NOTES = (1000, 2000, 5000, 10000)  # what the bill validator simulator knows (firmware_sim.cash.unit)
 PRINTER_FAULTS = ("jam", "paper_out")
@@ -124,28 +119,15 @@ def run_setup(reader: str | None, resident: str | None) -> dict[str, Any]:
     return setup
 
 
-def setup_variant(setup: dict[str, Any]) -> str:
-    """The variant a SimKiosk ``setup`` gave its first card."""
-    for key in ("pin_locked", "revoked", "expired"):
-        if setup.get(key):
-            return key
-    return "normal"
-
-
-def _lock_auth_pin(card: Path, pin: str) -> None:
-    """Use up the auth PIN tries with a wrong PIN. Raises CardImageError."""
-    image = CardImage.load(card)
-    wrong = b"0000" if pin != "0000" else b"9999"
-    while image.tries_left("auth") > 0:
-        image.verify_pin("auth", wrong)
-
-
 class SimControls:
     """Controls over a running ``SimKiosk`` (any thread; one lock orders card moves and swaps)."""
 
-    def __init__(self, kiosk: Any) -> None:
+    def __init__(self, kiosk: Any, *, wait: float = 120.0) -> None:
+        """``wait``: how long a resident's tap waits for a busy kiosk to settle (headless command loop)."""
         self._kiosk = kiosk
         self.flow = kiosk.flow  # the resident's side, for the headless command loop's screen intents
+        self.watch = FlowWatch(kiosk.flow)
+        self.wait = wait
         self._slot = kiosk.hands.transport
         if not hasattr(self._slot, "card"):
             raise ControlError(f"the reader slot {type(self._slot).__name__} holds no swappable card")
@@ -155,7 +137,6 @@ class SimControls:
         self._current = first
         self._on_reader = False  # SimKiosk starts with the card out of the reader
         self._last_cash: CashResult | None = None
-        self._armed_jam: int | None = None
 
     # --- cards ---------------------------------------------------------------------------------------
     @property
@@ -191,19 +172,14 @@ class SimControls:
     def _issue(self, resident_id: str, variant: str) -> Path:
         data = Path(self._kiosk.work) / "center"
         path = Path(self._kiosk.work) / "cards" / f"{resident_id}-{variant}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
         pin = str(self._kiosk.setup.get("card_pin", "1234"))
-        try:
-            if not path.exists():
-                issue_card(data, resident_id, path, auth_pin=pin, expired=variant == "expired")
-                if variant == "revoked":
-                    revoke_card(data, path, "key_compromise")
-                if variant == "pin_locked":
-                    _lock_auth_pin(path, pin)
-        except Exception as exc:  # PkiError, CardImageError, KeyError, OSError: one clear line
-            path.unlink(missing_ok=True)
-            raise ControlError(f"could not issue the card of {resident_id}: {exc}") from exc
-        return path
+        if path.exists():
+            return path
+        try:  # valid at the kiosk's (injected) clock, as the first card is
+            at = self._kiosk.clock.now()
+            return issue_card_at(data, resident_id, path, at=at, pin=pin, variant=variant)
+        except CardOfficeError as exc:
+            raise ControlError(str(exc)) from exc
 
     def place_card(self) -> None:
         """Put the current card on the reader. Raises ControlError if it is already there."""
@@ -261,50 +237,19 @@ class SimControls:
         return tuple(sorted(((yen, stock) for yen, stock, _paid in hoppers.values()), reverse=True))
 
     # --- printer -------------------------------------------------------------------------------------
-    def _printer_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self._kiosk.printer_sim.state_file.read_text())
-        return state
-
     def printer_fault(self, fault: str) -> None:
         """Arm a printer fault for the next sheet: "jam" or "paper_out". Raises ControlError."""
-        if fault not in PRINTER_FAULTS:
-            raise ControlError(f"unknown printer fault {fault!r} (one of {', '.join(PRINTER_FAULTS)})")
         with self._lock:
-            try:
-                if fault == "jam":
-                    self._armed_jam = int(self._printer_state().get("sheets_fed") or 0) + 1
-                    self._kiosk.printer_sim.configure(jam_at=self._armed_jam)
-                else:
-                    self._kiosk.printer_sim.configure(paper_left=0)
-            except (OSError, ValueError) as exc:
-                raise ControlError(f"printer: {exc}") from exc
+            arm_printer_fault(self._kiosk.printer_sim, fault)
 
     def clear_printer(self) -> None:
-        """Disarm faults and refill paper; a jam that has happened restarts the printer (ippeveprinter
-        keeps media-jam until then). Raises ControlError when the printer does not come back."""
+        """Disarm faults and refill paper (see clear_printer_faults). Raises ControlError."""
         with self._lock:
-            try:
-                jammed = self.printer_status() == "jammed"
-                self._kiosk.printer_sim.configure(jam_at=None)
-                if jammed:
-                    self._kiosk.printer_sim.stop()
-                    self._kiosk.printer_sim.start()
-                    self._kiosk.printer_sim.configure(jam_at=None)
-                self._kiosk.printer_sim.refill(None)
-                self._armed_jam = None
-            except Exception as exc:  # PrinterSimError, OSError
-                raise ControlError(f"printer: {exc}") from exc
+            clear_printer_faults(self._kiosk.printer_sim)
 
     def printer_status(self) -> str:
         """ "ok", "jam armed", "jammed", "paper out" or "unknown". Never raises."""
-        try:
-            state = self._printer_state()
-        except (OSError, ValueError):
-            return "unknown"
-        fed, jam_at, paper = int(state.get("sheets_fed") or 0), state.get("jam_at"), state.get("paper_left")
-        if isinstance(jam_at, int):
-            return "jammed" if fed >= jam_at else "jam armed"
-        return "paper out" if isinstance(paper, int) and paper <= 0 else "ok"
+        return printer_status(self._kiosk.printer_sim)
 
     # --- all of it -----------------------------------------------------------------------------------
     def status(self) -> HarnessStatus:
@@ -315,3 +260,49 @@ class SimControls:
         return HarnessStatus(
             resident, variant, on_reader, self.tries_left(), last, self.hoppers(), self.printer_status()
         )
+
+
+# --- the simulated printer (harness.sim's and the bench's ``PrinterSim``) ----------------------------------
+def _printer_state(printer_sim: Any) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(printer_sim.state_file.read_text())
+    return state
+
+
+def arm_printer_fault(printer_sim: Any, fault: str) -> None:
+    """Arm a fault for the next sheet: "jam" or "paper_out". Raises ControlError."""
+    if fault not in PRINTER_FAULTS:
+        raise ControlError(f"unknown printer fault {fault!r} (one of {', '.join(PRINTER_FAULTS)})")
+    try:
+        if fault == "jam":
+            printer_sim.configure(jam_at=int(_printer_state(printer_sim).get("sheets_fed") or 0) + 1)
+        else:
+            printer_sim.configure(paper_left=0)
+    except (OSError, ValueError) as exc:
+        raise ControlError(f"printer: {exc}") from exc
+
+
+def clear_printer_faults(printer_sim: Any) -> None:
+    """Disarm faults and refill paper; a jam that has happened restarts the printer (ippeveprinter keeps
+    media-jam until then). Raises ControlError when the printer does not come back."""
+    try:
+        jammed = printer_status(printer_sim) == "jammed"
+        printer_sim.configure(jam_at=None)
+        if jammed:
+            printer_sim.stop()
+            printer_sim.start()
+            printer_sim.configure(jam_at=None)
+        printer_sim.refill(None)
+    except Exception as exc:  # PrinterSimError, OSError
+        raise ControlError(f"printer: {exc}") from exc
+
+
+def printer_status(printer_sim: Any) -> str:
+    """ "ok", "jam armed", "jammed", "paper out" or "unknown". Never raises."""
+    try:
+        state = _printer_state(printer_sim)
+    except (OSError, ValueError):
+        return "unknown"
+    fed, jam_at, paper = int(state.get("sheets_fed") or 0), state.get("jam_at"), state.get("paper_left")
+    if isinstance(jam_at, int):
+        return "jammed" if fed >= jam_at else "jam armed"
+    return "paper out" if isinstance(paper, int) and paper <= 0 else "ok"

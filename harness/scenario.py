@@ -1,8 +1,10 @@
 """A scripted resident: a TOML scenario of steps (wait for a screen, then act) played against a flow.
 
 Actions: start, route, insert_card, remove_card, pin, choose, options, copies, confirm, coins, notes,
-cancel, idle (wait ``seconds`` doing nothing, e.g. past a timeout), finish. The player prints each
-step and the screen it led to; a PIN is printed as ****.
+cancel, idle (wait ``seconds`` doing nothing, e.g. past a timeout), finish. A file with an unknown action,
+screen or key, or an action without the value it needs, is refused before anything starts. The player
+prints each step as the screen it waited for and what it did, the same from run to run (the screen an
+action leads to depends on thread timing, so it is not printed); a PIN is printed as ****.
 """
 
 from __future__ import annotations
@@ -16,16 +18,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.app.control import describe
 from kiosk.flow import events as ev
 from kiosk.flow.machine import Flow
 from kiosk.flow.view import Screen, ViewState
 
 log = logging.getLogger(__name__)
+SCENARIOS = Path(__file__).parent / "scenarios"  # the bundled scenarios
 _END = (Screen.DONE, Screen.FAILED)
 
 
 class ScenarioError(ValueError):
     """The scenario file is unreadable or malformed."""
+
+
+# action -> the keys it needs (beyond do / wait / timeout) and the ones it may have
+ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "start": ((), ("language",)),
+    "route": ((), ("route",)),
+    "insert_card": ((), ()),
+    "remove_card": ((), ()),
+    "pin": (("pin",), ()),
+    "choose": (("type",), ()),
+    "options": (("options",), ()),
+    "copies": (("copies",), ()),
+    "confirm": ((), ()),
+    "cancel": ((), ()),
+    "finish": ((), ()),
+    "idle": ((), ("seconds",)),
+    "coins": (("coins",), ()),
+    "notes": (("notes",), ()),
+}
+_STEP_KEYS = ("do", "wait", "timeout")
 
 
 class Hands(Protocol):
@@ -48,6 +72,19 @@ class Scenario:
     expect: dict[str, Any] = field(default_factory=dict)
 
 
+def scenario_path(name: str) -> Path:
+    """A scenario file, by path or by the name of a bundled one. Raises ScenarioError."""
+    path = Path(name)
+    if path.exists():
+        return path
+    bundled = SCENARIOS / f"{name.removesuffix('.toml')}.toml"
+    if bundled.exists():
+        return bundled
+    raise ScenarioError(
+        f"no scenario {name!r} (bundled: {', '.join(p.stem for p in sorted(SCENARIOS.glob('*.toml')))})"
+    )
+
+
 def load_scenario(path: Path) -> Scenario:
     """Parse a scenario file. Raises ScenarioError with a clear message."""
     try:
@@ -58,16 +95,37 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
         raise ScenarioError(f"{path}: [[step]] tables expected")
     for index, step in enumerate(steps, 1):
-        if "do" not in step and "wait" not in step:
-            raise ScenarioError(f"{path}: step {index} has neither 'do' nor 'wait'")
-        if "wait" in step and step["wait"] not in {s.value for s in Screen}:
-            raise ScenarioError(f"{path}: step {index}: unknown screen {step['wait']!r}")
+        check_step(step, f"{path}: step {index}")
     return Scenario(
         str(data.get("name", path.stem)),
         dict(data.get("setup", {})),
         tuple(steps),
         dict(data.get("expect", {})),
     )
+
+
+def check_step(step: dict[str, Any], where: str) -> None:
+    """One ``[[step]]`` table: a known screen to wait for, a known action with the keys it needs and no
+    others. Raises ScenarioError starting with ``where``."""
+    if "do" not in step and "wait" not in step:
+        raise ScenarioError(f"{where} has neither 'do' nor 'wait'")
+    if "wait" in step and step["wait"] not in {s.value for s in Screen}:
+        raise ScenarioError(f"{where}: unknown screen {step['wait']!r}")
+    if "do" not in step:
+        extra = sorted(set(step) - set(_STEP_KEYS))
+        if extra:
+            raise ScenarioError(f"{where}: {extra[0]!r} without an action ('do')")
+        return
+    action = step["do"]
+    if action not in ACTIONS:
+        raise ScenarioError(f"{where}: unknown action {action!r} (actions: {', '.join(ACTIONS)})")
+    needs, may = ACTIONS[action]
+    missing = [key for key in needs if key not in step]
+    if missing:
+        raise ScenarioError(f"{where}: {action} needs {missing[0]!r}")
+    unknown = sorted(set(step) - set(_STEP_KEYS) - set(needs) - set(may))
+    if unknown:
+        raise ScenarioError(f"{where}: {action} takes no {unknown[0]!r}")
 
 
 class Player:
@@ -78,6 +136,7 @@ class Player:
         self._changed = threading.Condition()
         self.views: list[ViewState] = []
         self.ended: ViewState | None = None  # the first DONE / FAILED view (kept after a finish)
+        self._first = flow.view.screen
         flow.subscribe(self._seen)
 
     def _seen(self, view: ViewState) -> None:
@@ -109,18 +168,26 @@ class Player:
             if "wait" in step:
                 view = self.wait_for(Screen(step["wait"]), float(step.get("timeout", step_timeout)))
                 if view.screen in _END and view.screen.value != step["wait"]:
-                    self.out(f"[{index:2}] expected {step['wait']}, the flow ended: {_describe(view)}")
+                    self.out(f"[{index:2}] expected {step['wait']}, the flow ended: {describe(view)}")
                     return view
             if "do" in step:
                 self._act(step)
             time.sleep(0.05)  # let the flow take the action before the next wait
-            shown = "****" if step.get("do") == "pin" else _params(step)
-            self.out(
-                f"[{index:2}] {step.get('do', 'wait')} {shown}".rstrip() + f" -> {self.flow.view.screen}"
-            )
+            self.out(step_line(index, step))
         final = self.wait_for_end(step_timeout)
-        self.out(f"outcome: {_describe(final)}")
+        self.out(f"outcome: {describe(final)}")
+        self.out("screens: " + " -> ".join(self.screens()))
         return final
+
+    def screens(self) -> list[str]:
+        """The screens the flow has shown so far, in order, each once per visit (a countdown repaints the
+        same screen). Never raises."""
+        with self._changed:
+            path = [str(self._first)]
+            for view in self.views:
+                if not path or path[-1] != str(view.screen):
+                    path.append(str(view.screen))
+            return path
 
     def wait_for_end(self, timeout: float) -> ViewState:
         """Wait for DONE or FAILED (the view the transaction ended on, even if a ``finish`` step has since
@@ -160,25 +227,22 @@ class Player:
             time.sleep(0.15)  # one coin per acceptor poll, as a resident would
 
 
+def step_line(index: int, step: dict[str, Any]) -> str:
+    """How a step is logged: ``[ 4] pin: pin ****`` (the screen waited for, the action and its values;
+    a PIN as ****). Only what the scenario says, so the log of one scenario is the same every run."""
+    shown = "****" if step.get("do") == "pin" else _params(step)
+    action = f"{step.get('do', 'wait')} {shown}".rstrip()
+    return f"[{index:2}] {step['wait']}: {action}" if "wait" in step else f"[{index:2}] {action}"
+
+
 def _params(step: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in step.items() if k not in ("do", "wait", "timeout"))
-
-
-def _describe(view: ViewState) -> str:
-    o = view.outcome
-    if o is None:
-        return str(view.screen)
-    return (
-        f"{view.screen} message={o.message_key} reason={o.reason} staff={o.staff_code} "
-        f"fee={view.fee} inserted={view.amount_inserted} change={view.change} refunded={o.refunded} "
-        f"owed={o.refund_owed} pages={view.pages_printed}/{view.pages_total}"
-    )
+    return " ".join(f"{k}={v}" for k, v in step.items() if k not in _STEP_KEYS)
 
 
 def check_expectations(scenario: Scenario, view: ViewState) -> list[str]:
     """Differences between the scenario's [expect] table and the final view (empty: as expected)."""
     o = view.outcome
-    got = {
+    got: dict[str, object] = {
         "outcome": o.reason if o else "",
         "message": o.message_key if o else "",
         "staff": o.staff_code if o else "",
@@ -186,4 +250,9 @@ def check_expectations(scenario: Scenario, view: ViewState) -> list[str]:
         "refunded": o.refunded if o else 0,
         "change": view.change,
     }
-    return [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in scenario.expect.items() if got.get(k) != v]
+    return unmet_expectations(scenario.expect, got)
+
+
+def unmet_expectations(expect: dict[str, Any], got: dict[str, object]) -> list[str]:
+    """``expected X, got Y`` for each [expect] key the outcome ``got`` does not meet (empty: all met)."""
+    return [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in expect.items() if got.get(k) != v]

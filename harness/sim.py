@@ -1,13 +1,16 @@
-"""``--sim`` wiring: with the test harness (harness.controls, harness.commands), the only kiosk modules
-that import firmware_sim and mock_relay (tests/test_layering.py checks it).
+"""The simulated kiosk: the product's kiosk built from real parts against simulators, for ``kiosk-harness
+play``/``sim``/``demo-ui`` and the tests (the product never imports it; tests/test_architecture.py checks).
 
-Builds a whole kiosk from real parts against simulators: the virtual card either in a ``sim://``
-loopback reader (with a polling card monitor) or, with ``reader = "pcsc"``, behind the real PC/SC
-stack (pcscd + vpcd through firmware_sim's VpcdBridge, PC/SC presence monitor), or with
-``reader = "pn532"`` in the field of the simulated PN532 module on a pty (``pn532_baud`` paces it); the
-real relay client over mutual TLS to a mock center started here; the real ccTalk cash driver against the cash
-simulator on a pty; the real IPP printer driver against ippeveprinter with our print engine.
-Scenario ``[setup]`` keys pick the faults.
+The virtual card either in a ``sim://`` loopback reader (with a polling card monitor) or, with ``reader =
+"pcsc"``, behind the real PC/SC stack (pcscd + vpcd, PC/SC presence monitor; a busy or missing reader fails
+at once, harness.vpcd), or with ``reader = "pn532"`` in the field of the simulated PN532 module on a pty
+(``pn532_baud`` paces it); the real relay client over mutual TLS to a mock center started here; the real
+ccTalk cash driver against the cash simulator on a pty; the real IPP printer driver against ippeveprinter
+with our print engine. Scenario ``[setup]`` keys pick the faults.
+
+The kiosk and its center run on one injected clock (harness.clock): the caller's, else the scenario's
+``clock``, else 10:00 JST on the next day the center serves by its own calendar; the cards are issued valid
+at that clock (harness.cards), so no run depends on the wall calendar.
 """
 
 from __future__ import annotations
@@ -19,20 +22,21 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
-from firmware_sim.card.image import CardImage
 from firmware_sim.card.mynumber import MyNumberCard
 from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
-from firmware_sim.vpcd import VpcdBridge
+from harness.cards import issue_card_at, setup_variant
+from harness.clock import SimClock, parse_clock, service_time
 from harness.crash import kill_at
+from harness.vpcd import VpcdSlot
 from kiosk.app.assemble import StackedKiosk, compose_flow
 from kiosk.devices.cash.serial_link import CashLink
 from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
@@ -45,8 +49,7 @@ from kiosk.journal.store import Journal
 from kiosk.staff.diagnostics import LiveDevices, StaffAccess, live_diagnostics
 from kiosk.staff.heartbeat import Heartbeat
 from kiosk.staff.passcode import PasscodeVerifier
-from mock_relay.cli.cards import issue_card, revoke_card
-from mock_relay.faults import JST, FaultRule
+from mock_relay.faults import JST, CenterClock, FaultRule
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from reader.loopback import LoopbackTransport
@@ -60,17 +63,6 @@ from relay_client import IssuanceClient, RetryPolicy
 from relay_client import Timeouts as HttpTimeouts
 
 log = logging.getLogger(__name__)
-_CLOSED = {(12, 29), (12, 30), (12, 31), (1, 1), (1, 2), (1, 3)}
-
-
-def service_time(hour: int = 10) -> datetime:
-    """``hour`` JST on the next weekday that is not a closure day (the center's hours apply)."""
-    day = datetime.now(JST).date() + timedelta(days=1)
-    while (
-        day.weekday() >= 5 or (day.month, day.day) in _CLOSED or day in (date(2026, 12, 6), date(2027, 2, 14))
-    ):
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, hour, tzinfo=JST)
 
 
 PCSC_READER = "Virtual PCD 00 00"  # vpcd's first virtual reader (TCP 35963)
@@ -110,15 +102,6 @@ class Pn532Slot:
         self.module.remove_card()
 
 
-def _lock_auth_pin(card: Path, pin: str) -> None:
-    """Use up the card's auth PIN tries with a wrong PIN: a card that arrives at the kiosk locked.
-    Raises CardImageError for a file that is not a card image."""
-    image = CardImage.load(card)
-    wrong = b"0000" if pin != "0000" else b"9999"
-    while image.tries_left("auth") > 0:
-        image.verify_pin("auth", wrong)
-
-
 @dataclass
 class SimHands:
     """The resident's hands on the simulated card reader and cash unit."""
@@ -143,20 +126,27 @@ class SimKiosk(StackedKiosk):
     """A complete kiosk on simulators under ``work``; a context manager that stops everything it started."""
 
     def __init__(
-        self, work: Path, setup: dict[str, Any] | None = None, *, journal: Path | None = None
+        self,
+        work: Path,
+        setup: dict[str, Any] | None = None,
+        *,
+        journal: Path | None = None,
+        clock: datetime | None = None,
     ) -> None:
+        """``clock``: the moment the kiosk and its center start at (then run on); else the setup's
+        ``clock``; else the next service day after today by the center's calendar (``start_time``).
+        Raises ClockError for a setup ``clock`` that is not an ISO 8601 time with an offset."""
         self.work = work
         self.setup = dict(setup or {})
         self.journal_path = journal or work / "journal.sqlite"
         self._stack = contextlib.ExitStack()
         self.recovered: list[Recovered] = []
+        self.clock = SimClock(start_time(self.setup, clock))
 
     def _start(self) -> None:
         s, data = self.setup, self.work / "center"
-        self.server = RelayServer(data).start()
+        self.server = RelayServer(data, clock=CenterClock(self.clock.now())).start()
         self._stack.callback(self.server.stop)
-        clock = s.get("clock")
-        self.server.clock.set(datetime.fromisoformat(clock) if clock else service_time())
         for fault in s.get("center_faults", []):
             self.server.faults.add(FaultRule.from_json(fault))
         self.client = self._client(data)
@@ -200,19 +190,13 @@ class SimKiosk(StackedKiosk):
         return client
 
     def _card(self, data: Path) -> Path:
+        """The first card, valid at the kiosk's clock (issued once per work folder). Raises
+        CardOfficeError."""
         path = self.work / "card.json"
         if not path.exists():
-            issue_card(
-                data,
-                str(self.setup.get("resident", "C-001")),
-                path,
-                auth_pin=str(self.setup.get("card_pin", "1234")),
-                expired=bool(self.setup.get("expired")),
-            )
-            if self.setup.get("revoked"):
-                revoke_card(data, path, "key_compromise")
-            if self.setup.get("pin_locked"):
-                _lock_auth_pin(path, str(self.setup.get("card_pin", "1234")))
+            resident, pin = str(self.setup.get("resident", "C-001")), str(self.setup.get("card_pin", "1234"))
+            variant = setup_variant(self.setup)
+            issue_card_at(data, resident, path, at=self.clock.now(), pin=pin, variant=variant)
         return path
 
     def _cash_sim(self) -> CashUnitSim:
@@ -243,7 +227,7 @@ class SimKiosk(StackedKiosk):
         trusted = x509.load_pem_x509_certificates(
             (self.work / "center" / "jpki" / "auth-ca-bundle.pem").read_bytes()
         )
-        card = JpkiCard(transport, trusted)
+        card = JpkiCard(transport, trusted, now=self.clock.now)  # the kiosk's clock is the injected one
         overrides: dict[str, Any] = {k: float(v) for k, v in self.setup.get("timeouts", {}).items()}
         self.flow = compose_flow(
             self._stack,
@@ -263,13 +247,13 @@ class SimKiosk(StackedKiosk):
         return transport, transport, PollingPresence(transport.presence, reader=transport.name, interval=0.05)
 
     def _pcsc_reader(self) -> tuple[Any, CardSlot, Any]:
-        """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00"."""
-        bridge = VpcdBridge(MyNumberCard.from_image(self.card_path), "127.0.0.1", VPCD_PORT)
-        bridge.start(inserted=False)  # the resident places the card when the scenario says so
-        self._stack.callback(bridge.stop)
+        """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00". Raises
+        ReaderBusyError at once (pcscd down, no such reader, a card already in it)."""
+        slot = VpcdSlot(MyNumberCard.from_image(self.card_path), VPCD_PORT)  # card out until placed
+        self._stack.callback(slot.stop)
         transport = open_transport(f"pcsc://{PCSC_READER}")
         self._stack.callback(lambda: transport.disconnect(unpower=True))
-        return transport, bridge, PcscPresence()
+        return transport, slot, PcscPresence()
 
     def _pn532_reader(self) -> tuple[Any, CardSlot, Any]:
         """The card in the field of a simulated PN532 module on a pty; the kiosk talks HSU frames to it.
@@ -285,13 +269,31 @@ class SimKiosk(StackedKiosk):
         transport.open()
         return transport, Pn532Slot(module), Pn532Presence(transport)
 
+    def pages_printed(self) -> int:
+        """Sheets in the simulated printer's tray. Never raises."""
+        try:
+            return sum(1 for _ in self.printer_sim.tray.iterdir())
+        except OSError:
+            return 0
+
     def copy_printed(self, out: Path) -> list[Path]:
-        """Copy the printed pages from the simulated printer's tray to ``out``."""
-        out.mkdir(parents=True, exist_ok=True)
-        copied = []
-        for page in sorted(self.printer_sim.tray.iterdir()):
-            copied.append(Path(shutil.copy2(page, out / page.name)))
-        return copied
+        """Copy the printed pages from the simulated printer's tray to ``out`` (made only when there are
+        pages). Raises OSError."""
+        pages = sorted(self.printer_sim.tray.iterdir())
+        if pages:
+            out.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copy2(page, out / page.name)) for page in pages]
+
+
+def start_time(setup: dict[str, Any], clock: datetime | None = None) -> datetime:
+    """Where a simulated kiosk's clock starts: ``clock``, else the setup's ``clock``, else 10:00 JST on
+    the next day the center serves (its own calendar: hours, closures, maintenance days). Raises
+    ClockError for a malformed setup ``clock``."""
+    if clock is not None:
+        return parse_clock(clock.isoformat())
+    if setup.get("clock"):
+        return parse_clock(str(setup["clock"]))
+    return service_time(datetime.now(JST))
 
 
 @contextlib.contextmanager

@@ -59,13 +59,14 @@ class KioskConfig:
     printer_timeout: float = 5.0  # seconds per IPP request
     cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.journal.hopper_stock)
     staff_passcode_hash: str | None = None  # [staff] passcode_hash (kiosk diag passcode); None: no staff mode
+    control_socket: Path | None = None  # [bench] control_socket: a test bench's tap socket; None: off
     source: Path | None = None  # the file this was loaded from (None: built in code)
 
 
 @dataclass(frozen=True)
 class _Key:
     field: str
-    kind: str  # path | text | seconds | flag
+    kind: str  # path | text | seconds | flag | hoppers | socket (a path, or "" for off)
     required: bool = False
     seconds: tuple[float, float] = (0.0, 0.0)  # kind seconds: the least and the most allowed
 
@@ -101,6 +102,7 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     },
     "timeouts": _TIMEOUT_KEYS,
     "staff": {"passcode_hash": _Key("staff_passcode_hash", "text")},
+    "bench": {"control_socket": _Key("control_socket", "socket")},
 }
 
 
@@ -170,6 +172,10 @@ def _typed(path: Path, dotted: str, key: _Key, raw: object) -> object:
     kind = key.kind
     if kind == "hoppers":
         return _hoppers(path, raw)
+    if kind == "socket" and raw == "":
+        return None  # [bench] control_socket = "": off, as when the key is absent
+    if kind == "socket":
+        kind = "path"
     if kind == "flag":
         if not isinstance(raw, bool):
             raise ConfigError(f"{path}: {dotted}: expected true or false, got {raw!r}")

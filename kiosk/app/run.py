@@ -1,16 +1,20 @@
 """``kiosk run --config FILE``: the kiosk on real devices, with the touchscreen or ``--headless``.
 
 Prints the start-up report (each device, what recovery did), then runs until SIGTERM or Ctrl-C (a stop
-request). Exit status: 0 after a stop request, 1 when the window fails or closes without a stop request
-(the kiosk must not vanish quietly: the line says why), 2 for a configuration error (or a bad ``--size``),
-3 when a device or the journal is not usable (the kiosk refuses to open), e.g. another kiosk holds the
-journal (one line naming its pid and command: ``kiosk.app.instance``).
+request). Without ``--headless`` the touchscreen needs a display; on a machine without one the kiosk
+refuses unless ``--offscreen`` says to render off screen. With ``[bench] control_socket`` it also takes a
+test bench's taps on that unix socket (``kiosk.app.control``). Exit status: 0 after a stop request, 1 when
+the window fails or closes without a stop request (the kiosk must not vanish quietly: the line says why),
+2 for a configuration error (or a bad ``--size``, or no display), 3 when a device, the journal or the
+control socket is not usable (the kiosk refuses to open), e.g. another kiosk holds the journal (one line
+naming its pid and command: ``kiosk.app.instance``).
 Errors are one line each on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -42,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--headless", action="store_true", help="no touchscreen: print each screen instead")
     parser.add_argument("--size", help="window size, e.g. 800x600 (default: Kivy's)")
+    parser.add_argument(
+        "--offscreen", action="store_true", help="render the touchscreen off screen (no display needed)"
+    )
 
 
 def run_real(args: argparse.Namespace) -> int:
@@ -53,9 +60,7 @@ def run_real(args: argparse.Namespace) -> int:
     try:
         config = load_config(Path(args.config or DEFAULT_CONFIG))
         if not headless:
-            from kiosk.ui.launch import prepare_kivy  # no kivy import yet
-
-            prepare_kivy(config.journal.parent / "kivy-home", size=getattr(args, "size", None))
+            _prepare_window(config, bool(getattr(args, "offscreen", False)), getattr(args, "size", None))
     except (ConfigError, ValueError, OSError) as exc:  # a bad --size is a ValueError
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -70,8 +75,24 @@ def run_real(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _prepare_window(config: KioskConfig, offscreen: bool, size: str | None) -> None:
+    """Set Kivy up for the touchscreen. Raises ValueError (no display and no --offscreen, bad size),
+    OSError."""
+    from kiosk.ui.launch import prepare_kivy  # no kivy import yet
+
+    if not offscreen and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ValueError(
+            "no display for the touchscreen (DISPLAY and WAYLAND_DISPLAY are unset): run with --headless, "
+            "or --offscreen to render it off screen"
+        )
+    prepare_kivy(config.journal.parent / "kivy-home", offscreen=offscreen or None, size=size)
+    if offscreen:
+        print("kiosk: the touchscreen renders off screen (--offscreen): nothing is shown", flush=True)
+
+
 def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) -> int:
     from kiosk.app.assemble import RealKiosk, StartupError
+    from kiosk.app.control import ControlServer
     from kiosk.app.instance import InUse
     from kiosk.journal.store import JournalWriteError
 
@@ -80,12 +101,27 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
         with RealKiosk(config, alive=notifier.watchdog) as kiosk:
             for line in kiosk.report.lines():
                 print(f"start-up {line}", flush=True)
+            control = None
+            if config.control_socket is not None:
+                try:
+                    control = ControlServer(config.control_socket, kiosk.flow).start()
+                except OSError as exc:
+                    print(
+                        f"kiosk: cannot open the control socket {config.control_socket}: {exc}",
+                        file=sys.stderr,
+                    )
+                    return EXIT_DEVICES
+                print(f"start-up control: test-bench taps on {config.control_socket} (mode 0600)", flush=True)
             if headless:
                 kiosk.flow.subscribe(_print_screen)
                 _print_screen(kiosk.flow.view)
             print("kiosk open on real devices; SIGTERM or Ctrl-C to stop", flush=True)
             notifier.ready(f"open: {len(kiosk.report.checks)} checks passed")
-            status = _serve(kiosk, stop, headless)
+            try:
+                status = _serve(kiosk, stop, headless)
+            finally:
+                if control is not None:
+                    control.stop()
             notifier.stopping()
     except StartupError as exc:
         for check in exc.failed:

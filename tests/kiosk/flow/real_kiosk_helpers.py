@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from firmware_sim.card.mynumber import MyNumberCard
@@ -19,11 +20,13 @@ from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
 from firmware_sim.vpcd import VpcdBridge
-from harness.sim import Pn532Slot, SimHands, service_time
+from harness.clock import service_time
+from harness.sim import Pn532Slot, SimHands
 from kiosk.app.config import ConfigError, load_config
 from kiosk.journal.hopper_stock import hopper_slots, refill
 from kiosk.journal.store import Journal
 from mock_relay.cli.cards import issue_card
+from mock_relay.faults import JST
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from reader.pcsc import list_readers
@@ -80,7 +83,7 @@ def start_devices(work: Path, stack: contextlib.ExitStack, *, pn532: bool = Fals
     data = work / "center"
     center = RelayServer(data).start()
     stack.callback(center.stop)
-    center.clock.set(service_time())
+    center.clock.set(service_time(datetime.now(JST)))  # the next day the center serves
     terminal = CenterPki.open(data / "center").issue_terminal("T-0001", work / "terminal")
     card = work / "card.json"
     issue_card(data, "C-001", card, auth_pin=PIN)

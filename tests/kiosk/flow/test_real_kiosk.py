@@ -64,7 +64,7 @@ def test_juminhyo_end_to_end_on_real_device_paths(
     assert balance.settled and (balance.inserted, balance.change, balance.printed_fees) == (500, 300, 200)
     assert txn.report_status == "reported" and [d.state for d in txn.documents] == ["printed"]
     journal.close()
-    assert "[ 4] pin **** -> " in "\n".join(steps)
+    assert "[ 4] pin: pin ****" in "\n".join(steps)
     assert not PIN_TOKEN.search(caplog.text + "\n".join(steps))
     for path in config.journal.parent.glob("journal.sqlite*"):
         assert not PIN_TOKEN.search(path.read_bytes().decode("latin-1")), path.name

@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
 def test_the_window_opens_on_real_devices_and_stops_on_sigterm(devices: StoreDevices, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}  # off screen
     # settle: the window's start-up and a few frames on the real flow before SIGTERM
-    run = run_until_open(write_config(devices, tmp_path), "--size", "800x600", env=env, settle=3.0)
+    run = run_until_open(
+        write_config(devices, tmp_path), "--size", "800x600", "--offscreen", env=env, settle=3.0
+    )
     assert run.opened and run.status == 0, run.out + run.err[-3000:]
     text = run.out + run.err
     assert "touchscreen failed" not in text and "Traceback" not in text

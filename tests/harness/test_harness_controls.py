@@ -24,7 +24,7 @@ from harness.sim import SimKiosk
 from kiosk.flow import events as ev
 from kiosk.flow.view import Screen, ViewState
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -136,9 +136,10 @@ def test_command_table_answers_and_never_echoes_a_pin(kiosk: SimKiosk, controls:
     assert execute(controls, "card") == "card C-005 revoked placed"
     assert execute(controls, "use C-001") == "error: a card is on the reader: remove it first"
     assert execute(controls, "remove") == "card C-005 revoked removed"
-    assert execute(controls, "coin 100").startswith("coin 100: rejected")
+    assert execute(controls, "coin 100") == "error: coin 100: not on the pay screen (now: attract)"
+    assert controls.insert_coin(100).outcome.startswith("rejected")  # the hand itself still drops it
     assert execute(controls, "coin ten") == "error: expected an amount in yen, not 'ten'"
-    assert execute(controls, "pin 1234") == "tapped pin ****"
+    assert execute(controls, "pin 1234") == "error: pin ****: not on the pin screen (now: attract)"
     assert execute(controls, "bogus").startswith("error: unknown command 'bogus'")
     assert execute(controls, "") == ""
     assert "card C-005 revoked: out" in execute(controls, "status")
@@ -147,6 +148,44 @@ def test_command_table_answers_and_never_echoes_a_pin(kiosk: SimKiosk, controls:
     serve_lines(controls, ["printer jam\n", "quit\n", "card\n"], out, stop)
     assert out.getvalue() == "printer jam armed\n" and stop.is_set()  # nothing after quit
     assert "1234" not in out.getvalue()
+    out, stop = io.StringIO(), threading.Event()
+    serve_lines(controls, ["status\n"], out, stop)
+    assert stop.is_set()  # the end of input stops the kiosk as quit does
+
+
+def test_taps_wait_for_their_screen_refuse_elsewhere_and_say_what_happened(
+    kiosk: SimKiosk, controls: SimControls
+) -> None:
+    answers: list[str] = []
+
+    def do(line: str) -> str:
+        answers.append(execute(controls, line))
+        return answers[-1]
+
+    assert do("route residence") == "error: route residence: not on the route screen (now: attract)"
+    assert do("start en") == "tapped start en -> route"
+    assert do("confirm") == "error: confirm: not on the confirm screen (now: route)"
+    assert do("route residence") == "tapped route residence -> place_card"
+    assert do("card") == "card C-001 normal placed -> pin"
+    assert do("pin 9999") == "tapped pin **** -> pin (pin_incorrect)"  # waits out reading, then verifying
+    assert do("pin 1234") == "tapped pin **** -> remove_card"
+    assert do("choose juminhyo") == "error: choose juminhyo: not on the choose_type screen (now: remove_card)"
+    assert do("remove") == "card C-001 normal removed -> choose_type"
+    assert (
+        do("choose koseki_nope") == "error: choose koseki_nope: refused: not_available (still on choose_type)"
+    )
+    assert do("choose juminhyo") == "tapped choose juminhyo -> options"
+    assert do("options scope=all") == "tapped options scope=all -> copies"
+    assert do("copies 99") == "error: copies 99: refused: copies_out_of_range (still on copies)"
+    assert do("copies 1") == "tapped copies 1 -> confirm"
+    assert do("coin 500") == "error: coin 500: not on the pay screen (now: confirm)"
+    assert do("confirm") == "tapped confirm -> pay"
+    assert do("coin 500").startswith("coin 500: accepted")
+    final = Player(kiosk.flow, kiosk.hands, out=lambda _l: None).wait_for_end(30)
+    assert final.outcome is not None and final.outcome.reason == "completed"
+    assert do("finish") == "tapped finish -> attract"
+    assert do("finish") == "error: finish: not on the done or failed screen (now: attract)"
+    assert not any("1234" in a or "9999" in a for a in answers)
 
 
 def _reader(stream: IO[str], lines: queue.Queue[str]) -> None:
@@ -195,7 +234,7 @@ def test_headless_run_drives_a_card_in_and_out_from_stdin(tmp_path: Path) -> Non
         send("route residence")
         _expect(lines, "screen place_card")
         send("card")
-        assert "card S-001 normal placed" in _expect(lines, "screen pin")
+        _expect(lines, "card S-001 normal placed -> pin")
         send("remove")  # the card leaves before the PIN: the flow stops
         seen = _expect(lines, "screen failed")
         assert "card S-001 normal removed" in seen

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from relay_helpers import FakeCenter, Pki, build_pki
+from relay_helpers import FakeCenter, Pki, build_pki, client_for
 
-from relay_client import IssuanceClient, RetryPolicy, Timeouts
+from relay_client import IssuanceClient
 
 
 @pytest.fixture(scope="module")
@@ -21,29 +20,6 @@ def center(pki: Pki) -> Iterator[FakeCenter]:
     server = FakeCenter(pki)
     yield server
     server.close()
-
-
-FAST_RETRY = RetryPolicy(attempts=4, base=0.01, cap=0.05, jitter=0.5, deadline=5.0)
-
-
-def client_for(
-    url: str,
-    pki: Pki,
-    *,
-    retry: RetryPolicy = FAST_RETRY,
-    timeouts: Timeouts | None = None,
-    cert: Path | None = None,
-    key: Path | None = None,
-    ca: Path | None = None,
-) -> IssuanceClient:
-    return IssuanceClient(
-        url,
-        cert or pki.path("terminal.pem"),
-        key or pki.path("terminal.key"),
-        ca or pki.path("center-ca.pem"),
-        retry=retry,
-        timeouts=timeouts or Timeouts(connect=2.0, read=5.0),
-    )
 
 
 @pytest.fixture

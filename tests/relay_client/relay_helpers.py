@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from reportlab.pdfgen import canvas
 
+from relay_client import IssuanceClient, RetryPolicy, Timeouts
 from relay_client.auth import b64url_encode, canonical
 from relay_client.documents import DOCUMENT_SIGNING_EKU
 
@@ -370,3 +371,26 @@ def order_body(copies: int = 2) -> dict[str, Any]:
 def card_cert(pki: Pki) -> bytes:
     """Any certificate serves as the "card" certificate here."""
     return pki.terminal.cert.public_bytes(Encoding.DER)
+
+
+FAST_RETRY = RetryPolicy(attempts=4, base=0.01, cap=0.05, jitter=0.5, deadline=5.0)
+
+
+def client_for(
+    url: str,
+    pki: Pki,
+    *,
+    retry: RetryPolicy = FAST_RETRY,
+    timeouts: Timeouts | None = None,
+    cert: Path | None = None,
+    key: Path | None = None,
+    ca: Path | None = None,
+) -> IssuanceClient:
+    return IssuanceClient(
+        url,
+        cert or pki.path("terminal.pem"),
+        key or pki.path("terminal.key"),
+        ca or pki.path("center-ca.pem"),
+        retry=retry,
+        timeouts=timeouts or Timeouts(connect=2.0, read=5.0),
+    )

@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import client_for
 from hostile_center import Exchange, HostileCenter, Route, answer, gzip_bomb, head, zeros
-from relay_helpers import DocSpec, Pki, T, auth_body, card_cert, envelope, order_body, session_body
+from relay_helpers import (
+    DocSpec,
+    Pki,
+    T,
+    auth_body,
+    card_cert,
+    client_for,
+    envelope,
+    order_body,
+    session_body,
+)
 
 from kiosk.flow.outcomes import outcome_for_error
 from relay_client import (

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import FAST_RETRY, client_for
 from relay_helpers import (
     CHALLENGE,
+    FAST_RETRY,
     DocSpec,
     FakeCenter,
     Pki,
@@ -20,6 +20,7 @@ from relay_helpers import (
     T,
     auth_body,
     card_cert,
+    client_for,
     envelope,
     make_ca,
     make_leaf,

@@ -204,7 +204,15 @@ def test_show_text_and_json(capsys: Capsys, two_cards: tuple[Path, Path]) -> Non
     summary = json.loads(capsys.readouterr().out)
     assert summary["certificates"]["sign"] is None
     assert summary["certificates"]["auth"]["serial"] == summary["meta"]["auth_cert_serial"]
-    assert set(summary["pin_tries_left"]) == {"auth", "kenmen"}
+    assert set(summary["pin_tries_left"]) == {
+        "auth",
+        "kenmen",
+        "kenmen_a",
+        "kenmen_b",
+        "face_a",
+        "face_b",
+        "face_birth",
+    }
     assert "123456789018" not in json.dumps(summary)
 
 

@@ -5,6 +5,7 @@
     mock-relay terminal new --data DIR --out TDIR [--id T-0001]
     mock-relay residents --data DIR [--json]
     mock-relay card new --data DIR RESIDENT_ID --out CARD [--auth-pin 1234] [--sign-pin ABC123] [--expired]
+                        [--generation 2016|2023]
     mock-relay revoke --data DIR CARD [--reason key_compromise]
     mock-relay fault --data DIR {list | clear | remove ID | add --kind K [--route OP] [--terminal T] ...}
     mock-relay clock --data DIR [--set ISO [--frozen] | --real]
@@ -28,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from firmware_sim.card.generation import DEFAULT_GENERATION
 from mock_relay.faults import FAULT_KINDS, CenterClock, FaultError
+from reader.constants import CardGeneration
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,7 @@ def _card_new(args: argparse.Namespace) -> int:
         auth_pin=args.auth_pin,
         sign_pin=args.sign_pin,
         expired=args.expired,
+        generation=args.generation,
     )
     print(json.dumps(card, ensure_ascii=False))
     return 0
@@ -285,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-pin", default="1234")
     p.add_argument("--sign-pin", default="ABC123")
     p.add_argument("--expired", action="store_true")
+    p.add_argument(
+        "--generation",
+        choices=tuple(g.value for g in CardGeneration),
+        default=DEFAULT_GENERATION.value,
+        help=f"card generation (docs/card.md §1.1; default {DEFAULT_GENERATION.value})",
+    )
     p.set_defaults(func=_card_new)
 
     p = sub.add_parser("revoke", help="revoke a card's user-authentication certificate")

@@ -79,7 +79,7 @@ class CvCertificate:
             ca_key.verify(self.signature, self.signed_data, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature as exc:
             raise ProtocolError(
-                f"card-verifiable certificate not signed by key {self.issuer_key_id}"
+                f"card-verifiable certificate not signed by CA key {self.issuer_key_id}"
             ) from exc
 
 

@@ -29,9 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.card.generation import DEFAULT_GENERATION
 from mock_relay.faults import FAULT_KINDS, CenterClock, FaultError
-from reader.constants import CardGeneration
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +146,19 @@ def _card_new(args: argparse.Namespace) -> int:
     )
     print(json.dumps(card, ensure_ascii=False))
     return 0
+
+
+def _add_generation(p: argparse.ArgumentParser) -> None:
+    """``card new --generation``: which card generation to personalise (docs/card.md §1.1)."""
+    from firmware_sim.card.generation import DEFAULT_GENERATION
+    from reader.constants import CardGeneration
+
+    p.add_argument(
+        "--generation",
+        choices=tuple(g.value for g in CardGeneration),
+        default=DEFAULT_GENERATION.value,
+        help=f"card generation (docs/card.md §1.1; default {DEFAULT_GENERATION.value})",
+    )
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -289,12 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-pin", default="1234")
     p.add_argument("--sign-pin", default="ABC123")
     p.add_argument("--expired", action="store_true")
-    p.add_argument(
-        "--generation",
-        choices=tuple(g.value for g in CardGeneration),
-        default=DEFAULT_GENERATION.value,
-        help=f"card generation (docs/card.md §1.1; default {DEFAULT_GENERATION.value})",
-    )
+    _add_generation(p)
     p.set_defaults(func=_card_new)
 
     p = sub.add_parser("revoke", help="revoke a card's user-authentication certificate")

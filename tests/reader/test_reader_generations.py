@@ -51,12 +51,17 @@ def issued(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[Card
 
 
 def _transport(
-    issued: dict[CardGeneration, PersonalisedCard], tmp_path: Path, generation: CardGeneration, keep: bool
+    issued: dict[CardGeneration, PersonalisedCard],
+    tmp_path: Path,
+    generation: CardGeneration,
+    keep: bool,
+    *,
+    extended: bool = True,
 ) -> tuple[LoopbackTransport, MyNumberCard]:
     path = tmp_path / "card.json"
     shutil.copy(issued[generation].path, path)
     card = MyNumberCard.from_image(path, CardOptions(keep_security_on_reselect=keep))
-    transport = LoopbackTransport(card)
+    transport = LoopbackTransport(card, extended=extended)
     transport.connect()
     return transport, card
 
@@ -77,14 +82,16 @@ def _verify_sha256(key: object, signature: bytes, message: bytes) -> None:
 
 
 @KEEP
+@pytest.mark.parametrize("extended", [True, False], ids=["extended-le", "short-le"])
 def test_reader_whole_sequence(
     issued: dict[CardGeneration, PersonalisedCard],
     tmp_path: Path,
     pki: TestPki,
     generation: CardGeneration,
     keep: bool,
+    extended: bool,
 ) -> None:
-    transport, _card = _transport(issued, tmp_path, generation, keep)
+    transport, _card = _transport(issued, tmp_path, generation, keep, extended=extended)
     holder, codes = issued[generation].holder, issued[generation].codes
 
     guess = identify_generation(JpkiClient(transport))  # first: GET DATA works only before a SELECT
@@ -189,6 +196,9 @@ class ContactlessView:
 
     def transmit(self, apdu: bytes, *, timeout: float = 10.0, cancel: threading.Event | None = None) -> bytes:
         return self.inner.transmit(apdu, timeout=timeout, cancel=cancel)
+
+    def __getattr__(self, name: str) -> object:  # everything else as the real transport has it
+        return getattr(self.inner, name)
 
 
 def test_generation_through_a_contactless_reader_comes_from_get_data(

@@ -30,12 +30,16 @@ def generation(request: pytest.FixtureRequest) -> CardGeneration:
 
 
 @pytest.fixture(scope="module")
-def generation_image(generation: CardGeneration, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp(f"pcsc-gen-{generation.value}")
-    path = base / "card.json"
-    personalise_card(
-        path, pki=TestPki.open(base / "pki"), holder=demo_holder(), kenmen_pin="5678", generation=generation
-    )
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return TestPki.open(tmp_path_factory.mktemp("pcsc-gen-pki"))
+
+
+@pytest.fixture(scope="module")
+def generation_image(
+    generation: CardGeneration, pki: TestPki, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp(f"pcsc-gen-{generation.value}") / "card.json"
+    personalise_card(path, pki=pki, holder=demo_holder(), kenmen_pin="5678", generation=generation)
     return path
 
 

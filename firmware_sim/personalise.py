@@ -1,4 +1,7 @@
-"""Card personalisation: keys, certificates, JPKI and 券面事項入力補助AP files, PINs → a card image.
+"""Card personalisation: keys, certificates, JPKI and 券面 AP files, PINs → a card image.
+
+A card is personalised as one generation (``firmware_sim.card.generation``): its ATR, the header
+form of the basic-info file and the APs' identification bytes follow that generation.
 
 The result is written through :class:`firmware_sim.card.image.CardImage` (the card-OS engineer's format).
 PINs are checked for format here and handed to the image, which stores only salted hashes;
@@ -18,20 +21,31 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from firmware_sim.card.cvc import (
+    FACE_AP_CA_NUMBER,
+    TEXT_AP_BASIC_KEY_NUMBER,
+    TEXT_AP_CA_NUMBER,
+    build_cv_certificate,
+    key_id,
+    municipality_key_number,
+)
+from firmware_sim.card.generation import DEFAULT_GENERATION, GenerationProfile, profile_for
 from firmware_sim.card.image import CardImage, PinSpec
-from firmware_sim.card.kenmen_data import build_kenmen_files
+from firmware_sim.card.kakunin_data import FaceApKeys, FaceCodes, build_kakunin_files, card_expiry, face_codes
+from firmware_sim.card.kenmen_data import AP_TRAILER_VALUE_SIZE, build_ap_basic_info_file, build_kenmen_files
 from firmware_sim.holder import Holder
 from firmware_sim.pki.hierarchy import KeyFactory, TestPki, new_rsa_key
 from firmware_sim.pki.profile import opaque_id
 from firmware_sim.pki.revocation import serial_hex
 from firmware_sim.pki.store import key_pem
 from reader.constants import (
-    ATR_OPENSC_JPKI,
     AUTH_PIN_MAX_TRIES,
     CERT_PRESENT,
+    CODE_MAX_TRIES,
     KENMEN_PIN_MAX_TRIES,
     SIGN_PIN_MAX_TRIES,
     TOKEN_INFO_SIZE,
+    CardGeneration,
     JpkiFile,
     KenmenFile,
     TokenLabel,
@@ -62,6 +76,8 @@ class PersonalisedCard:
     auth_serial_hex: str
     sign_serial_hex: str | None
     holder: Holder
+    generation: CardGeneration
+    codes: FaceCodes  # 照合番号A/B and the birth-date key: printed-card data, for tests
 
 
 def validate_pins(auth_pin: str, sign_pin: str | None, kenmen_pin: str) -> None:
@@ -183,16 +199,19 @@ def personalise_card(
     not_after: datetime | None = None,
     expired: bool = False,
     with_sign_cert: bool = True,
-    atr: bytes = ATR_OPENSC_JPKI,
+    generation: CardGeneration | str = DEFAULT_GENERATION,
+    atr: bytes | None = None,
     issued_by: str = "firmware-sim",
     key_factory: KeyFactory | None = None,
 ) -> PersonalisedCard:
-    """Issue a complete virtual My Number card for ``holder`` and write its image to ``path``.
+    """Issue a complete virtual My Number card of ``generation`` for ``holder`` and write its image
+    to ``path``; ``atr`` overrides the generation's ATR.
 
-    Raises ValueError for a bad PIN format, an invalid holder or a bad validity window; PkiError if the
-    PKI cannot be used; OSError / CardImageError if the image cannot be written.
+    Raises ValueError for a bad PIN format, an unknown generation, an invalid holder or a bad validity
+    window; PkiError if the PKI cannot be used; OSError / CardImageError if the image cannot be written.
     """
     validate_pins(auth_pin, sign_pin if with_sign_cert else None, kenmen_pin)
+    profile = profile_for(generation)
     holder.validate()
     start, end = certificate_validity(
         holder, now=datetime.now(UTC), not_before=not_before, not_after=not_after, expired=expired
@@ -223,14 +242,17 @@ def personalise_card(
         pins["sign"] = PinSpec(sign_pin.encode("ascii"), SIGN_PIN_MAX_TRIES)
         meta["sign_cert_serial"] = serial_hex(sign_cert.serial_number)
         sign_key_pem = key_pem(sign_key)
-    kenmen = build_kenmen_files(holder, pki.kenmen_signing_key())
+    face = _card_face_files(pki, holder, profile, make_key)
+    pins.update(_code_pins(face.codes))
+    meta.update(generation=profile.generation.value, card_expiry=face.expiry.isoformat())
     CardImage.create(
         Path(path),
-        atr=atr,
+        atr=profile.atr if atr is None else atr,
         jpki_files=jpki_files,
         auth_key_pem=key_pem(auth_key),
         sign_key_pem=sign_key_pem,
-        kenmen_files={KenmenFile(fid): content for fid, content in kenmen.items()},
+        kenmen_files=face.kenmen,
+        kakunin_files=face.kakunin,
         pins=pins,
         meta=meta,
     )
@@ -242,7 +264,65 @@ def personalise_card(
         auth_serial_hex=meta["auth_cert_serial"],
         sign_serial_hex=meta.get("sign_cert_serial"),
         holder=holder,
+        generation=profile.generation,
+        codes=face.codes,
     )
+
+
+@dataclass(frozen=True)
+class _FaceFiles:
+    kenmen: dict[int, bytes]
+    kakunin: dict[int, bytes]
+    codes: FaceCodes
+    expiry: date
+
+
+def _card_face_files(
+    pki: TestPki, holder: Holder, profile: GenerationProfile, make_key: KeyFactory
+) -> _FaceFiles:
+    """Both 券面 APs' files: the text AP (0001–0005) and the card-face AP (0001–0005)."""
+    signer = pki.kenmen_signing_key()
+    expiry = card_expiry(holder.birth_date, (datetime.now(UTC) + _JST).date())
+    codes = face_codes(holder, expiry, f"{secrets.randbelow(10_000):04d}")
+    subject = key_id(municipality_key_number(holder.municipality_code))
+    kenmen: dict[int, bytes] = {
+        KenmenFile(fid): content
+        for fid, content in build_kenmen_files(
+            holder, signer, long_header=profile.long_basic_info_header
+        ).items()
+    }
+    kenmen[KenmenFile.AP_CERTIFICATE] = build_cv_certificate(
+        key_id(TEXT_AP_CA_NUMBER), subject, signer.public_key(), pki.cv_ca_key(TEXT_AP_CA_NUMBER)
+    )
+    kenmen[KenmenFile.AP_BASIC_INFO] = build_ap_basic_info_file(
+        profile.text_ap_identification,
+        key_id(TEXT_AP_BASIC_KEY_NUMBER),
+        secrets.token_bytes(AP_TRAILER_VALUE_SIZE),  # meaning not public: random, like unknown data
+    )
+    keys = FaceApKeys(
+        card_key=make_key().public_key(), signer=signer, ca_key=pki.cv_ca_key(FACE_AP_CA_NUMBER)
+    )
+    kakunin = build_kakunin_files(
+        holder,
+        keys=keys,
+        expiry=expiry,
+        security_code=codes.code_b[-4:],
+        identification=profile.face_ap_identification,
+        reference=secrets.token_bytes(256),
+    )
+    return _FaceFiles(kenmen, kakunin, codes, expiry)
+
+
+def _code_pins(codes: FaceCodes) -> dict[str, PinSpec]:
+    """The card-face key references of both 券面 APs (not chosen by the holder, docs/card.md §5)."""
+    a, b, birth = (value.encode("ascii") for value in (codes.code_a, codes.code_b, codes.birth_key))
+    return {
+        "kenmen_a": PinSpec(a, CODE_MAX_TRIES),
+        "kenmen_b": PinSpec(b, CODE_MAX_TRIES),
+        "face_a": PinSpec(a, CODE_MAX_TRIES),
+        "face_b": PinSpec(b, CODE_MAX_TRIES),
+        "face_birth": PinSpec(birth, CODE_MAX_TRIES),
+    }
 
 
 def _meta(holder: Holder, auth_cert: x509.Certificate, issued_by: str) -> dict[str, str]:

@@ -30,8 +30,9 @@ from reader.errors import (
     PinIncorrectError,
     SecurityStatusNotSatisfiedError,
 )
+from reader.generation import generation_from_basic_info, identify_generation
 from reader.jpki import CertKind, JpkiClient, KeyKind
-from reader.kenmen import KenmenClient
+from reader.kenmen import KenmenClient, parse_basic_info
 from reader.pin import mask_my_number
 from reader.transport import Transport, open_transport
 
@@ -90,7 +91,12 @@ def cmd_readers(args: argparse.Namespace, out: Out) -> int:
 
 
 def gather_info(client: JpkiClient) -> dict[str, Any]:
-    """What `info` shows, as a JSON-able dict. Raises CardError subclasses."""
+    """What `info` shows, as a JSON-able dict. Raises CardError subclasses.
+
+    ``generation`` is the card generation where the card lets us tell without a PIN (its contact ATR,
+    or GET DATA 5F51 behind a contactless reader), else null; ``generation_evidence`` says which.
+    """
+    guess = identify_generation(client)  # first: GET DATA answers only before any SELECT
     card = client.detect()
     cert = _cert_fields(client.read_certificate(CertKind.AUTH))
     presence = client.cert_presence()
@@ -99,6 +105,8 @@ def gather_info(client: JpkiClient) -> dict[str, Any]:
         "card": card.description,
         "reader": card.reader,
         "atr": card.atr.hex().upper(),
+        "generation": guess.generation.value if guess.generation else None,
+        "generation_evidence": guess.evidence.value,
     }
     info.update({f"auth_cert_{key}": value for key, value in cert.items()})
     info["auth_pin_tries_left"] = client.pin_status(KeyKind.AUTH)
@@ -117,6 +125,8 @@ def cmd_info(args: argparse.Namespace, out: Out) -> int:
     out(f"Reader:            {info['reader']}")
     out(f"Card:              {info['card']} (token {info['token']})")
     out(f"ATR:               {info['atr']}")
+    generation = info["generation"] or "cannot tell without a PIN"
+    out(f"Generation:        {generation} (from {info['generation_evidence']})")
     out(f"Auth certificate:  {info['auth_cert_subject']}")
     out(f"  serial:          {info['auth_cert_serial']}")
     out(f"  issuer:          {info['auth_cert_issuer']}")
@@ -182,7 +192,8 @@ def cmd_basic_info(args: argparse.Namespace, out: Out) -> int:
         if client.pin_status() == 0:
             raise PinBlockedError(0x6984)
         client.verify_pin(read_pin("券面事項入力補助 PIN (4 digits): "))
-        info = client.read_basic_info()
+        raw = client.read_basic_info_file()
+        info = parse_basic_info(raw)
         number = client.read_my_number()
         client.check_integrity()
     out(f"Name:      {info.name}")
@@ -191,6 +202,7 @@ def cmd_basic_info(args: argparse.Namespace, out: Out) -> int:
     out(f"Sex:       {info.sex_name}")
     out(f"My Number: {mask_my_number(number)} (check digit valid)")
     out("Integrity: hashes match")
+    out(f"Generation: {generation_from_basic_info(raw).value} (from the basic-info header form)")
     return 0
 
 

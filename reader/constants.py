@@ -5,7 +5,7 @@ Pure data: firmware_sim imports this module too.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Aid:
@@ -67,7 +67,24 @@ class KenmenFile(IntEnum):
     MY_NUMBER = 0x0001
     BASIC_INFO = 0x0002
     INTEGRITY = 0x0003
+    AP_CERTIFICATE = 0x0004  # the AP's card-verifiable certificate (7F21): free
+    AP_BASIC_INFO = 0x0005  # FF40 { DF41 identification, DF42 key ID, DF43 }: free
     PIN = 0x0011
+    CODE_A = 0x0014  # 照合番号A: the 12-digit My Number
+    CODE_B = 0x0015  # 照合番号B: birth YYMMDD (era year) + expiry year + security code
+
+
+class KakuninFile(IntEnum):
+    """File IDs under the 券面事項確認AP, the card-face AP (docs/card.md §6.1)."""
+
+    AGE_RECORD = 0x0001  # FF10 { DF11 birth, DF12 card key, DF13 signature }: birth-date key
+    CARD_FACE = 0x0002  # FF20 { DF21 offsets, DF22..DF2A }: 照合番号A or B
+    AP_BASIC_INFO = 0x0003  # FF30 { DF31..DF35 }: free
+    AP_CERTIFICATE = 0x0004  # 7F21: free
+    MY_NUMBER_IMAGE = 0x0005  # FF40 { DF41 PNG, DF42 card key, DF43 signature }: 照合番号A only
+    BIRTH_DATE_KEY = 0x0011  # 6 digits: birth YYMMDD in the Japanese era year
+    CODE_B = 0x0012  # 照合番号B, 14 digits
+    CODE_A = 0x0013  # 照合番号A, the 12-digit My Number
 
 
 class SignScheme(IntEnum):
@@ -116,6 +133,7 @@ class PinKind(IntEnum):
 AUTH_PIN_MAX_TRIES = 3
 SIGN_PIN_MAX_TRIES = 5
 KENMEN_PIN_MAX_TRIES = 3
+CODE_MAX_TRIES = 10  # 照合番号A/B and the birth-date key (docs/card.md §5: one source, [U])
 
 TOKEN_INFO_SIZE = 160
 TOKEN_LABEL_SIZE = 32
@@ -134,6 +152,19 @@ class TokenLabel:
 # ATRs: contact ATR that OpenSC's jpki driver matches, and the one advertising extended length.
 ATR_OPENSC_JPKI = bytes.fromhex("3BE000FF8131FE4514")
 ATR_EXTENDED = bytes.fromhex("3BDA13FF8131FB468012392F31C173C601C03B")
+ATR_CONTACTLESS_PREFIX = bytes.fromhex("3B8880")  # PC/SC part 3 ATR a reader builds from the ATQB
+GET_DATA_TAG_CONTACT_ATR = 0x5F51  # GET DATA in the power-on state: the contact ATR without TS
+
+
+class CardGeneration(StrEnum):
+    """Card generations the virtual card can be and the reader tells apart (docs/card.md §1.1)."""
+
+    FIRST = "2016"  # issued from 2016: ATR 3B E0 00 …, basic info FF 20 <1 byte> …
+    FROM_2023 = "2023"  # issued from 2023: ATR 3B DA 13 …, basic info FF 20 82 HH LL …
+
+
+#: The contact ATR each generation answers with (docs/card.md §1.1).
+GENERATION_ATRS = {CardGeneration.FIRST: ATR_OPENSC_JPKI, CardGeneration.FROM_2023: ATR_EXTENDED}
 
 # SHA-256 DigestInfo prefix (DER), the input the card signs with P1 00.
 SHA256_DIGESTINFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -150,3 +181,42 @@ KENMEN_TAG_SEX = 0xDF25
 KENMEN_TAG_HASH_MY_NUMBER = 0xDF31
 KENMEN_TAG_HASH_BASIC_INFO = 0xDF32
 KENMEN_TAG_SIGNATURE = 0xDF33
+KENMEN_TAG_AP_BASIC_INFO = 0xFF40
+KENMEN_TAG_AP_IDENTIFICATION = 0xDF41
+KENMEN_TAG_AP_KEY_ID = 0xDF42
+KENMEN_TAG_AP_TRAILER = 0xDF43
+
+# Card-verifiable certificate (券面 APs' EF 0004; docs/card.md §6).
+CVC_TAG = 0x7F21
+CVC_TAG_BODY = 0x5F4E
+CVC_TAG_SIGNATURE = 0x5F37
+CVC_KEY_ID_SIZE = 16
+RSA_TAG_EXPONENT = 0x90
+RSA_TAG_MODULUS = 0x91
+
+# 券面事項確認AP record tags (docs/card.md §6.1).
+KAKUNIN_TAG_AGE_RECORD = 0xFF10
+KAKUNIN_TAG_AGE_BIRTH = 0xDF11
+KAKUNIN_TAG_AGE_KEY = 0xDF12
+KAKUNIN_TAG_AGE_SIGNATURE = 0xDF13
+KAKUNIN_TAG_CARD_FACE = 0xFF20
+KAKUNIN_TAG_FACE_OFFSETS = 0xDF21
+KAKUNIN_TAG_FACE_BIRTH = 0xDF22
+KAKUNIN_TAG_FACE_SEX = 0xDF23
+KAKUNIN_TAG_FACE_KEY = 0xDF24
+KAKUNIN_TAG_FACE_NAME_IMAGE = 0xDF25
+KAKUNIN_TAG_FACE_ADDRESS_IMAGE = 0xDF26
+KAKUNIN_TAG_FACE_PHOTO = 0xDF27
+KAKUNIN_TAG_FACE_SIGNATURE = 0xDF28
+KAKUNIN_TAG_FACE_EXPIRY = 0xDF29
+KAKUNIN_TAG_FACE_CODE_IMAGE = 0xDF2A
+KAKUNIN_TAG_AP_BASIC_INFO = 0xFF30
+KAKUNIN_TAG_AP_IDENTIFICATION = 0xDF31
+KAKUNIN_TAG_AP_KEY_ID = 0xDF32
+KAKUNIN_TAG_AP_VERSION = 0xDF33
+KAKUNIN_TAG_AP_MUNICIPALITY = 0xDF34
+KAKUNIN_TAG_AP_REFERENCE = 0xDF35
+KAKUNIN_TAG_NUMBER_IMAGE = 0xFF40
+KAKUNIN_TAG_NUMBER_PNG = 0xDF41
+KAKUNIN_TAG_NUMBER_KEY = 0xDF42
+KAKUNIN_TAG_NUMBER_SIGNATURE = 0xDF43

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reader.apdu import SHORT_MAX_LE, ApduFormatError, CommandApdu
-from reader.constants import SW, Ins, SelectP1
+from reader.constants import GET_DATA_TAG_CONTACT_ATR, SW, Ins, SelectP1
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ TRAFFIC = 5
 logging.addLevelName(TRAFFIC, "TRAFFIC")
 
 MF_FID = b"\x3f\x00"
-GET_DATA_TAG_CONTACT_ATR = 0x5F51  # MCARD: the contact ATR (minus TS), only in the power-on state
 _REDACTED_INS = frozenset({Ins.VERIFY, Ins.CHANGE_REFERENCE_DATA})
 
 # The class each instruction is defined in (bits for channel / SM / chaining masked off).

@@ -8,6 +8,8 @@ CHANGE REFERENCE DATA. Choices the sources leave open (docs/card.md §10; tests/
 - VERIFY data is compared as raw bytes; a PIN of the wrong length counts as a wrong PIN (the card,
   not the client, is where format does not matter). More than 64 data bytes → ``67 00``, uncounted.
 - A failed VERIFY also drops that PIN's verified state (ISO 7816-4 behaviour).
+- CHANGE REFERENCE DATA of a key reference derived from the card face (照合番号A/B, birth date)
+  → ``69 85``: those values are printed on the card, not chosen by the holder.
 - Re-selecting the DF keeps the verified state by default (MCARD's report); configurable.
 """
 
@@ -51,10 +53,11 @@ class DataEf:
 
 @dataclass(frozen=True)
 class PinEf:
-    """A PIN (key reference) backed by the image's PIN ``pin``."""
+    """A PIN (key reference) backed by the image's PIN ``pin``; ``changeable`` by its holder."""
 
     fid: int
     pin: str
+    changeable: bool = True
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class DedicatedFile:
         if cmd.p1 != 0x01:  # only "new reference data" (the old one was verified before)
             raise CardStatus(SW.WRONG_P1P2)
         pin = self.pin_for_p2(cmd.p2)
+        if not pin.changeable:
+            raise CardStatus(SW.CONDITIONS_NOT_SATISFIED, "a card-face code cannot be changed")
         if not cmd.data or len(cmd.data) > MAX_PIN_BYTES:
             raise CardStatus(SW.WRONG_LENGTH)
         if self.image.tries_left(pin.pin) == 0:

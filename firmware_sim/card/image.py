@@ -26,7 +26,9 @@ from firmware_sim.durable import write_durably
 
 FORMAT = "myna-kiosk-card-image"
 VERSION = 1
-PIN_NAMES = ("auth", "sign", "kenmen")
+#: auth/sign: JPKI AP; kenmen, kenmen_a, kenmen_b: 券面事項入力補助AP PIN and 照合番号A/B;
+#: face_a, face_b, face_birth: 券面事項確認AP 照合番号A/B and birth-date key (docs/card.md §5).
+PIN_NAMES = ("auth", "sign", "kenmen", "kenmen_a", "kenmen_b", "face_a", "face_b", "face_birth")
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}  # cheap enough for a simulator, still a real KDF
 
 
@@ -84,6 +86,8 @@ class CardImage:
             self.atr: bytes = _unb64(document["atr"])
             self.jpki_files: Mapping[int, bytes] = _files_from_json(document["jpki_files"])
             self.kenmen_files: Mapping[int, bytes] = _files_from_json(document["kenmen_files"])
+            # Optional: images written before the card-face AP existed have none (SELECT → 6A 82).
+            self.kakunin_files: Mapping[int, bytes] = _files_from_json(document.get("kakunin_files", {}))
             self.meta: Mapping[str, str] = MappingProxyType(dict(document["meta"]))
             self._auth_key_pem = document["keys"]["auth"].encode("ascii")
             sign = document["keys"].get("sign")
@@ -110,6 +114,7 @@ class CardImage:
         kenmen_files: Mapping[int, bytes],
         pins: Mapping[str, PinSpec],
         meta: Mapping[str, str],
+        kakunin_files: Mapping[int, bytes] | None = None,
     ) -> CardImage:
         """Write a new image at ``path`` (replacing any file there) and return it.
 
@@ -126,6 +131,7 @@ class CardImage:
             "atr": _b64(atr),
             "jpki_files": _files_to_json(jpki_files),
             "kenmen_files": _files_to_json(kenmen_files),
+            "kakunin_files": _files_to_json(kakunin_files or {}),
             "keys": {"auth": auth_key_pem.decode("ascii")}
             | ({"sign": sign_key_pem.decode("ascii")} if sign_key_pem else {}),
             "pins": {name: _pin_record(spec.secret, spec.max_tries) for name, spec in pins.items()},

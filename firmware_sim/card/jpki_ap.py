@@ -35,7 +35,7 @@ PSS_SALT_LEN = 32
 _SCHEMES = frozenset(int(s) for s in SignScheme)
 
 
-def _pkcs1_type1_sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+def pkcs1_type1_sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     """Raw RSA over ``00 01 FF..FF 00 data`` (the card's P1=00 mode; the data is not a hash we know)."""
     size = (key.key_size + 7) // 8
     if not 0 < len(data) <= size - 11:
@@ -68,11 +68,11 @@ def sign_with_scheme(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
     if not data:
         raise CardStatus(SW.WRONG_LENGTH, "no data to sign")
     if scheme == SignScheme.PKCS1_GIVEN:
-        return _pkcs1_type1_sign(key, data)
+        return pkcs1_type1_sign(key, data)
     if scheme == SignScheme.PKCS1_CARD_HASH_BARE:
-        return _pkcs1_type1_sign(key, hashlib.sha256(data).digest())
+        return pkcs1_type1_sign(key, hashlib.sha256(data).digest())
     if scheme == SignScheme.PKCS1_WRAP_DIGESTINFO:
-        return _pkcs1_type1_sign(key, SHA256_DIGESTINFO_PREFIX + _need_hash(data))
+        return pkcs1_type1_sign(key, SHA256_DIGESTINFO_PREFIX + _need_hash(data))
     if scheme == SignScheme.PKCS1_CARD_HASH_DIGESTINFO:
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     if scheme == SignScheme.PSS_GIVEN_HASH:

@@ -3,6 +3,10 @@
 - ``0001`` My Number: ``FF 10 0C <12 ASCII digits> FF FF`` (17 bytes physical).
 - ``0002`` 基本4情報: ``FF 20 <len> { DF21 08 <4 offsets>, DF22 name, DF23 address, DF24 YYYYMMDD,
   DF25 sex }`` + ``FF`` filler. Offsets are big-endian, from the start of the file, to each tag.
+  ``<len>`` is the short DER form on first-generation cards and always ``82 HH LL`` on cards issued
+  from 2023 (docs/card.md §1.1).
+- ``0005`` AP basic information: ``FF 40 { DF41 04 <identification>, DF42 10 <key ID>, DF43 81 80
+  <32 bytes + 96 x FF> }``, readable without a PIN.
 - ``0003`` integrity: ``FF 30 82 01 4B { DF31 20 sha256(0001 physical), DF32 20 sha256(0002 value
   from DF22 to the end of the TLV, i.e. without the offset table and filler), DF33 82 01 00 sig }``;
   ``sig`` = RSASSA-PKCS1-v1_5 SHA-256 over the DF31 and DF32 TLVs (the bytes before DF33), by the
@@ -25,6 +29,10 @@ from firmware_sim.holder import Holder
 from firmware_sim.pki.profile import der_length
 from reader.constants import (
     KENMEN_TAG_ADDRESS,
+    KENMEN_TAG_AP_BASIC_INFO,
+    KENMEN_TAG_AP_IDENTIFICATION,
+    KENMEN_TAG_AP_KEY_ID,
+    KENMEN_TAG_AP_TRAILER,
     KENMEN_TAG_BASIC_INFO,
     KENMEN_TAG_BIRTH,
     KENMEN_TAG_HASH_BASIC_INFO,
@@ -40,6 +48,9 @@ from reader.constants import (
 MY_NUMBER_FILE_SIZE = 17
 BASIC_INFO_ALIGN = 32  # the 基本4情報 file is FF-filled to the next multiple of this (always some filler)
 FILLER = 0xFF
+LONG_FORM_2 = 0x82  # "two length bytes follow": the 2023 cards' basic-info header
+AP_TRAILER_SIZE = 128  # DF43: 32 bytes then FF filler on the cards seen
+AP_TRAILER_VALUE_SIZE = 32
 
 
 class KenmenFormatError(ValueError):
@@ -128,8 +139,16 @@ def build_my_number_file(my_number: str) -> bytes:
     return encode_tlv(KENMEN_TAG_MY_NUMBER, my_number.encode("ascii")) + bytes([FILLER, FILLER])
 
 
-def build_basic_info_file(holder: Holder) -> bytes:
-    """EF 0002 for ``holder`` (offset table, UTF-8 name/address, YYYYMMDD, sex digit, FF filler)."""
+def _basic_info_header(body_len: int, long_header: bool) -> bytes:
+    tag = _tag_bytes(KENMEN_TAG_BASIC_INFO)
+    if long_header:
+        return tag + bytes([LONG_FORM_2]) + body_len.to_bytes(2, "big")
+    return tag + der_length(body_len)
+
+
+def build_basic_info_file(holder: Holder, *, long_header: bool = False) -> bytes:
+    """EF 0002 for ``holder`` (offset table, UTF-8 name/address, YYYYMMDD, sex digit, FF filler);
+    ``long_header``: the outer length always as ``82 HH LL`` (cards issued from 2023)."""
     fields = [
         encode_tlv(KENMEN_TAG_NAME, holder.name.encode("utf-8")),
         encode_tlv(KENMEN_TAG_ADDRESS, holder.address.encode("utf-8")),
@@ -138,13 +157,13 @@ def build_basic_info_file(holder: Holder) -> bytes:
     ]
     offsets_len = len(encode_tlv(KENMEN_TAG_OFFSETS, bytes(8)))
     body_len = offsets_len + sum(len(f) for f in fields)
-    header_len = len(encode_tlv(KENMEN_TAG_BASIC_INFO, bytes(body_len))) - body_len
-    position = header_len + offsets_len
+    header = _basic_info_header(body_len, long_header)
+    position = len(header) + offsets_len
     table = b""
     for field in fields:
         table += position.to_bytes(2, "big")
         position += len(field)
-    tlv = encode_tlv(KENMEN_TAG_BASIC_INFO, encode_tlv(KENMEN_TAG_OFFSETS, table) + b"".join(fields))
+    tlv = header + encode_tlv(KENMEN_TAG_OFFSETS, table) + b"".join(fields)
     size = (len(tlv) // BASIC_INFO_ALIGN + 1) * BASIC_INFO_ALIGN
     return tlv + bytes([FILLER]) * (size - len(tlv))
 
@@ -177,11 +196,29 @@ def build_integrity_file(my_number_file: bytes, basic_info_file: bytes, key: rsa
     return encode_tlv(KENMEN_TAG_INTEGRITY, signed + encode_tlv(KENMEN_TAG_SIGNATURE, signature))
 
 
-def build_kenmen_files(holder: Holder, key: rsa.RSAPrivateKey) -> dict[int, bytes]:
+def build_ap_basic_info_file(identification: bytes, key_id: bytes, value: bytes) -> bytes:
+    """EF 0005: ``FF 40 { DF41 identification, DF42 key ID, DF43 value + FF filler to 128 bytes }``.
+
+    Raises ValueError when ``identification`` is not 4 bytes, ``key_id`` not 16, or ``value`` not 32.
+    """
+    if len(identification) != 4 or len(key_id) != 16 or len(value) != AP_TRAILER_VALUE_SIZE:
+        raise ValueError("AP basic info: identification 4 bytes, key ID 16, value 32")
+    trailer = value + bytes([FILLER]) * (AP_TRAILER_SIZE - len(value))
+    return encode_tlv(
+        KENMEN_TAG_AP_BASIC_INFO,
+        encode_tlv(KENMEN_TAG_AP_IDENTIFICATION, identification)
+        + encode_tlv(KENMEN_TAG_AP_KEY_ID, key_id)
+        + encode_tlv(KENMEN_TAG_AP_TRAILER, trailer),
+    )
+
+
+def build_kenmen_files(
+    holder: Holder, key: rsa.RSAPrivateKey, *, long_header: bool = False
+) -> dict[int, bytes]:
     """FID -> content for 0001, 0002, 0003. Raises ValueError for an invalid holder."""
     holder.validate()
     my_number = build_my_number_file(holder.my_number)
-    basic = build_basic_info_file(holder)
+    basic = build_basic_info_file(holder, long_header=long_header)
     return {0x0001: my_number, 0x0002: basic, 0x0003: build_integrity_file(my_number, basic, key)}
 
 

@@ -1,13 +1,14 @@
-"""The assembled virtual My Number card: the card OS with the JPKI AP and the 券面事項入力補助AP."""
+"""The assembled virtual My Number card: the card OS with the JPKI AP and the two 券面 APs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from firmware_sim.card.cardos import CardOS, CardTiming
+from firmware_sim.card.cardos import Application, CardOS, CardTiming
 from firmware_sim.card.image import CardImage
 from firmware_sim.card.jpki_ap import JpkiAp
+from firmware_sim.card.kakunin_ap import KakuninAp
 from firmware_sim.card.kenmen_ap import KenmenAp
 
 
@@ -34,9 +35,13 @@ class MyNumberCard(CardOS):
         self.image = image
         self.jpki = JpkiAp(image, keep_security_on_reselect=keep)
         self.kenmen = KenmenAp(image, keep_security_on_reselect=keep)
+        self.kakunin = KakuninAp(image, keep_security_on_reselect=keep)
+        applications: list[Application] = [self.jpki, self.kenmen]
+        if image.kakunin_files:
+            applications.append(self.kakunin)
         super().__init__(
             image.atr,
-            [self.jpki, self.kenmen],
+            applications,
             timing=options.timing,
             fail_first_apdu=options.fail_first_apdu,
         )

@@ -1,6 +1,7 @@
 """``firmware-sim card …``: make and inspect virtual My Number card images.
 
-- ``card new OUT``  personalise a card (defaults: the demo holder, PINs 1234 / ABC123 / 1234)
+- ``card new OUT [--generation 2016|2023]``  personalise a card (defaults: the demo holder, PINs
+  1234 / ABC123 / 1234, generation 2016); ``--atr`` overrides the generation's ATR
 - ``card cert CARD {auth,sign,auth-ca,sign-ca}``  print a certificate as PEM
 - ``card show CARD [--json]``  holder, serials, validity, PIN tries left (never the PINs)
 
@@ -21,12 +22,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from firmware_sim.card.generation import DEFAULT_GENERATION, PROFILES
 from firmware_sim.card.image import PIN_NAMES, CardImage, CardImageError
 from firmware_sim.holder import Holder, Sex, city_of, demo_holder, split_prefecture
 from firmware_sim.personalise import personalise_card
 from firmware_sim.pki.hierarchy import PkiError, TestPki
 from firmware_sim.pki.places import municipality_code_for
-from reader.constants import ATR_EXTENDED, ATR_OPENSC_JPKI, JpkiFile
+from reader.constants import ATR_EXTENDED, ATR_OPENSC_JPKI, CardGeneration, JpkiFile
 
 PKI_ENV = "MYNA_KIOSK_PKI"
 ATRS = {"opensc": ATR_OPENSC_JPKI, "extended": ATR_EXTENDED}
@@ -83,7 +85,15 @@ def add_commands(sub: Any) -> None:
     validity.add_argument("--expired", action="store_true", help="certificates that expired yesterday")
     validity.add_argument("--valid-days", type=_positive, metavar="N", help="certificates valid for N days")
     new.add_argument("--no-sign-cert", action="store_true", help="no signature certificate (under-15 card)")
-    new.add_argument("--atr", choices=tuple(ATRS), default="opensc", help="ATR (default opensc)")
+    new.add_argument(
+        "--generation",
+        choices=tuple(g.value for g in CardGeneration),
+        default=DEFAULT_GENERATION.value,
+        help="card generation: "
+        + "; ".join(f"{g.value} = {p.summary}" for g, p in PROFILES.items())
+        + f" (default {DEFAULT_GENERATION.value})",
+    )
+    new.add_argument("--atr", choices=tuple(ATRS), help="override the generation's ATR")
     new.set_defaults(func=_cmd_new)
 
     cert = group.add_parser("cert", help="print a certificate from a card as PEM")
@@ -160,14 +170,15 @@ def _cmd_new(args: argparse.Namespace) -> int:
             expired=args.expired,
             not_after=not_after,
             with_sign_cert=not args.no_sign_cert,
-            atr=ATRS[args.atr],
+            generation=args.generation,
+            atr=ATRS[args.atr] if args.atr else None,
         )
     except ValueError as exc:
         return _fail("new", str(exc), 2)
     except (PkiError, CardImageError, OSError) as exc:
         return _fail("new", str(exc), 1)
     cert = card.auth_cert
-    print(f"card:      {card.path}")
+    print(f"card:      {card.path} (generation {card.generation.value})")
     print(f"holder:    {holder.name} ({holder.kana}), born {holder.birth_date.isoformat()}")
     print(f"address:   {holder.address} [{holder.municipality_code}]")
     print(f"auth cert: serial {card.auth_serial_hex}")

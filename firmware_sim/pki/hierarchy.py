@@ -9,6 +9,7 @@ Directory layout (created on first use, loaded afterwards)::
     auth-ca-bundle.pem, sign-ca-bundle.pem   every generation, for relying parties' trust stores
     ocsp-<kind>-<n>.crt.pem / .key.pem       delegated OCSP responder of CA generation n
     kenmen-signing.key.pem / .pub.pem        券面事項入力補助AP integrity-record signing key
+    cv-ca-<key number>.key.pem        券面 APs' card-verifiable-certificate CA keys (created on first use)
     revocation.sqlite             revoked and issued serials (WAL, synchronous=FULL)
 """
 
@@ -364,6 +365,18 @@ class TestPki:
         Raises PkiError if the stored key is missing or corrupt.
         """
         return read_key(self._kenmen_key_path())
+
+    def cv_ca_key(self, key_number: str) -> rsa.RSAPrivateKey:
+        """The CA key that signs the 券面 APs' card-verifiable certificates under ``key_number``
+        (7 digits, e.g. "6000033"), created on first use. Raises ValueError for a bad number,
+        PkiError if the stored key is corrupt."""
+        if len(key_number) != 7 or not key_number.isdigit():
+            raise ValueError(f"key number must be 7 digits, got {key_number!r}")
+        path = self.directory / f"cv-ca-{key_number}.key.pem"
+        with self._lock, directory_lock(self.directory):
+            if not path.exists():
+                write_key(path, self._key_factory())
+            return read_key(path)
 
     # --- revocation -----------------------------------------------------------------------------------
     def revoke(

@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography import x509
 
+from firmware_sim.card.generation import DEFAULT_GENERATION
 from firmware_sim.card.image import CardImage
 from firmware_sim.holder import Holder, Sex
 from firmware_sim.personalise import PersonalisedCard, personalise_card
@@ -22,6 +23,7 @@ from mock_relay.jpki_check import cert_serial_hash
 from mock_relay.model import JST, Resident
 from mock_relay.private import owner_only_dir
 from mock_relay.registry.store import Registry
+from reader.constants import CardGeneration
 
 _SEX = {"男": Sex.MALE, "女": Sex.FEMALE}
 _HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
@@ -62,11 +64,14 @@ def personalise_for(
     auth_pin: str = "1234",
     sign_pin: str = "ABC123",
     expired: bool = False,
+    generation: CardGeneration | str = DEFAULT_GENERATION,
     key_factory: KeyFactory | None = None,
 ) -> PersonalisedCard:
-    """Personalise a card image for ``resident_id`` and bind its auth certificate in ``registry``.
+    """Personalise a card image of ``generation`` for ``resident_id`` and bind its auth certificate in
+    ``registry``.
 
-    Raises KeyError for an unknown resident; ValueError for bad PINs or holder data; PkiError,
+    Raises KeyError for an unknown resident; ValueError for bad PINs, an unknown generation or holder
+    data; PkiError,
     CardImageError or OSError from personalisation.
     """
     resident = registry.resident(resident_id)
@@ -81,6 +86,7 @@ def personalise_for(
         sign_pin=sign_pin,
         expired=expired,
         with_sign_cert=not under_15,
+        generation=generation,
         issued_by="mock-relay",
         key_factory=key_factory,
     )
@@ -96,6 +102,7 @@ def issue_card(
     auth_pin: str = "1234",
     sign_pin: str = "ABC123",
     expired: bool = False,
+    generation: CardGeneration | str = DEFAULT_GENERATION,
 ) -> dict[str, Any]:
     """``mock-relay card new``: as :func:`personalise_for` on the data directory; returns a JSON summary."""
     owner_only_dir(data)
@@ -103,7 +110,14 @@ def issue_card(
     registry = Registry(data / "registry.sqlite")
     try:
         card = personalise_for(
-            pki, registry, resident_id, out, auth_pin=auth_pin, sign_pin=sign_pin, expired=expired
+            pki,
+            registry,
+            resident_id,
+            out,
+            auth_pin=auth_pin,
+            sign_pin=sign_pin,
+            expired=expired,
+            generation=generation,
         )
     finally:
         registry.close()
@@ -113,6 +127,7 @@ def issue_card(
         "auth_serial": card.auth_serial_hex,
         "cert_serial_hash": cert_serial_hash(card.auth_cert.serial_number),
         "sign_cert": card.sign_cert is not None,
+        "generation": card.generation.value,
         "not_after": card.auth_cert.not_valid_after_utc.isoformat(),
     }
 

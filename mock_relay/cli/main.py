@@ -5,6 +5,7 @@
     mock-relay terminal new --data DIR --out TDIR [--id T-0001]
     mock-relay residents --data DIR [--json]
     mock-relay card new --data DIR RESIDENT_ID --out CARD [--auth-pin 1234] [--sign-pin ABC123] [--expired]
+                        [--generation 2016|2023]
     mock-relay revoke --data DIR CARD [--reason key_compromise]
     mock-relay fault --data DIR {list | clear | remove ID | add --kind K [--route OP] [--terminal T] ...}
     mock-relay clock --data DIR [--set ISO [--frozen] | --real]
@@ -146,9 +147,23 @@ def _card_new(args: argparse.Namespace) -> int:
         auth_pin=args.auth_pin,
         sign_pin=args.sign_pin,
         expired=args.expired,
+        generation=args.generation,
     )
     print(json.dumps(card, ensure_ascii=False))
     return 0
+
+
+def _add_generation(p: argparse.ArgumentParser) -> None:
+    """``card new --generation``: which card generation to personalise (docs/card.md §1.1)."""
+    from firmware_sim.card.generation import DEFAULT_GENERATION
+    from reader.constants import CardGeneration
+
+    p.add_argument(
+        "--generation",
+        choices=tuple(g.value for g in CardGeneration),
+        default=DEFAULT_GENERATION.value,
+        help=f"card generation (docs/card.md §1.1; default {DEFAULT_GENERATION.value})",
+    )
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -303,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-pin", default="1234")
     p.add_argument("--sign-pin", default="ABC123")
     p.add_argument("--expired", action="store_true")
+    _add_generation(p)
     p.set_defaults(func=_card_new)
 
     p = sub.add_parser("revoke", help="revoke a card's user-authentication certificate")

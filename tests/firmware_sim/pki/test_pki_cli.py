@@ -204,10 +204,81 @@ def test_show_text_and_json(capsys: Capsys, two_cards: tuple[Path, Path]) -> Non
     summary = json.loads(capsys.readouterr().out)
     assert summary["certificates"]["sign"] is None
     assert summary["certificates"]["auth"]["serial"] == summary["meta"]["auth_cert_serial"]
-    assert set(summary["pin_tries_left"]) == {"auth", "kenmen"}
+    assert set(summary["pin_tries_left"]) == {
+        "auth",
+        "kenmen",
+        "kenmen_a",
+        "kenmen_b",
+        "face_a",
+        "face_b",
+        "face_birth",
+    }
     assert "123456789018" not in json.dumps(summary)
 
 
 def test_show_missing_card_exits_1(capsys: Capsys, tmp_path: Path) -> None:
     assert main(["card", "show", str(tmp_path / "none.json")]) == 1
     assert "cannot read card image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "atr", "generation", "header"),
+    [
+        ([], "3B E0 00 FF 81 31 FE 45 14", "2016", "FF 20"),
+        (
+            ["--generation", "2023"],
+            "3B DA 13 FF 81 31 FB 46 80 12 39 2F 31 C1 73 C6 01 C0 3B",
+            "2023",
+            "FF 20 82",
+        ),
+        (["--generation", "2023", "--atr", "opensc"], "3B E0 00 FF 81 31 FE 45 14", "2023", "FF 20 82"),
+    ],
+)
+def test_new_generation(
+    capsys: Capsys,
+    session_pki: TestPki,
+    tmp_path: Path,
+    extra: list[str],
+    atr: str,
+    generation: str,
+    header: str,
+) -> None:
+    status, out, err = _new(capsys, session_pki, tmp_path / "g.json", *extra)
+    assert status == 0, err
+    assert f"(generation {generation})" in out
+    image = CardImage.load(tmp_path / "g.json")
+    assert (image.atr, image.meta["generation"]) == (bytes.fromhex(atr), generation)
+    basic = image.kenmen_files[0x0002]
+    assert basic.startswith(bytes.fromhex(header)) and (len(header) > 5) == (basic[2] == 0x82)
+    assert sorted(image.kakunin_files) == [1, 2, 3, 4, 5]  # the card-face AP on every generation
+
+
+def test_unknown_generation_exits_2(capsys: Capsys, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["card", "new", str(tmp_path / "x.json"), "--generation", "2019"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_mock_relay_card_new_generation(capsys: Capsys, tmp_path: Path) -> None:
+    from mock_relay.cli.main import main as relay_main
+
+    data = tmp_path / "center"
+    assert relay_main(["card", "new", "--data", str(data), "C-008", "--out", str(tmp_path / "c.card")]) == 0
+    assert json.loads(capsys.readouterr().out)["generation"] == "2016"
+    argv = [
+        "card",
+        "new",
+        "--data",
+        str(data),
+        "C-008",
+        "--out",
+        str(tmp_path / "d.card"),
+        "--generation",
+        "2023",
+    ]
+    assert relay_main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    image = CardImage.load(tmp_path / "d.card")
+    assert summary["generation"] == image.meta["generation"] == "2023"
+    assert image.atr == ATR_EXTENDED and image.kenmen_files[0x0002][:3] == bytes.fromhex("FF 20 82")

@@ -203,3 +203,26 @@ def test_basic_info_round_trip(family: str, given_name: str, rest: str, born: da
         born,
         str(int(sex)),
     )
+
+
+def test_long_header_form_of_2023_cards() -> None:
+    """Cards issued from 2023 write the outer length as 82 HH LL; offsets and the digest follow."""
+    short = build_basic_info_file(demo_holder())
+    long = build_basic_info_file(demo_holder(), long_header=True)
+    body = short[3 : 3 + short[2]]
+    assert short[:3] == h(f"FF 20 {len(body):02X}")
+    assert long[:5] == h(f"FF 20 82 00 {len(body):02X}")
+    shifted = bytes(b + 2 if i % 2 else b for i, b in enumerate(body[3:11]))  # every offset moves by 2
+    assert long[5:8] == h("DF 21 08") and long[8:16] == shifted
+    assert long[16 : 5 + len(body)] == body[11:]
+    assert parse_basic_info_file(long) == parse_basic_info_file(short)
+    assert basic_info_digest_source(long) == basic_info_digest_source(short)  # the integrity hash agrees
+    assert set(long[5 + len(body) :]) == {0xFF} and len(long) % 32 == 0
+
+
+def test_long_header_of_the_real_test_card_parses() -> None:
+    body = REAL_BASIC_INFO[3:]
+    offsets = bytes.fromhex("0010 0022 005B 0066")  # the real offsets + 2
+    long = h("FF 20 82 00 65") + body[:3] + offsets + body[11:]
+    info = parse_basic_info_file(long)
+    assert (info.name, info.birth_date) == ("黒桐\u3000幹也", date(1980, 2, 17))

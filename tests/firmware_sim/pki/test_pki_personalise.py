@@ -137,7 +137,7 @@ def test_personalised_image_reads_back(session_pki: TestPki, key_pool: KeyPool, 
     signature = image.auth_key().sign(b"challenge", padding.PKCS1v15(), hashes.SHA256())
     auth.public_key().verify(signature, b"challenge", padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
     files = image.kenmen_files
-    assert sorted(files) == [1, 2, 3]
+    assert sorted(files) == [1, 2, 3, 4, 5]  # 0004 certificate, 0005 AP basic info (issue #18)
     assert parse_my_number_file(files[1]) == holder.my_number
     assert parse_basic_info_file(files[2]).name == holder.name
     verify_integrity(files[1], files[2], files[3], session_pki.kenmen_signing_key().public_key())

@@ -76,8 +76,11 @@ def kill_job(printer: JobControl, job_id: int, job_name: str) -> tuple[JobStatus
             job, settled = _dead(printer, job_id, job_name)
         except PrinterRejectedError as exc:
             settled = exc.status == Status.NOT_FOUND  # forgotten: nothing more of it will print
-        except PrinterError as exc:
+        except PrinterUnavailableError as exc:  # gone: settle_given_up asks again later
             log.info("job %d: no answer while confirming the cancel: %s", job_id, exc)
+            break
+        except PrinterError as exc:
+            log.info("job %d: bad answer while confirming the cancel: %s", job_id, exc)
         if settled or time.monotonic() >= until:
             break
         time.sleep(printer.poll_interval)

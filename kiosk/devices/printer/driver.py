@@ -46,10 +46,11 @@ from kiosk.devices.printer.errors import (
     PrinterRejectedError,
     PrinterUnavailableError,
 )
-from kiosk.devices.printer.follow import JobFollower, kill_job
+from kiosk.devices.printer.follow import JobFollower, job_fate, kill_job
 from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, Status, ValueTag
 from kiosk.devices.printer.render import PrintDocumentError, count_pdf_pages, pdf_to_pwg_raster
 from kiosk.devices.printer.status import (
+    JobFate,
     JobStatus,
     PrinterHealth,
     PrinterStatus,
@@ -241,6 +242,17 @@ class IppPrinter:
     def remember_unsettled(self, job_id: int, job_name: str) -> None:
         """A given-up job the printer has not confirmed dead: no new job until it is."""
         self._unsettled[job_id] = job_name
+
+    def job_fate(self, job_id: int, job_name: str, *, wait: float) -> JobFate:
+        """What became of a job the kiosk lost sight of (crash recovery): waits up to ``wait`` seconds
+        for it to end, then kills it. Never raises."""
+        try:
+            self.check_path()
+        except PrinterError as exc:
+            log.warning("printer job %d: cannot ask %s: %s", job_id, self.uri, exc)
+            self.remember_unsettled(job_id, job_name)
+            return JobFate(False, None, None, False)
+        return job_fate(self, job_id, job_name, wait)
 
     def settle_given_up(self) -> tuple[int, ...]:
         """Try again to confirm every given-up job dead; the ids still unconfirmed. Never raises."""

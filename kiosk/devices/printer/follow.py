@@ -21,9 +21,16 @@ from typing import Protocol
 
 from kiosk.devices.printer.errors import PrinterError, PrinterRejectedError, PrinterUnavailableError
 from kiosk.devices.printer.ipp_constants import JobState, Status
-from kiosk.devices.printer.status import JobStatus, PrintOutcome, PrintProgress, PrintResult, fault_message
+from kiosk.devices.printer.status import (
+    JobFate,
+    JobStatus,
+    PrintOutcome,
+    PrintProgress,
+    PrintResult,
+    fault_message,
+)
 
-__all__ = ["JobControl", "JobFollower", "kill_job"]
+__all__ = ["JobControl", "JobFollower", "job_fate", "kill_job"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,34 @@ def _dead(printer: JobControl, job_id: int, job_name: str) -> tuple[JobStatus | 
     time.sleep(printer.poll_interval)
     again = printer.get_job(job_id)
     return again, again.terminal and again.impressions_completed == job.impressions_completed
+
+
+def job_fate(printer: JobControl, job_id: int, job_name: str, wait: float) -> JobFate:
+    """Ask the printer what became of a job: wait up to ``wait`` seconds for it to end, then kill it.
+    A job the printer no longer knows is ``known`` False. Never raises."""
+    until = time.monotonic() + wait
+    while True:
+        try:
+            job: JobStatus | None = printer.get_job(job_id)
+        except PrinterRejectedError as exc:
+            if exc.status != Status.NOT_FOUND:
+                log.warning("job %d: the printer refused to say: %s", job_id, exc)
+            job = None
+        except PrinterError as exc:
+            log.warning("job %d: no answer from the printer: %s", job_id, exc)
+            printer.remember_unsettled(job_id, job_name)
+            return JobFate(False, None, None, False)
+        if job is None or (job.name and job.name != job_name):  # forgotten, or the id reused after a restart
+            return JobFate(False, None, None, printer.kill_behind(job_name))
+        if job.terminal or time.monotonic() >= until:
+            break
+        time.sleep(printer.poll_interval)
+    settled = printer.kill_behind(job_name)
+    if not job.terminal:
+        last, settled = kill_job(printer, job_id, job_name)
+        job = last or job
+    pages = job.impressions_completed if printer.confirms_pages else None
+    return JobFate(True, job.state, pages, settled)
 
 
 class JobFollower:

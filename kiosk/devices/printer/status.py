@@ -15,6 +15,7 @@ from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, P
 
 __all__ = [
     "FAULT_MESSAGES",
+    "JobFate",
     "JobStatus",
     "PrintOutcome",
     "PrintProgress",
@@ -282,6 +283,25 @@ class PrintResult:
     @property
     def completed(self) -> bool:
         return self.outcome is PrintOutcome.COMPLETED
+
+
+@dataclass(frozen=True)
+class JobFate:
+    """What the printer says became of a job the kiosk lost sight of (crash recovery).
+
+    ``known`` False: the printer no longer knows the job (restarted, history purged, unreachable).
+    ``pages`` the impressions the printer confirms (None when unknown, or through a CUPS queue).
+    ``settled`` the job is over and will print nothing more.
+    """
+
+    known: bool
+    state: JobState | int | None
+    pages: int | None
+    settled: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.state == JobState.COMPLETED
 
 
 @dataclass(frozen=True)

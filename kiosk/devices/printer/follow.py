@@ -91,7 +91,8 @@ def kill_job(printer: JobControl, job_id: int, job_name: str) -> tuple[JobStatus
         if settled or time.monotonic() >= until:
             break
         time.sleep(printer.poll_interval)
-    settled = settled and printer.kill_behind(job_name)
+    behind = printer.kill_behind(job_name)  # even when the queue cannot confirm: stop the paper
+    settled = settled and behind
     if not settled:
         printer.remember_unsettled(job_id, job_name)
         log.error("printer job %d (%s) given up but not confirmed dead", job_id, job_name)

@@ -255,7 +255,8 @@ def _print_copy(
             journal.printer_job(doc.document_id, result.job_id)
     except Exception as exc:  # every printer error is a failed copy, never a crash
         ok, pages, error = False, int(getattr(exc, "pages_confirmed", 0)), type(exc).__name__
-        confirmed, settled, completed = True, bool(getattr(exc, "settled", True)), False
+        confirmed, completed = bool(getattr(exc, "confirmed", True)), False
+        settled = bool(getattr(exc, "settled", True))
     if not confirmed:
         error = f"unconfirmed:{error}" if error and not completed else "unconfirmed"
     if not settled:

@@ -21,16 +21,24 @@ class PrinterError(Exception):
 
 
 class PrinterUnavailableError(PrinterError):
-    """The printer cannot be reached or stopped answering. ``pages_confirmed`` were out before that;
-    ``settled`` False: a job was under way and the printer has not confirmed it dead."""
+    """The printer cannot be reached or stopped answering. ``pages_confirmed`` were out before that
+    (``confirmed`` False: the path cannot confirm pages, see PrintResult); ``settled`` False: a job
+    was under way and the printer has not confirmed it dead."""
 
     def __init__(
-        self, message: str, *, job_id: int | None = None, pages_confirmed: int = 0, settled: bool = True
+        self,
+        message: str,
+        *,
+        job_id: int | None = None,
+        pages_confirmed: int = 0,
+        settled: bool = True,
+        confirmed: bool = True,
     ) -> None:
         super().__init__(message)
         self.job_id = job_id
         self.pages_confirmed = pages_confirmed
         self.settled = settled
+        self.confirmed = confirmed
 
 
 class PrinterProtocolError(PrinterError):

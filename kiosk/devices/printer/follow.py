@@ -192,6 +192,7 @@ class JobFollower:
                 job_id=self.job_id,
                 pages_confirmed=self.pages,
                 settled=settled,
+                confirmed=self.printer.confirms_pages,
             ) from exc
         self.failing_since = None
         self._count(job)

@@ -239,6 +239,11 @@ class IppPrinter:
             return False
         return all(kill_job(self._behind, job.job_id, job_name)[1] for job in alive)
 
+    @property
+    def unsettled_jobs(self) -> tuple[int, ...]:
+        """Given-up jobs not (yet) confirmed dead; no I/O (``settle_given_up`` asks the printer)."""
+        return tuple(self._unsettled)
+
     def remember_unsettled(self, job_id: int, job_name: str) -> None:
         """A given-up job the printer has not confirmed dead: no new job until it is."""
         self._unsettled[job_id] = job_name

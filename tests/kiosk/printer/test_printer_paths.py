@@ -39,7 +39,9 @@ def test_a_completed_copy(route: Route, tmp_path: Path) -> None:
     assert copy.record.printer_job is not None
 
 
-@pytest.mark.parametrize(("fault", "options"), [("media-jam", {"jam_at": 2}), ("media-empty", {"paper_left": 1})])
+@pytest.mark.parametrize(
+    ("fault", "options"), [("media-jam", {"jam_at": 2}), ("media-empty", {"paper_left": 1})]
+)
 def test_a_fault_at_sheet_2(route: Route, tmp_path: Path, fault: str, options: dict[str, int]) -> None:
     route.sim.configure(**options)  # the printer holds the job (fault_hold 300 s): the kiosk must kill it
     printer = route.printer()

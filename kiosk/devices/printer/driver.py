@@ -137,6 +137,7 @@ class IppPrinter:
         self.queue: PrinterStatus | None = None  # set once the URI turned out to be a CUPS queue
         self._behind: IppPrinter | None = None  # the IPP printer behind that queue
         self._unsettled: dict[int, str] = {}  # given-up job id -> job name, not confirmed dead
+        self._settling = threading.Lock()
 
     def close(self) -> None:
         """Close the HTTP connection pools."""
@@ -260,11 +261,13 @@ class IppPrinter:
         return job_fate(self, job_id, job_name, wait)
 
     def settle_given_up(self) -> tuple[int, ...]:
-        """Try again to confirm every given-up job dead; the ids still unconfirmed. Never raises."""
-        for job_id, name in list(self._unsettled.items()):
-            self._unsettled.pop(job_id)
-            kill_job(self, job_id, name)  # puts it back if still unconfirmed
-        return tuple(self._unsettled)
+        """Try again to confirm every given-up job dead; the ids still unconfirmed. Never raises.
+        Thread-safe (the heartbeat's health check and a print may both ask)."""
+        with self._settling:
+            for job_id, name in list(self._unsettled.items()):
+                self._unsettled.pop(job_id, None)
+                kill_job(self, job_id, name)  # puts it back if still unconfirmed
+            return tuple(self._unsettled)
 
     # ------------------------------------------------------------------------------- status
 
@@ -395,10 +398,17 @@ class IppPrinter:
             try:
                 if not two_step:
                     job_id = _job_id(self._call(Operation.PRINT_JOB, name + fmt, job_attributes, document))
-                    created(job_id)
+                    try:
+                        created(job_id)
+                    except Exception:  # it prints already: follow it, the pages are journaled as they come
+                        log.exception("job %d: the caller could not record the job id", job_id)
                     return job_id
                 job_id = _job_id(self._call(Operation.CREATE_JOB, name, job_attributes))
-                created(job_id)
+                try:
+                    created(job_id)
+                except Exception:  # not recorded (journal): nothing may print that recovery cannot find
+                    kill_job(self, job_id, job_name)
+                    raise
                 self._send_document(job_id, fmt, document)
                 return job_id
             except PrinterRejectedError as exc:

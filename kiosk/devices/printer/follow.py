@@ -181,6 +181,10 @@ class JobFollower:
         try:
             job = self.printer.get_job(self.job_id)
             self.faults = self.printer.stop_reasons()
+        except PrinterRejectedError as exc:
+            if exc.status != Status.NOT_FOUND:
+                raise
+            return self._forgotten()
         except PrinterUnavailableError as exc:
             now = time.monotonic()
             self.failing_since = self.failing_since or now
@@ -195,8 +199,19 @@ class JobFollower:
                 confirmed=self.printer.confirms_pages,
             ) from exc
         self.failing_since = None
+        if job.name and job.name != self.job_name:
+            return self._forgotten()
         self._count(job)
         return job
+
+    def _forgotten(self) -> JobStatus:
+        """The printer restarted or purged the job (not found, or its id names another job now): nothing
+        more of it will print, and what came out is what it confirmed before."""
+        log.warning("printer job %d: the printer no longer knows it", self.job_id)
+        message = "The printer no longer knows the job."
+        return JobStatus(
+            self.job_id, JobState.ABORTED, ("job-forgotten",), message, self.pages, self.job_name
+        )
 
     def _count(self, job: JobStatus | None) -> None:
         if job is not None and self.printer.confirms_pages:

@@ -133,3 +133,15 @@ def test_recovery_kills_a_job_that_does_not_end_in_time(state: JobState) -> None
     printer = ScriptedPrinter(job(state, 1))
     fate = job_fate(printer, 1, "DOC-1", wait=0.1)
     assert printer.cancels == [1] and fate.settled is False and fate.pages == 1
+
+
+@pytest.mark.parametrize(
+    "gone", [PrinterRejectedError(Status.NOT_FOUND, "gone"), job(JobState.PROCESSING, 0, name="DOC-NEW")]
+)
+def test_a_job_the_printer_forgets_mid_print_ends_with_the_pages_it_confirmed(
+    gone: JobStatus | Exception,
+) -> None:
+    printer = ScriptedPrinter(job(JobState.PROCESSING, 1), gone)
+    result = follow(printer).run()
+    assert (result.outcome, result.pages_printed, result.settled) == (PrintOutcome.ABORTED, 1, True)
+    assert "job-forgotten" in result.reasons and printer.cancels == []

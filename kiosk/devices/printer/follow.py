@@ -111,9 +111,18 @@ def _dead(printer: JobControl, job_id: int, job_name: str) -> tuple[JobStatus | 
     return again, again.terminal and again.impressions_completed == job.impressions_completed
 
 
+def _faulted(printer: JobControl) -> bool:
+    """A fault or a stopped printer: a held job will not finish by itself. Never raises."""
+    try:
+        return bool(printer.stop_reasons())
+    except PrinterError:
+        return False
+
+
 def job_fate(printer: JobControl, job_id: int, job_name: str, wait: float) -> JobFate:
-    """Ask the printer what became of a job: wait up to ``wait`` seconds for it to end, then kill it.
-    A job the printer no longer knows is ``known`` False. Never raises."""
+    """Ask the printer what became of a job: wait up to ``wait`` seconds for it to end (not while the
+    printer reports a fault, nor for a job held for its document: neither ends by itself), then kill
+    it. A job the printer no longer knows is ``known`` False. Never raises."""
     until = time.monotonic() + wait
     while True:
         try:
@@ -128,7 +137,8 @@ def job_fate(printer: JobControl, job_id: int, job_name: str, wait: float) -> Jo
             return JobFate(False, None, None, False)
         if job is None or (job.name and job.name != job_name):  # forgotten, or the id reused after a restart
             return JobFate(False, None, None, printer.kill_behind(job_name))
-        if job.terminal or time.monotonic() >= until:
+        held = job.state == JobState.PENDING_HELD  # waiting for a document the dead kiosk never sent
+        if job.terminal or held or time.monotonic() >= until or _faulted(printer):
             break
         time.sleep(printer.poll_interval)
     settled = printer.kill_behind(job_name)

@@ -92,7 +92,7 @@ class Restarted:
 
 
 @contextlib.contextmanager
-def restart(work: Path, printer_uri: str, *, job_wait: float = 5.0) -> Iterator[Restarted]:
+def restart(work: Path, printer_uri: str, *, job_wait: float = 60.0) -> Iterator[Restarted]:
     """The kiosk's restart on the same journal, center data and printer: recovery asks the printer."""
     with contextlib.ExitStack() as stack:
         server = RelayServer(work / "center").start()

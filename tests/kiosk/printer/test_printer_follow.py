@@ -145,3 +145,15 @@ def test_a_job_the_printer_forgets_mid_print_ends_with_the_pages_it_confirmed(
     result = follow(printer).run()
     assert (result.outcome, result.pages_printed, result.settled) == (PrintOutcome.ABORTED, 1, True)
     assert "job-forgotten" in result.reasons and printer.cancels == []
+
+
+@pytest.mark.parametrize(
+    ("state", "reasons"), [(JobState.PENDING_HELD, ()), (JobState.PROCESSING_STOPPED, ("media-jam",))]
+)
+def test_recovery_does_not_wait_for_a_job_that_cannot_end_by_itself(
+    state: JobState, reasons: tuple[str, ...]
+) -> None:
+    printer = ScriptedPrinter(job(state, 1), reasons=reasons)
+    started = time.monotonic()
+    fate = job_fate(printer, 1, "DOC-1", wait=30)
+    assert time.monotonic() - started < 2 and printer.cancels == [1] and fate.pages == 1

@@ -37,6 +37,7 @@ import urllib.parse
 from collections.abc import Callable
 
 from kiosk.devices.printer import ipp
+from kiosk.devices.printer.endpoint import IppEndpoint, job_id_of
 from kiosk.devices.printer.errors import (
     CupsQueueError,
     PrinterError,
@@ -47,7 +48,7 @@ from kiosk.devices.printer.errors import (
     PrinterUnavailableError,
 )
 from kiosk.devices.printer.follow import JobFollower, job_fate, kill_job
-from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, Status, ValueTag
+from kiosk.devices.printer.ipp_constants import JobState, Operation, Status, ValueTag
 from kiosk.devices.printer.render import PrintDocumentError, count_pdf_pages, pdf_to_pwg_raster
 from kiosk.devices.printer.status import (
     JobFate,
@@ -58,7 +59,7 @@ from kiosk.devices.printer.status import (
     PrintProgress,
     PrintResult,
 )
-from kiosk.devices.printer.transport import IppTransport, attr
+from kiosk.devices.printer.transport import attr
 
 __all__ = [
     "CupsQueueError",
@@ -82,31 +83,10 @@ log = logging.getLogger(__name__)
 
 PDF = "application/pdf"
 PWG_RASTER = "image/pwg-raster"
-_PRINTER_QUERY = (
-    "printer-state",
-    "printer-state-reasons",
-    "printer-state-message",
-    "printer-is-accepting-jobs",
-    "printer-make-and-model",
-    "printer-name",
-    *("cups-version", "device-uri", "printer-is-shared"),
-    "document-format-supported",
-    "operations-supported",
-    "media-ready",
-    "pwg-raster-document-resolution-supported",
-    "pwg-raster-document-type-supported",
-)
-_STATE_QUERY = (
-    "printer-state",
-    "printer-state-reasons",
-    "printer-state-message",
-    "printer-is-accepting-jobs",
-)
-_JOB_QUERY = ("job-state", "job-state-reasons", "job-state-message", "job-impressions-completed", "job-name")
 _RETRY_STATUSES = (Status.BUSY, Status.SERVICE_UNAVAILABLE, Status.TEMPORARY_ERROR)
 
 
-class IppPrinter:
+class IppPrinter(IppEndpoint):
     """One IPP printer. Methods block the calling thread (with timeouts); use one thread per printer.
 
     ``through_cups`` False (the default): a CUPS queue is refused (CupsQueueError) when first asked,
@@ -127,9 +107,7 @@ class IppPrinter:
         through_cups: bool = False,
     ) -> None:
         """Raises ValueError for a URI that is not ipp/ipps/http/https."""
-        self.uri = uri
-        self._ipp = IppTransport(uri, user=user, request_timeout=request_timeout)
-        self._user, self._request_timeout = user, request_timeout
+        super().__init__(uri, user=user, request_timeout=request_timeout)
         self.poll_interval = poll_interval
         self.unavailable_grace = unavailable_grace
         self.stop_wait = stop_wait
@@ -141,22 +119,9 @@ class IppPrinter:
 
     def close(self) -> None:
         """Close the HTTP connection pools."""
-        self._ipp.close()
+        super().close()
         if self._behind is not None:
             self._behind.close()
-
-    def _call(
-        self,
-        operation: Operation,
-        attributes: tuple[ipp.Attribute, ...] = (),
-        job_attributes: tuple[ipp.Attribute, ...] = (),
-        data: bytes = b"",
-    ) -> ipp.IppMessage:
-        """Raises PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError."""
-        return self._ipp.call(operation, attributes, job_attributes, data)
-
-    def _job_target(self, job_id: int) -> tuple[ipp.Attribute, ...]:
-        return (attr("job-id", ValueTag.INTEGER, job_id),)
 
     # ------------------------------------------------------------------------------- path
 
@@ -204,28 +169,6 @@ class IppPrinter:
         queue = ("paused",) if status.stopped else ()
         return tuple(dict.fromkeys(queue + self._behind.stop_reasons()))
 
-    def find_jobs(self, job_name: str) -> tuple[JobStatus, ...]:
-        """The jobs the printer still knows under ``job_name`` (all states).
-
-        Raises PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError.
-        """
-        response = self._call(
-            Operation.GET_JOBS,
-            (
-                attr("which-jobs", ValueTag.KEYWORD, "all"),
-                attr("requested-attributes", ValueTag.KEYWORD, "job-id", *_JOB_QUERY),
-            ),
-        )
-        jobs = []
-        for group in response.groups:
-            found = group.get("job-id") if group.tag == GroupTag.JOB else None
-            if found is not None and type(found.value) is int:
-                single = ipp.IppMessage(response.code, response.request_id, (group,))
-                job = JobStatus.from_response(found.value, single)
-                if job.name == job_name:
-                    jobs.append(job)
-        return tuple(jobs)
-
     def kill_behind(self, job_name: str) -> bool:
         """Through a CUPS queue: cancel what the printer behind it still runs under ``job_name`` and
         confirm it dead; True if confirmed or there is no queue. Never raises."""
@@ -271,17 +214,6 @@ class IppPrinter:
 
     # ------------------------------------------------------------------------------- status
 
-    def get_printer_attributes(self, *, full: bool = True) -> PrinterStatus:
-        """Printer state, reasons, formats, operations, make and model.
-
-        Raises PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError.
-        """
-        names = _PRINTER_QUERY if full else _STATE_QUERY
-        response = self._call(
-            Operation.GET_PRINTER_ATTRIBUTES, (attr("requested-attributes", ValueTag.KEYWORD, *names),)
-        )
-        return PrinterStatus.from_response(self.uri, response)
-
     def health(self) -> PrinterHealth:
         """Staff diagnostics; never raises: an unreachable or broken printer, a refused CUPS queue or a
         given-up job not confirmed dead gives ``ok=False``."""
@@ -297,24 +229,6 @@ class IppPrinter:
             return PrinterHealth.from_status(status)
         except PrinterError as exc:
             return PrinterHealth(False, str(exc), (f"printer: {self.uri}", f"error: {exc}"), None)
-
-    def get_job(self, job_id: int) -> JobStatus:
-        """State, reasons and pages done of one job.
-
-        Raises PrinterRejectedError (client-error-not-found once the printer forgot the job),
-        PrinterUnavailableError, PrinterProtocolError.
-        """
-        query = attr("requested-attributes", ValueTag.KEYWORD, *_JOB_QUERY)
-        response = self._call(Operation.GET_JOB_ATTRIBUTES, (*self._job_target(job_id), query))
-        return JobStatus.from_response(job_id, response)
-
-    def cancel_job(self, job_id: int) -> None:
-        """Ask the printer to cancel the job.
-
-        Raises PrinterRejectedError (e.g. client-error-not-possible: the job already ended),
-        PrinterUnavailableError, PrinterProtocolError.
-        """
-        self._call(Operation.CANCEL_JOB, self._job_target(job_id))
 
     # ------------------------------------------------------------------------------- printing
 
@@ -397,13 +311,13 @@ class IppPrinter:
         while not cancel.is_set():
             try:
                 if not two_step:
-                    job_id = _job_id(self._call(Operation.PRINT_JOB, name + fmt, job_attributes, document))
+                    job_id = job_id_of(self._call(Operation.PRINT_JOB, name + fmt, job_attributes, document))
                     try:
                         created(job_id)
                     except Exception:  # it prints already: follow it, the pages are journaled as they come
                         log.exception("job %d: the caller could not record the job id", job_id)
                     return job_id
-                job_id = _job_id(self._call(Operation.CREATE_JOB, name, job_attributes))
+                job_id = job_id_of(self._call(Operation.CREATE_JOB, name, job_attributes))
                 try:
                     created(job_id)
                 except Exception:  # not recorded (journal): nothing may print that recovery cannot find
@@ -431,10 +345,3 @@ class IppPrinter:
             except PrinterError:
                 log.warning("could not cancel job %d after a failed Send-Document", job_id)
             raise
-
-
-def _job_id(response: ipp.IppMessage) -> int:
-    found = response.find("job-id", GroupTag.JOB)
-    if found is None or type(found.value) is not int:
-        raise PrinterProtocolError("job accepted but the response has no job-id")
-    return found.value

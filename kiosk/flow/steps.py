@@ -224,8 +224,8 @@ def _print_copy(
     its progress, and at the end for pages it confirmed only then).
 
     A copy counts as printed only when the printer confirmed every page; where the path cannot
-    confirm pages (a CUPS queue) the copy is failed with error ``unconfirmed`` (not charged; staff
-    check the tray). A job the printer did not confirm dead adds ``+unsettled``.
+    confirm pages (a CUPS queue), or the printer did not confirm the job dead (``+unsettled``: more
+    may come out), the copy is failed with error ``unconfirmed…`` (not charged; staff check the tray).
     Raises JournalWriteError (from the final page points; one failing inside the printer's progress
     callback is logged by the driver and written again here)."""
     journal.document_state(doc.document_id, "printing")
@@ -257,7 +257,7 @@ def _print_copy(
         ok, pages, error = False, int(getattr(exc, "pages_confirmed", 0)), type(exc).__name__
         confirmed, completed = bool(getattr(exc, "confirmed", True)), False
         settled = bool(getattr(exc, "settled", True))
-    if not confirmed:
+    if not confirmed or not settled:  # the printer cannot say (or has not said) what came out
         error = f"unconfirmed:{error}" if error and not completed else "unconfirmed"
     if not settled:
         error = f"{error}+unsettled"

@@ -16,6 +16,7 @@ from firmware_sim.printer.ippeve import PrinterSim
 from kiosk.devices.printer.driver import IppPrinter
 from kiosk.flow import steps
 from kiosk.journal.store import DocRecord, Journal
+from kiosk.staff.diagnostics import Diagnostics
 from relay_client import IssuedDocument
 
 FEE = 300
@@ -50,6 +51,7 @@ class Copy:
     record: DocRecord
     fee_kept: int
     seconds: float
+    tray_items: tuple[tuple[int, int], ...]  # staff's "take it from the tray" items: (pages out, of pages)
 
 
 def print_copy(printer: IppPrinter, journal_path: Path, doc_id: str, pages: int, timeout: float = 30) -> Copy:
@@ -66,7 +68,10 @@ def print_copy(printer: IppPrinter, journal_path: Path, doc_id: str, pages: int,
         record = journal.transaction(txn)
         assert record is not None
         fee = journal.balance(txn).printed_fees
-        return Copy(record.documents[0], fee, seconds)
+        items = tuple(
+            (i.yen, i.other) for i in Diagnostics(journal).open_items() if i.kind == "partial_print"
+        )
+        return Copy(record.documents[0], fee, seconds, items)
     finally:
         journal.close()
 

@@ -12,21 +12,23 @@ import time
 from pathlib import Path
 
 import pytest
-from path_helpers import Route, print_copy, settles, tray_stays, when_sheets
+from path_helpers import Copy, Route, print_copy, settles, tray_stays, when_sheets
 
 from kiosk.devices.printer.driver import CupsQueueError, IppPrinter
 
 pytestmark = pytest.mark.interop
 
 
-def expect_failed(route: Route, copy_error: str | None, pages_printed: int | None, fault: str) -> None:
-    """A failed copy: direct, the journal has the tray's page count; through CUPS, it is unconfirmed."""
-    sheets = len(route.tray())
-    assert copy_error is not None
+def expect_failed(route: Route, copy: Copy, fault: str) -> None:
+    """A failed copy, refunded, with a staff item to take it from the tray: direct, the journal has the
+    tray's page count; through CUPS, it is unconfirmed (0 pages confirmed)."""
+    sheets, error, pages = len(route.tray()), copy.record.error or "", copy.record.pages_printed or 0
+    assert copy.record.state == "failed" and copy.fee_kept == 0
     if route.name == "direct":
-        assert pages_printed == sheets and fault in copy_error and "unconfirmed" not in copy_error
+        assert pages == sheets and fault in error and "unconfirmed" not in error
     else:
-        assert copy_error.startswith("unconfirmed") and (pages_printed or 0) == 0
+        assert error.startswith("unconfirmed") and pages == 0
+    assert copy.tray_items == ((pages, copy.record.pages),)
 
 
 def test_a_completed_copy(route: Route, tmp_path: Path) -> None:
@@ -34,8 +36,10 @@ def test_a_completed_copy(route: Route, tmp_path: Path) -> None:
     assert len(route.tray()) == 3
     if route.name == "direct":
         assert (copy.record.state, copy.record.pages_printed, copy.fee_kept) == ("printed", 3, 300)
+        assert copy.tray_items == ()
     else:  # CUPS said completed, but its count is not the paper's: refunded, staff check the tray
         assert (copy.record.state, copy.record.error, copy.fee_kept) == ("failed", "unconfirmed", 0)
+        assert copy.tray_items == ((0, 3),)
     assert copy.record.printer_job is not None
 
 
@@ -46,8 +50,8 @@ def test_a_fault_at_sheet_2(route: Route, tmp_path: Path, fault: str, options: d
     route.sim.configure(**options)  # the printer holds the job (fault_hold 300 s): the kiosk must kill it
     printer = route.printer()
     copy = print_copy(printer, tmp_path / "j.sqlite", "DOC-F", 3)
-    assert len(route.tray()) == 1 and copy.fee_kept == 0 and copy.record.state == "failed"
-    expect_failed(route, copy.record.error, copy.record.pages_printed, fault)
+    assert len(route.tray()) == 1
+    expect_failed(route, copy, fault)
     assert "unsettled" not in (copy.record.error or "") and printer.settle_given_up() == ()
     assert copy.seconds < 15  # a fault at once, not the job timeout
     assert tray_stays(route, 1, 2.0)
@@ -74,11 +78,11 @@ def test_power_cut_mid_job_and_back(route: Route, tmp_path: Path) -> None:
     copy = print_copy(printer, tmp_path / "j.sqlite", "DOC-P", 3)
     sheets = len(route.tray())
     assert sheets >= 1 and copy.fee_kept == 0 and copy.record.state == "failed"
-    if route.name == "direct":
+    if route.name == "direct":  # what the printer confirmed before it went (it may have put out more)
         assert (copy.record.pages_printed or 0) <= sheets
-    else:
-        assert (copy.record.error or "").startswith("unconfirmed")
     assert "unsettled" in (copy.record.error or "")  # nobody confirmed the job dead: no new job yet
+    assert (copy.record.error or "").startswith("unconfirmed")  # staff check the tray
+    assert copy.tray_items == ((copy.record.pages_printed or 0, 3),)
     assert printer.settle_given_up() != ()
     route.sim.start()  # power back (same port, same tray)
     assert settles(printer)
@@ -114,6 +118,7 @@ def test_cups_queue_paused_mid_job_then_resumed(route: Route, tmp_path: Path) ->
     assert paused and time.monotonic() - paused[0] < 15  # a fault at once, not the 60 s job timeout
     assert copy.record.state == "failed" and copy.fee_kept == 0
     assert (copy.record.error or "").startswith("unconfirmed") and "paused" in (copy.record.error or "")
+    assert copy.tray_items == ((0, 3),)
     sheets = len(route.tray())
     route.cups.resume(route.queue)
     assert tray_stays(route, sheets, 5.0)  # CUPS does not send the given-up job again
@@ -128,7 +133,7 @@ def test_cupsd_stopped_mid_job(route: Route, tmp_path: Path) -> None:
     when_sheets(route, 1, route.cups.stop)
     copy = print_copy(printer, tmp_path / "j.sqlite", "DOC-S", 3, timeout=60)
     assert copy.record.state == "failed" and copy.fee_kept == 0
-    assert (copy.record.error or "").startswith("unconfirmed")
+    assert (copy.record.error or "").startswith("unconfirmed") and copy.tray_items == ((0, 3),)
     sheets = len(route.tray())
     assert tray_stays(route, sheets, 3.0)  # the printer behind the queue was told to stop
     route.cups.start()

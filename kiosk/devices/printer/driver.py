@@ -222,7 +222,7 @@ class IppPrinter(IppEndpoint):
             unsettled = self.settle_given_up()
             if unsettled:
                 raise PrinterJobUnsettledError(unsettled)
-            if self._behind is not None:  # the queue's own reasons go stale: the printer's count
+            if self._behind is not None:  # the queue's own reasons go stale: the printer's instead
                 status = dataclasses.replace(
                     status, state_reasons=self._behind.get_printer_attributes(full=False).state_reasons
                 )
@@ -246,10 +246,16 @@ class IppPrinter(IppEndpoint):
 
         ``job_name`` is logged and shown on the printer's panel: a document/order id, never personal data.
 
+        The job id is reported first (``on_progress`` with 0 pages, state pending) as soon as the
+        printer gave it, before the document is sent when the printer takes Create-Job.
+
         Returns the PrintResult once the job ended (completed, aborted by a fault or timeout, canceled
-        through ``cancel``). Raises PrintDocumentError (not a readable PDF), PrinterNotReadyError
-        (fault before the start, nothing sent), PrinterRejectedError (job refused, nothing printed),
-        PrinterUnavailableError (printer gone; ``pages_confirmed`` tells what came out),
+        through ``cancel``; a job given up is killed, ``settled`` says whether the printer confirmed it).
+        Raises PrintDocumentError (not a readable PDF), CupsQueueError (a CUPS queue without
+        ``through_cups``), PrinterJobUnsettledError (an earlier given-up job may still print, nothing
+        sent), PrinterNotReadyError (fault or stopped printer before the start, nothing sent),
+        PrinterRejectedError (job refused, nothing printed), PrinterUnavailableError (printer gone;
+        ``pages_confirmed`` tells what it confirmed, ``settled`` whether the job is known dead),
         PrinterProtocolError, ValueError (copies < 1).
         """
         if copies < 1:

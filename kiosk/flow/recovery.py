@@ -1,16 +1,17 @@
 """Crash recovery: on start, finish every transaction the journal left unfinished, against the
 center's reconcile view.
 
-Rules: nothing is printed again (documents lived in memory only). A copy caught mid-print is judged by
-what the printer says became of its job (journaled job id; the printer is asked, a job still printing
-is waited for, then killed): every page out = printed (the resident has it, the fee is kept); fewer =
-failed, with the printer's page count reported to the center (an incomplete certificate is no
-certificate: its fee is owed back). A printer that no longer knows the job (or none given) leaves the
-journaled pages (one journal point per page the printer confirmed) as the figure, and a copy short of
-its pages is marked unconfirmed for staff to check the tray (error ``unconfirmed:kiosk_restart``).
-A result not yet reported is reported with the SAME idempotency key and a body rebuilt from the
-journal alone; an unpaid session is cancelled; money the kiosk still holds for the resident is
-recorded as owed, for staff (nobody is at the kiosk to take it).
+Rules: nothing is printed again (documents lived in memory only). A copy caught mid-print is judged
+by what the printer says became of its job (the journaled job id, or the printer's job of the copy's
+name if the kiosk died before journaling it; a job still printing is waited for, then killed): every
+page out = printed (the resident has it, the fee is kept); fewer = failed, with the printer's page
+count reported to the center (an incomplete certificate is no certificate: its fee is owed back). A
+printer that no longer knows the job (or none given) leaves the journaled pages (one journal point per
+page the printer confirmed) as the figure, and a copy short of its pages is marked unconfirmed for
+staff to check the tray (error ``unconfirmed:kiosk_restart``). A result not yet reported is reported
+with the SAME idempotency key and a body rebuilt from the journal alone; an unpaid session is
+cancelled; money the kiosk still holds for the resident is recorded as owed, for staff (nobody is at
+the kiosk to take it).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ JOB_WAIT = 120.0  # seconds recovery waits for a job still printing before it ki
 class PrinterJobs(Protocol):
     """What recovery asks the printer (``IppPrinter.job_fate``)."""
 
-    def job_fate(self, job_id: int, job_name: str, *, wait: float) -> JobFate:
-        """What became of the job; never raises."""
+    def job_fate(self, job_id: int | None, job_name: str, *, wait: float) -> JobFate:
+        """What became of the job (``job_id`` None: found by its name); never raises."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ def _settle_documents(journal: Journal, txn: TxnRecord, printer: PrinterJobs | N
 
 
 def _ask_printer(printer: PrinterJobs | None, doc: DocRecord, job_wait: float) -> JobFate | None:
-    if printer is None or doc.printer_job is None or doc.state != "printing":
+    if printer is None or doc.state != "printing":
         return None
     fate = printer.job_fate(doc.printer_job, doc.document_id, wait=job_wait)
-    log.info("recovery: printer job %d of %s: %s", doc.printer_job, doc.document_id, fate)
+    log.info("recovery: printer job %s of %s: %s", doc.printer_job, doc.document_id, fate)
     return fate

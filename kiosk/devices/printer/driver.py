@@ -192,14 +192,21 @@ class IppPrinter(IppEndpoint):
         """A given-up job the printer has not confirmed dead: no new job until it is."""
         self._unsettled[job_id] = job_name
 
-    def job_fate(self, job_id: int, job_name: str, *, wait: float) -> JobFate:
+    def job_fate(self, job_id: int | None, job_name: str, *, wait: float) -> JobFate:
         """What became of a job the kiosk lost sight of (crash recovery): waits up to ``wait`` seconds
-        for it to end, then kills it. Never raises."""
+        for it to end, then kills it. ``job_id`` None (the kiosk died before it recorded the id): the
+        printer's latest job of ``job_name``, if it has one. Never raises."""
         try:
             self.check_path()
+            if job_id is None:
+                jobs = self.find_jobs(job_name)
+                if not jobs:
+                    return JobFate(False, None, None, self.kill_behind(job_name))
+                job_id = max(j.job_id for j in jobs)
         except PrinterError as exc:
-            log.warning("printer job %d: cannot ask %s: %s", job_id, self.uri, exc)
-            self.remember_unsettled(job_id, job_name)
+            log.warning("printer job %s of %s: cannot ask %s: %s", job_id, job_name, self.uri, exc)
+            if job_id is not None:
+                self.remember_unsettled(job_id, job_name)
             return JobFate(False, None, None, False)
         return job_fate(self, job_id, job_name, wait)
 

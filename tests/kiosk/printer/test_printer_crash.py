@@ -99,9 +99,12 @@ def test_a_jam_at_page_2_while_the_kiosk_is_down(
         assert kiosk.recovered[0].refund_owed == 500 - 300  # the fee back, for staff (nobody at the kiosk)
 
 
-def test_killed_as_the_job_was_created(template: Path, points: tuple[str, ...], tmp_path: Path) -> None:
+@pytest.mark.parametrize("point", ["document:printing", "document:job"])
+def test_killed_before_the_document_was_sent(
+    template: Path, points: tuple[str, ...], tmp_path: Path, point: str
+) -> None:
     work = _copy(template, tmp_path / "kiosk")
-    with crashed("juminhyo", work, points.index("document:job") + 1) as run:
+    with crashed("juminhyo", work, points.index(point) + 1) as run:
         with restart(work, run.printer_uri) as kiosk:
             state, journaled, out = check_books(kiosk, work / "spool")
             assert (state, journaled, out) == ("failed", 0, 0)  # the job never got its document: killed

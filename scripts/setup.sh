@@ -11,6 +11,9 @@ APT_PACKAGES=(
   libnfc-bin libnfc6 libnfc-examples
   # printing: CUPS's IPP Everywhere printer, which needs D-Bus + Avahi to start
   cups-ipp-utils avahi-daemon dbus
+  # printing through a CUPS queue (tests run a private cupsd with an IPP Everywhere queue): scheduler,
+  # lpadmin/cupsenable, the ipp backend and the PDF filters
+  cups-daemon cups-client cups cups-filters
   # documents: PDF tools and a Japanese font
   poppler-utils fonts-ipaexfont-gothic fonts-ipaexfont-mincho
   openssl sqlite3

@@ -211,7 +211,9 @@ class RealKiosk(StackedKiosk):
         failed = tuple(c for c in checks if not c.ok)
         if failed:
             raise StartupError(failed)
-        recovered = tuple(recover(self.journal, self.client))
+        recovered = tuple(
+            recover(self.journal, self.client, self.printer, job_wait=self.config.timeouts.printing)
+        )
         self.report = StartupReport(checks, recovered)
         self.heartbeat = Heartbeat(self.client, LiveDevices(self.cash, self.printer, checks)).start()
         self._stack.callback(self.heartbeat.stop)
@@ -332,7 +334,9 @@ class RealKiosk(StackedKiosk):
 
     def _open_printer(self) -> DeviceCheck:
         uri = self.config.printer_uri
-        printer = IppPrinter(uri, request_timeout=self.config.printer_timeout)
+        printer = IppPrinter(
+            uri, request_timeout=self.config.printer_timeout, through_cups=self.config.printer_through_cups
+        )
         self._stack.callback(printer.close)
         health = printer.health()  # never raises
         if not health.ok:

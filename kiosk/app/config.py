@@ -57,6 +57,7 @@ class KioskConfig:
     cash_echo: bool = False  # the serial line returns our own bytes (a single-wire ccTalk bus)
     cash_reply_timeout: float = 0.25
     printer_timeout: float = 5.0  # seconds per IPP request
+    printer_through_cups: bool = False  # [printer] through_cups: accept a CUPS queue (unconfirmed pages)
     cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.journal.hopper_stock)
     staff_passcode_hash: str | None = None  # [staff] passcode_hash (kiosk diag passcode); None: no staff mode
     control_socket: Path | None = None  # [bench] control_socket: a test bench's tap socket; None: off
@@ -99,6 +100,7 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
     "printer": {
         "uri": _Key("printer_uri", "text", True),
         "request_timeout": _Key("printer_timeout", "seconds", seconds=(0.1, 120.0)),
+        "through_cups": _Key("printer_through_cups", "flag"),
     },
     "timeouts": _TIMEOUT_KEYS,
     "staff": {"passcode_hash": _Key("staff_passcode_hash", "text")},

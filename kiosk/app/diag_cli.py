@@ -109,7 +109,9 @@ def item_line(item: OpenItem) -> str:
         f" --amount {item.yen} --staff ID",
         "discrepancy": f"center says {_yen(item.yen)} yen, kiosk {_yen(item.other)} yen: ask the center",
         "id_conflict": "a cash event id was journaled for another transaction: check the cash box",
-        "partial_print": f"a copy stopped at page {item.yen}/{item.other}: take it from the tray",
+        "partial_print": f"a copy stopped at page {item.yen}/{item.other}: take it from the tray"
+        if item.yen
+        else f"a copy of {item.other} page(s) the printer did not confirm: check the tray",
     }.get(item.kind, item.kind)
     return f"  {staff_time(item.at)}  {item.txn_id}  {item.staff_code or '-':<8} {item.item}: {what}"
 

@@ -213,6 +213,9 @@ class Flow:
 
     # --- steps: start to card ------------------------------------------------------------------------
     def _start(self, event: ev.Start) -> None:
+        if self.ports.printer.unsettled_jobs:  # a given-up job may still print: no new resident
+            log.error("printer job(s) %s not confirmed dead: not starting", self.ports.printer.unsettled_jobs)
+            return self._abort(outcome("printer_unsettled"))
         self._txn = steps.Txn(uuid.uuid4().hex, language=event.language)
         self._card_used = self._pin_verified = False
         self.journal.begin(self._txn.id)

@@ -43,6 +43,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "change_shortfall": (CALL_STAFF, "M02"),
     "print_failed": (TAKE_MONEY, "PR1"),
     "print_failed_owed": (CALL_STAFF, "PR2"),
+    "printer_unsettled": (CALL_STAFF, "PR3"),  # a given-up job not confirmed dead: no new resident
     "report_pending": (CALL_STAFF, "S03"),
     "journal_failed": (CALL_STAFF, "J01"),
     "kiosk_fault": (CALL_STAFF, "X01"),

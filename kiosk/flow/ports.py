@@ -168,6 +168,11 @@ class PrinterPort(Protocol):
         cancel: threading.Event | None = None,
     ) -> PrintResult: ...
 
+    @property
+    def unsettled_jobs(self) -> tuple[int, ...]:
+        """Jobs the kiosk gave up on that the printer has not confirmed dead (no I/O)."""
+        ...
+
 
 # --- scheduling -------------------------------------------------------------------------------------
 class Scheduler(Protocol):

@@ -1,11 +1,15 @@
 """Crash recovery: on start, finish every transaction the journal left unfinished, against the
 center's reconcile view.
 
-Rules: nothing is printed again (documents lived in memory only). A copy caught mid-print is judged by
-its journaled pages (one journal point per page the printer confirmed): every page out = printed (the
-resident has it, the fee is kept); fewer = failed, with the exact page count reported to the center
-(an incomplete certificate is no certificate: its fee is owed back). A result not yet reported is
-reported with the SAME idempotency key and a body rebuilt from the journal alone; an unpaid session is
+Rules: nothing is printed again (documents lived in memory only). A copy caught mid-print is judged
+by what the printer says became of its job (the journaled job id, or the printer's job of the copy's
+name if the kiosk died before journaling it; a job still printing is waited for, then killed): every
+page out = printed (the resident has it, the fee is kept); fewer = failed, with the printer's page
+count reported to the center (an incomplete certificate is no certificate: its fee is owed back). A
+printer that no longer knows the job (or none given) leaves the journaled pages (one journal point per
+page the printer confirmed) as the figure, and a copy short of its pages is marked unconfirmed for
+staff to check the tray (error ``unconfirmed:kiosk_restart``). A result not yet reported is reported
+with the SAME idempotency key and a body rebuilt from the journal alone; an unpaid session is
 cancelled; money the kiosk still holds for the resident is recorded as owed, for staff (nobody is at
 the kiosk to take it).
 """
@@ -15,15 +19,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
+from kiosk.devices.printer.status import JobFate
 from kiosk.flow.outcomes import flagged_code
 from kiosk.flow.ports import CenterPort
 from kiosk.flow.steps import outcomes_from_journal, staff_flag
-from kiosk.journal.store import Journal, TxnRecord
+from kiosk.journal.store import DocRecord, Journal, TxnRecord
 from relay_client import ReconcileOrder, RelayError
 
 log = logging.getLogger(__name__)
 _PAID_STATES = {"paid", "completed", "partially_failed", "failed"}
+JOB_WAIT = 120.0  # seconds recovery waits for a job still printing before it kills it
+
+
+class PrinterJobs(Protocol):
+    """What recovery asks the printer (``IppPrinter.job_fate``)."""
+
+    def job_fate(self, job_id: int | None, job_name: str, *, wait: float) -> JobFate:
+        """What became of the job (``job_id`` None: found by its name); never raises."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +52,13 @@ class Recovered:
     staff_code: str = ""  # as journaled at finish (RC1/RC2, +M03/+M04 for records faults)
 
 
-def recover(journal: Journal, center: CenterPort) -> list[Recovered]:
-    """Finish the unfinished transactions. A transaction whose center step fails stays unfinished
-    (tried again at the next start). Raises nothing for center errors; JournalWriteError if the
-    journal cannot be written."""
+def recover(
+    journal: Journal, center: CenterPort, printer: PrinterJobs | None = None, *, job_wait: float = JOB_WAIT
+) -> list[Recovered]:
+    """Finish the unfinished transactions; ``printer`` is asked about copies caught mid-print (None:
+    the journal's figures, as unconfirmed when the printer had the job). A transaction whose center
+    step fails stays unfinished (tried again at the next start). Raises nothing for center errors;
+    JournalWriteError if the journal cannot be written."""
     unfinished = journal.transactions(unfinished_only=True)
     if not unfinished:
         return []
@@ -54,6 +71,7 @@ def recover(journal: Journal, center: CenterPort) -> list[Recovered]:
     done = []
     for txn in unfinished:
         try:
+            _settle_documents(journal, txn, printer, job_wait)
             done.append(_recover_one(journal, center, txn, view))
         except RelayError as exc:
             log.warning("recovery of %s postponed: %s", txn.id, exc)
@@ -65,7 +83,6 @@ def _recover_one(
 ) -> Recovered:
     order = view.get(txn.order_id or "")
     paid = order is not None and (order.paid > 0 or order.state in _PAID_STATES)
-    _settle_documents(journal, txn)
     center_due = order.refund_due if order is not None and order.result_reported else None
     if paid and txn.order_id:
         action = "finished"
@@ -104,14 +121,32 @@ def _kiosk_refund_due(journal: Journal, txn_id: str) -> int:
     return sum(d.unit_fee for d in record.documents if d.state != "printed") if record else 0
 
 
-def _settle_documents(journal: Journal, txn: TxnRecord) -> None:
-    """Give every copy left issued/printing its final state from its journaled pages (never printed
-    twice). Raises JournalWriteError."""
+def _settle_documents(journal: Journal, txn: TxnRecord, printer: PrinterJobs | None, job_wait: float) -> None:
+    """Give every copy left issued/printing its final state (never printed twice): from the printer's
+    word on its job when it knows it, else from the journaled pages. Raises JournalWriteError."""
     for doc in txn.documents:
         if doc.state not in ("issued", "printing"):
             continue
+        fate = _ask_printer(printer, doc, job_wait)
         out = doc.pages_printed or 0
-        if doc.state == "printing" and out >= doc.pages:
+        error = "kiosk_restart"
+        if fate is not None and fate.known and fate.pages is not None:
+            out = doc.pages if fate.completed else min(fate.pages, doc.pages)
+            for page in range(doc.pages_printed or 0, out):  # the pages the crash kept from the journal
+                journal.page_printed(doc.document_id, page + 1)
+        elif fate is not None and out < doc.pages:  # the printer had the job but cannot say: check the tray
+            error = "unconfirmed:kiosk_restart"
+        if fate is not None and not fate.settled:
+            error += "+unsettled"
+        if doc.state == "printing" and out >= doc.pages and not error.startswith("unconfirmed"):
             journal.document_state(doc.document_id, "printed", pages_printed=doc.pages)
         else:
-            journal.document_state(doc.document_id, "failed", pages_printed=out, error="kiosk_restart")
+            journal.document_state(doc.document_id, "failed", pages_printed=out, error=error)
+
+
+def _ask_printer(printer: PrinterJobs | None, doc: DocRecord, job_wait: float) -> JobFate | None:
+    if printer is None or doc.state != "printing":
+        return None
+    fate = printer.job_fate(doc.printer_job, doc.document_id, wait=job_wait)
+    log.info("recovery: printer job %s of %s: %s", doc.printer_job, doc.document_id, fate)
+    return fate

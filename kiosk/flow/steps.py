@@ -219,12 +219,18 @@ def _print_copy(
     cancel: threading.Event,
     timeout: float,
 ) -> CopyPrinted:
-    """One copy: ``printing`` is journaled before the job is sent, then one ``document:page`` point per
-    page confirmed (from the printer's progress, and at the end for pages it confirmed only then).
+    """One copy: ``printing`` is journaled before the job is sent, the printer's job id as soon as it
+    exists (``document:job``), then one ``document:page`` point per page the printer confirmed (from
+    its progress, and at the end for pages it confirmed only then).
+
+    A copy counts as printed only when the printer confirmed every page; where the path cannot
+    confirm pages (a CUPS queue), or the printer did not confirm the job dead (``+unsettled``: more
+    may come out), the copy is failed with error ``unconfirmed…`` (not charged; staff check the tray).
     Raises JournalWriteError (from the final page points; one failing inside the printer's progress
     callback is logged by the driver and written again here)."""
     journal.document_state(doc.document_id, "printing")
     journaled = [0]
+    job: list[int] = []
 
     def pages_out(upto: int) -> None:
         while journaled[0] < min(upto, doc.page_count):
@@ -232,6 +238,9 @@ def _print_copy(
             journaled[0] += 1
 
     def on_progress(p: PrintProgress) -> None:
+        if not job:
+            job.append(p.job_id)
+            journal.printer_job(doc.document_id, p.job_id)
         pages_out(p.pages_done)
         progress(p.pages_done)
 
@@ -239,12 +248,21 @@ def _print_copy(
         result = printer.print_pdf(
             doc.pdf, job_name=doc.document_id, on_progress=on_progress, timeout=timeout, cancel=cancel
         )
-        ok, pages = result.completed, result.pages_printed
+        ok, pages = result.completed and result.confirmed, result.pages_printed
+        confirmed, settled, completed = result.confirmed, result.settled, result.completed
         error = None if ok else (",".join(result.reasons) or str(result.outcome))
+        if result.job_id is not None and not job:
+            journal.printer_job(doc.document_id, result.job_id)
     except Exception as exc:  # every printer error is a failed copy, never a crash
         ok, pages, error = False, int(getattr(exc, "pages_confirmed", 0)), type(exc).__name__
+        confirmed, completed = bool(getattr(exc, "confirmed", True)), False
+        settled = bool(getattr(exc, "settled", True))
+    if not confirmed or not settled:  # the printer cannot say (or has not said) what came out
+        error = f"unconfirmed:{error}" if error and not completed else "unconfirmed"
+    if not settled:
+        error = f"{error}+unsettled"
     pages_out(doc.page_count if ok else pages)
-    return CopyPrinted(doc.document_id, ok, pages, error)
+    return CopyPrinted(doc.document_id, ok, pages, error[-64:] if error else None)  # the center keeps 64
 
 
 def staff_flag(journal: Journal, txn_id: str) -> str | None:

@@ -27,6 +27,7 @@ class DocRecord:
     state: str  # issued | printing | printed | failed
     pages_printed: int | None
     error: str | None
+    printer_job: int | None = None  # the printer's job id for this copy, once the printer took it
 
 
 @dataclass(frozen=True)

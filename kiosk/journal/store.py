@@ -90,6 +90,9 @@ class Journal(StaffRecords):
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
             if "cert_type" not in columns:  # a journal written before the type was recorded
                 self._db.execute("ALTER TABLE txn ADD COLUMN cert_type TEXT")
+            doc_columns = {row[1] for row in self._db.execute("PRAGMA table_info(document)")}
+            if "printer_job" not in doc_columns:  # a journal written before printer job ids were recorded
+                self._db.execute("ALTER TABLE document ADD COLUMN printer_job INTEGER")
         except sqlite3.Error as exc:
             raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
 
@@ -182,6 +185,13 @@ class Journal(StaffRecords):
             f"document:{state}",
             "UPDATE document SET state=?, pages_printed=?, error=? WHERE document_id=?",
             (state, pages_printed, error, document_id),
+        )
+
+    def printer_job(self, document_id: str, job_id: int) -> None:
+        """The printer took a copy as job ``job_id`` (journaled before any page can come out): after a
+        crash recovery asks the printer what became of it. Raises JournalWriteError."""
+        self._write(
+            "document:job", "UPDATE document SET printer_job=? WHERE document_id=?", (job_id, document_id)
         )
 
     def page_printed(self, document_id: str, pages: int) -> None:
@@ -320,8 +330,8 @@ class Journal(StaffRecords):
     # --- reading ------------------------------------------------------------------------------------
     def _documents(self, txn_id: str) -> tuple[DocRecord, ...]:
         rows = self._db.execute(
-            "SELECT document_id, item_index, copy_index, unit_fee, pages, state, pages_printed, error"
-            " FROM document WHERE txn_id=? ORDER BY item_index, copy_index",
+            "SELECT document_id, item_index, copy_index, unit_fee, pages, state, pages_printed, error,"
+            " printer_job FROM document WHERE txn_id=? ORDER BY item_index, copy_index",
             (txn_id,),
         ).fetchall()
         return tuple(DocRecord(*row) for row in rows)

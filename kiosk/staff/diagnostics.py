@@ -230,7 +230,8 @@ class Diagnostics:
             items.append(OpenItem(txn.id, "fault:id_conflict", "id_conflict", "M03", 0, 0, at))
         for doc in txn.documents:
             out = doc.pages_printed or 0
-            if doc.state == "failed" and 0 < out < doc.pages:
+            unconfirmed = (doc.error or "").startswith("unconfirmed")  # the printer could not say: check
+            if doc.state == "failed" and (0 < out < doc.pages or unconfirmed):
                 items.append(
                     OpenItem(txn.id, f"print:{doc.document_id}", "partial_print", code, out, doc.pages, at)
                 )

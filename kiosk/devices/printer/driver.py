@@ -13,10 +13,15 @@ Decisions:
 - **Progress** is ``job-impressions-completed`` (Get-Job-Attributes polling) against the total
   from the PDF page count (``pdfinfo``; see print_render). A completed job counts as every page
   printed; an aborted or canceled job counts only what the printer confirmed, which errs towards
-  refunding the resident.
+  refunding the resident. The job id is reported (a progress of 0 pages) as soon as it exists, so
+  the caller can journal it before any page can come out.
 - **Faults**: a fault reason on the printer while our job runs (media-empty, media-jam,
-  cover-open, marker-supply-empty, …) ends the job: real printers hold the job and wait for
-  staff, which a kiosk cannot, so we cancel it and report ``aborted`` with the pages that came out.
+  cover-open, marker-supply-empty, …), or a stopped/paused printer, ends the job at once: real
+  printers hold the job and wait for staff, which a kiosk cannot.
+- **A given-up job is dead** (:mod:`kiosk.devices.printer.follow`): cancelled, and confirmed
+  canceled/aborted with no further impressions; until then no new job is sent.
+- **The path**: a CUPS queue (it names ``cups-version`` and its ``device-uri``) is refused unless
+  ``through_cups``; through it, page counts are the scheduler's, so they are unconfirmed.
 - **A vanished printer** (connection refused/reset, read timeout) raises PrinterUnavailableError
   once requests have failed for ``unavailable_grace`` seconds; every request has a timeout, so
   nothing waits forever.
@@ -24,29 +29,40 @@ Decisions:
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import logging
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 
-import requests
-
 from kiosk.devices.printer import ipp
-from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, Status, ValueTag
+from kiosk.devices.printer.endpoint import IppEndpoint, job_id_of
+from kiosk.devices.printer.errors import (
+    CupsQueueError,
+    PrinterError,
+    PrinterJobUnsettledError,
+    PrinterNotReadyError,
+    PrinterProtocolError,
+    PrinterRejectedError,
+    PrinterUnavailableError,
+)
+from kiosk.devices.printer.follow import JobFollower, job_fate, kill_job
+from kiosk.devices.printer.ipp_constants import JobState, Operation, Status, ValueTag
 from kiosk.devices.printer.render import PrintDocumentError, count_pdf_pages, pdf_to_pwg_raster
 from kiosk.devices.printer.status import (
+    JobFate,
     JobStatus,
     PrinterHealth,
     PrinterStatus,
     PrintOutcome,
     PrintProgress,
     PrintResult,
-    fault_message,
 )
+from kiosk.devices.printer.transport import attr
 
 __all__ = [
+    "CupsQueueError",
     "IppPrinter",
     "JobStatus",
     "PrintDocumentError",
@@ -55,6 +71,7 @@ __all__ = [
     "PrintResult",
     "PrinterError",
     "PrinterHealth",
+    "PrinterJobUnsettledError",
     "PrinterNotReadyError",
     "PrinterProtocolError",
     "PrinterRejectedError",
@@ -66,90 +83,17 @@ log = logging.getLogger(__name__)
 
 PDF = "application/pdf"
 PWG_RASTER = "image/pwg-raster"
-_PRINTER_QUERY = (
-    "printer-state",
-    "printer-state-reasons",
-    "printer-state-message",
-    "printer-is-accepting-jobs",
-    "printer-make-and-model",
-    "printer-name",
-    "document-format-supported",
-    "operations-supported",
-    "media-ready",
-    "pwg-raster-document-resolution-supported",
-    "pwg-raster-document-type-supported",
-)
-_STATE_QUERY = (
-    "printer-state",
-    "printer-state-reasons",
-    "printer-state-message",
-    "printer-is-accepting-jobs",
-)
-_JOB_QUERY = ("job-state", "job-state-reasons", "job-state-message", "job-impressions-completed")
 _RETRY_STATUSES = (Status.BUSY, Status.SERVICE_UNAVAILABLE, Status.TEMPORARY_ERROR)
 
 
-class PrinterError(Exception):
-    """Base of the printer driver's errors."""
+class IppPrinter(IppEndpoint):
+    """One IPP printer. Methods block the calling thread (with timeouts); use one thread per printer.
 
-
-class PrinterUnavailableError(PrinterError):
-    """The printer cannot be reached or stopped answering. ``pages_confirmed`` were out before that."""
-
-    def __init__(self, message: str, *, job_id: int | None = None, pages_confirmed: int = 0) -> None:
-        super().__init__(message)
-        self.job_id = job_id
-        self.pages_confirmed = pages_confirmed
-
-
-class PrinterProtocolError(PrinterError):
-    """The printer answered something that is not a valid IPP response (or not HTTP 200)."""
-
-
-class PrinterRejectedError(PrinterError):
-    """The printer answered with an IPP error status (kept in ``status``, unknown codes included)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        name = Status(status).name if status in Status._value2member_map_ else "unknown"
-        super().__init__(f"printer refused: 0x{status:04X} {name}{': ' + message if message else ''}")
-        self.status = status
-
-
-class PrinterNotReadyError(PrinterError):
-    """The printer has a fault or does not accept jobs, so nothing was sent. ``status`` says why."""
-
-    def __init__(self, status: PrinterStatus) -> None:
-        reason = fault_message(status.faults) or status.state_message or "not accepting jobs"
-        super().__init__(f"printer not ready: {reason} ({', '.join(status.state_reasons) or 'no reasons'})")
-        self.status = status
-
-
-def _endpoints(uri: str) -> tuple[str, str]:
-    """(HTTP URL to POST to, ipp/ipps URI for ``printer-uri``); raises ValueError for other schemes."""
-    parts = urllib.parse.urlsplit(uri)
-    schemes = {
-        "ipp": ("http", "ipp"),
-        "http": ("http", "ipp"),
-        "ipps": ("https", "ipps"),
-        "https": ("https", "ipps"),
-    }
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ValueError(f"not an ipp://, ipps://, http:// or https:// printer URI: {uri!r}")
-    http_scheme, ipp_scheme = schemes[parts.scheme]
-    netloc = parts.netloc if parts.port or parts.scheme.startswith("http") else f"{parts.netloc}:631"
-    path = parts.path or "/ipp/print"
-    return (
-        urllib.parse.urlunsplit((http_scheme, netloc, path, "", "")),
-        urllib.parse.urlunsplit((ipp_scheme, netloc, path, "", "")),
-    )
-
-
-def _attr(name: str, tag: ValueTag, *values: ipp.Value) -> ipp.Attribute:
-    return ipp.Attribute(name, tag, values)
-
-
-class IppPrinter:
-    """One IPP printer. Methods block the calling thread (with timeouts); use one thread per printer."""
+    ``through_cups`` False (the default): a CUPS queue is refused (CupsQueueError) when first asked,
+    naming the printer behind it. True: the queue is used, its page counts are unconfirmed, and the
+    printer behind it (its ``device-uri``, when that is an IPP URI) is asked for faults and told to
+    cancel a given-up job too.
+    """
 
     def __init__(
         self,
@@ -160,112 +104,138 @@ class IppPrinter:
         poll_interval: float = 0.25,
         unavailable_grace: float = 2.0,
         stop_wait: float = 10.0,
+        through_cups: bool = False,
     ) -> None:
         """Raises ValueError for a URI that is not ipp/ipps/http/https."""
-        self.uri = uri
-        self._http_url, self._printer_uri = _endpoints(uri)
-        self._user = user
-        self._request_timeout = request_timeout
-        self._poll = poll_interval
-        self._grace = unavailable_grace
-        self._stop_wait = stop_wait
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._session = requests.Session()
-        self._version = (2, 0)
+        super().__init__(uri, user=user, request_timeout=request_timeout)
+        self.poll_interval = poll_interval
+        self.unavailable_grace = unavailable_grace
+        self.stop_wait = stop_wait
+        self.through_cups = through_cups
+        self.queue: PrinterStatus | None = None  # set once the URI turned out to be a CUPS queue
+        self._behind: IppPrinter | None = None  # the IPP printer behind that queue
+        self._unsettled: dict[int, str] = {}  # given-up job id -> job name, not confirmed dead
+        self._settling = threading.Lock()
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._session.close()
+        """Close the HTTP connection pools."""
+        super().close()
+        if self._behind is not None:
+            self._behind.close()
 
-    # ------------------------------------------------------------------------------- transport
+    # ------------------------------------------------------------------------------- path
 
-    def _call(
-        self,
-        operation: Operation,
-        attributes: tuple[ipp.Attribute, ...] = (),
-        job_attributes: tuple[ipp.Attribute, ...] = (),
-        data: bytes = b"",
-    ) -> ipp.IppMessage:
-        """One IPP request. Raises PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError."""
-        request_id = next(self._ids)
-        head = (
-            _attr("attributes-charset", ValueTag.CHARSET, "utf-8"),
-            _attr("attributes-natural-language", ValueTag.NATURAL_LANGUAGE, "en"),
-            _attr("printer-uri", ValueTag.URI, self._printer_uri),
-            _attr("requesting-user-name", ValueTag.NAME, self._user),
-        )
-        groups = [ipp.AttributeGroup(GroupTag.OPERATION, head + attributes)]
-        if job_attributes:
-            groups.append(ipp.AttributeGroup(GroupTag.JOB, job_attributes))
-        body = ipp.encode(ipp.IppMessage(operation, request_id, tuple(groups), self._version, data))
-        log.debug("IPP %s request %d (%d bytes)", operation.name, request_id, len(body))
-        try:
-            with self._lock:
-                reply = self._session.post(
-                    self._http_url,
-                    data=body,
-                    timeout=self._request_timeout,
-                    headers={"Content-Type": "application/ipp"},
+    @property
+    def confirms_pages(self) -> bool:
+        """Whether page counts are the printer's own (False through a CUPS queue)."""
+        return self.queue is None
+
+    def check_path(self, status: PrinterStatus | None = None) -> PrinterStatus:
+        """Ask what answers at the URI; a CUPS queue is refused unless ``through_cups``.
+
+        Raises CupsQueueError, PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError.
+        """
+        status = status or self.get_printer_attributes()
+        if not status.is_cups_queue:
+            return status
+        if not self.through_cups:
+            raise CupsQueueError(self.uri, status)
+        if self.queue is None:
+            self.queue = status
+            behind = urllib.parse.urlsplit(status.device_uri).scheme in ("ipp", "ipps", "http", "https")
+            if behind:
+                self._behind = IppPrinter(
+                    status.device_uri,
+                    user=self._user,
+                    request_timeout=self._request_timeout,
+                    poll_interval=self.poll_interval,
+                    stop_wait=self.stop_wait,
                 )
-        except requests.RequestException as exc:
-            raise PrinterUnavailableError(f"printer {self.uri} unreachable: {type(exc).__name__}") from exc
-        if reply.status_code != 200:
-            raise PrinterProtocolError(f"printer {self.uri} answered HTTP {reply.status_code}")
-        try:
-            response = ipp.decode(reply.content)
-        except ipp.IppError as exc:
-            raise PrinterProtocolError(f"printer {self.uri} sent a malformed IPP response: {exc}") from exc
-        if response.request_id != request_id:
-            raise PrinterProtocolError(f"response request-id {response.request_id} != {request_id}")
-        if response.code == Status.VERSION_NOT_SUPPORTED and self._version != (1, 1):
-            self._version = (1, 1)  # an IPP/1.1-only printer: ask again in 1.1
-            return self._call(operation, attributes, job_attributes, data)
-        if response.code >= 0x0400:
-            message = response.find("status-message", GroupTag.OPERATION)
-            raise PrinterRejectedError(response.code, str(message.value) if message else "")
-        return response
+            log.warning(
+                "printing through the CUPS %s queue %s (printer behind: %s): page counts unconfirmed",
+                status.cups_version or "?",
+                self.uri,
+                status.device_uri or "unknown",
+            )
+        return status
 
-    def _job_target(self, job_id: int) -> tuple[ipp.Attribute, ...]:
-        return (_attr("job-id", ValueTag.INTEGER, job_id),)
+    def stop_reasons(self) -> tuple[str, ...]:
+        """Why paper cannot come out now: faults, or ``paused`` for a stopped printer or queue; () if
+        none. Through a CUPS queue the faults are the printer's behind it (the queue keeps reasons its
+        backend reported long after they are fixed). Raises PrinterError."""
+        status = self.get_printer_attributes(full=False)
+        if self._behind is None:
+            return status.stop_reasons
+        queue = ("paused",) if status.stopped else ()
+        return tuple(dict.fromkeys(queue + self._behind.stop_reasons()))
+
+    def kill_behind(self, job_name: str) -> bool:
+        """Through a CUPS queue: cancel what the printer behind it still runs under ``job_name`` and
+        confirm it dead; True if confirmed or there is no queue. Never raises."""
+        if self.queue is None:
+            return True
+        if self._behind is None:
+            return False  # a USB or socket printer behind the queue cannot be asked
+        try:
+            alive = [j for j in self._behind.find_jobs(job_name) if not j.terminal]
+        except PrinterError as exc:
+            log.warning("printer behind the queue: no answer about %s: %s", job_name, exc)
+            return False
+        return all(kill_job(self._behind, job.job_id, job_name)[1] for job in alive)
+
+    @property
+    def unsettled_jobs(self) -> tuple[int, ...]:
+        """Given-up jobs not (yet) confirmed dead; no I/O (``settle_given_up`` asks the printer)."""
+        return tuple(self._unsettled)
+
+    def remember_unsettled(self, job_id: int, job_name: str) -> None:
+        """A given-up job the printer has not confirmed dead: no new job until it is."""
+        self._unsettled[job_id] = job_name
+
+    def job_fate(self, job_id: int | None, job_name: str, *, wait: float) -> JobFate:
+        """What became of a job the kiosk lost sight of (crash recovery): waits up to ``wait`` seconds
+        for it to end, then kills it. ``job_id`` None (the kiosk died before it recorded the id): the
+        printer's latest job of ``job_name``, if it has one. Never raises."""
+        try:
+            self.check_path()
+            if job_id is None:
+                jobs = self.find_jobs(job_name)
+                if not jobs:
+                    return JobFate(False, None, None, self.kill_behind(job_name))
+                job_id = max(j.job_id for j in jobs)
+        except PrinterError as exc:
+            log.warning("printer job %s of %s: cannot ask %s: %s", job_id, job_name, self.uri, exc)
+            if job_id is not None:
+                self.remember_unsettled(job_id, job_name)
+            return JobFate(False, None, None, False)
+        return job_fate(self, job_id, job_name, wait)
+
+    def settle_given_up(self) -> tuple[int, ...]:
+        """Try again to confirm every given-up job dead; the ids still unconfirmed. Never raises.
+        Thread-safe (the heartbeat's health check and a print may both ask)."""
+        with self._settling:
+            for job_id, name in list(self._unsettled.items()):
+                self._unsettled.pop(job_id, None)
+                kill_job(self, job_id, name)  # puts it back if still unconfirmed
+            return tuple(self._unsettled)
 
     # ------------------------------------------------------------------------------- status
 
-    def get_printer_attributes(self, *, full: bool = True) -> PrinterStatus:
-        """Printer state, reasons, formats, operations, make and model.
-
-        Raises PrinterUnavailableError, PrinterProtocolError, PrinterRejectedError.
-        """
-        names = _PRINTER_QUERY if full else _STATE_QUERY
-        response = self._call(
-            Operation.GET_PRINTER_ATTRIBUTES, (_attr("requested-attributes", ValueTag.KEYWORD, *names),)
-        )
-        return PrinterStatus.from_response(self.uri, response)
-
     def health(self) -> PrinterHealth:
-        """Staff diagnostics; never raises: an unreachable or broken printer gives ``ok=False``."""
+        """Staff diagnostics; never raises: an unreachable or broken printer, a refused CUPS queue or a
+        given-up job not confirmed dead gives ``ok=False``."""
         try:
-            return PrinterHealth.from_status(self.get_printer_attributes())
+            status = self.check_path()
+            unsettled = self.settle_given_up()
+            if unsettled:
+                raise PrinterJobUnsettledError(unsettled)
+            if self._behind is not None:  # the queue's own reasons go stale: the printer's instead
+                status = dataclasses.replace(
+                    status, state_reasons=self._behind.get_printer_attributes(full=False).state_reasons
+                )
+            return PrinterHealth.from_status(status)
         except PrinterError as exc:
             return PrinterHealth(False, str(exc), (f"printer: {self.uri}", f"error: {exc}"), None)
-
-    def get_job(self, job_id: int) -> JobStatus:
-        """State, reasons and pages done of one job.
-
-        Raises PrinterRejectedError (client-error-not-found once the printer forgot the job),
-        PrinterUnavailableError, PrinterProtocolError.
-        """
-        query = _attr("requested-attributes", ValueTag.KEYWORD, *_JOB_QUERY)
-        response = self._call(Operation.GET_JOB_ATTRIBUTES, (*self._job_target(job_id), query))
-        return JobStatus.from_response(job_id, response)
-
-    def cancel_job(self, job_id: int) -> None:
-        """Ask the printer to cancel the job.
-
-        Raises PrinterRejectedError (e.g. client-error-not-possible: the job already ended),
-        PrinterUnavailableError, PrinterProtocolError.
-        """
-        self._call(Operation.CANCEL_JOB, self._job_target(job_id))
 
     # ------------------------------------------------------------------------------- printing
 
@@ -283,10 +253,16 @@ class IppPrinter:
 
         ``job_name`` is logged and shown on the printer's panel: a document/order id, never personal data.
 
+        The job id is reported first (``on_progress`` with 0 pages, state pending) as soon as the
+        printer gave it, before the document is sent when the printer takes Create-Job.
+
         Returns the PrintResult once the job ended (completed, aborted by a fault or timeout, canceled
-        through ``cancel``). Raises PrintDocumentError (not a readable PDF), PrinterNotReadyError
-        (fault before the start, nothing sent), PrinterRejectedError (job refused, nothing printed),
-        PrinterUnavailableError (printer gone; ``pages_confirmed`` tells what came out),
+        through ``cancel``; a job given up is killed, ``settled`` says whether the printer confirmed it).
+        Raises PrintDocumentError (not a readable PDF), CupsQueueError (a CUPS queue without
+        ``through_cups``), PrinterJobUnsettledError (an earlier given-up job may still print, nothing
+        sent), PrinterNotReadyError (fault or stopped printer before the start, nothing sent),
+        PrinterRejectedError (job refused, nothing printed), PrinterUnavailableError (printer gone;
+        ``pages_confirmed`` tells what it confirmed, ``settled`` whether the job is known dead),
         PrinterProtocolError, ValueError (copies < 1).
         """
         if copies < 1:
@@ -294,15 +270,26 @@ class IppPrinter:
         cancel = cancel or threading.Event()
         deadline = time.monotonic() + timeout
         total = count_pdf_pages(pdf) * copies
-        status = self.get_printer_attributes()
-        if not status.ready:
-            raise PrinterNotReadyError(status)
+        status = self.check_path()
+        unsettled = self.settle_given_up()
+        if unsettled:
+            raise PrinterJobUnsettledError(unsettled)
+        reasons = self.stop_reasons() if self._behind is not None else status.stop_reasons
+        if not status.accepting_jobs or reasons:
+            raise PrinterNotReadyError(
+                dataclasses.replace(status, state_reasons=reasons or status.state_reasons)
+            )
         document_format, document = self._prepare(pdf, status)
-        job_id = self._submit(document, document_format, job_name, copies, status, deadline, cancel)
+
+        def created(job_id: int) -> None:  # the job id reaches the caller before any page can print
+            if on_progress is not None:
+                on_progress(PrintProgress(job_id, JobState.PENDING, 0, total, (), ""))
+
+        job_id = self._submit(document, document_format, job_name, copies, status, deadline, cancel, created)
         if job_id is None:
             return PrintResult(PrintOutcome.CANCELED, 0, total, ("canceled-before-start",), "Canceled.", None)
         log.info("printer job %d: %s, %d page(s), %s", job_id, job_name, total, document_format)
-        return _JobFollower(self, job_id, total, on_progress, deadline, cancel).run()
+        return JobFollower(self, job_id, job_name, total, on_progress, deadline, cancel).run()
 
     def _prepare(self, pdf: bytes, status: PrinterStatus) -> tuple[str, bytes]:
         if PDF in status.document_formats:
@@ -326,32 +313,43 @@ class IppPrinter:
         status: PrinterStatus,
         deadline: float,
         cancel: threading.Event,
+        created: Callable[[int], None],
     ) -> int | None:
-        """Send the job, retrying while the printer is busy; the job id, or None if canceled first."""
-        job_attributes = (_attr("copies", ValueTag.INTEGER, copies),) if copies > 1 else ()
-        name = (_attr("job-name", ValueTag.NAME, job_name),)
-        fmt = (_attr("document-format", ValueTag.MIME_TYPE, document_format),)
+        """Send the job, retrying while the printer is busy; the job id (given to ``created`` as soon as
+        it exists), or None if canceled first."""
+        job_attributes = (attr("copies", ValueTag.INTEGER, copies),) if copies > 1 else ()
+        name = (attr("job-name", ValueTag.NAME, job_name),)
+        fmt = (attr("document-format", ValueTag.MIME_TYPE, document_format),)
         two_step = status.supports(Operation.CREATE_JOB) and status.supports(Operation.SEND_DOCUMENT)
         while not cancel.is_set():
             try:
                 if not two_step:
-                    response = self._call(Operation.PRINT_JOB, name + fmt, job_attributes, document)
-                    return _job_id(response)
-                job_id = _job_id(self._call(Operation.CREATE_JOB, name, job_attributes))
+                    job_id = job_id_of(self._call(Operation.PRINT_JOB, name + fmt, job_attributes, document))
+                    try:
+                        created(job_id)
+                    except Exception:  # it prints already: follow it, the pages are journaled as they come
+                        log.exception("job %d: the caller could not record the job id", job_id)
+                    return job_id
+                job_id = job_id_of(self._call(Operation.CREATE_JOB, name, job_attributes))
+                try:
+                    created(job_id)
+                except Exception:  # not recorded (journal): nothing may print that recovery cannot find
+                    kill_job(self, job_id, job_name)
+                    raise
                 self._send_document(job_id, fmt, document)
                 return job_id
             except PrinterRejectedError as exc:
-                if exc.status not in _RETRY_STATUSES or time.monotonic() + self._poll >= deadline:
+                if exc.status not in _RETRY_STATUSES or time.monotonic() + self.poll_interval >= deadline:
                     raise
                 log.info("printer busy (0x%04X), retrying", exc.status)
-                cancel.wait(self._poll)
+                cancel.wait(self.poll_interval)
         return None
 
     def _send_document(self, job_id: int, fmt: tuple[ipp.Attribute, ...], document: bytes) -> None:
         try:
             self._call(
                 Operation.SEND_DOCUMENT,
-                (*self._job_target(job_id), *fmt, _attr("last-document", ValueTag.BOOLEAN, True)),
+                (*self._job_target(job_id), *fmt, attr("last-document", ValueTag.BOOLEAN, True)),
                 data=document,
             )
         except PrinterError:
@@ -360,133 +358,3 @@ class IppPrinter:
             except PrinterError:
                 log.warning("could not cancel job %d after a failed Send-Document", job_id)
             raise
-
-
-def _job_id(response: ipp.IppMessage) -> int:
-    found = response.find("job-id", GroupTag.JOB)
-    if found is None or type(found.value) is not int:
-        raise PrinterProtocolError("job accepted but the response has no job-id")
-    return found.value
-
-
-class _JobFollower:
-    """Polls one job to its end, reporting progress and stopping it on cancel, fault or timeout."""
-
-    def __init__(
-        self,
-        printer: IppPrinter,
-        job_id: int,
-        total: int,
-        on_progress: Callable[[PrintProgress], None] | None,
-        deadline: float,
-        cancel: threading.Event,
-    ) -> None:
-        self.printer, self.job_id, self.total = printer, job_id, total
-        self.on_progress, self.deadline, self.cancel = on_progress, deadline, cancel
-        self.pages = 0
-        self.faults: tuple[str, ...] = ()
-        self.last: PrintProgress | None = None
-        self.failing_since: float | None = None
-
-    def run(self) -> PrintResult:
-        while True:
-            job = self._poll()
-            if job is not None:
-                self._report(job)
-                if job.terminal:
-                    return self._result(job, None)
-                if self.cancel.is_set():
-                    return self._stop(PrintOutcome.CANCELED, ("canceled-by-kiosk",), "Canceled.")
-                if self.faults:
-                    return self._stop(PrintOutcome.ABORTED, self.faults, fault_message(self.faults))
-            if time.monotonic() >= self.deadline:
-                return self._stop(PrintOutcome.ABORTED, ("timeout",), "The printer did not finish in time.")
-            self.cancel.wait(self.printer._poll)
-
-    def _poll(self) -> JobStatus | None:
-        """Job status plus printer faults; None on a transient failure (raises after the grace time)."""
-        try:
-            job = self.printer.get_job(self.job_id)
-            self.faults = self.printer.get_printer_attributes(full=False).faults
-        except PrinterUnavailableError as exc:
-            now = time.monotonic()
-            self.failing_since = self.failing_since or now
-            if now - self.failing_since < self.printer._grace:
-                return None
-            raise PrinterUnavailableError(
-                f"{exc} during job {self.job_id} after {self.pages} page(s)",
-                job_id=self.job_id,
-                pages_confirmed=self.pages,
-            ) from exc
-        self.failing_since = None
-        self.pages = min(max(self.pages, job.impressions_completed), self.total)
-        return job
-
-    def _report(self, job: JobStatus) -> None:
-        progress = PrintProgress(
-            self.job_id, job.state, self.pages, self.total, self.faults + job.reasons, job.message
-        )
-        if self.on_progress is None or progress == self.last:
-            return
-        self.last = progress
-        try:
-            self.on_progress(progress)
-        except Exception:  # a broken UI callback must not leave the job running unwatched
-            log.exception("printer progress callback failed")
-
-    def _stop(self, outcome: PrintOutcome, reasons: tuple[str, ...], message: str) -> PrintResult:
-        """Cancel the job, wait (briefly) for the printer to confirm, then report ``outcome``."""
-        log.warning("printer job %d: stopping (%s)", self.job_id, ", ".join(reasons))
-        try:
-            job = self._cancel_and_wait()
-        except PrinterUnavailableError as exc:
-            raise PrinterUnavailableError(
-                f"{exc} while stopping job {self.job_id}", job_id=self.job_id, pages_confirmed=self.pages
-            ) from exc
-        if job is not None and job.state == JobState.COMPLETED:
-            return self._result(job, None)
-        return self._result(job, (outcome, reasons, message))
-
-    def _cancel_and_wait(self) -> JobStatus | None:
-        try:
-            self.printer.cancel_job(self.job_id)
-        except PrinterRejectedError as exc:
-            log.info("Cancel-Job refused (job probably ended): %s", exc)
-        until = time.monotonic() + self.printer._stop_wait
-        job: JobStatus | None = None
-        while time.monotonic() < until:
-            job = self.printer.get_job(self.job_id)
-            self.pages = min(max(self.pages, job.impressions_completed), self.total)
-            if job.terminal:
-                break
-            time.sleep(self.printer._poll)
-        return job
-
-    def _result(
-        self, job: JobStatus | None, override: tuple[PrintOutcome, tuple[str, ...], str] | None
-    ) -> PrintResult:
-        job_reasons = job.reasons if job is not None else ()
-        reasons = tuple(dict.fromkeys(self.faults + job_reasons))
-        if override is not None:
-            outcome, first, message = override
-            reasons = tuple(dict.fromkeys(first + reasons))
-        else:
-            state = job.state if job is not None else JobState.ABORTED
-            outcome = _OUTCOMES.get(state, PrintOutcome.ABORTED)
-            message = fault_message(reasons) or (job.message if job is not None else "")
-        pages = self.total if outcome is PrintOutcome.COMPLETED else self.pages
-        log.info(
-            "printer job %d: %s, %d/%d page(s) (%s)",
-            self.job_id,
-            outcome.value,
-            pages,
-            self.total,
-            ", ".join(reasons) or "-",
-        )
-        return PrintResult(outcome, pages, self.total, reasons, message or outcome.value, self.job_id)
-
-
-_OUTCOMES: dict[int, PrintOutcome] = {
-    JobState.COMPLETED: PrintOutcome.COMPLETED,
-    JobState.CANCELED: PrintOutcome.CANCELED,
-}

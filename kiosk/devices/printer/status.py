@@ -15,6 +15,7 @@ from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, P
 
 __all__ = [
     "FAULT_MESSAGES",
+    "JobFate",
     "JobStatus",
     "PrintOutcome",
     "PrintProgress",
@@ -41,6 +42,7 @@ FAULT_MESSAGES: dict[str, str] = {
     "output-tray-missing": "The output tray is missing: put it back.",
     "marker-supply-missing": "The toner or ink cartridge is missing: insert it.",
     "spool-area-full": "The printer's job memory is full: restart the printer.",
+    "paused": "The printer (or its print queue) is paused: resume it.",
 }
 WARNING_MESSAGES: dict[str, str] = {
     "media-low": "Paper is low.",
@@ -86,6 +88,10 @@ def _reasons(attribute: ipp.Attribute | None) -> tuple[str, ...]:
     return tuple(strip_severity(k) for k in _strings(attribute) if k != "none")
 
 
+def _bool(attribute: ipp.Attribute | None) -> bool | None:
+    return attribute.value if attribute is not None and isinstance(attribute.value, bool) else None
+
+
 def _first(attribute: ipp.Attribute | None, default: str = "") -> str:
     strings = _strings(attribute)
     return strings[0] if strings else default
@@ -107,6 +113,15 @@ class PrinterStatus:
     media_ready: tuple[str, ...]
     raster_resolutions: tuple[int, ...]  # pwg-raster-document-resolution-supported, dpi
     raster_types: tuple[str, ...]  # pwg-raster-document-type-supported (sgray_8, …)
+    # What a CUPS scheduler says about itself and the queue ('' / False from a printer's own endpoint).
+    cups_version: str = ""
+    device_uri: str = ""  # the printer behind a CUPS queue
+    shared: bool | None = None  # printer-is-shared: only CUPS queues have it
+
+    @property
+    def is_cups_queue(self) -> bool:
+        """A CUPS queue, not a printer: the scheduler names its version or the device behind the queue."""
+        return bool(self.cups_version or self.device_uri)
 
     @classmethod
     def from_response(cls, uri: str, response: ipp.IppMessage) -> PrinterStatus:
@@ -135,6 +150,9 @@ class PrinterStatus:
                 if isinstance(r, ipp.Resolution) and r.units == 3 and r.x == r.y
             ),
             raster_types=_strings(get("pwg-raster-document-type-supported")),
+            cups_version=_first(get("cups-version")),
+            device_uri=_first(get("device-uri")),
+            shared=_bool(get("printer-is-shared")),
         )
 
     @property
@@ -147,9 +165,21 @@ class PrinterStatus:
         return tuple(r for r in self.state_reasons if r in WARNING_MESSAGES)
 
     @property
+    def stopped(self) -> bool:
+        """``printer-state`` stopped or ``paused``: nothing comes out until a person resumes the printer."""
+        return self.state == PrinterState.STOPPED or "paused" in self.state_reasons
+
+    @property
+    def stop_reasons(self) -> tuple[str, ...]:
+        """The faults, plus ``paused`` for a stopped printer that names no fault."""
+        if self.stopped and not self.faults:
+            return ("paused",)
+        return self.faults
+
+    @property
     def ready(self) -> bool:
         """Accepting jobs, not stopped, and no fault reason."""
-        return self.accepting_jobs and self.state != PrinterState.STOPPED and not self.faults
+        return self.accepting_jobs and not self.stopped and not self.faults
 
     @property
     def paper_state(self) -> str:
@@ -189,6 +219,7 @@ class JobStatus:
     reasons: tuple[str, ...]
     message: str
     impressions_completed: int
+    name: str = ""  # job-name, when the printer gave it
 
     @property
     def terminal(self) -> bool:
@@ -207,6 +238,7 @@ class JobStatus:
             _reasons(get("job-state-reasons")),
             _first(get("job-state-message")).strip(),
             max(done[0], 0) if done else 0,
+            _first(get("job-name")),
         )
 
 
@@ -230,7 +262,14 @@ class PrintProgress:
 
 @dataclass(frozen=True)
 class PrintResult:
-    """How a job ended. ``pages_printed`` is what the printer confirmed (all pages if completed)."""
+    """How a job ended. ``pages_printed`` is what the printer confirmed (all pages if completed).
+
+    ``confirmed`` False: the path cannot confirm pages (a CUPS queue counts pages when its filters
+    convert the document, not when sheets come out), so ``pages_printed`` is 0 and the copy must not
+    be charged as printed; staff check the tray. ``settled`` False: the kiosk gave up on the job but
+    the printer did not confirm it dead (cancelled or aborted, no further impressions): it may still
+    print, so the kiosk takes no new job until :meth:`IppPrinter.settle_given_up` confirms it.
+    """
 
     outcome: PrintOutcome
     pages_printed: int
@@ -238,10 +277,31 @@ class PrintResult:
     reasons: tuple[str, ...]
     message: str
     job_id: int | None
+    confirmed: bool = True
+    settled: bool = True
 
     @property
     def completed(self) -> bool:
         return self.outcome is PrintOutcome.COMPLETED
+
+
+@dataclass(frozen=True)
+class JobFate:
+    """What the printer says became of a job the kiosk lost sight of (crash recovery).
+
+    ``known`` False: the printer no longer knows the job (restarted, history purged, unreachable).
+    ``pages`` the impressions the printer confirms (None when unknown, or through a CUPS queue).
+    ``settled`` the job is over and will print nothing more.
+    """
+
+    known: bool
+    state: JobState | int | None
+    pages: int | None
+    settled: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.state == JobState.COMPLETED
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,7 @@ class FakePrinter:
         self.jam_at_page = jam_at_page
         self.pages_out = 0
         self.jobs: list[str] = []
+        self.unsettled_jobs: tuple[int, ...] = ()
 
     def print_pdf(
         self,

@@ -31,7 +31,8 @@ from relay_client import Reconcile
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 SCENARIO = "juminhyo"  # one 200-yen copy (2 pages), paid with a 500-yen coin: 300 change
-# Points 18-19 (document:page) are the pages the printer confirmed: a crash after page 1 is a failed copy
+# Point 18 (document:job) is the printer's job id; points 19-20 (document:page) are the pages the printer
+# confirmed: a crash after page 1 is a failed copy
 # reported with 1 page (fee owed back); after page 2 the copy is printed (the resident has it).
 SETUP = load_scenario(SCENARIOS / f"{SCENARIO}.toml").setup
 # The journal points of that transaction, in order. If the flow changes, update this list: every
@@ -54,6 +55,7 @@ POINTS = (
     "key:payment",
     "stage:paid",
     "document:printing",
+    "document:job",
     "document:page",
     "document:page",
     "document:printed",

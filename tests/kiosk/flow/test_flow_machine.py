@@ -240,3 +240,20 @@ def test_unavailable_type_and_bad_copies_are_refused_in_place(tmp_path: Path) ->
     assert k.flow.view.screen is Screen.CHOOSE_TYPE and k.flow.view.message_key == "not_available"
     k.post(ev.ChooseType("inkan"), ev.ChooseCopies(9))
     assert k.flow.view.screen is Screen.COPIES and k.flow.view.message_key == "copies_out_of_range"
+
+
+def test_no_new_resident_while_a_given_up_print_job_is_not_confirmed_dead(tmp_path: Path) -> None:
+    printer = FakePrinter()
+    printer.unsettled_jobs = (7,)  # the kiosk gave up on job 7; the printer has not confirmed it dead
+    k, _ = build_kiosk(tmp_path, printer=printer)
+    k.post(ev.Start("ja"))
+    outcome = k.flow.view.outcome
+    assert k.flow.view.screen == Screen.FAILED and outcome is not None
+    assert (outcome.staff_code, outcome.message_key) == ("PR3", "call_staff")
+    assert k.journal.transactions() == []  # no transaction was begun
+    printer.unsettled_jobs = ()  # confirmed (the heartbeat's or self-test's health check settles it)
+    k.clock.now += 3600  # the failed screen times out, back to the start
+    k.post(ev.Tick())
+    assert k.flow.view.screen == Screen.ATTRACT
+    k.post(ev.Start("ja"))
+    assert k.flow.view.screen == Screen.ROUTE

@@ -24,6 +24,7 @@ from real_kiosk_helpers import (
     write_config,
 )
 
+from firmware_sim.printer.cupsd import CupsServer
 from harness.scenario import Player, load_scenario
 from kiosk.app.assemble import RealKiosk, StartupError
 from kiosk.app.config import SCHEMA, ConfigError, load_config
@@ -109,6 +110,20 @@ def test_refuses_to_open_when_the_printer_is_unreachable(devices: StoreDevices, 
     (failed,) = refusal.failed
     assert failed.device == "printer" and uri in failed.detail and "unreachable" in failed.detail
     assert str(refusal).startswith("cannot open: printer: FAILED: ")
+
+
+def test_refuses_a_cups_queue_naming_the_printer_behind_it(devices: StoreDevices, tmp_path: Path) -> None:
+    with CupsServer() as cups:
+        uri = cups.add_queue("Kiosk", devices.printer.uri)
+        refusal = _refused(devices, tmp_path, uri=f'uri = "{uri}"')
+        (failed,) = refusal.failed
+        assert failed.device == "printer" and len(str(refusal).splitlines()) == 1
+        assert f"queue in front of {devices.printer.uri}" in failed.detail and "printer.uri" in failed.detail
+        opted_in = load_config(
+            write_config(devices, tmp_path / "cups", uri=f'uri = "{uri}"\nthrough_cups = true')
+        )
+        with RealKiosk(opted_in) as kiosk:  # the documented opt-in opens, with unconfirmed page counts
+            assert any(line.startswith("printer: ok: ") for line in kiosk.report.lines())
 
 
 def test_refuses_to_open_when_the_pinned_center_ca_is_wrong(devices: StoreDevices, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from path_helpers import Route
 
+from firmware_sim.printer.cupsd import CupsServer
 from firmware_sim.printer.dnssd import DnssdServices
 from firmware_sim.printer.ippeve import IPPEVEPRINTER, PrinterSim, free_port
 
@@ -83,3 +85,29 @@ def sim_printer(dnssd: DnssdServices, tmp_path: Path) -> Iterator[Callable[..., 
     for sim in started:
         sim.stop()
         assert sim.process is None
+
+
+@pytest.fixture(scope="module")
+def cups(dnssd: DnssdServices) -> Iterator[CupsServer]:
+    """A private cupsd (its own configuration and spool, 127.0.0.1, a free port), removed at the end."""
+    with CupsServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["direct", "cups"])
+def route(request: pytest.FixtureRequest, sim_printer: Callable[..., PrinterSim]) -> Iterator[Route]:
+    """Factory-free path to a fresh simulated printer (page_delay 0.4 s, faults via ``configure``):
+    straight to it, or through an IPP Everywhere CUPS queue in front of it."""
+    sim = sim_printer(page_delay=0.4)
+    if request.param == "direct":
+        yield Route("direct", sim, sim.uri)
+        return
+    server: CupsServer = request.getfixturevalue("cups")
+    if server.process is None:  # a test stopped it
+        server.start()
+    queue = f"Q{sim.port}"
+    uri = server.add_queue(queue, sim.uri)
+    yield Route("cups", sim, uri, server, queue)
+    if server.process is None:
+        server.start()
+    server.remove_queue(queue)

@@ -245,10 +245,23 @@ class CashUnit:
                 raise CashError(f"transaction {txn_id} has stopped taking money")
             if self._till is not None and self._till.txn_id != txn_id:
                 raise CashError(f"transaction {self._till.txn_id} is taking money, not {txn_id}")
+            self._journal_baselines()
             credited = self._till.credited if self._till else 0
             self._till = Till(txn_id, amount_due, credited)
             self._bank.refresh(self.stock_source)
             self._apply_acceptance()
+
+    def _journal_baselines(self) -> None:
+        """A fresh journal and fresh devices (counter 0): the counters are journaled before the acceptors
+        are first enabled (they take nothing while inhibited), not at open. Raises JournalError."""
+        state = self._state
+        tracks = [t for t, _read, _handle in self._tracks() if t.journaled is None and t.last is not None]
+        if state is None or not tracks:
+            return
+        counters = tuple(DeviceCounter(t.name, t.last or 0, t.serial) for t in tracks)
+        journaled("event counters", lambda: state.record_counters(counters))
+        for track in tracks:
+            track.journaled = track.last
 
     def disable_accepting(self) -> None:
         """Inhibit every coin and note (the payment stays open). Raises CcTalkError if the devices cannot be
@@ -413,6 +426,10 @@ class CashUnit:
             track.last = track.journaled = buffer.counter
             if plan.kind == "baseline" and plan.replaced:
                 self._fault(track, FaultKind.DEVICE_REPLACED, plan.note, to, counter=buffer.counter)
+            elif plan.kind == "baseline" and buffer.counter == 0 and known is None:
+                track.journaled = (
+                    None  # journaled before the acceptors are first enabled (_journal_baselines)
+                )
             elif plan.kind == "baseline":
                 baselines.append(DeviceCounter(track.name, buffer.counter, track.serial))
             elif plan.kind == "reset":

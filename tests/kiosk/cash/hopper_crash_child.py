@@ -19,8 +19,7 @@ from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
 from kiosk.journal.store import Journal
 from kiosk.money import PayoutPurpose
 
-# Point 1 is the acceptors' baseline counters (a fresh journal), point 2 the begin.
-CRASH_POINT = {"after_intent": 3, "after_payout": 4, "before_journal": None}
+CRASH_POINT = {"after_intent": 2, "after_payout": 3, "before_journal": None}  # begin = point 1
 
 
 def main(journal_path: str, pty: str, mode: str) -> int:

@@ -22,40 +22,28 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from kiosk.devices.cash import cctalk
-from kiosk.devices.cash.cctalk import CcTalkError, EventBuffer
-from kiosk.devices.cash.change import acceptable_denominations
+from kiosk.devices.cash.acceptor_events import AcceptorEvents
+from kiosk.devices.cash.cctalk import CcTalkError
 from kiosk.devices.cash.counters import state_journal
 from kiosk.devices.cash.hopper import HopperBank, HopperConfig
 from kiosk.devices.cash.policy import (
     CashUnitConfig,
     Track,
     acceptor_health,
-    bill_fault_kind,
     bill_values,
-    coin_fault_kind,
     coin_values,
     expect_category,
     inhibit_mask,
     refused_for_change,
-    route_escrow,
 )
 from kiosk.devices.cash.poll import PollLoop
 from kiosk.devices.cash.serial_link import CashLink, CcTalkDevice, DeviceHealth, DeviceIdentity
 from kiosk.devices.cash.stock import stock_journal
-from kiosk.devices.cash.till import CreditTo, Till, resync
+from kiosk.devices.cash.till import Till
 from kiosk.money import (
-    BillEscrowed,
-    BillRejected,
-    BillReturned,
-    BillStacked,
     CashError,
     CashEvent,
     CashJournal,
-    CoinCredited,
-    CoinRejected,
-    CreditSource,
-    DeviceCounter,
     DispenseError,
     Fault,
     FaultKind,
@@ -63,9 +51,6 @@ from kiosk.money import (
     OpenReport,
     PayoutBooking,
     PayoutPurpose,
-    TakenWhileDown,
-    journal_money,
-    journaled,
 )
 
 __all__ = ["CashError", "CashUnit", "CashUnitConfig", "DispenseError", "HopperConfig", "JournalError"]
@@ -73,11 +58,9 @@ __all__ = ["CashError", "CashUnit", "CashUnitConfig", "DispenseError", "HopperCo
 log = logging.getLogger(__name__)
 Observer = Callable[[CashEvent], None]
 StockSource = Callable[[], Mapping[int, int]]
-Handle = Callable[[int, int, str, DeviceCounter, CreditTo], CashEvent | None]
-ROLES = {"coin": "coin acceptor", "bill": "bill validator"}
 
 
-class CashUnit:
+class CashUnit(AcceptorEvents):
     """Coin acceptor + bill validator + hoppers. Observers get events on the polling thread."""
 
     def __init__(
@@ -251,18 +234,6 @@ class CashUnit:
             self._bank.refresh(self.stock_source)
             self._apply_acceptance()
 
-    def _journal_baselines(self) -> None:
-        """A fresh journal and fresh devices (counter 0): the counters are journaled before the acceptors
-        are first enabled (they take nothing while inhibited), not at open. Raises JournalError."""
-        state = self._state
-        tracks = [t for t, _read, _handle in self._tracks() if t.journaled is None and t.last is not None]
-        if state is None or not tracks:
-            return
-        counters = tuple(DeviceCounter(t.name, t.last or 0, t.serial) for t in tracks)
-        journaled("event counters", lambda: state.record_counters(counters))
-        for track in tracks:
-            track.journaled = track.last
-
     def disable_accepting(self) -> None:
         """Inhibit every coin and note (the payment stays open). Raises CcTalkError if the devices cannot be
         set (the next poll tries again)."""
@@ -331,243 +302,6 @@ class CashUnit:
                 self._apply_acceptance()
         self._publish(events)
         return events
-
-    def _tracks(self) -> list[tuple[Track, Callable[[], EventBuffer], Handle]]:
-        tracks: list[tuple[Track, Callable[[], EventBuffer], Handle]] = [
-            (self._coins, self._coin.read_credit, self._coin_event)
-        ]
-        if self._bill is not None:
-            tracks.append((self._bills, self._bill.read_bill_events, self._bill_event))
-        return tracks
-
-    def _poll_events(self) -> list[CashEvent]:
-        events: list[CashEvent] = []
-        try:
-            for track, read, handle in self._tracks():
-                self._take(track, read(), handle, events)
-            if self._escrow is not None and not any(isinstance(e, BillEscrowed) for e in events):
-                self._route_escrow()  # the route reply was lost and nothing happened: send it again
-        except JournalError:
-            self._publish(events)  # what was counted before the failure is real
-            raise
-        return events
-
-    def _credit_to(self, track: Track) -> CreditTo:
-        """Whose a credit read now is: the open payment's transaction, else nobody's (unattended)."""
-        txn = self._till.txn_id if self._till else ""
-        return CreditTo(txn, f"unattended-{self.run_id}-{track.name}-{track.seq + 1}")
-
-    def _take(self, track: Track, buffer: EventBuffer, handle: Handle, events: list[CashEvent]) -> None:
-        if buffer.counter == 0:
-            track.mask = None  # a device fresh from reset may have forgotten our inhibits: send them again
-        if track.last is None:
-            track.last = buffer.counter  # baseline: those events belong to before we were listening
-            return
-        news = cctalk.new_events(track.last, buffer)
-        to = self._credit_to(track)
-        if news.reset:
-            track.last, track.mask = 0, None  # re-send the inhibits: the device forgot them
-            detail = "event counter back to 0 (power loss)"
-            events.append(self._fault(track, FaultKind.DEVICE_RESET, detail, to, counter=0))
-            return
-        self._process(track, news, handle, events, to, "between polls")
-
-    def _process(
-        self,
-        track: Track,
-        news: cctalk.NewEvents,
-        handle: Handle,
-        events: list[CashEvent],
-        to: CreditTo,
-        when: str,
-    ) -> None:
-        """Act on new events oldest first, each journaled with its counter; then journal the counter alone
-        if the last events needed no record. Raises JournalError."""
-        if news.lost:
-            before = cctalk.previous_counter(news.counters[0])  # events up to here are gone for good
-            detail = f"{news.lost} events lost {when}"
-            events.append(self._fault(track, FaultKind.EVENTS_LOST, detail, to, counter=before))
-        for (a, b), counter in zip(news.pairs, news.counters, strict=True):
-            where = DeviceCounter(track.name, counter, track.serial)
-            event = handle(a, b, f"{self.run_id}:{track.name}:{track.seq + 1}", where, to)
-            track.last, track.seq = counter, track.seq + 1
-            if event is not None:
-                events.append(event)
-        if track.last is not None and track.journaled != track.last:
-            self._journal_counter(track, track.last)
-
-    def _journal_counter(self, track: Track, counter: int) -> None:
-        """Journal ``track``'s counter alone (with a journal that keeps cash state). Raises JournalError."""
-        state, where = self._state, (DeviceCounter(track.name, counter, track.serial),)
-        if state is not None:
-            journaled("event counter", lambda: state.record_counters(where))
-            track.journaled = counter
-
-    def _catch_up(self) -> OpenReport:
-        """On open: each acceptor's events since the journaled counter, credited to the transaction that
-        was taking money (or booked unattended); resets and baselines said. Raises CcTalkError,
-        JournalError."""
-        if self._state is None:
-            for track, read, _handle in self._tracks():
-                track.last = read().counter  # baseline: those events belong to before we were listening
-            return OpenReport()
-        state = self._state.cash_state()
-        taken: list[TakenWhileDown] = []
-        notes: list[str] = []
-        baselines: list[DeviceCounter] = []
-        for track, read, handle in self._tracks():
-            buffer = read()
-            role = ROLES[track.name]
-            known = state.counters.get(track.name)
-            plan = resync(role, known, buffer, track.serial)
-            notes += [plan.note] if plan.note else []
-            to = CreditTo(state.taking, f"down-{self.run_id}-{track.name}")
-            events: list[CashEvent] = []
-            track.last = track.journaled = buffer.counter
-            if plan.kind == "baseline" and plan.replaced:
-                self._fault(track, FaultKind.DEVICE_REPLACED, plan.note, to, counter=buffer.counter)
-            elif plan.kind == "baseline" and buffer.counter == 0 and known is None:
-                track.journaled = (
-                    None  # journaled before the acceptors are first enabled (_journal_baselines)
-                )
-            elif plan.kind == "baseline":
-                baselines.append(DeviceCounter(track.name, buffer.counter, track.serial))
-            elif plan.kind == "reset":
-                self._fault(track, FaultKind.DEVICE_RESET, plan.note, to, counter=0)
-            elif plan.kind == "events" and known is not None:
-                track.last = track.journaled = known.counter
-                news = cctalk.new_events(known.counter, buffer)
-                self._process(track, news, handle, events, to, "while the kiosk was down")
-                yen = sum(e.yen for e in events if isinstance(e, CoinCredited | BillStacked))
-                if yen or news.lost:
-                    taken.append(
-                        TakenWhileDown(track.name, to.txn_id or to.unattended, yen, not to.txn_id, news.lost)
-                    )
-            self._publish(events)
-        if baselines:  # from now on the journal knows where each buffer stood: one write for all
-            state_ = self._state
-            journaled("event counters", lambda: state_.record_counters(tuple(baselines)))
-        return OpenReport(tuple(taken), tuple(notes))
-
-    def _fault(
-        self,
-        track: Track,
-        kind: FaultKind,
-        detail: str,
-        to: CreditTo,
-        code: int | None = None,
-        *,
-        counter: int | None = None,
-    ) -> Fault:
-        """Journal a fault of ``track`` (with the event counter it was read at, if any), booked to the
-        transaction taking money. Raises JournalError."""
-        event_id = f"{self.run_id}:{track.name}-fault:{track.seq}:{kind}"
-        where = None if counter is None else DeviceCounter(track.name, counter, track.serial)
-        journaled(
-            "fault",
-            lambda: self.journal.record_fault(
-                event_id, kind, track.name, detail, txn_id=to.txn_id, counter=where
-            ),
-        )
-        if counter is not None:
-            track.journaled = counter
-        return Fault(kind, track.name, detail, code)
-
-    def _credit(
-        self, event_id: str, yen: int, source: CreditSource, where: DeviceCounter, to: CreditTo
-    ) -> tuple[str, int]:
-        """Journal, then count, one credit (with its event counter). Returns (the id it was journaled
-        under, the open payment's credit total, 0 if the money is not its). With no transaction taking
-        money and a journal keeping cash state, the money is booked unattended (owed for staff, M05).
-        An id the journal holds elsewhere is booked under a fresh one (``journal_money``): the money is
-        kept and staff get an id_conflict fault. Raises JournalError."""
-        state = self._state
-        if to.txn_id or state is None:
-            record = to.txn_id
-
-            def write(i: str) -> None:
-                self.journal.record_credit(i, yen, source, txn_id=to.txn_id, counter=where)
-        else:
-            record = to.unattended
-            log.error(
-                "%d yen %s credit with no transaction taking money: owed for staff as %s", yen, source, record
-            )
-
-            def write(i: str) -> None:
-                state.record_unattended(i, yen, source, record_id=to.unattended, counter=where)
-
-        used, fault = journal_money(
-            self.journal, f"{source} credit", event_id, write, str(source), txn_id=record
-        )
-        self._coins.journaled = where.counter if where.device == self._coins.name else self._coins.journaled
-        self._bills.journaled = where.counter if where.device == self._bills.name else self._bills.journaled
-        self._publish([fault] if fault else [])  # staff see it at once; the credit is published after
-        if self._till is None or self._till.txn_id != to.txn_id or not to.txn_id:
-            return used, 0
-        self._till = dataclasses.replace(self._till, credited=self._till.credited + yen)
-        return used, self._till.credited
-
-    def _coin_event(
-        self, a: int, b: int, event_id: str, where: DeviceCounter, to: CreditTo
-    ) -> CashEvent | None:
-        if a:
-            yen = self._coins.values.get(a)
-            if yen is None:
-                detail = f"unknown coin type {a}"
-                return self._fault(
-                    self._coins, FaultKind.UNKNOWN_DENOMINATION, detail, to, a, counter=where.counter
-                )
-            used, total = self._credit(event_id, yen, CreditSource.COIN, where, to)
-            return CoinCredited(used, yen, a, total)
-        name, kind = cctalk.coin_error_name(b), coin_fault_kind(b)
-        if kind is not None:
-            return self._fault(self._coins, kind, name, to, b, counter=where.counter)
-        return CoinRejected(b, name) if b else None
-
-    def _bill_event(
-        self, a: int, b: int, event_id: str, where: DeviceCounter, to: CreditTo
-    ) -> CashEvent | None:
-        if a:
-            yen = self._bills.values.get(a)
-            if yen is None:
-                detail = f"unknown note type {a}"
-                return self._fault(
-                    self._bills, FaultKind.UNKNOWN_DENOMINATION, detail, to, a, counter=where.counter
-                )
-            if b == 1:
-                return self._escrowed(a, yen)
-            self._escrow = None
-            used, total = self._credit(event_id, yen, CreditSource.BILL, where, to)
-            return BillStacked(used, yen, a, total)
-        name = cctalk.bill_status_name(b)
-        if b == cctalk.BILL_RETURNED:
-            yen = self._escrow[1] if self._escrow else 0
-            self._escrow = None
-            return BillReturned(yen, name)
-        if b == 0 and self._accepting() is not None:
-            self._bills.mask = None  # the validator disabled itself (not polled): enable it again
-        if b in cctalk.BILL_REJECT_CODES:
-            return BillRejected(b, name)
-        if b in cctalk.BILL_INFO_CODES:
-            return None
-        return self._fault(self._bills, bill_fault_kind(b), name, to, b, counter=where.counter)
-
-    def _escrowed(self, position: int, yen: int) -> BillEscrowed:
-        """A note waits in escrow: stack it if still wanted and its change can be paid, else return it."""
-        till = self._accepting()
-        accepted = False
-        if till is not None and yen not in self.config.refused_notes:
-            stock = self._bank.stock_by_value()
-            accepted = yen in acceptable_denominations(till.due, till.credited, (yen,), stock)
-        self._escrow = (position, yen, accepted)
-        self._route_escrow()
-        return BillEscrowed(yen, position, accepted)
-
-    def _route_escrow(self) -> None:
-        if self._escrow is not None and self._bill is not None:
-            emptied, fault = route_escrow(self._bill, stack=self._escrow[2])
-            self._escrow = None if emptied else self._escrow
-            self._publish([fault] if fault else [])
 
     # --- paying out ----------------------------------------------------------------------------------
     def dispense(self, amount: int, *, txn_id: str, purpose: PayoutPurpose) -> int:

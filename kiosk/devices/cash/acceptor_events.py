@@ -155,47 +155,51 @@ class AcceptorEvents:
         """On open: each acceptor's events since the journaled counter, credited to the transaction that
         was taking money (or booked unattended); resets and baselines said. Raises CcTalkError,
         JournalError."""
-        if self._state is None:
+        books = self._state
+        if books is None:
             for track, read, _handle in self._tracks():
                 track.last = read().counter  # baseline: those events belong to before we were listening
             return OpenReport()
-        state = self._state.cash_state()
+        state = books.cash_state()
         taken: list[TakenWhileDown] = []
         notes: list[str] = []
         baselines: list[DeviceCounter] = []
         for track, read, handle in self._tracks():
             buffer = read()
-            role = ROLES[track.name]
             known = state.counters.get(track.name)
-            plan = resync(role, known, buffer, track.serial)
+            plan = resync(ROLES[track.name], known, buffer, track.serial)
             notes += [plan.note] if plan.note else []
             to = CreditTo(state.taking, f"down-{self.run_id}-{track.name}")
-            events: list[CashEvent] = []
             track.last = track.journaled = buffer.counter
-            if plan.kind == "baseline" and plan.replaced:
-                self._fault(track, FaultKind.DEVICE_REPLACED, plan.note, to, counter=buffer.counter)
-            elif plan.kind == "baseline" and buffer.counter == 0 and known is None:
-                track.journaled = (
-                    None  # journaled before the acceptors are first enabled (_journal_baselines)
-                )
-            elif plan.kind == "baseline":
+            if plan.kind == "events" and known is not None:
+                taken += self._taken_while_down(track, known.counter, buffer, handle, to)
+            elif plan.kind == "reset" or plan.replaced:
+                kind = FaultKind.DEVICE_RESET if plan.kind == "reset" else FaultKind.DEVICE_REPLACED
+                self._fault(track, kind, plan.note, to, counter=buffer.counter)
+            elif plan.kind == "baseline" and (buffer.counter or known is not None):
                 baselines.append(DeviceCounter(track.name, buffer.counter, track.serial))
-            elif plan.kind == "reset":
-                self._fault(track, FaultKind.DEVICE_RESET, plan.note, to, counter=0)
-            elif plan.kind == "events" and known is not None:
-                track.last = track.journaled = known.counter
-                news = cctalk.new_events(known.counter, buffer)
-                self._process(track, news, handle, events, to, "while the kiosk was down")
-                yen = sum(e.yen for e in events if isinstance(e, CoinCredited | BillStacked))
-                if yen or news.lost:
-                    taken.append(
-                        TakenWhileDown(track.name, to.txn_id or to.unattended, yen, not to.txn_id, news.lost)
-                    )
-            self._publish(events)
+            elif plan.kind == "baseline":
+                track.journaled = None  # 0 on a fresh journal: journaled before the acceptors are enabled
         if baselines:  # from now on the journal knows where each buffer stood: one write for all
-            state_ = self._state
-            journaled("event counters", lambda: state_.record_counters(tuple(baselines)))
+            journaled("event counters", lambda: books.record_counters(tuple(baselines)))
         return OpenReport(tuple(taken), tuple(notes))
+
+    def _taken_while_down(
+        self, track: Track, known: int, buffer: EventBuffer, handle: Handle, to: CreditTo
+    ) -> list[TakenWhileDown]:
+        """Process the events after the journaled counter ``known``; what they credited, if anything.
+        Raises JournalError."""
+        events: list[CashEvent] = []
+        track.last = track.journaled = known
+        news = cctalk.new_events(known, buffer)
+        try:
+            self._process(track, news, handle, events, to, "while the kiosk was down")
+        finally:
+            self._publish(events)
+        yen = sum(e.yen for e in events if isinstance(e, CoinCredited | BillStacked))
+        if not yen and not news.lost:
+            return []
+        return [TakenWhileDown(track.name, to.txn_id or to.unattended, yen, not to.txn_id, news.lost)]
 
     def _fault(
         self,
@@ -222,7 +226,7 @@ class AcceptorEvents:
         return Fault(kind, track.name, detail, code)
 
     def _credit(
-        self, event_id: str, yen: int, source: CreditSource, where: DeviceCounter, to: CreditTo
+        self, track: Track, event_id: str, yen: int, source: CreditSource, where: DeviceCounter, to: CreditTo
     ) -> tuple[str, int]:
         """Journal, then count, one credit (with its event counter). Returns (the id it was journaled
         under, the open payment's credit total, 0 if the money is not its). With no transaction taking
@@ -247,8 +251,7 @@ class AcceptorEvents:
         used, fault = journal_money(
             self.journal, f"{source} credit", event_id, write, str(source), txn_id=record
         )
-        self._coins.journaled = where.counter if where.device == self._coins.name else self._coins.journaled
-        self._bills.journaled = where.counter if where.device == self._bills.name else self._bills.journaled
+        track.journaled = where.counter
         self._publish([fault] if fault else [])  # staff see it at once; the credit is published after
         if self._till is None or self._till.txn_id != to.txn_id or not to.txn_id:
             return used, 0
@@ -265,7 +268,7 @@ class AcceptorEvents:
                 return self._fault(
                     self._coins, FaultKind.UNKNOWN_DENOMINATION, detail, to, a, counter=where.counter
                 )
-            used, total = self._credit(event_id, yen, CreditSource.COIN, where, to)
+            used, total = self._credit(self._coins, event_id, yen, CreditSource.COIN, where, to)
             return CoinCredited(used, yen, a, total)
         name, kind = cctalk.coin_error_name(b), coin_fault_kind(b)
         if kind is not None:
@@ -285,7 +288,7 @@ class AcceptorEvents:
             if b == 1:
                 return self._escrowed(a, yen)
             self._escrow = None
-            used, total = self._credit(event_id, yen, CreditSource.BILL, where, to)
+            used, total = self._credit(self._bills, event_id, yen, CreditSource.BILL, where, to)
             return BillStacked(used, yen, a, total)
         name = cctalk.bill_status_name(b)
         if b == cctalk.BILL_RETURNED:

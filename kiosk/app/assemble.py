@@ -92,10 +92,9 @@ class StartupReport:
         """Human-readable lines (no personal data: transaction ids and yen only)."""
         out = [check.line() for check in self.checks]
         out += [f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed} yen" for r in self.recovered]
-        out += [f"recovery: {line}" for line in self.cash]
-        if not self.recovered and not self.cash:
+        if not self.recovered:
             out.append("recovery: nothing unfinished in the journal")
-        return out
+        return out + [f"recovery: {line}" for line in self.cash]
 
 
 class StartupError(Exception):

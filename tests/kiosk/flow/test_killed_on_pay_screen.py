@@ -85,6 +85,11 @@ def restarted(config: Path, txn: str, yen_while_down: int) -> str:
     return run.out
 
 
+def cashbox(devices: StoreDevices) -> int:
+    """Yen in the coin acceptor's cashbox, as the device says."""
+    return int(str(devices.cash.status()["cashbox_coins"]))
+
+
 def check_books(config: Path, txn: str, inserted_yen: int) -> None:
     """Another start finds nothing to do (nothing credited twice); the journal balances; the center never
     took the payment and the session is cancelled; everything inserted is owed back for staff."""
@@ -107,6 +112,7 @@ def test_killed_after_the_acceptor_took_a_coin_before_the_kiosk_polled_it(
     devices: StoreDevices, tmp_path: Path
 ) -> None:
     config = write_config(devices, tmp_path)
+    before = cashbox(devices)
     with kiosk_on_pay_screen(devices, config) as (child, txn):
         devices.cash.lose_requests(10**6, Header.READ_BUFFERED_CREDIT)  # the kiosk's polls never arrive
         try:
@@ -116,6 +122,7 @@ def test_killed_after_the_acceptor_took_a_coin_before_the_kiosk_polled_it(
             devices.cash.lose_requests(0, Header.READ_BUFFERED_CREDIT)
     restarted(config, txn, 500)
     assert not devices.cash.coin.master  # inhibited again
+    assert cashbox(devices) - before == 500  # the money as the device says
     check_books(config, txn, 500)
 
 
@@ -123,6 +130,7 @@ def test_killed_on_the_pay_screen_then_a_coin_goes_in_while_it_is_down(
     devices: StoreDevices, tmp_path: Path
 ) -> None:
     config = write_config(devices, tmp_path)
+    before = cashbox(devices)
     with kiosk_on_pay_screen(devices, config) as (child, txn):
         assert devices.cash.insert_coin(100) == "credit"
         inserted(child, 100)  # polled, journaled and on the screen
@@ -130,4 +138,5 @@ def test_killed_on_the_pay_screen_then_a_coin_goes_in_while_it_is_down(
     assert devices.cash.insert_coin(100) == "credit"  # the acceptor was left enabled: this is the problem
     restarted(config, txn, 100)
     assert devices.cash.insert_coin(100).startswith("rejected")  # not any more
+    assert cashbox(devices) - before == 200  # the money as the device says
     check_books(config, txn, 200)

@@ -141,7 +141,7 @@ class AcceptorEvents:
             track.last, track.seq = counter, track.seq + 1
             if event is not None:
                 events.append(event)
-        if track.last is not None and track.journaled != track.last:
+        if news.counters and track.last is not None and track.journaled != track.last:
             self._journal_counter(track, track.last)
 
     def _journal_counter(self, track: Track, counter: int) -> None:

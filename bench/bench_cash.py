@@ -15,7 +15,7 @@ from kiosk.devices.cash.cctalk import Header
 from kiosk.devices.cash.change import ChangeError, _knapsack, make_change
 from kiosk.devices.cash.serial_link import BarePort, CashLink
 from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
-from kiosk.money import NullJournal
+from kiosk.money import NullJournal, PayoutPurpose
 
 REPEATS = 300
 POLL = bytes.fromhex("02 00 01 FE FF")
@@ -89,14 +89,14 @@ def run() -> list[Row]:
         try:
             fresh = _median_ms(unit.poll_once)
             rows.append(Row("poll cycle, counters at 0", fresh, "ms", "229 + 159 + inhibits re-sent"))
-            unit.enable_accepting(100_000)
+            unit.enable_accepting(100_000, txn_id="bench")
             sim.insert_coin(10)
             sim.insert_note(1000)
             unit.poll_once()
             cycle = _median_ms(unit.poll_once)
             rows.append(Row("poll cycle, steady state", cycle, "ms", "229 + 159 each 200 ms loop turn"))
             start = time.perf_counter()
-            unit.dispense(900)
+            unit.dispense(900, txn_id="bench", purpose=PayoutPurpose.CHANGE)
             rows.append(
                 Row(
                     "dispense 900 yen (2 hoppers)",

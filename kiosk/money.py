@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +18,7 @@ COINS = (10, 50, 100, 500)
 NOTES = (1000, 2000, 5000, 10000)
 CURRENCY = "JP"
 ID_CONFLICT_STAFF_CODE = "M03"  # a money event id the journal already holds for another transaction
+UNATTENDED_STAFF_CODE = "M05"  # money an acceptor took while no transaction was taking money (kiosk down)
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +34,35 @@ class CreditSource(enum.StrEnum):
     BILL = "bill"
 
 
+class PayoutPurpose(enum.StrEnum):
+    """What coins leaving the hoppers are for, as passed to ``CashJournal.record_payout``."""
+
+    CHANGE = "change"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutBooking:
+    """Whose money a payout is and why: handed to the driver as an argument of each payout call."""
+
+    txn_id: str
+    purpose: PayoutPurpose
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCounter:
+    """The last event counter processed from one acceptor's event buffer (``device`` coin or bill), with
+    the serial number of the device it came from (None: not known)."""
+
+    device: str
+    counter: int
+    serial: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.counter <= 255:
+            raise ValueError(f"an event counter is 0..255, got {self.counter}")
+
+
 class FaultKind(enum.StrEnum):
     """What staff are told went wrong."""
 
@@ -45,6 +75,7 @@ class FaultKind(enum.StrEnum):
     LINK = "link"  # the device stopped answering
     PAYOUT = "payout"  # the hopper paid less than asked
     JOURNAL = "journal"  # the journal hook failed; the driver stopped counting
+    DEVICE_REPLACED = "device_replaced"  # another serial number than the journal's: its events are not ours
     ID_CONFLICT = "id_conflict"  # a money event id was already journaled for another transaction
 
 
@@ -87,15 +118,33 @@ class CashJournal(Protocol):
     ANOTHER transaction is a fault: ``record_credit``/``record_payout`` raise ``JournalConflict`` and
     the driver books the money again under a fresh id (see ``journal_money``). Any other exception stops
     the driver's operation; the driver raises ``JournalError`` and counts nothing for that event.
+
+    Every record names its transaction (``txn_id``, "" for none): the driver is told by the flow, as
+    arguments of its calls, which transaction takes money and what a payout is for; nothing passes
+    through the journal's attributes. ``counter`` (when given) is the acceptor's event counter this
+    event was read at: the journal keeps it in the same durable write, so after a restart the driver
+    knows which events it has processed.
     """
 
-    def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
-        """A coin was accepted or a note was stacked: ``yen`` is now the customer's credit."""
+    def record_credit(
+        self, event_id: str, yen: int, source: CreditSource, *, txn_id: str, counter: DeviceCounter | None
+    ) -> None:
+        """A coin was accepted or a note was stacked: ``yen`` is now ``txn_id``'s credit."""
 
-    def record_payout(self, event_id: str, yen: int) -> None:
-        """``yen`` left the hoppers (change or refund). Called with what WAS paid, also on a shortfall."""
+    def record_payout(self, event_id: str, yen: int, *, txn_id: str, purpose: PayoutPurpose) -> None:
+        """``yen`` left the hoppers for ``txn_id`` (change or refund). Called with what WAS paid, also on
+        a shortfall."""
 
-    def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
+    def record_fault(
+        self,
+        event_id: str,
+        kind: FaultKind,
+        device: str,
+        detail: str,
+        *,
+        txn_id: str,
+        counter: DeviceCounter | None,
+    ) -> None:
         """A fault staff must see (events lost, jam, fraud, reset, payout shortfall, …)."""
 
 
@@ -111,13 +160,13 @@ def journaled(what: str, call: Callable[[], None]) -> None:
 
 
 def journal_money(
-    journal: CashJournal, what: str, event_id: str, record: Callable[[str], None], device: str
+    journal: CashJournal, what: str, event_id: str, record: Callable[[str], None], device: str, *, txn_id: str
 ) -> tuple[str, Fault | None]:
     """Journal one money event with ``record(event_id)``. Returns (the id it was booked under, the fault
     staff must see or None).
 
     On ``JournalConflict`` (the id is already journaled for another transaction) the money is still
-    real and still the current resident's: it is booked again under a fresh id, an ``id_conflict``
+    real and still ``txn_id``'s resident's: it is booked again under a fresh id, an ``id_conflict``
     fault with staff code M03 is journaled, and the conflict is logged at ERROR. Money is never dropped.
     Raises JournalError when the journal fails (nothing counted).
     """
@@ -133,20 +182,36 @@ def journal_money(
         )
         log.error("cash event id conflict (staff code %s): %s", ID_CONFLICT_STAFF_CODE, detail)
         kind = FaultKind.ID_CONFLICT
-        journaled("fault", lambda: journal.record_fault(f"{fresh}:conflict", kind, device, detail))
+        journaled(
+            "fault",
+            lambda: journal.record_fault(
+                f"{fresh}:conflict", kind, device, detail, txn_id=txn_id, counter=None
+            ),
+        )
         return fresh, Fault(kind, device, detail)
 
 
 class NullJournal:
     """A journal that keeps nothing (diagnostics, where no customer money moves)."""
 
-    def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
+    def record_credit(
+        self, event_id: str, yen: int, source: CreditSource, *, txn_id: str, counter: DeviceCounter | None
+    ) -> None:
         """Do nothing."""
 
-    def record_payout(self, event_id: str, yen: int) -> None:
+    def record_payout(self, event_id: str, yen: int, *, txn_id: str, purpose: PayoutPurpose) -> None:
         """Do nothing."""
 
-    def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
+    def record_fault(
+        self,
+        event_id: str,
+        kind: FaultKind,
+        device: str,
+        detail: str,
+        *,
+        txn_id: str,
+        counter: DeviceCounter | None,
+    ) -> None:
         """Do nothing."""
 
 
@@ -221,6 +286,39 @@ class Fault:
     device: str
     detail: str
     code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CashState:
+    """What the journal kept for the cash unit across restarts: the last event counter processed per
+    acceptor (``coin``, ``bill``) and the transaction that was taking money ("" for none)."""
+
+    counters: Mapping[str, DeviceCounter]
+    taking: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TakenWhileDown:
+    """Money an acceptor took while the kiosk was not listening, found when the cash unit opened.
+
+    ``txn_id`` is the transaction that was taking money (credited to it; recovery settles it) or, when
+    ``unattended``, the record the money was booked to as owed for staff (M05). ``lost`` events fell off
+    the device's 5-event buffer: the amount is then at least ``yen``, the rest unknown."""
+
+    device: str
+    txn_id: str
+    yen: int
+    unattended: bool
+    lost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReport:
+    """What ``CashUnit.open`` found: money taken while down, and what it must say (device resets, a
+    baseline taken, a replaced device), one line each."""
+
+    taken: tuple[TakenWhileDown, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 CashEvent = (

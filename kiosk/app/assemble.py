@@ -13,7 +13,10 @@ checks every device first and refuses to open (``StartupError``, one line per fa
 * the printer is unreachable or not ready: no resident may pay for what cannot be printed;
 * the center is unreachable or TLS fails (wrong pinned CA, refused terminal certificate): nothing can be
   issued, and recovery of an interrupted transaction needs the center too.
-Then it recovers what the journal left unfinished (``report.recovered``) and opens.
+The cash unit is opened first: it inhibits the acceptors at once (a kiosk that died on the pay screen left
+them open) and credits what they took while the kiosk was down (``report.cash``). Then it recovers what
+the journal left unfinished (``report.recovered``; each copy caught mid-print as the printer says) and
+opens.
 
 One kiosk per journal and per serial line (``kiosk.app.instance``): before anything else it locks the
 journal (``InUse`` naming the holder when another ``kiosk run``, ``diag --probe`` or ``diag --self-test``
@@ -44,11 +47,12 @@ from kiosk.flow import events as ev
 from kiosk.flow.card import JpkiCard
 from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
-from kiosk.flow.recovery import Recovered, recover
+from kiosk.flow.recovery import Recovered, cash_lines, recover
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
 from kiosk.journal.hopper_stock import cash_unit_config, hopper_slots, hopper_stock, stock_source
 from kiosk.journal.store import Journal
+from kiosk.money import OpenReport
 from kiosk.staff.diagnostics import LiveDevices
 from kiosk.staff.heartbeat import Heartbeat
 from reader.errors import CardError, NoReaderError, ReaderTimeoutError
@@ -89,6 +93,7 @@ class StartupReport:
 
     checks: tuple[DeviceCheck, ...]
     recovered: tuple[Recovered, ...]
+    cash: tuple[str, ...] = ()  # what the cash unit found on open (``kiosk.flow.recovery.cash_lines``)
 
     def lines(self) -> list[str]:
         """Human-readable lines (no personal data: transaction ids and yen only)."""
@@ -96,7 +101,7 @@ class StartupReport:
         out += [f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed} yen" for r in self.recovered]
         if not self.recovered:
             out.append("recovery: nothing unfinished in the journal")
-        return out
+        return out + [f"recovery: {line}" for line in self.cash]
 
 
 class StartupError(Exception):
@@ -200,12 +205,14 @@ class RealKiosk(StackedKiosk):
         self._cash_config = cash or CashUnitConfig()
         self._stack = contextlib.ExitStack()
         self.report = StartupReport((), ())
+        self._cash_found = OpenReport()
 
     def _start(self) -> None:
         self._stack.callback(hold_journal(self.config.journal).release)
         self.journal = Journal(self.config.journal)
         self._stack.callback(self.journal.close)
-        checks = (self._open_reader(), self._open_cash(), self._open_printer(), self._open_center())
+        cash = self._open_cash()  # first: it inhibits acceptors a kiosk that died on the pay screen left open
+        checks = (self._open_reader(), cash, self._open_printer(), self._open_center())
         for check in checks:  # the caller shows the report / the StartupError; the log keeps it too
             log.info("start-up %s", check.line())
         failed = tuple(c for c in checks if not c.ok)
@@ -214,7 +221,10 @@ class RealKiosk(StackedKiosk):
         recovered = tuple(
             recover(self.journal, self.client, self.printer, job_wait=self.config.timeouts.printing)
         )
-        self.report = StartupReport(checks, recovered)
+        found = tuple(cash_lines(self._cash_found, recovered))
+        for line in found:
+            log.warning("start-up recovery: %s", line)
+        self.report = StartupReport(checks, recovered, found)
         self.heartbeat = Heartbeat(self.client, LiveDevices(self.cash, self.printer, checks)).start()
         self._stack.callback(self.heartbeat.stop)
         presence = self._presence()
@@ -303,7 +313,7 @@ class RealKiosk(StackedKiosk):
             stock_source=stock_source(hopper_slots(self.config.cash_hoppers), self.journal),
         )
         try:
-            cash.open()
+            self._cash_found = cash.open()
         except LinkTimeoutError as exc:
             return DeviceCheck("cash", False, f"cash unit on {port} does not answer: {exc}")
         except LinkError as exc:

@@ -11,12 +11,15 @@ page the printer confirmed) as the figure, and a copy short of its pages is mark
 staff to check the tray (error ``unconfirmed:kiosk_restart``). A result not yet reported is reported
 with the SAME idempotency key and a body rebuilt from the journal alone; an unpaid session is
 cancelled; money the kiosk still holds for the resident is recorded as owed, for staff (nobody is at
-the kiosk to take it).
+the kiosk to take it). That includes money the acceptors took while the kiosk was down: the cash unit
+credits it to the transaction that was taking money as it opens, before recovery runs
+(``kiosk.devices.cash.counters``); ``cash_lines`` says so in the start-up report.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -26,6 +29,7 @@ from kiosk.flow.outcomes import flagged_code
 from kiosk.flow.ports import CenterPort
 from kiosk.flow.steps import outcomes_from_journal, staff_flag
 from kiosk.journal.store import DocRecord, Journal, TxnRecord
+from kiosk.money import UNATTENDED_STAFF_CODE, OpenReport, TakenWhileDown
 from relay_client import ReconcileOrder, RelayError
 
 log = logging.getLogger(__name__)
@@ -150,3 +154,32 @@ def _ask_printer(printer: PrinterJobs | None, doc: DocRecord, job_wait: float) -
     fate = printer.job_fate(doc.printer_job, doc.document_id, wait=job_wait)
     log.info("recovery: printer job %s of %s: %s", doc.printer_job, doc.document_id, fate)
     return fate
+
+
+def cash_lines(found: OpenReport, recovered: Sequence[Recovered]) -> list[str]:
+    """The start-up report's lines for what the cash unit found as it opened: money the acceptors took
+    while the kiosk was down (whose it is and how recovery settled it) and what it must say (resets,
+    baselines). No personal data: transaction ids and yen only. Never raises."""
+    settled = {r.txn_id: r for r in recovered}
+    lines = []
+    for taken in found.taken:
+        amount = _amount(taken)
+        if taken.unattended:
+            lines.append(
+                f"cash: {amount} inserted while the kiosk was down and no transaction was taking money,"
+                f" owed for staff ({UNATTENDED_STAFF_CODE}, record {taken.txn_id})"
+            )
+            continue
+        done = settled.get(taken.txn_id)
+        if done is None:
+            what = "credited; its recovery is postponed"
+        else:
+            what = f"credited{' and owed back' if done.refund_owed else ''} ({done.staff_code})"
+        lines.append(f"{taken.txn_id}: {amount} inserted while the kiosk was down, {what}")
+    return lines + [f"cash: {note}" for note in found.notes]
+
+
+def _amount(taken: TakenWhileDown) -> str:
+    if not taken.lost:
+        return f"{taken.yen} yen"
+    return f"at least {taken.yen} yen ({taken.lost} more events fell off the {taken.device} buffer: unknown)"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kiosk.devices.printer.status import PrintProgress
 from kiosk.flow.ports import CardPort, CardRead, CashPort, CenterPort, PrinterPort
 from kiosk.journal.store import Journal
-from kiosk.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind
+from kiosk.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind, PayoutPurpose
 from relay_client import Authenticated, CopyOutcome, IssuedDocument, Order, OrderItem, Session
 from relay_client.fields import OptionValue
 
@@ -135,11 +135,14 @@ def issue(
 
 
 def start_accepting(cash: CashPort, journal: Journal, txn: Txn) -> frozenset[int]:
-    """Open the acceptor for the fee. Returns the coins/notes refused for lack of change (the resident
-    is told, before paying, to insert the exact amount). Raises CcTalkError, ValueError."""
+    """Open the acceptor for the fee. The journal first records that this transaction takes money
+    (stage ``paying`` puts it in the cash till, durably), so that money the acceptor takes if the kiosk
+    dies is credited to it on the next start. Returns the coins/notes refused for lack of change (the
+    resident is told, before paying, to insert the exact amount). Raises CcTalkError, CashError,
+    ValueError."""
     assert txn.order is not None
     journal.stage(txn.id, "paying")
-    cash.enable_accepting(txn.order.total)
+    cash.enable_accepting(txn.order.total, txn_id=txn.id)
     return cash.refused_for_change()
 
 
@@ -152,10 +155,9 @@ def finish_payment(
     Raises CashError, CenterError.
     """
     assert txn.order is not None
-    journal.payout_purpose = "change"
     received = txn.credited
     try:
-        change = cash.finish_payment()
+        change = cash.finish_payment(txn_id=txn.id)
         owed = 0
     except DispenseError as exc:
         change, owed = exc.paid, exc.requested - exc.paid
@@ -326,9 +328,8 @@ def pay_back(cash: CashPort, journal: Journal, txn_id: str, amount: int) -> Sett
     """Refund ``amount`` from the hoppers; what cannot be paid is owed (recorded for staff)."""
     if amount <= 0:
         return Settled(0, 0)
-    journal.payout_purpose = "refund"
     try:
-        paid = cash.dispense(amount)
+        paid = cash.dispense(amount, txn_id=txn_id, purpose=PayoutPurpose.REFUND)
     except Exception as exc:
         paid = int(getattr(exc, "paid", 0))
         log.warning("refund shortfall on %s: %s", txn_id, type(exc).__name__)
@@ -338,21 +339,22 @@ def pay_back(cash: CashPort, journal: Journal, txn_id: str, amount: int) -> Sett
 
 
 def cleanup(ports: Ports, journal: Journal, txn: Txn, reason: str) -> Settled:
-    """After an abort: power the card off, give back the money taken, cancel the center session (which
-    voids its documents) unless it was paid. Never raises."""
+    """After an abort: power the card off, give back the money taken (the acceptors inhibited on every
+    path: a failed cancel is followed by another inhibit), cancel the center session (which voids its
+    documents) unless it was paid. Never raises."""
     ports.card.power_off()
     settled = Settled(0, 0)
     if txn.collected and not txn.paid:  # change was given but the center never took the payment
         settled = pay_back(ports.cash, journal, txn.id, txn.collected)
     elif txn.accepting and not txn.paid:
-        journal.payout_purpose = "refund"
         try:
-            settled = Settled(ports.cash.cancel(), 0)
+            settled = Settled(ports.cash.cancel(txn_id=txn.id), 0)
         except Exception as exc:
             paid = int(getattr(exc, "paid", 0))
             owed = journal.balance(txn.id).inserted - paid
             journal.refund_owed(txn.id, owed)
             settled = Settled(paid, owed)
+            _inhibit(ports.cash, txn.id)
     if txn.session is not None and not txn.paid:
         try:
             ports.center.cancel(
@@ -363,3 +365,14 @@ def cleanup(ports: Ports, journal: Journal, txn: Txn, reason: str) -> Settled:
         except Exception as exc:  # the center voids unpaid sessions on expiry anyway
             log.warning("cancel of session for %s failed: %s", txn.id, type(exc).__name__)
     return settled
+
+
+def _inhibit(cash: CashPort, txn_id: str) -> None:
+    """Inhibit the acceptors once more after a cancel that failed (the driver keeps trying on its polls
+    when the link is down). Never raises."""
+    try:
+        cash.disable_accepting()
+    except Exception as exc:
+        log.error(
+            "acceptors of %s could not be inhibited (the driver retries): %s", txn_id, type(exc).__name__
+        )

@@ -4,7 +4,10 @@ documents and report status, and the idempotency keys of its center calls.
 Never: a PIN, personal data, a certificate or a document. Every write commits before it returns
 (a "journal point"); an ``on_point`` observer hears each one as it is durable (the harness's crash
 injection uses it). The journal is also the cash unit's ``CashJournal`` hook (money is journaled before
-the driver counts it); payouts are booked as change or refund according to ``payout_purpose``.
+the driver counts it): every money record names its transaction and, for a payout, its purpose, as
+arguments (the cash unit is told them by the flow); the journal holds no "current transaction" state
+that threads would share. Its cash-state half (counters, till, money taken unattended) is
+``kiosk.journal.cash_state``.
 
 A money event id is unique for good: recording it again for the SAME transaction with the same figures
 is a replay (ignored: the driver retries a hook call that failed); the same id for ANOTHER transaction
@@ -22,9 +25,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.journal.cash_state import (
+    CASH_SCHEMA,
+    CashStateRecords,
+    Statement,
+    counter_statement,
+    till_statement,
+)
 from kiosk.journal.records import HOPPER_SCHEMA, Balance, Discrepancy, DocRecord, TxnRecord
 from kiosk.journal.staff_actions import STAFF_SCHEMA, StaffAction, StaffRecords
-from kiosk.money import CreditSource, FaultKind, JournalConflict
+from kiosk.money import CreditSource, DeviceCounter, FaultKind, JournalConflict, PayoutPurpose
 
 __all__ = [
     "Balance",
@@ -68,9 +78,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Journal(StaffRecords):
+class Journal(StaffRecords, CashStateRecords):
     """One SQLite file; thread-safe (the cash unit's polling thread writes money). Staff records:
-    ``kiosk.journal.staff_actions``."""
+    ``kiosk.journal.staff_actions``; the cash unit's counters and till: ``kiosk.journal.cash_state``."""
 
     def __init__(self, path: Path, *, on_point: Callable[[int, str], None] | None = None) -> None:
         """Open (create) the journal; ``on_point(n, name)`` is called after the n-th journal point is
@@ -78,15 +88,13 @@ class Journal(StaffRecords):
         self.path = path
         self.on_point = on_point
         self.points = 0
-        self.current: str | None = None  # the transaction cash events belong to
-        self.payout_purpose = "change"
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA)
+            self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA + CASH_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
             if "cert_type" not in columns:  # a journal written before the type was recorded
                 self._db.execute("ALTER TABLE txn ADD COLUMN cert_type TEXT")
@@ -105,11 +113,13 @@ class Journal(StaffRecords):
                 log.exception("journal close failed")
 
     # --- writing ------------------------------------------------------------------------------------
-    def _write(self, point: str, sql: str, args: tuple[object, ...]) -> None:
+    def _write(self, point: str, sql: str, args: tuple[object, ...], *more: Statement) -> None:
+        """One journal point: ``sql`` and ``more`` statements in one SQLite transaction."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute(sql, args)
+                for statement, values in ((sql, args), *more):
+                    self._db.execute(statement, values)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
@@ -121,14 +131,13 @@ class Journal(StaffRecords):
                 self.on_point(self.points, point)
 
     def begin(self, txn_id: str) -> None:
-        """A new transaction (stage ``started``); cash events are booked to it from now on."""
+        """A new transaction (stage ``started``). Raises JournalWriteError."""
         now = _now()
         self._write(
             "begin",
             "INSERT INTO txn(id, started_at, updated_at, stage) VALUES (?,?,?,?)",
             (txn_id, now, now, "started"),
         )
-        self.current = txn_id
 
     def stage(
         self,
@@ -140,14 +149,16 @@ class Journal(StaffRecords):
         fee: int | None = None,
         cert_type: str | None = None,
     ) -> None:
-        """Move a transaction to ``stage``, recording the ids, fee and certificate type given. Raises
-        JournalWriteError."""
+        """Move a transaction to ``stage``, recording the ids, fee and certificate type given. ``paying``
+        also puts it in the cash till (the transaction taking money, read by the cash unit after a
+        restart), any other stage takes it out, in the same write. Raises JournalWriteError."""
         self._write(
             f"stage:{stage}",
             "UPDATE txn SET stage=?, updated_at=?, session_id=COALESCE(?, session_id),"
             " order_id=COALESCE(?, order_id), fee=COALESCE(?, fee), cert_type=COALESCE(?, cert_type)"
             " WHERE id=?",
             (stage, _now(), session_id, order_id, fee, cert_type, txn_id),
+            till_statement(txn_id, stage),
         )
 
     def key(self, txn_id: str, name: str) -> str:
@@ -229,53 +240,103 @@ class Journal(StaffRecords):
         )
 
     def finish(self, txn_id: str, outcome: str, staff_code: str) -> None:
-        """The transaction is over (no further step will run for it)."""
+        """The transaction is over (no further step will run for it; it leaves the cash till)."""
         self._write(
             "finish",
             "UPDATE txn SET finished=1, stage='finished', outcome=?, staff_code=?, updated_at=? WHERE id=?",
             (outcome, staff_code, _now(), txn_id),
+            till_statement(txn_id, "finished"),
         )
-        if self.current == txn_id:
-            self.current = None
 
     # --- CashJournal hook ---------------------------------------------------------------------------
-    def record_credit(self, event_id: str, yen: int, source: CreditSource) -> None:
-        """A coin or note was credited to the current transaction. A replay of the same event is ignored.
+    def record_credit(
+        self,
+        event_id: str,
+        yen: int,
+        source: CreditSource,
+        *,
+        txn_id: str | None = None,
+        counter: DeviceCounter | None = None,
+    ) -> None:
+        """A coin or note was credited to ``txn_id`` (None: the open transaction, for callers that are not
+        the cash driver), with the acceptor's ``counter`` in the same write. A replay of the same event is
+        ignored.
 
         Raises JournalConflict (the id is journaled for another transaction or with other figures),
         JournalWriteError."""
-        self._money(event_id, "credit", yen, str(source))
+        self._money(event_id, "credit", yen, str(source), txn_id, counter)
 
-    def record_payout(self, event_id: str, yen: int) -> None:
-        """Coins left the hoppers: change or refund, by ``payout_purpose``. A replay is ignored.
+    def record_payout(
+        self,
+        event_id: str,
+        yen: int,
+        *,
+        txn_id: str | None = None,
+        purpose: PayoutPurpose = PayoutPurpose.CHANGE,
+    ) -> None:
+        """Coins left the hoppers for ``txn_id`` (None: the open transaction) as ``purpose``. A replay is
+        ignored.
 
         Raises JournalConflict, JournalWriteError."""
-        self._money(event_id, self.payout_purpose, yen, None)
+        self._money(event_id, str(purpose), yen, None, txn_id, None)
 
-    def _money(self, event_id: str, kind: str, yen: int, source: str | None) -> None:
-        txn = self.current or ""
+    def _open_txn(self) -> str:
+        row = self._db.execute(
+            "SELECT id FROM txn WHERE finished=0 ORDER BY started_at DESC, rowid DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def _money_replayed(self, event_id: str, txn: str, kind: str, yen: int) -> bool:
+        """True if ``event_id`` is already journaled with these figures (a replay). Raises JournalConflict
+        if it is journaled with others. Call with the lock held."""
+        row = self._db.execute("SELECT txn_id, kind, yen FROM money WHERE event_id=?", (event_id,)).fetchone()
+        if row is None:
+            return False
+        if (str(row[0]), str(row[1]), int(row[2])) != (txn, kind, yen):
+            raise JournalConflict(event_id, kind, str(row[0]), txn)
+        log.info("money event %s already journaled for %s: replay ignored", event_id, txn)
+        return True
+
+    def _money(
+        self,
+        event_id: str,
+        kind: str,
+        yen: int,
+        source: str | None,
+        txn_id: str | None,
+        counter: DeviceCounter | None,
+    ) -> None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT txn_id, kind, yen FROM money WHERE event_id=?", (event_id,)
-            ).fetchone()
-            if row is not None:
-                if (str(row[0]), str(row[1]), int(row[2])) != (txn, kind, yen):
-                    raise JournalConflict(event_id, kind, str(row[0]), txn)
-                log.info("money event %s already journaled for %s: replay ignored", event_id, txn)
+            txn = self._open_txn() if txn_id is None else txn_id
+            if self._money_replayed(event_id, txn, kind, yen):
                 return
             self._write(
                 f"money:{kind}",
                 "INSERT INTO money VALUES (?,?,?,?,?,?)",
                 (event_id, txn, kind, yen, source, _now()),
+                *counter_statement(counter),
             )
 
-    def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None:
-        """A device fault staff must see."""
-        self._write(
-            "fault",
-            "INSERT OR IGNORE INTO fault VALUES (?,?,?,?,?,?)",
-            (event_id, self.current or "", str(kind), device, detail, _now()),
-        )
+    def record_fault(
+        self,
+        event_id: str,
+        kind: FaultKind,
+        device: str,
+        detail: str,
+        *,
+        txn_id: str | None = None,
+        counter: DeviceCounter | None = None,
+    ) -> None:
+        """A device fault staff must see, booked to ``txn_id`` ("" none; None: the open transaction), with
+        the acceptor's ``counter`` in the same write. Raises JournalWriteError."""
+        with self._lock:
+            txn = self._open_txn() if txn_id is None else txn_id
+            self._write(
+                "fault",
+                "INSERT OR IGNORE INTO fault VALUES (?,?,?,?,?,?)",
+                (event_id, txn, str(kind), device, detail, _now()),
+                *counter_statement(counter),
+            )
 
     # --- hopper stock (the figures: kiosk.journal.hopper_stock) --------------------------------------------
     def hopper_dispensing(self, event_id: str, address: int, coin_yen: int, coins: int) -> None:

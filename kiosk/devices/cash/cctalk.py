@@ -190,6 +190,11 @@ def next_counter(counter: int) -> int:
     return 1 if counter >= 255 else counter + 1
 
 
+def previous_counter(counter: int) -> int:
+    """The counter before ``counter`` (1..255): 1 → 255 (0 is never reused)."""
+    return 255 if counter <= 1 else counter - 1
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvents:
     """What a fresh event buffer means relative to the last counter the host accepted.
@@ -218,7 +223,7 @@ def new_events(last: int, buffer: EventBuffer) -> NewEvents:
     value = buffer.counter
     for _ in range(seen):
         counters.append(value)
-        value = 255 if value == 1 else value - 1
+        value = previous_counter(value)
     return NewEvents(pairs=pairs, counters=tuple(reversed(counters)), lost=n - seen, reset=False)
 
 

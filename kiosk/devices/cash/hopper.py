@@ -27,6 +27,7 @@ from kiosk.money import (
     Fault,
     FaultKind,
     JournalError,
+    PayoutBooking,
     journal_money,
     journaled,
 )
@@ -122,9 +123,10 @@ class HopperBank:
             report.append(DeviceHealth(role, address, not bad, detail, identity, self._stock[address], flags))
         return report
 
-    def dispense(self, amount: int) -> int:
-        """Pay exactly ``amount`` yen. When a hopper comes up short its stock is set to 0 and the rest is
-        re-planned from the other hoppers. Returns ``amount``.
+    def dispense(self, amount: int, booking: PayoutBooking) -> int:
+        """Pay exactly ``amount`` yen, journaled as ``booking`` says (whose money, change or refund). When
+        a hopper comes up short its stock is set to 0 and the rest is re-planned from the other hoppers.
+        Returns ``amount``.
 
         Raises DispenseError (with the yen actually paid) when it cannot be completed, JournalError when
         the journal hook fails (the coins it was told about are the ones paid), ValueError if < 0.
@@ -139,12 +141,12 @@ class HopperBank:
                 plan = make_change(amount - paid, self.stock_by_value())
             except ChangeError:
                 raise DispenseError(amount, paid, "the hoppers cannot make the rest exactly") from None
-            paid += self._pay_plan(plan)
+            paid += self._pay_plan(plan, booking)
         if paid != amount:
             raise DispenseError(amount, paid, "hoppers kept coming up short")
         return paid
 
-    def _pay_plan(self, plan: dict[int, int]) -> int:
+    def _pay_plan(self, plan: dict[int, int], booking: PayoutBooking) -> int:
         """Pay a plan hopper by hopper; stops at the first shortfall. Returns yen paid."""
         paid = 0
         for value, count in sorted(plan.items(), reverse=True):
@@ -153,7 +155,7 @@ class HopperBank:
                     want = min(count, self._stock[address], MAX_PER_DISPENSE)
                     if want == 0:
                         break
-                    coins = self._pay_from(address, want)
+                    coins = self._pay_from(address, want, booking)
                     paid += coins * value
                     count -= coins
                     if coins < want:
@@ -163,57 +165,58 @@ class HopperBank:
                 return paid
         return paid
 
-    def _pay_from(self, address: int, count: int) -> int:
+    def _pay_from(self, address: int, count: int, booking: PayoutBooking) -> int:
         """One dispense command; returns coins paid (journaled). With a stock log the dispense is journaled
         before (coins asked) and after (coins paid): an exception or a crash in between leaves the coins
         asked counted as paid. Raises JournalError, CcTalkError."""
         log_ = self._stock_log
         if log_ is None:
-            return self._dispense(address, count)
+            return self._dispense(address, count, booking)
         event_id = f"{self._run_id}:payout:{self._payouts + 1}"  # the id its payout is journaled under
         value = self._value[address]
         journaled("hopper dispense", lambda: log_.hopper_dispensing(event_id, address, value, count))
-        paid = self._dispense(address, count)
+        paid = self._dispense(address, count, booking)
         try:
             journaled("hopper paid", lambda: log_.hopper_dispensed(event_id, paid))
         except JournalError as exc:  # the payout itself is journaled; unresolved, the figure errs low
             log.error("hopper %d: %s", address, exc)
         return paid
 
-    def _dispense(self, address: int, count: int) -> int:
+    def _dispense(self, address: int, count: int, booking: PayoutBooking) -> int:
         device, value = self._devices[address], self._value[address]
         before = device.hopper_status()
         try:
             counter = device.dispense(self._serials[address], count)
         except NakError:
-            self._fault(address, "refused the dispense (NAK)")
+            self._fault(address, "refused the dispense (NAK)", booking)
             return 0
         except (LinkTimeoutError, FrameError) as exc:
             log.warning("dispense reply from hopper %d lost (%s); checking its status", address, exc)
             status = device.hopper_status()  # never re-send 167: it could pay twice
             if status.counter == before.counter:
-                self._fault(address, "dispense not taken (no reply, counter unchanged)")
+                self._fault(address, "dispense not taken (no reply, counter unchanged)", booking)
                 return 0
             counter = status.counter
         status = self._wait_done(device, counter, count)
         self._stock[address] = max(0, self._stock[address] - status.paid)
         if status.paid:
             self._payouts += 1
-            self._journal_payout(address, status.paid * value, count * value)
+            self._journal_payout(address, status.paid * value, count * value, booking)
         if status.paid < count:
             flags = ", ".join(cctalk.hopper_flag_names(device.test_hopper())) or "no flags"
-            self._fault(address, f"paid {status.paid} of {count} coins ({flags})")
+            self._fault(address, f"paid {status.paid} of {count} coins ({flags})", booking)
         return status.paid
 
-    def _journal_payout(self, address: int, yen: int, requested: int) -> None:
+    def _journal_payout(self, address: int, yen: int, requested: int, booking: PayoutBooking) -> None:
         """Journal coins that came out, then publish them. An id the journal holds for another transaction
         is booked under a fresh one with an id_conflict fault (``journal_money``). Raises JournalError."""
         event_id, fault = journal_money(
             self._journal,
             "payout",
             f"{self._run_id}:payout:{self._payouts}",
-            lambda i: self._journal.record_payout(i, yen),
+            lambda i: self._journal.record_payout(i, yen, txn_id=booking.txn_id, purpose=booking.purpose),
             f"hopper {address} ({self._value[address]} yen)",
+            txn_id=booking.txn_id,
         )
         paid = CoinsPaid(event_id, yen, requested)
         self._publish([fault, paid] if fault else [paid])
@@ -231,9 +234,14 @@ class HopperBank:
                 return HopperStatus(status.counter, 0, status.paid, count - status.paid)
             time.sleep(self._poll)
 
-    def _fault(self, address: int, detail: str) -> None:
+    def _fault(self, address: int, detail: str, booking: PayoutBooking) -> None:
         self._payouts += 1
         event_id = f"{self._run_id}:payout-fault:{self._payouts}"
         device = f"hopper {address} ({self._value[address]} yen)"
-        journaled("fault", lambda: self._journal.record_fault(event_id, FaultKind.PAYOUT, device, detail))
+        journaled(
+            "fault",
+            lambda: self._journal.record_fault(
+                event_id, FaultKind.PAYOUT, device, detail, txn_id=booking.txn_id, counter=None
+            ),
+        )
         self._publish([Fault(FaultKind.PAYOUT, device, detail)])

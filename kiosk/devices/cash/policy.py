@@ -60,20 +60,31 @@ class CashUnitConfig:
 
 @dataclass
 class Track:
-    """Host side of one event buffer: last counter accepted (None = no baseline yet), events taken."""
+    """Host side of one event buffer: last counter accepted (None = no baseline yet), the counter the
+    journal holds for it (None = none yet), events taken."""
 
     name: str
     last: int | None = None
     seq: int = 0
     mask: int | None = None  # last inhibit mask sent (None = unknown: send again)
     values: dict[int, int] = field(default_factory=dict)  # position -> yen
+    journaled: int | None = None
+    serial: int | None = None  # the device's serial number, journaled with its counter
 
     def send_mask(self, device: CcTalkDevice, mask: int) -> None:
-        """Send the inhibit mask (and master enable) unless the device already has it. Raises CcTalkError."""
-        if mask != self.mask:
+        """Send the inhibit mask (and master enable) unless the device already has it; to inhibit, the
+        master inhibit goes first (one command stops everything). A failure leaves the mask unknown, so
+        the next poll sends it again. Raises CcTalkError."""
+        if mask == self.mask:
+            return
+        self.mask = None
+        if mask == 0:
+            device.set_master_enabled(False)
+            device.set_inhibits(0)
+        else:
             device.set_inhibits(mask)
-            device.set_master_enabled(mask != 0)
-            self.mask = mask
+            device.set_master_enabled(True)
+        self.mask = mask
 
 
 def parse_value(ident: str, width: int, scale: int) -> int | None:

@@ -5,53 +5,52 @@ is credited only once stacked; event buffers are read by their counter, so a los
 never counts a coin twice; events that fell off a device buffer are a fault, never silent; a dispense
 is never re-sent (a lost reply is resolved with the hopper's status) and what WAS paid is journaled
 and reported, also when a hopper runs dry.
+
+The acceptors are separate machines that go on accepting when the kiosk dies. So ``open`` inhibits them
+first thing, and (with a journal that keeps cash state, ``counters.CashStateJournal``) credits the
+events between the counter journaled with the last event acted on and the device's counter to the
+transaction that was taking money, or books them as money taken unattended, owed for staff (M05).
+Which transaction takes money and what a payout is for come in as arguments of the calls (``Till``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from kiosk.devices.cash import cctalk
-from kiosk.devices.cash.cctalk import CcTalkError, EventBuffer
-from kiosk.devices.cash.change import acceptable_denominations
+from kiosk.devices.cash.acceptor_events import AcceptorEvents
+from kiosk.devices.cash.cctalk import CcTalkError
+from kiosk.devices.cash.counters import state_journal
 from kiosk.devices.cash.hopper import HopperBank, HopperConfig
 from kiosk.devices.cash.policy import (
     CashUnitConfig,
     Track,
     acceptor_health,
-    bill_fault_kind,
     bill_values,
-    coin_fault_kind,
     coin_values,
     expect_category,
     inhibit_mask,
     refused_for_change,
-    route_escrow,
 )
 from kiosk.devices.cash.poll import PollLoop
 from kiosk.devices.cash.serial_link import CashLink, CcTalkDevice, DeviceHealth, DeviceIdentity
 from kiosk.devices.cash.stock import stock_journal
+from kiosk.devices.cash.till import Till
 from kiosk.money import (
-    BillEscrowed,
-    BillRejected,
-    BillReturned,
-    BillStacked,
     CashError,
     CashEvent,
     CashJournal,
-    CoinCredited,
-    CoinRejected,
-    CreditSource,
     DispenseError,
     Fault,
     FaultKind,
     JournalError,
-    journal_money,
-    journaled,
+    OpenReport,
+    PayoutBooking,
+    PayoutPurpose,
 )
 
 __all__ = ["CashError", "CashUnit", "CashUnitConfig", "DispenseError", "HopperConfig", "JournalError"]
@@ -61,7 +60,7 @@ Observer = Callable[[CashEvent], None]
 StockSource = Callable[[], Mapping[int, int]]
 
 
-class CashUnit:
+class CashUnit(AcceptorEvents):
     """Coin acceptor + bill validator + hoppers. Observers get events on the polling thread."""
 
     def __init__(
@@ -92,11 +91,12 @@ class CashUnit:
             stock_log=stock_journal(journal) if c.journal_stock else None,
         )
         self._coins, self._bills = Track("coin"), Track("bill")
+        self._state = state_journal(journal)  # None: no counters kept (the first read is a baseline)
         self._lock = threading.RLock()
         self._observers: list[Observer] = []
         self._faults: deque[Fault] = deque(maxlen=50)
-        self._due = self._credited = 0
-        self._accepting = False
+        self._till: Till | None = None  # the payment taking money; guarded by _lock
+        self._ended = ""  # the last transaction whose payment ended: it may not take money again
         self._escrow: tuple[int, int, bool] | None = None  # (position, yen, accepted) awaiting its outcome
         self._loop = PollLoop(
             self.poll_once,
@@ -106,27 +106,41 @@ class CashUnit:
         )
 
     # --- life cycle and diagnostics ---------------------------------------------------------------
-    def open(self) -> None:
-        """Open the link, identify every device, take event baselines, inhibit everything, enable hoppers.
+    def open(self) -> OpenReport:
+        """Open the link, inhibit both acceptors first thing, identify every device, credit what the
+        acceptors took since the journaled counters (or take baselines), enable the hoppers. Returns what
+        was found (money taken while down, resets), for the start-up report.
 
-        Raises CcTalkError (link, no answer) or CashError (a device is not what the config says).
+        Raises CcTalkError (link, no answer), CashError (a device is not what the config says),
+        JournalError (the journal could not record what was found; nothing of that event counted).
         """
         self.link.open()
         try:
-            self.identify()
             with self._lock:
-                self._poll_events()  # first reads are baselines: nothing in them is credited
+                self._inhibit_now()
+                self.identify()
+                report = self._catch_up()
                 self._apply_acceptance()
                 self._bank.enable_all()
         except Exception:
             self.link.close()
             raise
+        return report
+
+    def _inhibit_now(self) -> None:
+        """Master inhibit and an all-zero mask on both acceptors, before anything else. Raises
+        CcTalkError."""
+        self._coins.mask = self._bills.mask = None
+        self._coins.send_mask(self._coin, 0)
+        if self._bill is not None:
+            self._bills.send_mask(self._bill, 0)
 
     def close(self) -> None:
         """Stop polling, inhibit acceptance (best effort) and close the link."""
         self.stop_polling()
         with self._lock:
-            self._accepting = False
+            if self._till is not None:
+                self._till = dataclasses.replace(self._till, accepting=False)
             try:
                 self._apply_acceptance()
             except CcTalkError as exc:
@@ -138,9 +152,11 @@ class CashUnit:
         with self._lock:
             found = {self._coin.address: expect_category(self._coin, "Coin Acceptor")}
             self._coins.values = coin_values(self._coin)
+            self._coins.serial = found[self._coin.address].serial_number
             if self._bill is not None:
                 found[self._bill.address] = expect_category(self._bill, "Bill Validator")
                 self._bills.values = bill_values(self._bill)
+                self._bills.serial = found[self._bill.address].serial_number
             for address, device in self._hoppers.items():
                 found[address] = expect_category(device, "Payout")
                 self._bank.learn_serial(address, found[address].serial_number)
@@ -180,36 +196,54 @@ class CashUnit:
 
     @property
     def credited(self) -> int:
-        """Yen credited (journaled) in the current payment."""
-        return self._credited
+        """Yen credited (journaled) in the current payment (0 when none is open)."""
+        with self._lock:
+            return self._till.credited if self._till else 0
 
     @property
     def amount_due(self) -> int:
-        """Yen the current payment asks for."""
-        return self._due
+        """Yen the current payment asks for (0 when none is open)."""
+        with self._lock:
+            return self._till.due if self._till else 0
 
     @property
     def hoppers(self) -> HopperBank:
         """The change hoppers (levels, refills, health)."""
         return self._bank
 
-    def enable_accepting(self, amount_due: int) -> None:
-        """Accept coins and notes towards ``amount_due`` (only those whose change can be paid).
+    def enable_accepting(self, amount_due: int, *, txn_id: str) -> None:
+        """Accept coins and notes for transaction ``txn_id`` towards ``amount_due`` (only those whose change
+        can be paid); what they take is journaled to ``txn_id``.
 
-        Raises ValueError for a non-positive amount, CcTalkError if the devices cannot be set.
+        Raises ValueError for a non-positive amount or no transaction, CashError when another
+        transaction's payment is open or ``txn_id``'s already ended, CcTalkError if the devices cannot be
+        set.
         """
-        if amount_due <= 0:
-            raise ValueError(f"amount due must be positive, got {amount_due}")
+        if amount_due <= 0 or not txn_id:
+            raise ValueError(
+                f"a payment needs a transaction and a positive amount, got {txn_id!r} {amount_due}"
+            )
         with self._lock:
-            self._due, self._accepting = amount_due, True
+            if txn_id == self._ended:  # its payment was cancelled already: never open the acceptors again
+                raise CashError(f"transaction {txn_id} has stopped taking money")
+            if self._till is not None and self._till.txn_id != txn_id:
+                raise CashError(f"transaction {self._till.txn_id} is taking money, not {txn_id}")
+            self._journal_baselines()
+            credited = self._till.credited if self._till else 0
+            self._till = Till(txn_id, amount_due, credited)
             self._bank.refresh(self.stock_source)
             self._apply_acceptance()
 
     def disable_accepting(self) -> None:
-        """Inhibit every coin and note. Raises CcTalkError if the devices cannot be set."""
+        """Inhibit every coin and note (the payment stays open). Raises CcTalkError if the devices cannot be
+        set (the next poll tries again)."""
         with self._lock:
-            self._accepting = False
+            if self._till is not None:
+                self._till = dataclasses.replace(self._till, accepting=False)
             self._apply_acceptance()
+
+    def _accepting(self) -> Till | None:
+        return self._till if self._till is not None and self._till.accepting else None
 
     def _apply_acceptance(self) -> None:
         stock = self._bank.stock_by_value()
@@ -220,18 +254,20 @@ class CashUnit:
     def _set_mask(
         self, device: CcTalkDevice, track: Track, stock: dict[int, int], refused: frozenset[int]
     ) -> None:
-        mask = inhibit_mask(track.values, self._due, self._credited, stock, refused) if self._accepting else 0
+        till = self._accepting()
+        mask = inhibit_mask(track.values, till.due, till.credited, stock, refused) if till else 0
         track.send_mask(device, mask)
 
     def refused_for_change(self) -> frozenset[int]:
         """Denominations refused now because the hoppers' stock cannot pay their change (empty when not
         accepting): the resident must pay the exact amount. Never raises for a valid configuration."""
         with self._lock:
-            if not self._accepting:
+            till = self._accepting()
+            if till is None:
                 return frozenset()
             notes = {v for v in self._bills.values.values() if v not in self.config.refused_notes}
             offered = set(self._coins.values.values()) | (notes if self._bill is not None else set())
-            return refused_for_change(offered, self._due, self._credited, self._bank.stock_by_value())
+            return refused_for_change(offered, till.due, till.credited, self._bank.stock_by_value())
 
     # --- polling and events ------------------------------------------------------------------------
     def start_polling(self) -> None:
@@ -256,9 +292,9 @@ class CashUnit:
         self._publish([Fault(FaultKind.JOURNAL, "cash unit", f"stopped: {exc}")])
 
     def poll_once(self) -> list[CashEvent]:
-        """Read both event buffers, count new credits (journaled first), route escrowed notes, and
-        publish the events. Returns them. Raises JournalError (nothing counted for that event, the next
-        poll retries it with the same event id) or CcTalkError (link; safe to call again).
+        """Read both event buffers, count new credits (journaled first, with their counters), route escrowed
+        notes, and publish the events. Returns them. Raises JournalError (nothing counted for that event,
+        the next poll retries it with the same event id) or CcTalkError (link; safe to call again).
         """
         with self._lock:
             events = self._poll_events()
@@ -267,153 +303,64 @@ class CashUnit:
         self._publish(events)
         return events
 
-    def _poll_events(self) -> list[CashEvent]:
-        events: list[CashEvent] = []
-        try:
-            self._take(self._coins, self._coin.read_credit(), self._coin_event, events)
-            if self._bill is not None:
-                self._take(self._bills, self._bill.read_bill_events(), self._bill_event, events)
-                if self._escrow is not None and not any(isinstance(e, BillEscrowed) for e in events):
-                    self._route_escrow()  # the route reply was lost and nothing happened: send it again
-        except JournalError:
-            self._publish(events)  # what was counted before the failure is real
-            raise
-        return events
-
-    def _take(
-        self,
-        track: Track,
-        buffer: EventBuffer,
-        handle: Callable[[int, int, str], CashEvent | None],
-        events: list[CashEvent],
-    ) -> None:
-        if buffer.counter == 0:
-            track.mask = None  # a device fresh from reset may have forgotten our inhibits: send them again
-        if track.last is None:
-            track.last = buffer.counter  # baseline: those events belong to before we were listening
-            return
-        news = cctalk.new_events(track.last, buffer)
-        if news.reset:
-            track.last, track.mask = 0, None  # re-send the inhibits: the device forgot them
-            events.append(self._fault(track, FaultKind.DEVICE_RESET, "event counter back to 0 (power loss)"))
-            return
-        if news.lost:
-            events.append(self._fault(track, FaultKind.EVENTS_LOST, f"{news.lost} events lost between polls"))
-        for (a, b), counter in zip(news.pairs, news.counters, strict=True):
-            event = handle(a, b, f"{self.run_id}:{track.name}:{track.seq + 1}")
-            track.last, track.seq = counter, track.seq + 1
-            if event is not None:
-                events.append(event)
-
-    def _fault(self, track: Track, kind: FaultKind, detail: str, code: int | None = None) -> Fault:
-        event_id = f"{self.run_id}:{track.name}-fault:{track.seq}:{kind}"
-        journaled("fault", lambda: self.journal.record_fault(event_id, kind, track.name, detail))
-        return Fault(kind, track.name, detail, code)
-
-    def _credit(self, event_id: str, yen: int, source: CreditSource) -> tuple[str, int]:
-        """Journal, then count, one credit. Returns (the id it was journaled under, the credit total).
-        An id the journal holds for another transaction is booked under a fresh one (``journal_money``):
-        the resident keeps the money and staff get an id_conflict fault. Raises JournalError."""
-        used, fault = journal_money(
-            self.journal,
-            f"{source} credit",
-            event_id,
-            lambda i: self.journal.record_credit(i, yen, source),
-            str(source),
-        )
-        self._publish([fault] if fault else [])  # staff see it at once; the credit is published after
-        self._credited += yen
-        return used, self._credited
-
-    def _coin_event(self, a: int, b: int, event_id: str) -> CashEvent | None:
-        if a:
-            yen = self._coins.values.get(a)
-            if yen is None:
-                return self._fault(self._coins, FaultKind.UNKNOWN_DENOMINATION, f"unknown coin type {a}", a)
-            used, total = self._credit(event_id, yen, CreditSource.COIN)
-            return CoinCredited(used, yen, a, total)
-        name, kind = cctalk.coin_error_name(b), coin_fault_kind(b)
-        if kind is not None:
-            return self._fault(self._coins, kind, name, b)
-        return CoinRejected(b, name) if b else None
-
-    def _bill_event(self, a: int, b: int, event_id: str) -> CashEvent | None:
-        if a:
-            yen = self._bills.values.get(a)
-            if yen is None:
-                return self._fault(self._bills, FaultKind.UNKNOWN_DENOMINATION, f"unknown note type {a}", a)
-            if b == 1:
-                return self._escrowed(a, yen)
-            self._escrow = None
-            used, total = self._credit(event_id, yen, CreditSource.BILL)
-            return BillStacked(used, yen, a, total)
-        name = cctalk.bill_status_name(b)
-        if b == cctalk.BILL_RETURNED:
-            yen = self._escrow[1] if self._escrow else 0
-            self._escrow = None
-            return BillReturned(yen, name)
-        if b == 0 and self._accepting:
-            self._bills.mask = None  # the validator disabled itself (not polled): enable it again
-        if b in cctalk.BILL_REJECT_CODES:
-            return BillRejected(b, name)
-        if b in cctalk.BILL_INFO_CODES:
-            return None
-        return self._fault(self._bills, bill_fault_kind(b), name, b)
-
-    def _escrowed(self, position: int, yen: int) -> BillEscrowed:
-        """A note waits in escrow: stack it if still wanted and its change can be paid, else return it."""
-        wanted = self._accepting and yen not in self.config.refused_notes
-        stock = self._bank.stock_by_value()
-        accepted = wanted and yen in acceptable_denominations(self._due, self._credited, (yen,), stock)
-        self._escrow = (position, yen, accepted)
-        self._route_escrow()
-        return BillEscrowed(yen, position, accepted)
-
-    def _route_escrow(self) -> None:
-        if self._escrow is not None and self._bill is not None:
-            emptied, fault = route_escrow(self._bill, stack=self._escrow[2])
-            self._escrow = None if emptied else self._escrow
-            self._publish([fault] if fault else [])
-
     # --- paying out ----------------------------------------------------------------------------------
-    def dispense(self, amount: int) -> int:
-        """Pay ``amount`` yen from the hoppers. Returns it. Raises DispenseError (with what WAS paid),
-        JournalError, CcTalkError, ValueError for a negative amount.
+    def dispense(self, amount: int, *, txn_id: str, purpose: PayoutPurpose) -> int:
+        """Pay ``amount`` yen from the hoppers, journaled as ``purpose`` of ``txn_id``. Returns it. Raises
+        DispenseError (with what WAS paid), JournalError, CcTalkError, ValueError for a negative amount.
         """
         with self._lock:
-            return self._bank.dispense(amount)
+            return self._bank.dispense(amount, PayoutBooking(txn_id, purpose))
 
-    def finish_payment(self) -> int:
-        """The fee is covered: stop accepting, pay the change, end the payment. Returns the change paid.
+    def _payment_of(self, txn_id: str) -> Till | None:
+        """The open payment if it is ``txn_id``'s (None when none is open). Raises CashError when another
+        transaction's payment is open."""
+        if self._till is not None and self._till.txn_id != txn_id:
+            raise CashError(f"transaction {self._till.txn_id} is taking money, not {txn_id}")
+        return self._till
 
-        Raises CashError if less than due was credited (nothing is paid then), DispenseError if the
-        change could not be paid in full (the payment is over anyway: nothing can be paid twice).
+    def finish_payment(self, *, txn_id: str) -> int:
+        """``txn_id``'s fee is covered: stop accepting, pay the change, end the payment. Returns the change
+        paid.
+
+        Raises CashError if less than due was credited (nothing is paid then; the payment stays open, to
+        be cancelled) or another transaction's payment is open, DispenseError if the change could not be
+        paid in full (the payment is over anyway: nothing can be paid twice).
         """
         with self._lock:
+            if self._payment_of(txn_id) is None:
+                raise CashError(f"transaction {txn_id} has no payment open")
             self.disable_accepting()
             self.poll_once()  # coins that dropped in while we were inhibiting
-            if self._credited < self._due:
-                raise CashError(f"only {self._credited} of {self._due} yen inserted")
-            change = self._credited - self._due
+            till = self._till
+            assert till is not None
+            if till.credited < till.due:
+                raise CashError(f"only {till.credited} of {till.due} yen inserted")
             try:
-                return self._bank.dispense(change)
+                return self._bank.dispense(
+                    till.credited - till.due, PayoutBooking(txn_id, PayoutPurpose.CHANGE)
+                )
             finally:
-                self._due = self._credited = 0
+                self._till, self._ended = None, txn_id
 
-    def cancel(self) -> int:
-        """Give the customer's money back: the escrowed note is returned, and everything credited (coins,
-        stacked notes) is refunded from the hoppers. Returns the yen refunded.
+    def cancel(self, *, txn_id: str) -> int:
+        """Give ``txn_id``'s money back: the escrowed note is returned, and everything credited (coins,
+        stacked notes) is refunded from the hoppers. The acceptors are inhibited first, and the
+        transaction may not take money again (a late ``enable_accepting`` for it is refused). Returns the
+        yen refunded (0 when it had no payment open).
 
-        Raises DispenseError (with what WAS refunded), JournalError, CcTalkError.
+        Raises DispenseError (with what WAS refunded), JournalError, CcTalkError, CashError (another
+        transaction's payment is open).
         """
         with self._lock:
-            self.disable_accepting()
-            if self._escrow is not None:
-                self._escrow = (self._escrow[0], self._escrow[1], False)
-                self._route_escrow()
-            self.poll_once()
-            refund = self._credited
+            self._payment_of(txn_id)
+            self._ended = txn_id
             try:
-                return self._bank.dispense(refund)
+                self.disable_accepting()
+                if self._escrow is not None:
+                    self._escrow = (self._escrow[0], self._escrow[1], False)
+                    self._route_escrow()
+                self.poll_once()
+                refund = self._till.credited if self._till else 0
+                return self._bank.dispense(refund, PayoutBooking(txn_id, PayoutPurpose.REFUND))
             finally:
-                self._due = self._credited = 0
+                self._till = None

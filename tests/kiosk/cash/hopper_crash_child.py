@@ -17,6 +17,7 @@ from harness.crash import kill_at
 from kiosk.devices.cash.serial_link import CashLink
 from kiosk.devices.cash.unit import CashUnit, CashUnitConfig
 from kiosk.journal.store import Journal
+from kiosk.money import PayoutPurpose
 
 CRASH_POINT = {"after_intent": 2, "after_payout": 3, "before_journal": None}  # begin = point 1
 
@@ -25,12 +26,12 @@ def main(journal_path: str, pty: str, mode: str) -> int:
     point = CRASH_POINT[mode]
     journal = Journal(Path(journal_path), on_point=kill_at(point) if point else None)
     if mode == "before_journal":
-        journal.record_payout = lambda *_: os.kill(os.getpid(), signal.SIGKILL)  # type: ignore[method-assign]
+        journal.record_payout = lambda *_, **__: os.kill(os.getpid(), signal.SIGKILL)  # type: ignore[method-assign]
     config = CashUnitConfig(payout_poll=0.002, journal_stock=True)
     cash = CashUnit(CashLink(pty, reply_timeout=0.5), journal, config, run_id="child")
     cash.open()
     journal.begin("txn-child")
-    cash.dispense(300)
+    cash.dispense(300, txn_id="txn-child", purpose=PayoutPurpose.REFUND)
     return 1  # not reached: the process was killed
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cash_helpers import RecordingJournal
+from cash_helpers import TXN, RecordingJournal
 
 from firmware_sim.cash.unit import CashUnitSim
 from kiosk.devices.cash.cctalk import ChecksumMode
@@ -64,7 +64,7 @@ def test_300_yen_fee_paid_with_100_100_1000_gives_900_change(
     with CashUnitSim(echo=echo, crc_bill=crc, coin_interval=0.002) as sim:  # watchdogs on (1 s / 5 s)
         unit, recorder = _open_unit(sim.path, journal, echo=echo, crc=crc)
         try:
-            unit.enable_accepting(300)
+            unit.enable_accepting(300, txn_id=TXN)
             assert sim.insert_coin(100) == "credit"
             recorder.wait_for(_coins(1))
             assert sim.insert_coin(100) == "credit"
@@ -73,7 +73,7 @@ def test_300_yen_fee_paid_with_100_100_1000_gives_900_change(
             recorder.wait_for(_stacked)
             assert unit.credited == 1200
             assert sim.insert_coin(10).startswith("rejected")  # fee covered: acceptance stopped
-            assert unit.finish_payment() == 900
+            assert unit.finish_payment(txn_id=TXN) == 900
         finally:
             unit.close()
         assert journal.records == [
@@ -92,11 +92,11 @@ def test_cancel_mid_payment_refunds_exactly(journal: RecordingJournal) -> None:
     with CashUnitSim(coin_interval=0.002) as sim:
         unit, recorder = _open_unit(sim.path, journal, echo=False, crc=False)
         try:
-            unit.enable_accepting(450)
+            unit.enable_accepting(450, txn_id=TXN)
             for coin in (100, 50, 10):
                 sim.insert_coin(coin)
             recorder.wait_for(_coins(3))
-            assert unit.cancel() == 160
+            assert unit.cancel(txn_id=TXN) == 160
         finally:
             unit.close()
         assert journal.total("credit") == journal.total("payout") == 160 == sim.status()["paid_out"]
@@ -106,7 +106,7 @@ def test_polling_thread_reports_a_silent_unit_and_a_journal_failure(journal: Rec
     with CashUnitSim() as sim:
         unit, recorder = _open_unit(sim.path, journal, echo=False, crc=False)
         try:
-            unit.enable_accepting(300)
+            unit.enable_accepting(300, txn_id=TXN)
             unit.link.reply_timeout = 0.05
             sim.set_silent(True)
             recorder.wait_for(lambda ev: any(isinstance(e, Fault) and e.kind is FaultKind.LINK for e in ev))
@@ -172,13 +172,13 @@ def test_cli_simulator_through_its_stable_link(
     assert link.is_symlink()
     unit, recorder = _open_unit(str(link), journal, echo=False, crc=False)
     try:
-        unit.enable_accepting(200)
+        unit.enable_accepting(200, txn_id=TXN)
         assert _say(proc, "coin 100") == "credit"
         assert _say(proc, "coin 500") == "credit"
         recorder.wait_for(_coins(2))
         assert _say(proc, "hopper empty 3").startswith("hopper empty")
         assert _say(proc, "bogus").startswith("error: unknown command")
-        assert unit.finish_payment() == 400  # 100-yen hopper empty: 4 × 100 becomes 50s and 10s
+        assert unit.finish_payment(txn_id=TXN) == 400  # 100-yen hopper empty: 4 × 100 becomes 50s and 10s
         assert "paid_out=400" in _say(proc, "status")
     finally:
         unit.close()

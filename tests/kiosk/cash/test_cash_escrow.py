@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cash_helpers import RecordingJournal
+from cash_helpers import TXN, RecordingJournal
 
 from firmware_sim.cash.unit import CashUnitSim
 from kiosk.devices.cash.cctalk import Header
@@ -15,7 +15,7 @@ def kinds(events: list[CashEvent]) -> list[str]:
 
 
 def test_note_credited_only_when_stacked(unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal) -> None:
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     assert sim.insert_note(1000) == "escrow"
     first = unit.poll_once()
     assert first == [BillEscrowed(1000, 1, accepted=True)]
@@ -28,7 +28,7 @@ def test_note_credited_only_when_stacked(unit: CashUnit, sim: CashUnitSim, journ
 
 def test_refused_and_unaffordable_notes_are_inhibited(unit: CashUnit, sim: CashUnitSim) -> None:
     unit.hoppers.set_stock(5, 0)  # no 500-yen coins: 10000 - 300 = 9700 would need 97 × 100 (we have 50)
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     assert sim.bill.mask == 0b0101  # 1000, 5000 (4700 = 47 × 100); 2000 refused by config; 10000 unaffordable
     assert sim.insert_note(10000) == "rejected: inhibited"
     assert sim.insert_note(2000) == "rejected: inhibited"
@@ -36,7 +36,7 @@ def test_refused_and_unaffordable_notes_are_inhibited(unit: CashUnit, sim: CashU
 
 
 def test_escrow_guard_returns_a_note_whose_change_cannot_be_paid(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     for address in (3, 4, 5, 6):
         unit.hoppers.set_stock(address, 0)  # stock gone after the inhibits were set (another payout)
     with sim.lock:
@@ -50,7 +50,7 @@ def test_escrow_guard_returns_a_note_whose_change_cannot_be_paid(unit: CashUnit,
 def test_lost_route_command_is_sent_again_and_counted_once(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     sim.insert_note(1000)
     sim.lose_requests(1, Header.ROUTE_BILL)
     assert kinds(unit.poll_once()) == ["BillEscrowed"]
@@ -63,14 +63,14 @@ def test_lost_route_command_is_sent_again_and_counted_once(
 def test_cancel_returns_the_escrowed_note_and_refunds_coins(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal, events: list[CashEvent]
 ) -> None:
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     sim.insert_coin(100)
     sim.insert_coin(50)
     sim.insert_note(1000)
     sim.lose_requests(1, Header.ROUTE_BILL)  # the note stays in escrow
     unit.poll_once()
     assert sim.status()["escrow"] == 1000
-    refunded = unit.cancel()
+    refunded = unit.cancel(txn_id=TXN)
     assert refunded == 150
     status = sim.status()
     assert status["escrow"] == 0 and status["returned_notes"] == [1000] and status["stacked_notes"] == 0
@@ -81,17 +81,17 @@ def test_cancel_returns_the_escrowed_note_and_refunds_coins(
 
 
 def test_cancel_refunds_stacked_note(unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal) -> None:
-    unit.enable_accepting(1500)
+    unit.enable_accepting(1500, txn_id=TXN)
     sim.insert_note(1000)
     unit.poll_once()
     unit.poll_once()
     assert unit.credited == 1000
-    assert unit.cancel() == 1000
+    assert unit.cancel(txn_id=TXN) == 1000
     assert sim.status()["paid_out"] == 1000 and journal.total("payout") == 1000
 
 
 def test_validator_disabled_by_missing_polls_is_enabled_again(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(300)
+    unit.enable_accepting(300, txn_id=TXN)
     with sim.lock:
         sim.bill.master = False  # the validator inhibited itself (not polled for 5 s)
     assert sim.insert_note(1000) == "rejected: master inhibit"
@@ -101,7 +101,7 @@ def test_validator_disabled_by_missing_polls_is_enabled_again(unit: CashUnit, si
 
 
 def test_coin_and_note_in_one_poll(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(1200)
+    unit.enable_accepting(1200, txn_id=TXN)
     sim.insert_coin(100)
     sim.insert_note(1000)
     polled = unit.poll_once()

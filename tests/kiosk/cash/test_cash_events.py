@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cash_helpers import RecordingJournal
+from cash_helpers import TXN, RecordingJournal
 
 from firmware_sim.cash.unit import CashUnitSim
 from kiosk.devices.cash.cctalk import Header
@@ -21,7 +21,7 @@ def faults(events: list[CashEvent]) -> list[Fault]:
 
 
 def test_coins_credited_once(unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     assert sim.insert_coin(100) == "credit"
     assert sim.insert_coin(50) == "credit"
     events = unit.poll_once()
@@ -35,7 +35,7 @@ def test_coins_credited_once(unit: CashUnit, sim: CashUnitSim, journal: Recordin
 def test_lost_or_corrupt_poll_reply_is_repeated_and_counted_once(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal, fault: str
 ) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(500)
     getattr(sim, f"{fault}_replies")(1, Header.READ_BUFFERED_CREDIT)  # the device answered; the host lost it
     assert credits(unit.poll_once()) == [500]
@@ -45,7 +45,7 @@ def test_lost_or_corrupt_poll_reply_is_repeated_and_counted_once(
 
 
 def test_poll_that_keeps_failing_raises_and_loses_nothing(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(10)
     unit.link.reply_timeout = 0.05
     sim.drop_replies(3, Header.READ_BUFFERED_CREDIT)  # 1 try + 2 retries
@@ -56,7 +56,7 @@ def test_poll_that_keeps_failing_raises_and_loses_nothing(unit: CashUnit, sim: C
 
 
 def test_counter_wraps_from_255_to_1(unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal) -> None:
-    unit.enable_accepting(5000)
+    unit.enable_accepting(5000, txn_id=TXN)
     with sim.lock:
         sim.coin.ring.counter = 253
     unit.poll_once()  # after a reset the driver takes whatever is there (counter 253 here) as new…
@@ -77,7 +77,7 @@ def test_baseline_events_from_before_open_not_credited(sim: CashUnitSim, journal
     cash = CashUnit(CashLink(sim.path), journal, run_id="b")
     cash.open()
     try:
-        cash.enable_accepting(300)
+        cash.enable_accepting(300, txn_id=TXN)
         assert cash.poll_once() == [] and cash.credited == 0
         sim.insert_coin(50)
         assert credits(cash.poll_once()) == [50]
@@ -88,7 +88,7 @@ def test_baseline_events_from_before_open_not_credited(sim: CashUnitSim, journal
 def test_more_events_than_the_buffer_holds_is_a_fault(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal, events: list[CashEvent]
 ) -> None:
-    unit.enable_accepting(5000)
+    unit.enable_accepting(5000, txn_id=TXN)
     for _ in range(7):
         sim.insert_coin(10)
     polled = unit.poll_once()
@@ -102,7 +102,7 @@ def test_more_events_than_the_buffer_holds_is_a_fault(
 def test_device_reset_is_a_fault_and_inhibits_are_sent_again(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(10)
     unit.poll_once()
     sim.power_cycle()
@@ -114,7 +114,7 @@ def test_device_reset_is_a_fault_and_inhibits_are_sent_again(
 
 
 def test_jam_fraud_and_rejects_are_reported(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(7)  # no such coin
     sim.coin_error(20)  # coin on a string
     sim.jam("coin")
@@ -126,7 +126,7 @@ def test_jam_fraud_and_rejects_are_reported(unit: CashUnit, sim: CashUnitSim) ->
 
 def test_inhibits_follow_what_is_due(unit: CashUnit, sim: CashUnitSim) -> None:
     assert sim.coin.mask == 0 and not sim.coin.master  # after open: nothing accepted
-    unit.enable_accepting(120)
+    unit.enable_accepting(120, txn_id=TXN)
     assert sim.coin.mask == 0b1111 and sim.coin.master
     sim.insert_coin(100)
     unit.poll_once()
@@ -139,7 +139,7 @@ def test_inhibits_follow_what_is_due(unit: CashUnit, sim: CashUnitSim) -> None:
 def test_journal_failure_stops_counting_and_retry_counts_once(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(100)
     sim.insert_coin(500)
     journal.fail_next["credit"] = 1
@@ -153,7 +153,7 @@ def test_journal_failure_stops_counting_and_retry_counts_once(
 def test_journal_failure_midway_keeps_what_was_counted(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.insert_coin(100)
     unit.poll_once()
     sim.insert_coin(50)
@@ -162,11 +162,11 @@ def test_journal_failure_midway_keeps_what_was_counted(
     calls = {"n": 0}
     original = journal.record_credit
 
-    def second_fails(event_id: str, yen: int, source: object) -> None:
+    def second_fails(event_id: str, yen: int, source: object, **where: object) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("power lost")
-        original(event_id, yen, source)  # type: ignore[arg-type]
+        original(event_id, yen, source, **where)  # type: ignore[arg-type]
 
     journal.record_credit = second_fails  # type: ignore[method-assign]
     with pytest.raises(JournalError):
@@ -178,7 +178,7 @@ def test_journal_failure_midway_keeps_what_was_counted(
 
 
 def test_reset_before_any_event_still_restores_inhibits(unit: CashUnit, sim: CashUnitSim) -> None:
-    unit.enable_accepting(1000)
+    unit.enable_accepting(1000, txn_id=TXN)
     sim.power_cycle()  # counter 0 before and after: no evidence in the buffer, but inhibits are gone
     assert unit.poll_once() == []
     assert sim.coin.master and sim.insert_coin(100) == "credit"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cash_helpers import RecordingJournal
+from cash_helpers import TXN, RecordingJournal
 
 from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from kiosk.devices.cash.policy import refused_for_change
@@ -33,7 +33,7 @@ def test_empty_hoppers_refuse_coins_that_need_change_and_take_the_exact_amount(
 ) -> None:
     unit, sim = empty_unit
     assert unit.refused_for_change() == frozenset()  # not accepting: nothing to say
-    unit.enable_accepting(200)
+    unit.enable_accepting(200, txn_id=TXN)
     assert unit.refused_for_change() == {500, 1000, 5000, 10000}
     assert sim.insert_coin(500) != "credit"  # inhibited: returned to the resident at once
     events = unit.poll_once()
@@ -41,7 +41,7 @@ def test_empty_hoppers_refuse_coins_that_need_change_and_take_the_exact_amount(
     for _ in range(2):
         assert sim.insert_coin(100) == "credit"
     credits = [e.yen for e in unit.poll_once() if isinstance(e, CoinCredited)]
-    assert credits == [100, 100] and unit.finish_payment() == 0
+    assert credits == [100, 100] and unit.finish_payment(txn_id=TXN) == 0
     assert journal.total("credit") == 200 and journal.of("payout") == []
 
 
@@ -49,14 +49,14 @@ def test_a_refused_coin_on_a_polled_acceptor_is_reported_as_rejected(
     empty_unit: tuple[CashUnit, CashUnitSim],
 ) -> None:
     unit, sim = empty_unit
-    unit.enable_accepting(200)
+    unit.enable_accepting(200, txn_id=TXN)
     unit.poll_once()  # the inhibits are on the device
     sim.insert_coin(500)
     assert any(isinstance(e, CoinRejected) for e in unit.poll_once())
 
 
 def test_with_full_hoppers_nothing_is_refused_for_change(unit: CashUnit) -> None:
-    unit.enable_accepting(200)
+    unit.enable_accepting(200, txn_id=TXN)
     assert unit.refused_for_change() == frozenset()
 
 

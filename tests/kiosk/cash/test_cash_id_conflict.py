@@ -22,10 +22,10 @@ def _pay(sim: CashUnitSim, journal: Journal, txn: str, events: list[CashEvent]) 
     unit.open()
     try:
         journal.begin(txn)
-        unit.enable_accepting(100)
+        unit.enable_accepting(100, txn_id=txn)
         assert sim.insert_coin(500) == "credit"
         unit.poll_once()
-        return unit.finish_payment()
+        return unit.finish_payment(txn_id=txn)
     finally:
         unit.close()
 

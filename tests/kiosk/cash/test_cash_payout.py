@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cash_helpers import RecordingJournal
+from cash_helpers import CHANGE, TXN, RecordingJournal
 
 from firmware_sim.cash.unit import CashUnitSim, HopperSpec
 from kiosk.devices.cash.cctalk import Header
@@ -19,7 +19,7 @@ def paid_out(sim: CashUnitSim) -> int:
 def test_dispense_exact_amount_over_several_hoppers(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
-    assert unit.dispense(1860) == 1860
+    assert unit.dispense(1860, txn_id=TXN, purpose=CHANGE) == 1860
     assert paid_out(sim) == 1860 and journal.total("payout") == 1860
     assert sim.hoppers[5].total_paid == 3 and sim.hoppers[3].total_paid == 3  # 3×500 + 3×100 + 50 + 10
     assert unit.hoppers.levels() == {3: (100, 47), 4: (10, 49), 5: (500, 17), 6: (50, 19)}
@@ -29,7 +29,9 @@ def test_hopper_empty_mid_dispense_is_made_up_from_other_hoppers(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal, events: list[CashEvent]
 ) -> None:
     sim.set_hopper_stock(3, address=3)  # the driver believes 50 × 100 yen; only 3 are really there
-    assert unit.dispense(900) == 900  # 500 + 3 × 100, then the missing 100 as 50 + 5 × 10
+    assert (
+        unit.dispense(900, txn_id=TXN, purpose=CHANGE) == 900
+    )  # 500 + 3 × 100, then the missing 100 as 50 + 5 × 10
     assert paid_out(sim) == 900 and journal.total("payout") == 900
     assert unit.hoppers.levels()[3] == (100, 0)
     assert [f.kind for f in events if isinstance(f, Fault)] == [FaultKind.PAYOUT]
@@ -47,7 +49,7 @@ def test_shortfall_reports_exactly_what_was_paid(journal: RecordingJournal) -> N
         cash = _single_hopper_unit(sim, journal)
         try:
             with pytest.raises(DispenseError) as info:
-                cash.dispense(500)
+                cash.dispense(500, txn_id=TXN, purpose=CHANGE)
             assert (info.value.requested, info.value.paid) == (500, 300)
             assert "paid 300 of 500 yen" in str(info.value)
             assert journal.of("payout") == [("payout", "s:payout:1", 300)]
@@ -63,7 +65,7 @@ def test_jammed_hopper_stops_with_paid_amount(journal: RecordingJournal) -> None
         try:
             sim.jam("hopper", after_coins=2)
             with pytest.raises(DispenseError) as info:
-                cash.dispense(400)
+                cash.dispense(400, txn_id=TXN, purpose=CHANGE)
             assert info.value.paid == 200 == paid_out(sim) == journal.total("payout")
             assert "opto blocked" in str(journal.of("fault")[0][4])
         finally:
@@ -75,7 +77,7 @@ def test_lost_dispense_reply_is_never_resent(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal, fault: str
 ) -> None:
     getattr(sim, f"{fault}_replies")(1, Header.DISPENSE_HOPPER_COINS)
-    assert unit.dispense(300) == 300
+    assert unit.dispense(300, txn_id=TXN, purpose=CHANGE) == 300
     assert paid_out(sim) == 300 and sim.hoppers[3].counter == 1  # one dispense command, not two
     assert journal.total("payout") == 300
 
@@ -84,7 +86,7 @@ def test_dispense_request_lost_on_the_way_pays_from_elsewhere(
     unit: CashUnit, sim: CashUnitSim, journal: RecordingJournal
 ) -> None:
     sim.lose_requests(1, Header.DISPENSE_HOPPER_COINS)  # the hopper never saw it: counter unchanged
-    assert unit.dispense(100) == 100
+    assert unit.dispense(100, txn_id=TXN, purpose=CHANGE) == 100
     assert paid_out(sim) == 100 and journal.total("payout") == 100
     assert sim.hoppers[3].total_paid == 0  # the 100-yen hopper is out of the plan; 50 + 5 × 10 paid it
 
@@ -92,7 +94,7 @@ def test_dispense_request_lost_on_the_way_pays_from_elsewhere(
 def test_disabled_hoppers_refuse_and_nothing_is_paid(unit: CashUnit, sim: CashUnitSim) -> None:
     sim.power_cycle()  # hoppers come back disabled: every dispense is NAKed
     with pytest.raises(DispenseError) as info:
-        unit.dispense(160)
+        unit.dispense(160, txn_id=TXN, purpose=CHANGE)
     assert info.value.paid == 0 == paid_out(sim)
 
 
@@ -101,7 +103,7 @@ def test_journal_failure_on_payout_stops_and_never_pays_twice(
 ) -> None:
     journal.fail_next["payout"] = 1
     with pytest.raises(JournalError, match="payout"):
-        unit.dispense(600)
+        unit.dispense(600, txn_id=TXN, purpose=CHANGE)
     first = paid_out(sim)
     assert first == 500  # the 500-yen coin left the hopper; the journal failed; we stopped there
     assert not [e for e in events if isinstance(e, CoinsPaid)]  # nothing reported that is not journaled
@@ -109,16 +111,16 @@ def test_journal_failure_on_payout_stops_and_never_pays_twice(
 
 def test_negative_or_impossible_amounts(unit: CashUnit) -> None:
     with pytest.raises(ValueError, match="negative"):
-        unit.dispense(-10)
+        unit.dispense(-10, txn_id=TXN, purpose=CHANGE)
     with pytest.raises(DispenseError, match="cannot make"):
-        unit.dispense(5)
-    assert unit.dispense(0) == 0
+        unit.dispense(5, txn_id=TXN, purpose=CHANGE)
+    assert unit.dispense(0, txn_id=TXN, purpose=CHANGE) == 0
 
 
 def test_health_reports_levels_and_flags(unit: CashUnit, sim: CashUnitSim) -> None:
     sim.set_hopper_stock(0, address=4)
     with pytest.raises(DispenseError):
-        unit.dispense(10)  # the only 10-yen hopper is really empty
+        unit.dispense(10, txn_id=TXN, purpose=CHANGE)  # the only 10-yen hopper is really empty
     report = {h.address: h for h in unit.health()}
     assert report[2].ok and report[2].identity is not None and report[2].identity.category == "Coin Acceptor"
     assert report[40].ok

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cash_helpers import CHANGE, REFUND
 
 from firmware_sim.cash.unit import CashUnitSim
 from kiosk.app.cli import main as kiosk_main
@@ -177,9 +178,8 @@ def test_stock_after_payouts_and_a_restart_is_loaded_minus_paid(sim: CashUnitSim
         refill(journal, slots, slot.address, set_to=sim.hoppers[slot.address].stock)
     cash = _unit(sim, journal, "run1")
     journal.begin("txn-1")
-    assert cash.dispense(360) == 360  # 3 x 100, 1 x 50, 1 x 10
-    journal.payout_purpose = "refund"
-    assert cash.dispense(100) == 100
+    assert cash.dispense(360, txn_id="txn-1", purpose=CHANGE) == 360  # 3 x 100, 1 x 50, 1 x 10
+    assert cash.dispense(100, txn_id="txn-1", purpose=REFUND) == 100
     journal.finish("txn-1", "cancelled", "")
     cash.close()
     journal.close()
@@ -203,7 +203,8 @@ def test_a_hopper_that_came_up_short_is_empty_until_counted(sim: CashUnitSim, tm
     sim.set_hopper_stock(2, address=5)  # staff believe 20 are in; only 2 are
     cash = _unit(sim, journal, "run1")
     journal.begin("txn-1")
-    assert cash.dispense(1500) == 1500  # three 500s asked, 2 came out: the rest from the 100-yen hopper
+    # three 500s asked, 2 came out: the rest from the 100-yen hopper
+    assert cash.dispense(1500, txn_id="txn-1", purpose=CHANGE) == 1500
     cash.close()
     assert sim.hoppers[5].stock == 0 and sim.hoppers[3].stock == 45
     (h5,) = [f for f in hopper_stock(journal, slots) if f.slot.address == 5]

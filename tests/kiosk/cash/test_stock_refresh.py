@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cash_helpers import RecordingJournal
+from cash_helpers import TXN, RecordingJournal
 
 from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
 from kiosk.devices.cash.serial_link import CashLink
@@ -38,15 +38,15 @@ def test_a_refill_recorded_between_payments_is_used_by_the_next_one(
     refillable: tuple[CashUnit, CashUnitSim, dict[int, int]], journal: RecordingJournal
 ) -> None:
     unit, sim, figures = refillable
-    unit.enable_accepting(200)
+    unit.enable_accepting(200, txn_id=TXN)
     assert 500 in unit.refused_for_change()  # nothing to give 300 yen change from
-    unit.cancel()
+    unit.cancel(txn_id=TXN)
     figures[HUNDREDS] = 20  # staff load twenty 100-yen coins: `kiosk cash refill --hopper 3 --add 20`
-    unit.enable_accepting(200)
+    unit.enable_accepting(200, txn_id="T-2")
     assert 500 not in unit.refused_for_change()
     assert sim.insert_coin(500) == "credit"
     unit.poll_once()
-    assert unit.credited == 500 and unit.finish_payment() == 300
+    assert unit.credited == 500 and unit.finish_payment(txn_id="T-2") == 300
     assert journal.total("payout") == 300
 
 
@@ -59,7 +59,7 @@ def test_a_failing_source_keeps_the_drivers_figures(
         raise OSError("journal unreadable")
 
     unit.stock_source = broken
-    unit.enable_accepting(200)  # does not raise: the payment goes on with what the driver knows
+    unit.enable_accepting(200, txn_id=TXN)  # does not raise: the payment goes on with what the driver knows
     assert 500 in unit.refused_for_change()
     assert "could not be re-read" in caplog.text
 

@@ -16,7 +16,7 @@ from kiosk.flow.ports import CardRead, ImmediateScheduler, InlineRunner, Job
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
 from kiosk.journal.store import Journal
-from kiosk.money import CashEvent, CoinCredited, CreditSource, DispenseError, journal_money
+from kiosk.money import CashEvent, CoinCredited, CreditSource, DispenseError, PayoutPurpose, journal_money
 from reader.errors import CardRemovedError, PinBlockedError, PinIncorrectError
 from relay_client import (
     Authenticated,
@@ -244,14 +244,15 @@ class FakeCash:
         self.observers: list[Callable[[CashEvent], None]] = []
         self.due = self.credited = 0
         self.accepting = False
+        self.txn_id = ""  # the transaction taking money, as the flow hands it over
         self.fail_finish = False
         self.refused: frozenset[int] = frozenset()  # what the hoppers cannot change (exact amount only)
 
     def add_observer(self, observer: Callable[[CashEvent], None]) -> None:
         self.observers.append(observer)
 
-    def enable_accepting(self, amount_due: int) -> None:
-        self.due, self.accepting = amount_due, True
+    def enable_accepting(self, amount_due: int, *, txn_id: str) -> None:
+        self.due, self.accepting, self.txn_id = amount_due, True, txn_id
 
     def disable_accepting(self) -> None:
         self.accepting = False
@@ -266,8 +267,9 @@ class FakeCash:
             self.journal,
             "coin credit",
             event_id or uuid.uuid4().hex,
-            lambda i: self.journal.record_credit(i, yen, CreditSource.COIN),
+            lambda i: self.journal.record_credit(i, yen, CreditSource.COIN, txn_id=self.txn_id),
             "coin",
+            txn_id=self.txn_id,
         )
         self.credited += yen
         for observer in self.observers:
@@ -275,25 +277,25 @@ class FakeCash:
                 observer(fault)
             observer(CoinCredited(used, yen, 1, self.credited))
 
-    def dispense(self, amount: int) -> int:
+    def dispense(self, amount: int, *, txn_id: str, purpose: PayoutPurpose) -> int:
         paid = min(amount, self.hopper)
         if paid:
-            self.journal.record_payout(uuid.uuid4().hex, paid)
+            self.journal.record_payout(uuid.uuid4().hex, paid, txn_id=txn_id, purpose=purpose)
         self.hopper -= paid
         if paid < amount:
             raise DispenseError(amount, paid, "hopper empty")
         return paid
 
-    def finish_payment(self) -> int:
+    def finish_payment(self, *, txn_id: str) -> int:
         self.accepting = False
         change = self.credited - self.due
         self.due = self.credited = 0
-        return self.dispense(change)
+        return self.dispense(change, txn_id=txn_id, purpose=PayoutPurpose.CHANGE)
 
-    def cancel(self) -> int:
+    def cancel(self, *, txn_id: str) -> int:
         self.accepting = False
         refund, self.credited, self.due = self.credited, 0, 0
-        return self.dispense(refund)
+        return self.dispense(refund, txn_id=txn_id, purpose=PayoutPurpose.REFUND)
 
 
 class FakePrinter:

@@ -49,6 +49,7 @@ POINTS = (
     "document:issued",
     "stage:issued",
     "stage:paying",
+    "cash:counter",  # a fresh journal: where the acceptors' event buffers stand, before they are enabled
     "money:credit",
     "money:change",
     "stage:paid_local",

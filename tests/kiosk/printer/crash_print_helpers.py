@@ -12,13 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from harness.sim import service_time
+from harness.clock import service_time
 from kiosk.devices.printer.driver import IppPrinter
 from kiosk.flow.recovery import Recovered, recover
 from kiosk.journal.store import Journal
+from mock_relay.faults import JST
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
 from relay_client import IssuanceClient, Reconcile, RetryPolicy
@@ -97,7 +98,7 @@ def restart(work: Path, printer_uri: str, *, job_wait: float = 60.0) -> Iterator
     with contextlib.ExitStack() as stack:
         server = RelayServer(work / "center").start()
         stack.callback(server.stop)
-        server.clock.set(service_time())
+        server.clock.set(service_time(datetime.now(JST)))  # as the killed run chose it
         terminal = CenterPki.open(work / "center" / "center").issue_terminal("T-0001", work / "terminal")
         client = IssuanceClient(
             server.api_url,

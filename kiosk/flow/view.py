@@ -90,3 +90,4 @@ class ViewState:
     can_cancel: bool = False
     sound_on: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())
+    out_of_service: str = ""  # why the kiosk takes no resident now (e.g. "clock"); "" = in service

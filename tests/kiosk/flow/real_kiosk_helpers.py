@@ -129,6 +129,10 @@ def config_text(devices: StoreDevices, **override: str) -> str:
         "uri": f'uri = "{devices.printer.uri}"',
         "[timeouts]": "[timeouts]",
         "center_timeout": "center = 30",
+        # The center runs at a simulated service time (start_devices), hours from the kiosk's clock: the
+        # clock is compared but not enforced here; tests/kiosk/app/test_clock_skew.py enforces it.
+        "[clock]": "[clock]",
+        "max_skew": "max_skew_s = 0",
     }
     lines.update(override)
     return "\n".join(line for line in lines.values() if line) + "\n"

@@ -83,7 +83,8 @@ class FieldLog:
             prefix = f"txn={self._txn} " if self._txn else ""
             if view.screen != before.screen:
                 took, self._since = now - self._since, now
-                self.log.info("%sscreen=%s prev=%s took=%.1fs", prefix, view.screen, before.screen, took)
+                said = f" message={view.message_key}" if view.message_key else ""
+                self.log.info("%sscreen=%s prev=%s took=%.1fs%s", prefix, view.screen, before.screen, took, said)
             elif view.message_key != before.message_key and view.message_key:
                 self.log.info("%sscreen=%s message=%s", prefix, view.screen, view.message_key)
             if view.pages_printed != before.pages_printed and view.pages_total:

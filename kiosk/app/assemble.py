@@ -226,14 +226,14 @@ class RealKiosk(StackedKiosk):
         self._stack.callback(hold_journal(self.config.journal).release)
         self.journal = Journal(self.config.journal)
         self._stack.callback(self.journal.close)
-        self.clock_watch = ClockWatch(self.config.clock_max_skew)
+        self.clock_watch = ClockWatch(self.config.clock_max_skew, enforce=self.config.clock_enforce)
         checks: tuple[StartupCheck, ...] = (
             self._open_reader(),
             self._open_cash(),
             self._open_printer(),
             self._open_center(),
         )
-        if checks[-1].ok and self.config.clock_max_skew > 0:  # 0: measured, never refused, no line
+        if checks[-1].ok and self.config.clock_enforce:  # not enforced: measured for staff, no start-up line
             checks += (self.clock_watch,)
         for check in checks:  # the caller shows the report / the StartupError; the log keeps it too
             log.info("start-up %s", check.line())

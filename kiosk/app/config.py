@@ -58,6 +58,7 @@ class KioskConfig:
     cash_reply_timeout: float = 0.25
     printer_timeout: float = 5.0  # seconds per IPP request
     clock_max_skew: float = 120.0  # [clock] max_skew_s: the kiosk's clock this far from the center's: closed
+    clock_enforce: bool = True  # [clock] enforce = false: compared and shown to staff, never closes the kiosk
     cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.journal.hopper_stock)
     staff_passcode_hash: str | None = None  # [staff] passcode_hash (kiosk diag passcode); None: no staff mode
     source: Path | None = None  # the file this was loaded from (None: built in code)
@@ -89,7 +90,10 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "connect_timeout": _Key("center_connect_timeout", "seconds", seconds=(0.1, 60.0)),
         "read_timeout": _Key("center_read_timeout", "seconds", seconds=(1.0, 300.0)),
     },
-    "clock": {"max_skew_s": _Key("clock_max_skew", "seconds", seconds=(0.0, 86400.0))},
+    "clock": {
+        "max_skew_s": _Key("clock_max_skew", "seconds", seconds=(1.0, 86400.0)),
+        "enforce": _Key("clock_enforce", "flag"),
+    },
     "jpki": {"ca_bundle": _Key("jpki_ca_bundle", "path", True)},
     "cash": {
         "port": _Key("cash_port", "text", True),

@@ -84,7 +84,8 @@ class FieldLog:
             if view.screen != before.screen:
                 took, self._since = now - self._since, now
                 said = f" message={view.message_key}" if view.message_key else ""
-                self.log.info("%sscreen=%s prev=%s took=%.1fs%s", prefix, view.screen, before.screen, took, said)
+                step = "%sscreen=%s prev=%s took=%.1fs%s"
+                self.log.info(step, prefix, view.screen, before.screen, took, said)
             elif view.message_key != before.message_key and view.message_key:
                 self.log.info("%sscreen=%s message=%s", prefix, view.screen, view.message_key)
             if view.pages_printed != before.pages_printed and view.pages_total:

@@ -5,7 +5,8 @@ clock has drifted must not serve. ``ClockWatch(max_skew)`` keeps the latest comp
 ``server_time`` (the health answer at start, each heartbeat's answer while running) against the kiosk's
 own clock at the midpoint of the request. Past ``max_skew`` seconds either way it is out of bounds: the
 start-up check fails (``kiosk run`` refuses to open), and a running kiosk stops taking residents until a
-later comparison is back within bounds (``subscribe``). ``max_skew`` 0 measures but never refuses.
+later comparison is back within bounds (``subscribe``). With ``enforce=False`` it compares and says so,
+but never refuses.
 
 The watch is also a start-up check line (``device``, ``ok``, ``detail``, ``line()``), read live: staff
 diagnostics and the heartbeat's device states show the latest comparison, naming the skew and the staff
@@ -66,8 +67,10 @@ class ClockWatch:
 
     device = "clock"
 
-    def __init__(self, max_skew: float, *, now: Callable[[], datetime] = _utc_now) -> None:
-        self.max_skew = max_skew
+    def __init__(
+        self, max_skew: float, *, enforce: bool = True, now: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self.max_skew, self.enforce = max_skew, enforce
         self.now = now
         self._lock = threading.Lock()
         self._skew: float | None = None
@@ -85,7 +88,7 @@ class ClockWatch:
         return self._within(self.skew)
 
     def _within(self, skew: float | None) -> bool:
-        return skew is None or self.max_skew <= 0 or abs(skew) <= self.max_skew
+        return skew is None or not self.enforce or abs(skew) <= self.max_skew
 
     @property
     def detail(self) -> str:
@@ -94,8 +97,8 @@ class ClockWatch:
         if skew is None:
             return "not compared with the center yet"
         said = describe_skew(skew)
-        if self.max_skew <= 0:
-            return f"{said} (not checked: [clock] max_skew_s = 0)"
+        if not self.enforce:
+            return f"{said} (not enforced: [clock] enforce = false)"
         if self.ok:
             return f"{said} (limit {self.max_skew:g} s)"
         return f"{said} (more than {self.max_skew:g} s): out of service, staff code {STAFF_CODE}"

@@ -130,9 +130,9 @@ def config_text(devices: StoreDevices, **override: str) -> str:
         "[timeouts]": "[timeouts]",
         "center_timeout": "center = 30",
         # The center runs at a simulated service time (start_devices), hours from the kiosk's clock: the
-        # clock is compared but not enforced here; tests/kiosk/app/test_clock_skew.py enforces it.
+        # clock is compared but not enforced here; test_clock_and_field_logs.py enforces it.
         "[clock]": "[clock]",
-        "max_skew": "max_skew_s = 0",
+        "clock_enforce": "enforce = false",
     }
     lines.update(override)
     return "\n".join(line for line in lines.values() if line) + "\n"

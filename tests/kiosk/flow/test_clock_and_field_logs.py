@@ -30,7 +30,7 @@ from kiosk.staff.passcode import hash_passcode
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop, pytest.mark.pcsc]
 PIN_TOKEN = re.compile(rf"(?<![0-9A-Za-z]){PIN}(?![0-9A-Za-z])")
-CLOCK_ON = "max_skew_s = 120"
+CLOCK_ON = "enforce = true\nmax_skew_s = 120"
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -58,7 +58,7 @@ def test_kiosk_run_refuses_to_open_when_its_clock_is_behind_the_centers(
     devices: StoreDevices, tmp_path: Path, center_clock: Callable[[float | None], None]
 ) -> None:
     center_clock(9 * 60 + 12)  # the center is 9 min 12 s ahead: the kiosk is that far behind
-    run = run_until_open(write_config(devices, tmp_path, max_skew=CLOCK_ON), "--headless")
+    run = run_until_open(write_config(devices, tmp_path, clock_enforce=CLOCK_ON), "--headless")
     assert not run.opened and run.status == 3, run.out + run.err
     assert re.search(
         r"^kiosk: cannot open: clock: FAILED: 9 min 1[123] s behind the center \(more than 120 s\)",
@@ -66,7 +66,7 @@ def test_kiosk_run_refuses_to_open_when_its_clock_is_behind_the_centers(
         re.M,
     ), run.err
     center_clock(-30)  # within bounds: it opens, and says how far off it is
-    run = run_until_open(write_config(devices, tmp_path, max_skew=CLOCK_ON), "--headless")
+    run = run_until_open(write_config(devices, tmp_path, clock_enforce=CLOCK_ON), "--headless")
     assert run.opened and run.status == 0, run.out + run.err
     assert re.search(r"^start-up clock: ok: (29|30|31) s ahead of the center \(limit 120 s\)$", run.out, re.M)
 
@@ -75,7 +75,7 @@ def test_a_running_kiosk_takes_no_resident_while_its_clock_is_off_and_resumes(
     devices: StoreDevices, tmp_path: Path, center_clock: Callable[[float | None], None]
 ) -> None:
     center_clock(None)
-    config = load_config(write_config(devices, tmp_path, max_skew=CLOCK_ON))
+    config = load_config(write_config(devices, tmp_path, clock_enforce=CLOCK_ON))
     with RealKiosk(config) as kiosk:
         flow = kiosk.flow
         assert "clock: ok: " in "\n".join(kiosk.report.lines())

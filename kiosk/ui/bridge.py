@@ -114,6 +114,7 @@ class UiState:
     outcome: UiOutcome | None = None
     can_cancel: bool = False
     sound_on: bool = False
+    out_of_service: bool = False  # the attract screen takes no resident (e.g. the kiosk's clock is off)
 
     @property
     def remaining(self) -> int:
@@ -180,6 +181,7 @@ def from_view(view: Any) -> UiState:
         outcome=outcome,
         can_cancel=bool(view.can_cancel),
         sound_on=bool(view.sound_on),
+        out_of_service=bool(getattr(view, "out_of_service", "")),
     )
 
 

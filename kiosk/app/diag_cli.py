@@ -248,7 +248,14 @@ def run_export(args: argparse.Namespace) -> int:
         probed = _probe(config) if args.probe else None
         report = report_lines(diag, None, args.limit)
         logs = journal_logs(getattr(args, "log_file", None))
-        path = write_bundle(Path(args.export), config=config, report=report, probed=probed, logs=logs)
+        faults = [
+            f"{t.txn_id} {kind} {device}: {detail}"
+            for t in diag.recent(args.limit)
+            for kind, device, detail in diag.journal.faults(t.txn_id)
+        ]
+        path = write_bundle(
+            Path(args.export), config=config, report=report, probed=probed, logs=logs, faults=faults
+        )
     except (DiagError, OSError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_ERROR

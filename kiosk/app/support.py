@@ -8,7 +8,8 @@
   passcode_hash`` removed;
 * ``versions.txt``: Python, the platform, myna-kiosk and every installed package;
 * ``devices.txt``: the devices as probed (``--probe``, only with the kiosk stopped), else "not probed",
-  and the device lines of the recent logs (start-up checks, heartbeat, clock, faults);
+  the device faults the kiosk's journal booked to recent transactions, and the device lines of the
+  recent logs (start-up checks, heartbeat, clock, faults);
 * ``journal.txt``: the ``kiosk diag`` report of the kiosk's journal: open items, hoppers, recent
   transactions (ids, stages, yen, staff codes: the journal holds no personal data);
 * ``logs.txt``: the recent logs: a log file given with ``--log-file``, else ``journalctl -u myna-kiosk
@@ -149,11 +150,13 @@ def device_lines(log_text: str) -> list[str]:
     return [line for line in log_text.splitlines() if any(word in line for word in _DEVICE_WORDS)]
 
 
-def _devices_text(probed: Sequence[DeviceStatus] | None, log_text: str) -> str:
+def _devices_text(probed: Sequence[DeviceStatus] | None, faults: Sequence[str], log_text: str) -> str:
     out = ["PROBED"]
     if probed is None:
         out.append("  not probed (the kiosk may be running; kiosk diag --export FILE --probe, kiosk stopped)")
     out += [f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in probed or ()]
+    out.append("FAULTS IN THE KIOSK'S JOURNAL (recent transactions)")
+    out += [f"  {line}" for line in faults] or ["  none"]
     out.append("FROM THE RECENT LOGS")
     out += [f"  {line}" for line in device_lines(log_text)[-200:]] or ["  none"]
     return "\n".join(out) + "\n"
@@ -166,18 +169,20 @@ def write_bundle(
     report: Sequence[str],
     probed: Sequence[DeviceStatus] | None,
     logs: tuple[str, str],
+    faults: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Path:
     """Write the bundle to ``path`` (mode 0600, replacing a file there) and return it. ``report`` is the
     ``kiosk diag`` report, ``probed`` the probed devices (None: not probed), ``logs`` (where from, text)
-    from ``journal_logs``. Raises OSError if the file cannot be written."""
+    from ``journal_logs``, ``faults`` the journal's device fault lines. Raises OSError if the file cannot
+    be written."""
     made = now or datetime.now(UTC)
     source, log_text = logs
     members = {
         "README.txt": _readme(made, config, source),
         "config.json": json.dumps(config_facts(config) if config else None, indent=2, ensure_ascii=False),
         "versions.txt": versions_text(),
-        "devices.txt": _devices_text(probed, log_text),
+        "devices.txt": _devices_text(probed, faults, log_text),
         "journal.txt": "\n".join(report) + "\n",
         "logs.txt": log_text or f"no logs: {source}\n",
     }

@@ -187,7 +187,8 @@ def test_a_whole_transaction_leaves_no_personal_data_in_the_logs_or_the_support_
         config["terminal_key"]["path"].endswith("terminal.key") and config["terminal_key"]["mode"] == "0600"
     )
     assert txn in texts["journal.txt"] and "take_certificate" in texts["logs.txt"]
-    assert "not probed" in texts["devices.txt"] and "card inserted" in texts["devices.txt"]
+    devices_text = texts["devices.txt"]
+    assert "not probed" in devices_text and "card inserted" in devices_text and "FAULTS IN" in devices_text
     assert "myna-kiosk" in texts["versions.txt"] and "cryptography==" in texts["versions.txt"]
 
     assert devices.center.center is not None

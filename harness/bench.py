@@ -43,7 +43,10 @@ from harness.controls import (
 )
 from harness.sim import Pn532Slot
 from harness.vpcd import FIRST_PORT, ReaderBusyError, VpcdSlot
+from kiosk.app.config import load_config
 from kiosk.app.control import LineServer
+from kiosk.journal.hopper_stock import hopper_slots, refill
+from kiosk.journal.store import Journal
 from mock_relay.faults import CenterClock
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
@@ -136,8 +139,21 @@ class Bench:
         self._stack.callback(self.printer.stop)
         self.config_path = self.folder / "kiosk.toml"
         self.config_path.write_text(self.kiosk_toml(), encoding="utf-8")
+        self._count_hoppers()
         self.hands = BenchServer(self.folder / BENCH_SOCKET, self).start()
         self._stack.callback(self.hands.stop)
+
+    def _count_hoppers(self) -> None:
+        """Journal each hopper at the cash simulator's stock, as staff do once they loaded it (``kiosk cash
+        refill --set``): a hopper never counted is empty and the kiosk would ask for exact amounts."""
+        config = load_config(self.config_path, check_certificates=False)
+        slots = hopper_slots(config.cash_hoppers)
+        journal = Journal(config.journal)
+        try:
+            for slot in slots:
+                refill(journal, slots, slot.address, set_to=self.cash.hoppers[slot.address].stock)
+        finally:
+            journal.close()
 
     def kiosk_toml(self) -> str:
         """The kiosk's configuration for this bench (paths relative to the folder)."""
@@ -160,6 +176,8 @@ class Bench:
                 "reply_timeout = 0.5",
                 "[printer]",
                 f'uri = "{self.printer.uri}"',
+                "[clock]",
+                "enforce = false  # the bench's center runs on its own simulated clock, not the wall clock",
                 "[bench]",
                 f'control_socket = "{KIOSK_SOCKET}"',
                 "",

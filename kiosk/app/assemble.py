@@ -13,6 +13,9 @@ checks every device first and refuses to open (``StartupError``, one line per fa
 * the printer is unreachable or not ready: no resident may pay for what cannot be printed;
 * the center is unreachable or TLS fails (wrong pinned CA, refused terminal certificate): nothing can be
   issued, and recovery of an interrupted transaction needs the center too.
+* the kiosk's clock is more than ``[clock] max_skew_s`` from the center's (``kiosk.staff.skew``): the
+  center's certificates, challenges and the journal's times would be wrong. While running, each heartbeat
+  compares again; out of bounds, the flow takes no new resident until the clock is back within bounds.
 The cash unit is opened first: it inhibits the acceptors at once (a kiosk that died on the pay screen left
 them open) and credits what they took while the kiosk was down (``report.cash``). Then it recovers what
 the journal left unfinished (``report.recovered``; each copy caught mid-print as the printer says) and
@@ -32,7 +35,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -45,6 +48,7 @@ from kiosk.devices.cash.unit import CashError, CashUnit, CashUnitConfig
 from kiosk.devices.printer.driver import IppPrinter
 from kiosk.flow import events as ev
 from kiosk.flow.card import JpkiCard
+from kiosk.flow.fieldlog import FieldLog
 from kiosk.flow.machine import Flow
 from kiosk.flow.ports import ThreadRunner, ThreadScheduler
 from kiosk.flow.recovery import Recovered, cash_lines, recover
@@ -55,6 +59,7 @@ from kiosk.journal.store import Journal
 from kiosk.money import OpenReport
 from kiosk.staff.diagnostics import LiveDevices
 from kiosk.staff.heartbeat import Heartbeat
+from kiosk.staff.skew import ClockWatch
 from reader.errors import CardError, NoReaderError, ReaderTimeoutError
 from reader.monitor import CardEvent, CardMonitor, EventKind, PresenceSource
 from reader.pcsc import PcscPresence, PcscUrl, list_readers
@@ -87,11 +92,23 @@ class DeviceCheck:
         return f"{self.device}: {'ok' if self.ok else 'FAILED'}: {self.detail}"
 
 
+class StartupCheck(Protocol):
+    """A start-up check line: a ``DeviceCheck``, or the live ``kiosk.staff.skew.ClockWatch``."""
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+    def line(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class StartupReport:
     """What the start-up found: every device's check and what recovery did."""
 
-    checks: tuple[DeviceCheck, ...]
+    checks: tuple[StartupCheck, ...]
     recovered: tuple[Recovered, ...]
     cash: tuple[str, ...] = ()  # what the cash unit found on open (``kiosk.flow.recovery.cash_lines``)
 
@@ -107,7 +124,7 @@ class StartupReport:
 class StartupError(Exception):
     """The kiosk refuses to open; ``failed`` names each device that is not usable and why."""
 
-    def __init__(self, failed: tuple[DeviceCheck, ...]) -> None:
+    def __init__(self, failed: tuple[StartupCheck, ...]) -> None:
         self.failed = failed
         super().__init__("cannot open: " + "; ".join(check.line() for check in failed))
 
@@ -143,6 +160,10 @@ def compose_flow(
     flow = Flow(ports, journal, scheduler, ThreadRunner(scheduler), timeouts=timeouts)
     monitor = CardMonitor(presence)
     monitor.add_observer(card_events_to(flow, reader))
+    field_log = FieldLog(flow)  # one journal line per step and device event, never personal data
+    flow.subscribe(field_log.on_view)
+    ports.cash.add_observer(field_log.on_cash)
+    monitor.add_observer(field_log.on_card)
     monitor.start()
     stack.callback(monitor.stop)
     stop = threading.Event()
@@ -211,8 +232,16 @@ class RealKiosk(StackedKiosk):
         self._stack.callback(hold_journal(self.config.journal).release)
         self.journal = Journal(self.config.journal)
         self._stack.callback(self.journal.close)
+        self.clock_watch = ClockWatch(self.config.clock_max_skew, enforce=self.config.clock_enforce)
         cash = self._open_cash()  # first: it inhibits acceptors a kiosk that died on the pay screen left open
-        checks = (self._open_reader(), cash, self._open_printer(), self._open_center())
+        checks: tuple[StartupCheck, ...] = (
+            self._open_reader(),
+            cash,
+            self._open_printer(),
+            self._open_center(),
+        )
+        if checks[-1].ok and self.config.clock_enforce:  # not enforced: measured for staff, no start-up line
+            checks += (self.clock_watch,)
         for check in checks:  # the caller shows the report / the StartupError; the log keeps it too
             log.info("start-up %s", check.line())
         failed = tuple(c for c in checks if not c.ok)
@@ -225,7 +254,9 @@ class RealKiosk(StackedKiosk):
         for line in found:
             log.warning("start-up recovery: %s", line)
         self.report = StartupReport(checks, recovered, found)
-        self.heartbeat = Heartbeat(self.client, LiveDevices(self.cash, self.printer, checks)).start()
+        shown = checks if self.clock_watch in checks else (*checks, self.clock_watch)  # the center sees it
+        devices = LiveDevices(self.cash, self.printer, shown)
+        self.heartbeat = Heartbeat(self.client, devices, watch=self.clock_watch).start()
         self._stack.callback(self.heartbeat.stop)
         presence = self._presence()
         trusted = _trusted(self.config.jpki_ca_bundle)
@@ -239,6 +270,8 @@ class RealKiosk(StackedKiosk):
             tick=self.config.tick,
             alive=self._alive,
         )
+        flow = self.flow
+        self.clock_watch.subscribe(lambda ok: flow.set_out_of_service("" if ok else "clock"))
 
     def _presence(self) -> PresenceSource:
         """The card presence source for the configured reader (closed by the card monitor).
@@ -371,7 +404,9 @@ class RealKiosk(StackedKiosk):
             return DeviceCheck("center", False, f"{url}: {exc}")
         self._stack.callback(client.close)
         try:
+            sent = self.clock_watch.now()
             health = client.health()
+            self.clock_watch.observe(health.server_time, sent, self.clock_watch.now())
         except CenterTlsError as exc:
             hint = "check center.ca (the pinned center CA) and the terminal certificate"
             return DeviceCheck("center", False, f"{url}: TLS handshake failed ({hint}): {exc}")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from kiosk.app.cash_cli import add_commands as add_cash_commands  # staff: hopper stock and refills
 from kiosk.app.diag_cli import add_commands as add_diag_commands  # staff: diagnostics, settling owed money
+from kiosk.app.logsetup import configure_logging, under_journal  # the system journal's form under systemd
 from kiosk.app.run import add_arguments as add_run_arguments  # argparse only
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for a user-facing error)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
+    # The field log (one line per step, kiosk.flow.fieldlog) is INFO: kept in the system journal; at a
+    # terminal, `kiosk run` prints its report and errors, and shows the field log with -v.
+    journal = args.command == "run" and under_journal(sys.stderr, os.environ)
+    configure_logging(logging.INFO if args.verbose or journal else logging.WARNING)
     try:
         result: int = args.func(args)
         return result

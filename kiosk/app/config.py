@@ -58,6 +58,8 @@ class KioskConfig:
     cash_reply_timeout: float = 0.25
     printer_timeout: float = 5.0  # seconds per IPP request
     printer_through_cups: bool = False  # [printer] through_cups: accept a CUPS queue (unconfirmed pages)
+    clock_max_skew: float = 120.0  # [clock] max_skew_s: the kiosk's clock this far from the center's: closed
+    clock_enforce: bool = True  # [clock] enforce = false: compared and shown to staff, never closes the kiosk
     cash_hoppers: tuple[HopperSlot, ...] = ()  # () = the standard layout (kiosk.journal.hopper_stock)
     staff_passcode_hash: str | None = None  # [staff] passcode_hash (kiosk diag passcode); None: no staff mode
     control_socket: Path | None = None  # [bench] control_socket: a test bench's tap socket; None: off
@@ -89,6 +91,10 @@ SCHEMA: Mapping[str, Mapping[str, _Key]] = {
         "ca": _Key("center_ca", "path", True),
         "connect_timeout": _Key("center_connect_timeout", "seconds", seconds=(0.1, 60.0)),
         "read_timeout": _Key("center_read_timeout", "seconds", seconds=(1.0, 300.0)),
+    },
+    "clock": {
+        "max_skew_s": _Key("clock_max_skew", "seconds", seconds=(1.0, 86400.0)),
+        "enforce": _Key("clock_enforce", "flag"),
     },
     "jpki": {"ca_bundle": _Key("jpki_ca_bundle", "path", True)},
     "cash": {

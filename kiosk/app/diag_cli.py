@@ -10,7 +10,9 @@ printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk 
 ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
 ``kiosk diag passcode`` reads a new staff passcode twice (never echoed; from a pipe, two lines) and
 prints the hash for ``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds
-none. Times are shown in JST, labelled (``kiosk.staff.clock``).
+none. Times are shown in JST, labelled (``kiosk.staff.clock``). ``kiosk diag --export FILE`` writes a
+support bundle (``kiosk.app.support``: configuration without keys, versions, devices, the report, the
+recent logs from journalctl or ``--log-file PATH``; devices probed only with ``--probe``).
 
 Exit status: 0 done, 1 a probed device or a self-test check FAILED, 2 configuration or journal problem,
 3 refused.
@@ -64,6 +66,8 @@ def add_commands(subparsers: Any) -> None:
     diag.add_argument("--probe", action="store_true", help="open the devices and report them (--config)")
     diag.add_argument("--self-test", action="store_true", help="open the devices and self-test (--config)")
     diag.add_argument("--limit", type=int, default=20, help="recent transactions shown (default 20)")
+    diag.add_argument("--export", type=Path, help="write a support bundle (.tar.gz, no personal data) here")
+    diag.add_argument("--log-file", type=Path, help="--export: the kiosk's log file (default: journalctl)")
     diag.set_defaults(func=run_report)
     sub = diag.add_subparsers(dest="diag_command")
     settle = sub.add_parser("settle", help="journal money owed that staff handed over by hand")
@@ -211,6 +215,8 @@ def run_report(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.self_test:
         return run_self_test(args)
+    if getattr(args, "export", None):
+        return run_export(args)
     try:
         diag, config = _open(args)
     except DiagError as exc:
@@ -228,6 +234,40 @@ def run_report(args: argparse.Namespace) -> int:
     finally:
         diag.journal.close()
     return EXIT_FAILED if devices is not None and not all(d.ok for d in devices) else 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``kiosk diag --export FILE``: write the support bundle. Returns 0, 2 (configuration, journal or the
+    file cannot be written) or 3 (``--probe`` refused: the kiosk runs)."""
+    from kiosk.app.support import journal_logs, write_bundle
+
+    try:
+        diag, config = _open(args)
+    except DiagError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        probed = _probe(config) if args.probe else None
+        report = report_lines(diag, None, args.limit)
+        logs = journal_logs(getattr(args, "log_file", None))
+        faults = [
+            f"{t.txn_id} {kind} {device}: {detail}"
+            for t in diag.recent(args.limit)
+            for kind, device, detail in diag.journal.faults(t.txn_id)
+        ]
+        path = write_bundle(
+            Path(args.export), config=config, report=report, probed=probed, logs=logs, faults=faults
+        )
+    except (DiagError, OSError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Busy as exc:
+        print(f"kiosk: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        diag.journal.close()
+    print(f"support bundle {path} (logs: {logs[0]})")
+    return 0
 
 
 def _close(args: argparse.Namespace, money: bool) -> int:

@@ -161,7 +161,8 @@ def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> int:
 
 
 def _print_screen(view: ViewState) -> None:
-    print(f"screen {view.screen} {view.message_key}", flush=True)
+    closed = f" out_of_service={view.out_of_service}" if view.out_of_service else ""  # e.g. the clock is off
+    print(f"screen {view.screen} {view.message_key}{closed}", flush=True)
 
 
 class StartupChecks(Protocol):

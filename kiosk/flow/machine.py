@@ -56,6 +56,7 @@ class Flow:
         self.scheduler, self.runner = scheduler, runner
         self.timeouts = timeouts or Timeouts()
         self.clock = clock
+        self._out_of_service = ""  # set_out_of_service: why no new resident is taken now
         self.view = ViewState()
         self._observers: list[Callable[[ViewState], None]] = []
         self._txn: steps.Txn | None = None
@@ -105,6 +106,17 @@ class Flow:
     def post(self, event: ev.Event) -> None:
         """Queue an event for the flow's thread."""
         self.scheduler.call(lambda: self._dispatch(event))
+
+    def set_out_of_service(self, reason: str) -> None:
+        """From any thread: take no new resident while ``reason`` (e.g. "clock") is not empty; "" takes
+        residents again. A transaction in progress runs to its end. Never raises."""
+        self.scheduler.call(lambda: self._set_out_of_service(reason))
+
+    def _set_out_of_service(self, reason: str) -> None:
+        if reason != self._out_of_service:
+            log.info("kiosk %s", f"out of service: {reason}" if reason else "back in service")
+            self._out_of_service = reason
+            self._show(out_of_service=reason)
 
     @property
     def transaction_id(self) -> str | None:
@@ -213,6 +225,9 @@ class Flow:
 
     # --- steps: start to card ------------------------------------------------------------------------
     def _start(self, event: ev.Start) -> None:
+        if self._out_of_service:
+            log.info("start refused: out of service (%s)", self._out_of_service)
+            return
         if self.ports.printer.unsettled_jobs:  # a given-up job may still print: no new resident
             log.error("printer job(s) %s not confirmed dead: not starting", self.ports.printer.unsettled_jobs)
             return self._abort(outcome("printer_unsettled"))
@@ -498,7 +513,7 @@ class Flow:
         self._txn = None
         self._pending_outcome = None
         self._show(Screen.ATTRACT)
-        self.view = ViewState(language="ja")
+        self.view = ViewState(language="ja", out_of_service=self._out_of_service)
         for observer in list(self._observers):
             observer(self.view)
 

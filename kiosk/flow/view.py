@@ -92,3 +92,4 @@ class ViewState:
     cancel_asked: bool = False  # 取消 was tapped on a transaction with a verified PIN or money: confirm?
     sound_on: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())
+    out_of_service: str = ""  # why the kiosk takes no resident now (e.g. "clock"); "" = in service

@@ -7,6 +7,8 @@ logged and retried after ``interval`` seconds (or ``cap``); it never reaches the
 cancels a request in flight: that is a stop, not a failure (nothing is logged or kept).
 ``link_status()`` is the "center" line of staff diagnostics; ``beat_now()`` sends one at once (the staff
 self-test). Heartbeats carry device states only: no PIN, no personal data, no transaction.
+Given a ``watch`` (``kiosk.staff.skew.ClockWatch``), each answer's ``server_time`` is compared with the
+kiosk's clock at the midpoint of the request.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ class HeartbeatAck(Protocol):
 
     @property
     def next_heartbeat_s(self) -> float: ...
+    @property
+    def server_time(self) -> datetime: ...
+
+
+class TimeWatch(Protocol):
+    """Compares the center's time with the kiosk's (``kiosk.staff.skew.ClockWatch``)."""
+
+    def now(self) -> datetime: ...
+    def observe(self, server_time: datetime, sent: datetime, received: datetime) -> object: ...
 
 
 class HeartbeatSender(Protocol):
@@ -76,8 +87,9 @@ class Heartbeat:
         interval: float = 60.0,
         cap: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        watch: TimeWatch | None = None,
     ) -> None:
-        self.client, self.devices = client, devices
+        self.client, self.devices, self.watch = client, devices, watch
         self.interval, self.cap, self._clock = interval, cap, clock
         self._stop, self._wake, self._lock = threading.Event(), threading.Event(), threading.Lock()
         self._link = _Link()
@@ -105,7 +117,10 @@ class Heartbeat:
     def beat(self) -> float:
         """One heartbeat; the seconds until the next. Never raises (a failure is logged and kept)."""
         try:
-            ack = self.client.heartbeat(state_words(self.devices.status()), cancel=self._stop)
+            words = state_words(self.devices.status())
+            sent = self.watch.now() if self.watch is not None else None
+            ack = self.client.heartbeat(words, cancel=self._stop)
+            received = self.watch.now() if self.watch is not None else None
         except Exception as exc:  # the link is down or refused: retry later, the flow goes on
             if self._stop.is_set():
                 return 0.0  # stop() cancelled the request: a stop, not a failure of the link
@@ -119,6 +134,11 @@ class Heartbeat:
         with self._lock:
             self._link = _Link(self._clock())
             self.sent += 1
+        if self.watch is not None and sent is not None and received is not None:
+            try:  # out of bounds: the watch's listener stops the flow taking residents
+                self.watch.observe(ack.server_time, sent, received)
+            except Exception as exc:  # a naive time from the center: no comparison, the heartbeat goes on
+                log.warning("clock not compared: %s: %s", type(exc).__name__, exc)
         return self._capped(float(ack.next_heartbeat_s))
 
     def _capped(self, wait: float) -> float:

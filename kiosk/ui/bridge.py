@@ -135,6 +135,7 @@ class UiState:
     cancel_asked: bool = False  # the flow asks: really cancel?
     chase_card: bool = False  # the transaction is over, its card still on the reader
     sound_on: bool = False
+    out_of_service: bool = False  # the attract screen takes no resident (e.g. the kiosk's clock is off)
 
     @property
     def remaining(self) -> int:
@@ -195,6 +196,7 @@ def from_view(view: ViewState) -> UiState:
         cancel_asked=view.cancel_asked,
         chase_card=view.screen is Screen.TAKE_CARD,
         sound_on=bool(view.sound_on),
+        out_of_service=bool(getattr(view, "out_of_service", "")),
     )
 
 

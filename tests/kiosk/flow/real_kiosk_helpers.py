@@ -132,6 +132,10 @@ def config_text(devices: StoreDevices, **override: str) -> str:
         "uri": f'uri = "{devices.printer.uri}"',
         "[timeouts]": "[timeouts]",
         "center_timeout": "center = 30",
+        # The center runs at a simulated service time (start_devices), hours from the kiosk's clock: the
+        # clock is compared but not enforced here; test_clock_and_field_logs.py enforces it.
+        "[clock]": "[clock]",
+        "clock_enforce": "enforce = false",
     }
     lines.update(override)
     return "\n".join(line for line in lines.values() if line) + "\n"

@@ -27,6 +27,7 @@ def write_toml(folder: Path, extra_top: str = "", **sections: str) -> Path:
         "cash": 'port = "/dev/null"',
         "printer": 'uri = "ipp://127.0.0.1/ipp/print"',
         "timeouts": "",
+        "clock": "",
     }
     for name, lines in sections.items():
         body[name] = f"{body[name]}\n{lines}"

@@ -10,11 +10,14 @@ journal may lack its last step. The kiosk cannot prove what that step was, so it
 
 ``lost_tail(path)`` reads the log (never writes it) and says whether SQLite will drop part of it.
 Frames after the last commit that belong to an older generation of the log (other salts, whole frames:
-a log restarted after a checkpoint reuses the file) are not a loss.
+a log restarted after a checkpoint reuses the file) are not a loss. Nor is a log another process has
+open (``kiosk diag`` while the kiosk runs): its tail may be a write in progress, and SQLite drops
+nothing there; SQLite's lock on the shared-memory file says so (``/proc/locks``, Linux).
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -33,11 +36,39 @@ def _checksum(data: bytes, big: bool, s0: int, s1: int) -> tuple[int, int]:
     return s0, s1
 
 
+_SHM_DMS = 128  # the byte of <journal>-shm every SQLite connection to the journal holds a lock on
+
+
+def open_elsewhere(journal: Path, locks: Path = Path("/proc/locks")) -> bool:
+    """Whether another process has the journal open (holds SQLite's lock on ``<journal>-shm``), read from
+    the kernel's lock table ``locks``; False where it cannot be read. Never raises."""
+    try:
+        st = os.stat(journal.with_name(journal.name + "-shm"))
+        table = locks.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if "->" in fields:  # a waiter, not a holder
+            continue
+        try:
+            pid, where, start, end = int(fields[4]), fields[5], fields[6], fields[7]
+        except (IndexError, ValueError):
+            continue
+        held = start.isdigit() and int(start) <= _SHM_DMS and (end == "EOF" or int(end) >= _SHM_DMS)
+        if where == device and held and pid != os.getpid():
+            return True
+    return False
+
+
 def lost_tail(journal: Path) -> str | None:
     """What SQLite will drop from ``<journal>-wal`` as it opens the journal, as one line; None when
     nothing (no log, an empty one, or every byte after the last commit is an older generation's).
     Never raises (an unreadable log is reported as a loss)."""
     wal = journal.with_name(journal.name + "-wal")
+    if open_elsewhere(journal):
+        return None
     try:
         data = wal.read_bytes()
     except FileNotFoundError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,10 +20,11 @@ from journal_helpers import FixtureCenter, copy_fixture
 from kiosk.app.cli import main
 from kiosk.flow.recovery import recover
 from kiosk.journal.store import Journal, JournalDamaged
-from kiosk.journal.wal import lost_tail
+from kiosk.journal.wal import lost_tail, open_elsewhere
 from kiosk.money import CreditSource
 from kiosk.staff.diagnostics import Diagnostics
 
+ROOT = Path(__file__).resolve().parents[3]
 ORDERS = {"O-CUT": ("S-CUT", 300, 1, 0, False)}
 
 
@@ -151,3 +154,38 @@ def test_a_main_file_that_is_not_a_journal_is_refused_untouched(
     assert capsys.readouterr().err == f"kiosk: {line}\n"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.sqlite"]
+
+
+def test_a_log_another_process_has_open_is_not_judged(tmp_path: Path) -> None:
+    """``kiosk diag`` while the kiosk runs: the log's tail may be a write in progress, not a loss."""
+    path = tmp_path / "journal.sqlite"
+    child = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kiosk.journal.store import Journal\n"
+        "j = Journal(Path(sys.argv[1]))\n"
+        "j.begin('T-LIVE')\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n"
+        "j.close()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", child, str(path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as kiosk:
+        try:
+            assert kiosk.stdout is not None and kiosk.stdout.readline() == "ready\n"
+            assert open_elsewhere(path)
+            _garbage(path.with_name("journal.sqlite-wal"))  # as a write the kiosk is making now
+            assert lost_tail(path) is None
+            journal = Journal(path)
+            try:
+                assert journal.incidents() == [] and [t.id for t in journal.transactions()] == ["T-LIVE"]
+            finally:
+                journal.close()
+        finally:
+            kiosk.communicate("", timeout=30)
+    assert kiosk.returncode == 0 and not open_elsewhere(path)

@@ -13,6 +13,11 @@ A money event id is unique for good: recording it again for the SAME transaction
 is a replay (ignored: the driver retries a hook call that failed); the same id for ANOTHER transaction
 (or other figures) raises ``JournalConflict`` and records nothing; the cash driver then books the money
 under a fresh id and journals an ``id_conflict`` fault (staff code M03), see ``money.journal_money``.
+
+Opening it checks the file and brings its schema up to this kiosk's (``kiosk.journal.schema``: a newer
+kiosk's journal or a file SQLite cannot read is refused untouched), journals for staff a last write a
+power cut cost (``kiosk.journal.wal``, J03) and keeps a reserve of space that a write the full disk
+refuses is written in (``kiosk.journal.space``, J02: then ``out_of_space`` and no new transaction).
 """
 
 from __future__ import annotations
@@ -62,7 +67,8 @@ def _now() -> str:
 
 class Journal(StaffRecords, CashStateRecords):
     """One SQLite file; thread-safe (the cash unit's polling thread writes money). Staff records:
-    ``kiosk.journal.staff_actions``; the cash unit's counters and till: ``kiosk.journal.cash_state``."""
+    ``kiosk.journal.staff_actions``; the cash unit's counters and till: ``kiosk.journal.cash_state``.
+    ``schema`` is its schema version, ``schema_found`` the one it had before this open migrated it."""
 
     def __init__(self, path: Path, *, on_point: Callable[[int, str], None] | None = None) -> None:
         """Open (create) the journal, migrating an older schema in place (``kiosk.journal.schema``), and

@@ -189,3 +189,15 @@ def test_a_log_another_process_has_open_is_not_judged(tmp_path: Path) -> None:
         finally:
             kiosk.communicate("", timeout=30)
     assert kiosk.returncode == 0 and not open_elsewhere(path)
+
+
+def test_kiosk_diag_lists_the_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, wal = _cut_power(tmp_path)
+    _torn(wal)
+    Journal(path).close()
+    assert main(["diag", "--journal", str(path)]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "journal:tail_lost:1" in x]
+    assert "T-CUT" in line and "J03" in line
+    assert line.endswith(
+        "a power cut may have cost this transaction's last journaled step: check its cash and the tray"
+    )

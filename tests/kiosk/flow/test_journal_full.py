@@ -1,8 +1,9 @@
 """A full disk through the real flow (fakes at the seams): filled to its limit (SQLite's page limit on the
 journal's connection, every free byte taken) on the start screen, the kiosk starts no resident (call
 staff, J02) and takes no money; filled on the pay screen with coins in, the transaction in progress
-(10-yen coins, then a 500-yen coin) finishes in the reserve's space with the books balanced and nothing journaled lost, then no new resident
-starts; filled before paying, the transaction ends before the acceptors open. Staff see the incident."""
+(10-yen coins, then a 500-yen coin) finishes in the reserve's space with the books balanced and nothing
+journaled lost, then no new resident starts; filled before paying, the transaction ends before the
+acceptors open. Staff see the incident."""
 
 from __future__ import annotations
 

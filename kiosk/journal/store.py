@@ -94,7 +94,8 @@ class Journal(StaffRecords, CashStateRecords):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self.schema_found, self.schema = migrate(self._db, path)
-            space.ensure_reserve(self._db, path)
+            if not space.ensure_reserve(self._db, path):
+                self._no_reserve()
             if tail is not None:
                 log.error("journal %s: %s", path, tail)
                 self._incident("tail_lost", self._suspect_txn(), tail)
@@ -154,6 +155,19 @@ class Journal(StaffRecords, CashStateRecords):
 
     def _incident(self, kind: str, txn_id: str, detail: str) -> None:
         self._write(f"incident:{kind}", *self._incident_statement(kind, txn_id, detail))
+
+    def _no_reserve(self) -> None:
+        """The reserve cannot be made as the journal opens (the disk is full): out of space from the start.
+        Staff are told once (a ``disk_full`` incident unless the newest one is already that), if it
+        fits. Never raises."""
+        log.error("journal %s: no room for its reserve: out of space, no new resident", self.path)
+        newest = self._db.execute("SELECT kind FROM journal_incident ORDER BY seq DESC LIMIT 1").fetchone()
+        if newest is not None and newest[0] == "disk_full":
+            return
+        try:
+            self._incident("disk_full", "", "no room for the journal's reserve as the kiosk started")
+        except JournalWriteError:
+            log.exception("journal %s: the disk_full incident does not fit", self.path)
 
     def _suspect_txn(self) -> str:
         """The transaction whose last write a power cut may have cost: the newest unfinished one, else the

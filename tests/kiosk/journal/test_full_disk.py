@@ -97,3 +97,22 @@ def test_when_the_reserve_is_gone_a_failing_write_raises_and_records_nothing(tmp
         assert journal.balance("T-3").inserted == before  # every write that returned is there
     finally:
         journal.close()
+
+
+def test_no_room_for_the_reserve_at_start_is_out_of_space_and_told_once(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    space.reserve_file(path).mkdir()  # the reserve file cannot be made (as on a full disk)
+    for _start in range(2):
+        journal = Journal(path)
+        try:
+            assert journal.out_of_space()
+            (incident,) = journal.incidents()
+            assert (incident.kind, incident.txn_id) == ("disk_full", "")
+        finally:
+            journal.close()
+    space.reserve_file(path).rmdir()  # staff freed space
+    journal = Journal(path)
+    try:
+        assert not journal.out_of_space() and len(journal.incidents()) == 1
+    finally:
+        journal.close()

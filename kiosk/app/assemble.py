@@ -238,9 +238,10 @@ class RealKiosk(StackedKiosk):
             self._open_reader(),
             cash,
             self._open_printer(),
-            self._open_center(),
+            center := self._open_center(),
+            _journal_check(self.journal),
         )
-        if checks[-1].ok and self.config.clock_enforce:  # not enforced: measured for staff, no start-up line
+        if center.ok and self.config.clock_enforce:  # not enforced: measured for staff, no start-up line
             checks += (self.clock_watch,)
         for check in checks:  # the caller shows the report / the StartupError; the log keeps it too
             log.info("start-up %s", check.line())
@@ -418,6 +419,18 @@ class RealKiosk(StackedKiosk):
         hours = {True: ", in service hours", False: ", outside service hours now", None: ""}
         detail = f"{url} as terminal {client.terminal_id}: {health.status}{hours[health.in_service_hours]}"
         return DeviceCheck("center", True, detail)
+
+
+def _journal_check(journal: Journal) -> DeviceCheck:
+    """The journal's line of the start-up report: its schema (and what it was migrated from) and whether
+    it is out of space (the kiosk opens, but takes no new resident: staff code J02). Never raises."""
+    detail = f"{journal.path} (schema {journal.schema}"
+    detail += f", migrated from {journal.schema_found})" if journal.schema_found != journal.schema else ")"
+    if journal.out_of_space():
+        detail += (
+            " (warning: out of space: no new resident until space is freed and the kiosk restarted, J02)"
+        )
+    return DeviceCheck("journal", True, detail)
 
 
 def _pick_reader(target: PcscUrl, names: list[str]) -> str | None:

@@ -116,6 +116,10 @@ def item_line(item: OpenItem) -> str:
         "partial_print": f"a copy stopped at page {item.yen}/{item.other}: take it from the tray"
         if item.yen
         else f"a copy of {item.other} page(s) the printer did not confirm: check the tray",
+        "disk_full": "the journal ran out of space: no new resident until space is freed and the kiosk"
+        " restarted",
+        "tail_lost": "a power cut may have cost this transaction's last journaled step: check its cash and"
+        " the tray",
     }.get(item.kind, item.kind)
     return f"  {staff_time(item.at)}  {item.txn_id}  {item.staff_code or '-':<8} {item.item}: {what}"
 

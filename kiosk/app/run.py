@@ -7,7 +7,8 @@ test bench's taps on that unix socket (``kiosk.app.control``). Exit status: 0 af
 the window fails or closes without a stop request (the kiosk must not vanish quietly: the line says why),
 2 for a configuration error (or a bad ``--size``, or no display), 3 when a device, the journal or the
 control socket is not usable (the kiosk refuses to open), e.g. another kiosk holds the journal (one line
-naming its pid and command: ``kiosk.app.instance``).
+naming its pid and command: ``kiosk.app.instance``), the journal was written by a newer kiosk or is not a
+SQLite database (one line naming the file and what to do: ``kiosk.journal.schema``).
 Errors are one line each on stderr, never a traceback.
 """
 
@@ -94,7 +95,7 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
     from kiosk.app.assemble import RealKiosk, StartupError
     from kiosk.app.control import ControlServer
     from kiosk.app.instance import InUse
-    from kiosk.journal.store import JournalWriteError
+    from kiosk.journal.store import JournalRefused, JournalWriteError
 
     notifier = SystemdNotifier()  # under systemd (Type=notify): READY once open, the watchdog from the flow
     try:
@@ -127,6 +128,9 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
         for check in exc.failed:
             print(f"kiosk: cannot open: {check.line()}", file=sys.stderr)
         notifier.status(f"cannot open: {'; '.join(check.line() for check in exc.failed)}")
+        return EXIT_DEVICES
+    except JournalRefused as exc:  # a newer kiosk's journal, or not a journal: one line, the file untouched
+        print(f"kiosk: cannot open: {exc}", file=sys.stderr)
         return EXIT_DEVICES
     except JournalWriteError as exc:
         print(f"kiosk: cannot open the journal {config.journal}: {exc}", file=sys.stderr)

@@ -231,6 +231,9 @@ class Flow:
         if self.ports.printer.unsettled_jobs:  # a given-up job may still print: no new resident
             log.error("printer job(s) %s not confirmed dead: not starting", self.ports.printer.unsettled_jobs)
             return self._abort(outcome("printer_unsettled"))
+        if self.journal.out_of_space():  # the last records must fit: out of service until staff free space
+            log.error("journal out of space: not starting")
+            return self._abort(steps.JOURNAL_FULL)
         self._txn = steps.Txn(uuid.uuid4().hex, language=event.language)
         self._card_used = self._pin_verified = False
         self.journal.begin(self._txn.id)
@@ -383,6 +386,8 @@ class Flow:
         self._run("accept", lambda _cancel: steps.start_accepting(cash, journal, txn))
 
     def _accept_done(self, result: object) -> None:
+        if isinstance(result, steps.JournalFull):
+            return self._abort(steps.JOURNAL_FULL)
         if isinstance(result, BaseException):
             return self._abort(outcome("cash_fault"))
         refused = result if isinstance(result, frozenset) else frozenset()

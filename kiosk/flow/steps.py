@@ -12,13 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.devices.printer.status import PrintProgress
+from kiosk.flow.outcomes import CALL_STAFF
 from kiosk.flow.ports import CardPort, CardRead, CashPort, CenterPort, PrinterPort
-from kiosk.journal.store import Journal
+from kiosk.flow.view import Outcome
+from kiosk.journal.store import DISK_FULL_STAFF_CODE, Journal, JournalWriteError
 from kiosk.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind, PayoutPurpose
 from relay_client import Authenticated, CopyOutcome, IssuedDocument, Order, OrderItem, Session
 from relay_client.fields import OptionValue
 
 log = logging.getLogger(__name__)
+# The journal is out of space (``kiosk.journal.space``): no new resident, no money taken (staff: J02).
+JOURNAL_FULL = Outcome(CALL_STAFF, "journal_full", DISK_FULL_STAFF_CODE)
+
+
+class JournalFull(JournalWriteError):
+    """The journal is out of space: the transaction must not take money."""
 
 
 @dataclass(frozen=True)
@@ -138,9 +146,11 @@ def start_accepting(cash: CashPort, journal: Journal, txn: Txn) -> frozenset[int
     """Open the acceptor for the fee. The journal first records that this transaction takes money
     (stage ``paying`` puts it in the cash till, durably), so that money the acceptor takes if the kiosk
     dies is credited to it on the next start. Returns the coins/notes refused for lack of change (the
-    resident is told, before paying, to insert the exact amount). Raises CcTalkError, CashError,
-    ValueError."""
+    resident is told, before paying, to insert the exact amount). Raises JournalFull (out of space: no
+    money is taken), CcTalkError, CashError, ValueError."""
     assert txn.order is not None
+    if journal.out_of_space():
+        raise JournalFull(f"journal {journal.path} is out of space: transaction {txn.id} takes no money")
     journal.stage(txn.id, "paying")
     cash.enable_accepting(txn.order.total, txn_id=txn.id)
     return cash.refused_for_change()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["HOPPER_SCHEMA", "Balance", "Discrepancy", "DocRecord", "TxnRecord"]
+__all__ = ["HOPPER_SCHEMA", "Balance", "Discrepancy", "DocRecord", "Incident", "TxnRecord"]
 
 # The hoppers' stock log: staff refills (coins added) and counts (coins now in), and every dispense the
 # driver is about to send (coins asked; ``paid`` once it is over). ``event_id`` of a dispense is the id its
@@ -70,3 +70,16 @@ class Balance:
     @property
     def settled(self) -> bool:
         return self.inserted == self.printed_fees + self.change + self.refunded + self.refund_owed
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Something the journal itself tells staff (``kiosk.journal.schema`` version 8): ``disk_full`` (its
+    reserve was spent: out of space, no new transaction), ``tail_lost`` (a power cut may have cost the
+    last write, of ``txn_id`` or after it). ``txn_id`` "" when there was no transaction to name."""
+
+    seq: int
+    kind: str
+    txn_id: str
+    detail: str
+    at: str

@@ -49,15 +49,16 @@ class StaffRecords:
         raise NotImplementedError  # Journal._write
 
     def staff_action(self, txn_id: str, item: str, kind: str, yen: int, staff_id: str, at: str) -> bool:
-        """Close ``item`` of the finished transaction ``txn_id``. Written only while no transaction is open,
-        the transaction is finished and the item not closed yet (checked in the same SQLite transaction);
+        """Close ``item`` of the finished transaction ``txn_id`` ("": a journal incident naming none).
+        Written only while no transaction is open, the transaction is finished and the item not closed
+        yet (checked in the same SQLite transaction);
         returns whether this call wrote it. Raises JournalWriteError."""
         self._write(
             f"staff:{kind}",
             "INSERT OR IGNORE INTO staff_action(txn_id, item, kind, yen, staff_id, at) SELECT ?,?,?,?,?,?"
             " WHERE NOT EXISTS (SELECT 1 FROM txn WHERE finished=0)"
-            " AND EXISTS (SELECT 1 FROM txn WHERE id=? AND finished=1)",
-            (txn_id, item, kind, yen, staff_id, at, txn_id),
+            " AND (?='' OR EXISTS (SELECT 1 FROM txn WHERE id=? AND finished=1))",
+            (txn_id, item, kind, yen, staff_id, at, txn_id, txn_id),
         )
         with self._lock:
             row = self._db.execute(

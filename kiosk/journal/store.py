@@ -13,6 +13,11 @@ A money event id is unique for good: recording it again for the SAME transaction
 is a replay (ignored: the driver retries a hook call that failed); the same id for ANOTHER transaction
 (or other figures) raises ``JournalConflict`` and records nothing; the cash driver then books the money
 under a fresh id and journals an ``id_conflict`` fault (staff code M03), see ``money.journal_money``.
+
+Opening it checks the file and brings its schema up to this kiosk's (``kiosk.journal.schema``: a newer
+kiosk's journal or a file SQLite cannot read is refused untouched), journals for staff a last write a
+power cut cost (``kiosk.journal.wal``, J03) and keeps a reserve of space that a write the full disk
+refuses is written in (``kiosk.journal.space``, J02: then ``out_of_space`` and no new transaction).
 """
 
 from __future__ import annotations
@@ -25,23 +30,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.journal.cash_state import (
-    CASH_SCHEMA,
-    CashStateRecords,
-    Statement,
-    counter_statement,
-    till_statement,
-)
-from kiosk.journal.records import HOPPER_SCHEMA, Balance, Discrepancy, DocRecord, TxnRecord
-from kiosk.journal.staff_actions import STAFF_SCHEMA, StaffAction, StaffRecords
+from kiosk.journal import space
+from kiosk.journal.cash_state import CashStateRecords, Statement, counter_statement, till_statement
+from kiosk.journal.errors import JournalDamaged, JournalRefused, JournalTooNew, JournalWriteError
+from kiosk.journal.records import Balance, Discrepancy, DocRecord, Incident, TxnRecord
+from kiosk.journal.schema import check_readable, migrate
+from kiosk.journal.staff_actions import StaffAction, StaffRecords
+from kiosk.journal.wal import lost_tail
 from kiosk.money import CreditSource, DeviceCounter, FaultKind, JournalConflict, PayoutPurpose
 
 __all__ = [
     "Balance",
     "Discrepancy",
     "DocRecord",
+    "Incident",
     "Journal",
     "JournalConflict",
+    "JournalDamaged",
+    "JournalRefused",
+    "JournalTooNew",
     "JournalWriteError",
     "StaffAction",
     "TxnRecord",
@@ -49,29 +56,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 REFUND_MISMATCH_STAFF_CODE = "M04"  # the center's refund figure differs from the kiosk's
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS txn(
-  id TEXT PRIMARY KEY, started_at TEXT NOT NULL, updated_at TEXT NOT NULL, stage TEXT NOT NULL,
-  session_id TEXT, order_id TEXT, fee INTEGER NOT NULL DEFAULT 0,
-  report_status TEXT NOT NULL DEFAULT 'none', refund_owed INTEGER NOT NULL DEFAULT 0,
-  outcome TEXT, staff_code TEXT, finished INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS idem(txn_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL,
-  PRIMARY KEY(txn_id, name));
-CREATE TABLE IF NOT EXISTS money(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
-  yen INTEGER NOT NULL, source TEXT, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS document(document_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL,
-  item_index INTEGER NOT NULL, copy_index INTEGER NOT NULL, unit_fee INTEGER NOT NULL,
-  pages INTEGER NOT NULL, state TEXT NOT NULL, pages_printed INTEGER, error TEXT);
-CREATE TABLE IF NOT EXISTS discrepancy(txn_id TEXT NOT NULL, kind TEXT NOT NULL, center_yen INTEGER NOT NULL,
-  kiosk_yen INTEGER NOT NULL, staff_code TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(txn_id, kind));
-CREATE TABLE IF NOT EXISTS fault(event_id TEXT PRIMARY KEY, txn_id TEXT NOT NULL, kind TEXT NOT NULL,
-  device TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL);
-"""
-
-
-class JournalWriteError(Exception):
-    """The journal could not record something (disk full, corrupt file)."""
+DISK_FULL_STAFF_CODE = "J02"  # the journal's reserve was spent: out of space, no new transaction
+TAIL_LOST_STAFF_CODE = "J03"  # a power cut may have cost the journal's last write
+INCIDENT_STAFF_CODES = {"disk_full": DISK_FULL_STAFF_CODE, "tail_lost": TAIL_LOST_STAFF_CODE}
 
 
 def _now() -> str:
@@ -80,29 +67,44 @@ def _now() -> str:
 
 class Journal(StaffRecords, CashStateRecords):
     """One SQLite file; thread-safe (the cash unit's polling thread writes money). Staff records:
-    ``kiosk.journal.staff_actions``; the cash unit's counters and till: ``kiosk.journal.cash_state``."""
+    ``kiosk.journal.staff_actions``; the cash unit's counters and till: ``kiosk.journal.cash_state``.
+    ``schema`` is its schema version, ``schema_found`` the one it had before this open migrated it."""
 
     def __init__(self, path: Path, *, on_point: Callable[[int, str], None] | None = None) -> None:
-        """Open (create) the journal; ``on_point(n, name)`` is called after the n-th journal point is
-        committed. Raises JournalWriteError if the file cannot be opened."""
+        """Open (create) the journal, migrating an older schema in place (``kiosk.journal.schema``), and
+        make its reserve of space (``kiosk.journal.space``); ``on_point(n, name)`` is called after the
+        n-th journal point is committed. A power cut that cost the last write is journaled for staff
+        (``tail_lost``, ``kiosk.journal.wal``).
+
+        Raises JournalRefused (JournalTooNew: a newer kiosk's journal; JournalDamaged: not a SQLite
+        database, or corrupt; the file is left untouched), JournalWriteError (it cannot be opened or
+        migrated)."""
         self.path = path
         self.on_point = on_point
         self.points = 0
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            tail = lost_tail(path)  # before SQLite reads the log and drops what it cannot trust
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
+        try:
+            check_readable(self._db, path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA + HOPPER_SCHEMA + STAFF_SCHEMA + CASH_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(txn)")}
-            if "cert_type" not in columns:  # a journal written before the type was recorded
-                self._db.execute("ALTER TABLE txn ADD COLUMN cert_type TEXT")
-            doc_columns = {row[1] for row in self._db.execute("PRAGMA table_info(document)")}
-            if "printer_job" not in doc_columns:  # a journal written before printer job ids were recorded
-                self._db.execute("ALTER TABLE document ADD COLUMN printer_job INTEGER")
+            self.schema_found, self.schema = migrate(self._db, path)
+            if not space.ensure_reserve(self._db, path):
+                self._no_reserve()
+            if tail is not None:
+                log.error("journal %s: %s", path, tail)
+                self._incident("tail_lost", self._suspect_txn(), tail)
         except sqlite3.Error as exc:
+            self._db.close()
             raise JournalWriteError(f"cannot open the journal {path}: {exc}") from exc
+        except JournalWriteError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the database. Never raises."""
@@ -114,21 +116,103 @@ class Journal(StaffRecords, CashStateRecords):
 
     # --- writing ------------------------------------------------------------------------------------
     def _write(self, point: str, sql: str, args: tuple[object, ...], *more: Statement) -> None:
-        """One journal point: ``sql`` and ``more`` statements in one SQLite transaction."""
+        """One journal point: ``sql`` and ``more`` statements in one SQLite transaction. A write the full
+        disk refuses is written again in the space the reserve frees (once: ``kiosk.journal.space``).
+        Raises JournalWriteError."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for statement, values in ((sql, args), *more):
-                    self._db.execute(statement, values)
-                self._db.execute("COMMIT")
+                self._commit(((sql, args), *more))
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise JournalWriteError(f"journal point {point}: {exc}") from exc
+                if not (space.is_full(exc) and self._spend_reserve(f"journal point {point}: {exc}")):
+                    raise JournalWriteError(f"journal point {point}: {exc}") from exc
+                try:
+                    self._commit(((sql, args), *more))
+                except sqlite3.Error as again:
+                    raise JournalWriteError(f"journal point {point}: {again} (reserve spent)") from again
             self.points += 1
             log.debug("journal point %d: %s", self.points, point)
             if self.on_point is not None:
                 self.on_point(self.points, point)
+
+    def _commit(self, statements: tuple[Statement, ...]) -> None:
+        """Run ``statements`` in one SQLite transaction (rolled back on failure). Raises sqlite3.Error."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement, values in statements:
+                self._db.execute(statement, values)
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    # --- space and incidents (kiosk.journal.space, kiosk.journal.wal) -------------------------------------
+    def _incident_statement(self, kind: str, txn_id: str, detail: str) -> Statement:
+        return (
+            "INSERT INTO journal_incident(kind, txn_id, detail, at) VALUES (?,?,?,?)",
+            (kind, txn_id, detail, _now()),
+        )
+
+    def _incident(self, kind: str, txn_id: str, detail: str) -> None:
+        self._write(f"incident:{kind}", *self._incident_statement(kind, txn_id, detail))
+
+    def _no_reserve(self) -> None:
+        """The reserve cannot be made as the journal opens (the disk is full): out of space from the start.
+        Staff are told once (a ``disk_full`` incident unless the newest one is already that), if it
+        fits. Never raises."""
+        log.error("journal %s: no room for its reserve: out of space, no new resident", self.path)
+        newest = self._db.execute("SELECT kind FROM journal_incident ORDER BY seq DESC LIMIT 1").fetchone()
+        if newest is not None and newest[0] == "disk_full":
+            return
+        try:
+            self._incident("disk_full", "", "no room for the journal's reserve as the kiosk started")
+        except JournalWriteError:
+            log.exception("journal %s: the disk_full incident does not fit", self.path)
+
+    def _suspect_txn(self) -> str:
+        """The transaction whose last write a power cut may have cost: the newest unfinished one, else the
+        newest one ("" none)."""
+        row = self._db.execute("SELECT id FROM txn ORDER BY finished, rowid DESC LIMIT 1").fetchone()
+        return str(row[0]) if row else ""
+
+    def _spend_reserve(self, why: str) -> bool:
+        """Free the reserve and journal a ``disk_full`` incident in it. Returns False when it was spent
+        already (or freeing it failed: logged)."""
+        with self._lock:
+            try:
+                if not space.reserve_present(self._db):
+                    return False
+                log.error("journal %s is out of space (%s): reserve spent, no new resident", self.path, why)
+                incident = self._incident_statement("disk_full", self._open_txn(), why)
+                space.release(self._db, self.path, incident)
+            except sqlite3.Error:
+                log.exception("journal %s: the reserve could not be freed", self.path)
+                return False
+            return True
+
+    def out_of_space(self) -> bool:
+        """Whether the journal is out of space: its reserve was spent (or could not be made), or its free
+        room fell below ``space.LOW_WATER`` (the reserve is spent now, with an incident for staff). No new
+        transaction may start, nor take money. Never raises (a journal it cannot read counts as out)."""
+        with self._lock:
+            try:
+                if not space.reserve_present(self._db):
+                    return True
+                if space.headroom(self._db, self.path) >= space.LOW_WATER:
+                    return False
+            except sqlite3.Error:
+                log.exception("journal %s: its space cannot be read", self.path)
+                return True
+            self._spend_reserve(f"less than {space.LOW_WATER} bytes of room left")
+            return True
+
+    def incidents(self) -> list[Incident]:
+        """What the journal told staff (disk full, a lost last write), oldest first. Raises sqlite3.Error."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, kind, txn_id, detail, at FROM journal_incident ORDER BY seq"
+            ).fetchall()
+        return [Incident(int(q), str(k), str(t), str(d), str(a)) for q, k, t, d, a in rows]
 
     def begin(self, txn_id: str) -> None:
         """A new transaction (stage ``started``). Raises JournalWriteError."""

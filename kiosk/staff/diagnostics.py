@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from kiosk.journal.hopper_stock import HopperSlot, HopperStock, hopper_slots, hopper_stock
-from kiosk.journal.store import Journal, JournalWriteError, StaffAction, TxnRecord
+from kiosk.journal.store import INCIDENT_STAFF_CODES, Journal, JournalWriteError, StaffAction, TxnRecord
 from kiosk.staff.clock import staff_time
 from kiosk.staff.self_test import LiveSelfTest
 from kiosk.staff.status import (
@@ -117,7 +117,10 @@ class TxnSummary:
 @dataclass(frozen=True)
 class OpenItem:
     """Something staff must act on. ``kind``: owed (``yen`` to hand over), discrepancy (center's figure
-    ``yen``, the kiosk's ``other``), id_conflict, partial_print (``yen`` pages out of ``other``)."""
+    ``yen``, the kiosk's ``other``), id_conflict, partial_print (``yen`` pages out of ``other``), and the
+    journal's own incidents: disk_full (J02: out of space, no new resident until staff free space and
+    restart the kiosk), tail_lost (J03: a power cut may have cost the transaction's last journaled step:
+    check its money and the tray). ``txn_id`` "" for an incident that names no transaction."""
 
     txn_id: str
     item: str
@@ -206,7 +209,23 @@ class Diagnostics:
         """Everything staff must still act on, oldest first. Raises sqlite3.Error."""
         closed = {(a.txn_id, a.item) for a in self.journal.staff_actions()}
         items = [item for txn in self.journal.transactions() for item in self._items(txn)]
+        items += self._incidents()
         return [i for i in items if (i.txn_id, i.item) not in closed]
+
+    def _incidents(self) -> list[OpenItem]:
+        """The journal's incidents (disk full, a lost last write) as records items. Raises sqlite3.Error."""
+        return [
+            OpenItem(
+                i.txn_id,
+                f"journal:{i.kind}:{i.seq}",
+                i.kind,
+                INCIDENT_STAFF_CODES.get(i.kind, ""),
+                0,
+                0,
+                datetime.fromisoformat(i.at),
+            )
+            for i in self.journal.incidents()
+        ]
 
     def _items(self, txn: TxnRecord) -> list[OpenItem]:
         code, at = txn.staff_code or "", txn.started_at

@@ -197,8 +197,8 @@ def test_an_older_journal_gets_the_till_and_a_said_baseline(sim: CashUnitSim, tm
     journal = Journal(path)
     _paying(journal, "OLD")
     journal.close()
-    with sqlite3.connect(path) as db:  # as written before counters and the till were kept
-        db.executescript("DROP TABLE cash_counter; DROP TABLE cash_till;")
+    with sqlite3.connect(path) as db:  # as written before counters, the till and schema versions were kept
+        db.executescript("DROP TABLE cash_counter; DROP TABLE cash_till; PRAGMA user_version=0;")
     _left_enabled(sim)
     sim.insert_coin(100)
     journal = Journal(path)

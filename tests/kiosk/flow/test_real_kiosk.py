@@ -49,7 +49,8 @@ def test_juminhyo_end_to_end_on_real_device_paths(
         assert [line.split(":")[0] for line in report[:4]] == ["reader", "cash", "printer", "center"]
         assert all(": ok: " in line for line in report[:4]) and READER in report[0]
         assert "as terminal T-0001: ok, in service hours" in report[3]
-        assert report[4].startswith("recovery: nothing")
+        assert report[4].startswith("journal: ok: ") and "(schema " in report[4]
+        assert report[5].startswith("recovery: nothing")
         final = Player(kiosk.flow, devices.hands, steps.append).play(
             load_scenario(ROOT / "harness" / "scenarios" / "juminhyo.toml"), step_timeout=30
         )

@@ -125,6 +125,13 @@ def _demo_ui(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    """``kiosk-harness fleet``: many kiosks, one center, a fault schedule, verdicts (harness.fleet)."""
+    from harness.fleet.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     parser = argparse.ArgumentParser(prog="kiosk-harness", description="myna-kiosk test harness")
@@ -161,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offscreen", action="store_true", help="render off screen even with a display")
     p.add_argument("--step-timeout", type=float, default=60.0)
     p.set_defaults(func=_demo_ui)
+    from harness.fleet.cli import add_arguments  # argparse only; the fleet loads when run
+
+    p = sub.add_parser("fleet", help="many kiosks against one center, under faults, with verdicts")
+    add_arguments(p)
+    p.set_defaults(func=_fleet)
     return parser
 
 

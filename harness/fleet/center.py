@@ -126,8 +126,12 @@ class CenterHandle:
         return int(answer["id"]) if isinstance(answer, dict) and "id" in answer else 0
 
     def remove_fault(self, rule_id: int) -> None:
-        """Remove one fault rule. Raises CenterError."""
-        self._admin("DELETE", f"/admin/faults/{rule_id}")
+        """Remove one fault rule (one with a count may have retired already). Raises CenterError."""
+        try:
+            self._admin("DELETE", f"/admin/faults/{rule_id}")
+        except CenterError as exc:
+            if "404" not in str(exc):
+                raise
 
     def clear_faults(self) -> None:
         """Remove every fault rule. Raises CenterError."""

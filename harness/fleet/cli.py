@@ -92,7 +92,7 @@ def _locust(args: argparse.Namespace, report: Path) -> int:
     os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"  # before locust is imported
     from harness.fleet import locust_user
 
-    argv = ["locust", "-f", locust_user.__file__, "--fleet-dir", str(report), "--fleet-seed", str(args.seed)]
+    argv = ["locust", "-f", str(locust_user.LOCUSTFILE), "--fleet-dir", str(report), "--fleet-seed", str(args.seed)]
     argv += ["--fleet-mix", args.mix, "--fleet-faults", args.faults or "", "--master-port", str(args.master_port)]
     if args.transactions:
         argv += ["--fleet-transactions", str(args.transactions)]

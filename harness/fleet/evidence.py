@@ -30,7 +30,8 @@ AUTH_CERT_FILE = 0x000A  # the JPKI AP's user-authentication certificate (EF 000
 
 @dataclass(frozen=True)
 class PrintedJob:
-    """One job out of a kiosk's printer: the document id it was sent as, the page texts that came out."""
+    """One job out of a kiosk's printer: the document id it was sent as, the text of each page of its
+    document (``texts[:sheets_out]`` came out)."""
 
     kiosk: str
     job_id: int
@@ -52,6 +53,7 @@ class Txn:
     resident_name: str
     card: str
     scenario: str
+    cert_type: str
     outcome: str
     reason: str
     staff_code: str
@@ -141,10 +143,10 @@ def _transactions(work: Path, script: list[dict[str, Any]]) -> list[Txn]:
     db = _readonly(journal)
     try:
         rows = db.execute(
-            "SELECT id, started_at, updated_at, order_id, fee, refund_owed, finished, outcome, staff_code"
-            " FROM txn ORDER BY started_at, rowid"
+            "SELECT id, started_at, updated_at, order_id, fee, refund_owed, finished, outcome, staff_code,"
+            " cert_type FROM txn ORDER BY started_at, rowid"
         ).fetchall()
-        for tid, started, updated, order_id, fee, owed, finished, outcome, code in rows:
+        for tid, started, updated, order_id, fee, owed, finished, outcome, code, cert_type in rows:
             money = dict(db.execute("SELECT kind, SUM(yen) FROM money WHERE txn_id=? GROUP BY kind", (tid,)))
             docs = [
                 dict(zip(("document_id", "unit_fee", "pages", "state", "pages_printed"), d, strict=True))
@@ -165,6 +167,7 @@ def _transactions(work: Path, script: list[dict[str, Any]]) -> list[Txn]:
                     resident_name=str(line.get("resident_name", "")),
                     card=str(line.get("card", "")),
                     scenario=str(line.get("scenario", "")),
+                    cert_type=str(cert_type or ""),
                     outcome=("completed" if code == "OK" else "failed") if finished else "unfinished",
                     reason=str(outcome or ""),
                     staff_code=str(code or ""),
@@ -209,17 +212,15 @@ def _jobs(work: Path, keep_pages: bool) -> list[PrintedJob]:
 
 
 def _page_texts(pdf: Path, sheets: int) -> tuple[str, ...]:
-    """The text of the first ``sheets`` pages (what came out), one string per page."""
+    """The text of every page of the job's document, one string per page (the first ``sheets`` came out);
+    nothing when no sheet came out."""
     if sheets <= 0:
         return ()
     done = subprocess.run(
-        ["pdftotext", "-q", "-layout", "-f", "1", "-l", str(sheets), str(pdf), "-"],
-        capture_output=True,
-        timeout=60,
-        check=False,
+        ["pdftotext", "-q", "-layout", str(pdf), "-"], capture_output=True, timeout=60, check=False
     )
     pages = done.stdout.decode("utf-8", "replace").split("\f")
-    return tuple(pages[:sheets])
+    return tuple(pages[:-1] if pages and not pages[-1].strip() else pages)
 
 
 def _by_transaction(work: Path, jobs: list[PrintedJob]) -> Iterator[tuple[str, PrintedJob]]:

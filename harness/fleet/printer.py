@@ -107,13 +107,24 @@ class LightPrinter:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = printer.answer(self.rfile.read(length))
+                body = printer.answer(self._body())
                 self.send_response(200)
                 self.send_header("Content-Type", "application/ipp")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _body(self) -> bytes:
+                """The request body, sized or chunked (CUPS clients send documents chunked)."""
+                if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+                    return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline().strip():  # trailers, up to the blank line
+                    pass
+                return b"".join(parts)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
                 return
@@ -174,7 +185,9 @@ class LightPrinter:
         try:
             request = ipp.decode(raw)
         except ipp.IppError:
-            return ipp.encode(ipp.IppMessage(Status.BAD_REQUEST, 0, self._head()))
+            version = (raw[0], raw[1]) if len(raw) >= 8 and (raw[0], raw[1]) in ((1, 1), (2, 0)) else (2, 0)
+            request_id = int.from_bytes(raw[4:8]) if len(raw) >= 8 else 0
+            return ipp.encode(ipp.IppMessage(Status.BAD_REQUEST, request_id, self._head(), version))
         with self._lock:
             self._tick()
             code, groups = self._dispatch(request)

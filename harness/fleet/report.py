@@ -27,6 +27,7 @@ COLUMNS = (
     "resident_id",
     "resident_name",
     "scenario",
+    "cert_type",
     "outcome",
     "reason",
     "staff_code",

@@ -139,15 +139,25 @@ class Resident:
         if plan.kind == "timeout":
             self._step(played, "pin", lambda: None)  # the resident walks away
             return
-        if plan.kind == "wrong_pin" and not self._step(
-            played, "wrong_pin", lambda: post(ev.PinEntered(plan.wrong_pin)), screen=Screen.PIN
-        ):
+        if plan.kind == "wrong_pin" and not self._wrong_pin(plan, played):
             return
         if not self._step(played, "pin", lambda: post(ev.PinEntered(plan.pin))):
             return
         if not self._step(played, "remove_card", k.remove_card):
             return
         self._choose(plan, played)
+
+    def _wrong_pin(self, plan: Plan, played: Played) -> bool:
+        """One wrong try; back on the PIN screen with a try less (False if the transaction ended)."""
+        tries = self.kiosk.flow.view.tries_left or 99
+        start = time.monotonic()
+        self.kiosk.flow.post(ev.PinEntered(plan.wrong_pin))
+        view = self.watch.until(
+            lambda v: v.screen is Screen.PIN and v.tries_left is not None and v.tries_left < tries,
+            self.step_timeout,
+        )
+        played.steps.append(StepTiming("wrong_pin", time.monotonic() - start, str(view.screen)))
+        return view.screen not in _END
 
     def _choose(self, plan: Plan, played: Played) -> None:
         post, view = self.kiosk.flow.post, self.kiosk.flow.view

@@ -174,8 +174,8 @@ class CenterFaults:
                         active[index] = (self.center.add_fault(window.rule), time.time())
                     elif not inside and index in active:
                         rule_id, began = active.pop(index)
-                        self.center.remove_fault(rule_id)
                         self._record(began, time.time(), window.label)
+                        self.center.remove_fault(rule_id)
                 except CenterError as exc:
                     log.warning("fault window %s: %s", window.label, exc)
         now = time.time()

@@ -96,13 +96,14 @@ def mis_issued(ev: Evidence, ledger: _Ledger) -> Verdict:
             v.failures.append(f"{where}: printed, but no transaction of this kiosk had the document")
             continue
         where = f"{job.kiosk} {txn.transaction_id} document {job.document_id}"
-        for n, text in enumerate(job.texts, 1):
-            if job.document_id not in text.replace(" ", ""):
-                v.failures.append(f"{where}: page {n} does not carry the document id")
+        for n, text in enumerate(job.texts[: job.sheets_out], 1):
+            compact = text.replace(" ", "")
+            if job.document_id not in compact or f"{n}/{job.pages}" not in compact:
+                v.failures.append(f"{where}: sheet {n} does not carry the document id and page {n}/{job.pages}")
         family, _, given = txn.resident_name.partition(" ")
-        first = job.texts[0].replace(" ", "").replace("\u3000", "") if job.texts else ""
-        if not family or family not in first or given.replace(" ", "") not in first:
-            v.failures.append(f"{where}: page 1 does not name {txn.resident_id} (the card at the kiosk)")
+        whole = "".join(job.texts).replace(" ", "").replace("\u3000", "")
+        if not family or family not in whole or given.replace(" ", "") not in whole:
+            v.failures.append(f"{where}: the document does not name {txn.resident_id} (the card at the kiosk)")
         v.failures += _binding_faults(ev, ledger, txn, job.document_id, job.pdf, where)
     return v
 
@@ -206,7 +207,7 @@ def printed_twice(ev: Evidence) -> Verdict:
 def no_pin(ev: Evidence) -> Verdict:
     v = Verdict("e", "no PIN in any artefact")
     pins = {pin: rid for rid, pin in ev.pins.items()}
-    pattern = re.compile(rb"(?<![0-9A-Za-z])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![0-9A-Za-z])")
+    pattern = re.compile(rb"(?<![0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![0-9A-Za-z.])")
     for path in _artefacts(ev.fleet_dir):
         v.checked += 1
         data = _ledger_text(path) if path == ev.ledger else path.read_bytes()

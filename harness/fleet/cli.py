@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     where.add_argument("--master", action="store_true", help="Locust master (start the workers apart)")
     where.add_argument("--worker", action="store_true", help="Locust worker of --master-host")
     p.add_argument("--expect-workers", type=int, default=1, help="(--master) workers to wait for")
-    p.add_argument("--master-host", default="127.0.0.1", help="(--worker) the master's address")
+    p.add_argument("--master-host", default="127.0.0.1", help="the master's address (--master: bind to it)")
     p.add_argument("--master-port", type=int, default=5557, help="Locust master's port")
 
 
@@ -87,13 +87,12 @@ def _log_to(path: Path, verbose: bool) -> None:
 
 
 def _locust(args: argparse.Namespace, report: Path) -> int:
-    """Run Locust's own command line on our locustfile: the kiosks on real threads, gevent left unpatched
-    (docs/fleet.md says why)."""
-    os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"  # before locust is imported
-    from harness.fleet import locust_user
-
-    argv = ["locust", "-f", str(locust_user.LOCUSTFILE), "--fleet-dir", str(report), "--fleet-seed", str(args.seed)]
-    argv += ["--fleet-mix", args.mix, "--fleet-faults", args.faults or "", "--master-port", str(args.master_port)]
+    """Exec Locust on our locustfile in a fresh process (harness.fleet.locust_main patches it for gevent
+    before anything loads; docs/fleet.md says how the kiosks' threads and gevent share it). Returns only
+    when the exec fails (OSError)."""
+    locustfile = Path(__file__).with_name("locustfile.py")
+    argv = ["-f", str(locustfile), "--fleet-dir", str(report), "--fleet-seed", str(args.seed)]
+    argv += ["--fleet-mix", args.mix, "--fleet-faults", args.faults or ""]
     if args.transactions:
         argv += ["--fleet-transactions", str(args.transactions)]
     if args.duration:
@@ -105,9 +104,13 @@ def _locust(args: argparse.Namespace, report: Path) -> int:
     users = ["--users", str(args.kiosks), "--spawn-rate", str(max(args.kiosks, 1))]
     csv_out = ["--csv", str(report / "locust"), "--html", str(report / "locust.html")]
     if args.worker:
-        argv += ["--worker", "--master-host", args.master_host]
+        argv += ["--worker", "--master-host", args.master_host, "--master-port", str(args.master_port)]
     elif args.master:
-        argv += ["--master", "--headless", "--expect-workers", str(args.expect_workers), *users, *csv_out]
+        master = ["--master", "--master-bind-host", args.master_host, "--master-bind-port", str(args.master_port)]
+        argv += [*master, "--headless", "--expect-workers", str(args.expect_workers), *users, *csv_out]
     else:
         argv += ["--headless", *users, *csv_out]
-    return locust_user.run_locust(argv)
+    if not args.verbose:
+        argv += ["--loglevel", "WARNING"]
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "harness.fleet.locust_main", *argv])

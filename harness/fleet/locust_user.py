@@ -1,17 +1,20 @@
 """The fleet on Locust: one Locust user is one virtual kiosk (harness/fleet/locustfile.py); this module
 holds what the locustfile wires up, so that importing it registers nothing.
 
-How gevent and the kiosk's threads coexist: Locust runs with ``LOCUST_SKIP_MONKEY_PATCH=1``, so the
-standard library stays itself. Each kiosk runs on real OS threads exactly as in a store (its flow
-dispatcher, card monitor, cash poller, printer follower, blocking sqlite, TLS and RSA calls); the Locust
-user is a greenlet that only drains the kiosk's step queue (``queue.SimpleQueue``, whose ``get_nowait``
-never blocks the hub) every 50 ms with ``gevent.sleep`` and fires one request event per step. Locust's own
-I/O (ZeroMQ to the master, the web UI) is gevent-native and needs no patching; the hub releases the GIL
-while it waits, so the kiosk threads run meanwhile. docs/fleet.md has the measurements.
+How gevent and the kiosk's threads coexist: they do not share a process. Locust's process is
+gevent-patched as Locust wants it; a kiosk needs real OS threads that share sockets between threads (the
+relay client's pool serves the flow and the heartbeat; the printer driver's the flow and the print job),
+which gevent's patched sockets refuse ("Cannot switch to a different thread"), and a partly patched
+process breaks either Locust's ZeroMQ link or the kiosks' queues. So each Locust process starts one kiosk
+host (harness.fleet.host), a plain Python process whose kiosks run on real threads with blocking C calls
+(sqlite, TLS, RSA) as in a store. Each Locust user asks the host for a kiosk and drains its events from
+a gevent queue, filled by one greenlet reading the host's stdout through gevent's cooperative pipe; it
+fires one Locust request event per step. docs/fleet.md has the measurements.
 
-Distributed: the master (or the single local process) opens the center, issues the residents' cards,
-plays the center's fault windows and, once every kiosk said it is done (a ``fleet_done`` message),
-stops the run and judges the evidence every worker left in the shared fleet directory.
+Distributed: the master (or the single local process) opens the center and plays the center's fault
+windows; each worker's host issues the residents' cards once (under a lock) and runs its kiosks; once
+every kiosk said it is done (a ``fleet_done`` message) the master stops the run and judges the evidence
+every worker left in the shared fleet directory.
 """
 
 from __future__ import annotations
@@ -19,31 +22,29 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import queue
+import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent.queue import Empty, Queue
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WorkerRunner
 
-from harness.fleet.cards import Card, prepare_cards
-from harness.fleet.center import CenterError, CenterHandle
+from harness.fleet.center import CenterHandle
+from harness.fleet.host import CENTER_FILE
 from harness.fleet.mix import Mix
-from harness.fleet.resident import StepTiming
 from harness.fleet.run import CENTER_DIR, finish
 from harness.fleet.schedule import CenterFaults, Schedule
 from harness.fleet.verdicts import first_lines
-from harness.fleet.worker import Budget, FleetSettings, KioskWorker
+from harness.fleet.worker import FleetSettings
 from harness.sim import service_time
 
 log = logging.getLogger(__name__)
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-CENTER_FILE = "center.json"  # where the master says which center the fleet uses
 
 
 class StepFailed(Exception):
@@ -67,11 +68,11 @@ class Fleet:
     """This process's part of the fleet."""
 
     settings: FleetSettings
+    options: Any
     center: CenterHandle | None = None
-    cards: list[Card] = field(default_factory=list)
     faults: CenterFaults | None = None
+    host: KioskHost | None = None
     done: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _FLEET: dict[str, Fleet] = {}
@@ -93,11 +94,10 @@ def _settings(options: Any) -> FleetSettings:
 
 
 def on_init(environment: Environment) -> None:
-    """Master or local process: open the center and write where it is; issue the cards. Raises
-    CenterError, OSError."""
+    """Master or local process: open the center and write where it is. Raises CenterError, OSError."""
     options = environment.parsed_options
     assert options is not None
-    fleet = Fleet(_settings(options))
+    fleet = Fleet(_settings(options), options)
     _FLEET["fleet"] = fleet
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -108,7 +108,6 @@ def on_init(environment: Environment) -> None:
     fleet.center = (
         CenterHandle(given) if given else CenterHandle.start_local(fleet_dir / CENTER_DIR, service_time())
     )
-    fleet.cards = prepare_cards(fleet.center.data, fleet_dir / "cards", fleet.settings.seed)
     (fleet_dir / CENTER_FILE).write_text(json.dumps({"data": str(fleet.center.data)}))
     if runner is not None:
         runner.register_message("fleet_done", lambda msg, **_: _kiosk_done(environment, str(msg.data)))
@@ -137,6 +136,7 @@ def on_test_start(environment: Environment) -> None:
 
 def on_quitting(environment: Environment) -> None:
     """Master or local: wait for every kiosk to close, judge the evidence, set the exit code."""
+    on_stopping(environment)
     fleet = _FLEET.get("fleet")
     if fleet is None or isinstance(environment.runner, WorkerRunner) or fleet.center is None:
         return
@@ -156,77 +156,92 @@ def on_quitting(environment: Environment) -> None:
     environment.process_exit_code = 0 if result.ok else 1
 
 
-def worker_center(fleet: Fleet) -> tuple[CenterHandle, list[Card]]:
-    """A worker's view of the center and the cards (the master writes ``center.json`` once they exist).
-    Raises CenterError after a minute without it."""
-    if fleet.center is not None and fleet.cards:
-        return fleet.center, fleet.cards
-    path = fleet.settings.fleet_dir / CENTER_FILE
-    deadline = time.time() + 60
-    while not path.exists():
-        if time.time() > deadline:
-            raise CenterError(f"no {path}: is the master running with the same --fleet-dir?")
-        gevent.sleep(0.2)
-    fleet.center = CenterHandle(Path(json.loads(path.read_text())["data"]))
-    fleet.cards = prepare_cards(fleet.center.data, fleet.settings.fleet_dir / "cards", fleet.settings.seed)
-    return fleet.center, fleet.cards
+class KioskHost:
+    """This Locust process's kiosk host (harness.fleet.host) and the queue of each user's events."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        o, settings = fleet.options, fleet.settings
+        command = [sys.executable, "-m", "harness.fleet.host", "--fleet-dir", str(settings.fleet_dir)]
+        command += ["--seed", str(settings.seed), "--mix", str(o.fleet_mix), "--faults", str(o.fleet_faults)]
+        command += ["--transactions", str(settings.transactions or 0), "--started", str(settings.started)]
+        if settings.deadline:
+            command += ["--deadline", str(settings.deadline)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.queues: dict[str, Queue[dict[str, Any]]] = {}
+        self.users = 0
+        self.reader = gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            event = json.loads(line)
+            self.queues[str(event["user"])].put(event)
+
+    def start(self) -> Queue[dict[str, Any]]:
+        """A new kiosk; the queue its events arrive on."""
+        self.users += 1
+        user = str(self.users)
+        self.queues[user] = Queue()
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"start {user}\n")
+        self.process.stdin.flush()
+        return self.queues[user]
+
+    def close(self) -> None:
+        """Let every kiosk finish its transaction and close; wait for the host."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        self.process.wait()
 
 
 class KioskRunner:
-    """One kiosk on its own OS thread, feeding a queue the user's greenlet drains."""
+    """A Locust user's kiosk: its events become Locust request events."""
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         fleet = _FLEET["fleet"]
-        with fleet.lock:
-            center, cards = worker_center(fleet)
-        self.steps: queue.SimpleQueue[StepTiming] = queue.SimpleQueue()
-        self.worker = KioskWorker(fleet.settings, center, cards, lambda _k, step: self.steps.put(step))
-        self.budget = Budget(fleet.settings)
-        self.thread = threading.Thread(target=self.worker.run, args=(self.budget,), name=self.worker.name)
-        self.thread.start()
+        if fleet.host is None:  # a worker has the master's options once the master spawned users
+            fleet.options = environment.parsed_options
+            fleet.settings = _settings(fleet.options)
+            fleet.host = KioskHost(fleet)
+        self.events = fleet.host.start()
+        self.kiosk = ""
 
-    def drain(self) -> bool:
-        """Report the steps queued so far as Locust request events; False once the kiosk has finished."""
-        alive = self.thread.is_alive()
+    def drain(self, timeout: float = 0.5) -> bool:
+        """Report the kiosk's events as they come; False once the kiosk has closed."""
+        try:
+            event = self.events.get(timeout=timeout)
+        except Empty:
+            return True
         while True:
-            try:
-                step = self.steps.get_nowait()
-            except queue.Empty:
-                break
+            self.kiosk = str(event["kiosk"])
+            if event.get("done"):
+                if event.get("error"):
+                    log.error("kiosk %s: %s", self.kiosk, event["error"])
+                return False
+            name, seconds, screen, code = event["step"]
             self.environment.events.request.fire(
                 request_type="kiosk",
-                name=step.name,
-                response_time=step.seconds * 1000,
+                name=name,
+                response_time=float(seconds) * 1000,
                 response_length=0,
-                exception=StepFailed(step.staff_code) if step.staff_code else None,
-                context={"kiosk": self.worker.name, "screen": step.screen},
+                exception=StepFailed(code) if code else None,
+                context={"kiosk": self.kiosk, "screen": screen},
             )
-        return alive
-
-    def stop(self) -> None:
-        """Stop taking transactions; wait (without blocking the hub) for the kiosk to close."""
-        self.budget.stopped.set()
-        while self.thread.is_alive():
-            gevent.sleep(0.1)
-        self.drain()
+            try:
+                event = self.events.get_nowait()
+            except Empty:
+                return True
 
     def report_done(self) -> None:
         runner = self.environment.runner
         if runner is not None:
-            runner.send_message("fleet_done", self.worker.name)
+            runner.send_message("fleet_done", self.kiosk)
 
 
-def run_locust(argv: list[str]) -> int:
-    """Locust's own ``main`` with ``argv``; its exit status."""
-    from locust.main import main
-
-    sys.argv = argv
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
-    return 0
-
-
-__all__ = ["LOCUSTFILE", "KioskRunner", "MasterRunner", "add_options", "on_init", "run_locust"]
+def on_stopping(environment: Environment) -> None:
+    """Every process: the host's kiosks finish and close before the process ends."""
+    fleet = _FLEET.get("fleet")
+    if fleet is not None and fleet.host is not None:
+        fleet.host.close()
+        fleet.host = None

@@ -1,7 +1,7 @@
-"""Locust file of the fleet: one Locust user is one virtual kiosk. Run it through ``kiosk-harness fleet
---locust|--master|--worker`` (which sets ``LOCUST_SKIP_MONKEY_PATCH=1`` before Locust loads; see
-harness.fleet.locust_user for why), or by hand:
-``LOCUST_SKIP_MONKEY_PATCH=1 locust -f harness/fleet/locustfile.py --fleet-dir R --headless -u 4``.
+"""Locust file of the fleet: one Locust user is one virtual kiosk (its threads run in this process's
+kiosk host; see harness.fleet.locust_user). Run it through ``kiosk-harness fleet --locust|--master|
+--worker``, or with Locust's own command line:
+``locust -f harness/fleet/locustfile.py --fleet-dir R --fleet-transactions 40 --headless -u 4``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import gevent
 from locust import User, constant, events, task
 from locust.env import Environment
 from locust.exception import StopUser
@@ -32,6 +31,11 @@ def _test_start(environment: Environment, **_: Any) -> None:
     locust_user.on_test_start(environment)
 
 
+@events.test_stopping.add_listener
+def _test_stopping(environment: Environment, **_: Any) -> None:
+    locust_user.on_stopping(environment)
+
+
 @events.quitting.add_listener
 def _quitting(environment: Environment, **_: Any) -> None:
     locust_user.on_quitting(environment)
@@ -47,12 +51,7 @@ class KioskUser(User):
 
     @task
     def report_steps(self) -> None:
-        """Report the kiosk's steps; stop this user once the kiosk has finished."""
+        """Report the kiosk's steps; stop this user once the kiosk has closed."""
         if not self.kiosk.drain():
-            self.kiosk.drain()
             self.kiosk.report_done()
             raise StopUser()
-        gevent.sleep(0.05)
-
-    def on_stop(self) -> None:
-        self.kiosk.stop()

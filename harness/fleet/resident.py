@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.fleet.kiosk import FleetKiosk
+from harness.fleet.station import FleetKiosk
 from harness.fleet.mix import Plan
 from kiosk.flow import events as ev
 from kiosk.flow.view import Screen, ViewState

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.fleet.cards import Card, CardPool
 from harness.fleet.center import CenterHandle
-from harness.fleet.kiosk import FleetKiosk
+from harness.fleet.station import FleetKiosk
 from harness.fleet.mix import FAULT_KINDS, Mix, Plan, happy_types
 from harness.fleet.resident import Played, Resident, StepTiming
 from harness.fleet.schedule import Schedule, apply_device_faults

@@ -55,7 +55,13 @@ def load_cards(out: Path) -> list[Card]:
     """The cards prepared in ``out``. Raises OSError, ValueError."""
     entries = json.loads((out / PINS).read_text(encoding="utf-8"))
     return [
-        Card(e["resident_id"], e["name"], out / f"{e['resident_id']}.card", out / f"{e['resident_id']}-locked.card", e["pin"])
+        Card(
+            e["resident_id"],
+            e["name"],
+            out / f"{e['resident_id']}.card",
+            out / f"{e['resident_id']}-locked.card",
+            e["pin"],
+        )
         for e in entries
     ]
 

@@ -106,11 +106,17 @@ def _locust(args: argparse.Namespace, report: Path) -> int:
     if args.worker:
         argv += ["--worker", "--master-host", args.master_host, "--master-port", str(args.master_port)]
     elif args.master:
-        master = ["--master", "--master-bind-host", args.master_host, "--master-bind-port", str(args.master_port)]
+        master = [
+            "--master",
+            "--master-bind-host",
+            args.master_host,
+            "--master-bind-port",
+            str(args.master_port),
+        ]
         argv += [*master, "--headless", "--expect-workers", str(args.expect_workers), *users, *csv_out]
     else:
         argv += ["--headless", *users, *csv_out]
     if not args.verbose:
         argv += ["--loglevel", "WARNING"]
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "harness.fleet.locust_main", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", "harness.fleet.locust_main", *argv])  # noqa: S606

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from harness.fleet.cards import load_cards
 from mock_relay.jpki_check import cert_serial_hash
 
 log = logging.getLogger(__name__)
+POPPLER = {tool: shutil.which(tool) or f"/usr/bin/{tool}" for tool in ("pdftotext", "pdfseparate")}
 AUTH_CERT_FILE = 0x000A  # the JPKI AP's user-authentication certificate (EF 000A)
 
 
@@ -198,12 +200,16 @@ def _jobs(work: Path, keep_pages: bool) -> list[PrintedJob]:
         return []
     entries = [json.loads(x) for x in listing.read_text().splitlines() if x.strip()]
     with ThreadPoolExecutor(max_workers=2) as pool:  # pdftotext runs in its own process
-        texts = list(pool.map(lambda e: _page_texts(work / "tray" / f"{e['job_id']}.pdf", e["sheets_out"]), entries))
+        texts = list(
+            pool.map(lambda e: _page_texts(work / "tray" / f"{e['job_id']}.pdf", e["sheets_out"]), entries)
+        )
     jobs = []
     for entry, pages in zip(entries, texts, strict=True):
         pdf = work / "tray" / f"{entry['job_id']}.pdf"
         jobs.append(
-            PrintedJob(work.name, entry["job_id"], entry["name"], pdf, entry["pages"], entry["sheets_out"], pages)
+            PrintedJob(
+                work.name, entry["job_id"], entry["name"], pdf, entry["pages"], entry["sheets_out"], pages
+            )
         )
     if keep_pages:
         for txn_id, job in _by_transaction(work, jobs):
@@ -217,7 +223,7 @@ def _page_texts(pdf: Path, sheets: int) -> tuple[str, ...]:
     if sheets <= 0:
         return ()
     done = subprocess.run(
-        ["pdftotext", "-q", "-layout", str(pdf), "-"], capture_output=True, timeout=60, check=False
+        [POPPLER["pdftotext"], "-q", "-layout", str(pdf), "-"], capture_output=True, timeout=60, check=False
     )
     pages = done.stdout.decode("utf-8", "replace").split("\f")
     return tuple(pages[:-1] if pages and not pages[-1].strip() else pages)
@@ -241,7 +247,7 @@ def _split(job: PrintedJob, out: Path) -> None:
     tmp = out / f".job-{job.job_id}"
     tmp.mkdir(exist_ok=True)
     subprocess.run(
-        ["pdfseparate", "-f", "1", "-l", str(job.sheets_out), str(job.pdf), str(tmp / "%d.pdf")],
+        [POPPLER["pdfseparate"], "-f", "1", "-l", str(job.sheets_out), str(job.pdf), str(tmp / "%d.pdf")],
         capture_output=True,
         timeout=60,
         check=True,

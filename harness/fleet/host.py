@@ -17,8 +17,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from harness.fleet.cards import prepare_cards
 from harness.fleet.center import CenterError, CenterHandle
@@ -45,7 +46,7 @@ def wait_for_center(fleet_dir: Path, timeout: float = 120.0) -> CenterHandle:
 class Host:
     """Kiosks on threads; events to ``out`` (a text stream), one JSON line each, under a lock."""
 
-    def __init__(self, settings: FleetSettings, out: object = None) -> None:
+    def __init__(self, settings: FleetSettings, out: TextIO | None = None) -> None:
         self.settings = settings
         self.out = out or sys.stdout
         self._lock = threading.Lock()
@@ -56,7 +57,7 @@ class Host:
 
     def emit(self, event: dict[str, object]) -> None:
         with self._lock:
-            print(json.dumps(event), file=self.out, flush=True)  # type: ignore[call-overload]
+            print(json.dumps(event), file=self.out, flush=True)
 
     def start(self, user: str) -> None:
         """A kiosk for ``user`` on a thread of its own."""
@@ -74,10 +75,10 @@ class Host:
         thread.start()
         self.threads.append(thread)
 
-    def serve(self, commands: object) -> None:
+    def serve(self, commands: Iterable[str]) -> None:
         """Obey ``commands`` (lines) until ``stop`` or their end; then let every kiosk finish."""
-        for line in commands:  # type: ignore[attr-defined]
-            word, _, arg = str(line).strip().partition(" ")
+        for line in commands:
+            word, _, arg = line.strip().partition(" ")
             if word == "start":
                 self.start(arg)
             elif word == "stop":

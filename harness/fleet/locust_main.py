@@ -2,10 +2,10 @@
 patches it for gevent as it loads, before anything else is imported: ``kiosk-harness fleet --locust|
 --master|--worker`` execs this), then the fleet's verdict lines again, after Locust's own tables."""
 
-from locust.main import main as locust_main  # first: Locust monkey-patches the process as it loads
+import sys
+from pathlib import Path
 
-import sys  # noqa: E402  (after Locust's patching, as Locust wants)
-from pathlib import Path  # noqa: E402
+from locust.main import main as locust_main  # first: Locust monkey-patches the process as it loads
 
 
 def main() -> int:
@@ -13,7 +13,7 @@ def main() -> int:
     argv = sys.argv[1:]
     sys.argv = ["locust", *argv]
     try:
-        locust_main()
+        locust_main()  # type: ignore[no-untyped-call]
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 2

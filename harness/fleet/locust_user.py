@@ -220,7 +220,7 @@ class KioskRunner:
                     log.error("kiosk %s: %s", self.kiosk, event["error"])
                 return False
             name, seconds, screen, code = event["step"]
-            self.environment.events.request.fire(
+            self.environment.events.request.fire(  # type: ignore[no-untyped-call]
                 request_type="kiosk",
                 name=name,
                 response_time=float(seconds) * 1000,

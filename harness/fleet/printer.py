@@ -7,7 +7,8 @@ same attributes ippeveprinter reports (printer-state, printer-state-reasons, job
 job-impressions-completed, ...). Pages come out one per ``page_seconds`` from the job's start; a jam at
 sheet N (``jam_at``) stops the job after N-1 sheets with ``media-jam`` on the printer until :meth:`clear`;
 paper out (``paper_left`` sheets, then ``media-empty``) likewise. The tray directory keeps each job's PDF
-(``<job id>.pdf``) and, once stopped, what came out of each job (``jobs.jsonl``, :class:`TrayJob`); tests check the IPP subset with CUPS's ``ipptool``.
+(``<job id>.pdf``) and, once stopped, what came out of each job (``jobs.jsonl``, :class:`TrayJob`); tests
+check the IPP subset with CUPS's ``ipptool``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from kiosk.devices.printer import ipp
 from kiosk.devices.printer.ipp_constants import GroupTag, JobState, Operation, PrinterState, Status, ValueTag
@@ -63,9 +64,7 @@ def _a(name: str, tag: int, *values: ipp.Value) -> ipp.Attribute:
 class LightPrinter:
     """``ipp://127.0.0.1:<port>/ipp/print``; ``start()``/``stop()`` or a context manager."""
 
-    def __init__(
-        self, tray: Path, *, page_seconds: float = 0.05, name: str = "MynaFleetPrinter"
-    ) -> None:
+    def __init__(self, tray: Path, *, page_seconds: float = 0.05, name: str = "MynaFleetPrinter") -> None:
         self.tray = tray
         self.page_seconds = page_seconds
         self.name = name
@@ -106,7 +105,7 @@ class LightPrinter:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = printer.answer(self._body())
                 self.send_response(200)
                 self.send_header("Content-Type", "application/ipp")
@@ -126,7 +125,7 @@ class LightPrinter:
                     pass
                 return b"".join(parts)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -215,7 +214,9 @@ class LightPrinter:
         if op == Operation.PRINT_JOB:
             return self._print_job(request)
         if op == Operation.GET_JOBS:
-            jobs = tuple(ipp.AttributeGroup(GroupTag.JOB, self._job_attributes(j)) for j in self.jobs.values())
+            jobs = tuple(
+                ipp.AttributeGroup(GroupTag.JOB, self._job_attributes(j)) for j in self.jobs.values()
+            )
             return Status.OK, jobs
         if op in (Operation.GET_JOB_ATTRIBUTES, Operation.CANCEL_JOB):
             found = request.find("job-id", GroupTag.OPERATION)
@@ -277,11 +278,12 @@ class LightPrinter:
         )
 
     def _job_attributes(self, job: TrayJob) -> tuple[ipp.Attribute, ...]:
-        reasons = {
+        table: dict[int, str] = {
             JobState.PROCESSING: f"{job.fault}-error" if job.fault else "job-printing",
             JobState.COMPLETED: "job-completed-successfully",
             JobState.CANCELED: "job-canceled-by-user",
-        }.get(job.state, "none")
+        }
+        reasons = table.get(job.state, "none")
         return (
             _a("job-id", ValueTag.INTEGER, job.job_id),
             _a("job-uri", ValueTag.URI, f"{self.uri}/{job.job_id}"),

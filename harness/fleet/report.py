@@ -16,10 +16,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from harness.fleet.evidence import Evidence, Txn  # noqa: E402
-from harness.fleet.verdicts import Verdict, first_lines  # noqa: E402
+from harness.fleet.evidence import Evidence, Txn
+from harness.fleet.verdicts import Verdict, first_lines
 
 COLUMNS = (
     "kiosk",
@@ -41,7 +42,17 @@ COLUMNS = (
     "started",
     "ended",
 )
-STEP_ORDER = ("start", "route", "card", "wrong_pin", "pin", "remove_card", "choose", "options", "copies")
+STEP_ORDER: tuple[str, ...] = (
+    "start",
+    "route",
+    "card",
+    "wrong_pin",
+    "pin",
+    "remove_card",
+    "choose",
+    "options",
+    "copies",
+)
 STEP_ORDER += ("issue", "pay", "print", "cancel", "transaction")
 
 
@@ -78,7 +89,7 @@ def summary_lines(ev: Evidence, verdicts: list[Verdict], seconds: float) -> list
     """Verdicts first, then the figures."""
     txns = ev.transactions
     done = sum(1 for t in txns if t.outcome == "completed")
-    lines = first_lines(verdicts) + [""]
+    lines = [*first_lines(verdicts), ""]
     lines.append(
         f"{len(txns)} transactions from {len(ev.kiosks)} kiosks in {seconds:.1f} s: "
         f"{len(txns) / max(seconds, 1e-9):.2f} tx/s; {done} completed ({done / max(seconds, 1e-9):.2f}/s), "
@@ -91,7 +102,9 @@ def summary_lines(ev: Evidence, verdicts: list[Verdict], seconds: float) -> list
         if info.get("closed") not in ("ok", ""):
             lines.append(f"kiosk {kiosk}: {info.get('closed')}")
     lines.append("")
-    lines.append("outcomes: " + ", ".join(f"{k} {n}" for k, n in Counter(_label(t) for t in txns).most_common()))
+    lines.append(
+        "outcomes: " + ", ".join(f"{k} {n}" for k, n in Counter(_label(t) for t in txns).most_common())
+    )
     lines.append(f"center fault windows: {len(ev.fault_windows)}")
     lines.append("")
     lines.append(f"{'step':<14}{'n':>7}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
@@ -109,7 +122,7 @@ def _label(t: Txn) -> str:
     return "completed" if t.outcome == "completed" else f"{t.reason or t.outcome} ({t.staff_code or '-'})"
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -164,7 +177,9 @@ def _html(ev: Evidence, summary: list[str]) -> str:
         ("Latency per step", _latency(ev)),
         ("Outcomes", _outcomes(ev)),
     ]
-    body = "".join(f'<h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{png}">' for title, png in plots)
+    body = "".join(
+        f'<h2>{title}</h2><img alt="{title}" src="data:image/png;base64,{png}">' for title, png in plots
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fleet report</title></head><body>'
         f"<h1>Fleet report</h1><pre>{html.escape(chr(10).join(summary))}</pre>{body}"

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.fleet.station import FleetKiosk
 from harness.fleet.mix import Plan
+from harness.fleet.station import FleetKiosk
 from kiosk.flow import events as ev
 from kiosk.flow.view import Screen, ViewState
 
@@ -77,9 +77,7 @@ class _Watcher:
     def until(self, ok: Callable[[ViewState], bool], timeout: float) -> ViewState:
         """Wait until ``ok(view)`` or the transaction ended. Raises TimeoutError."""
         with self.changed:
-            if not self.changed.wait_for(
-                lambda: ok(self.kiosk.flow.view) or self.ended is not None, timeout
-            ):
+            if not self.changed.wait_for(lambda: ok(self.kiosk.flow.view) or self.ended is not None, timeout):
                 raise TimeoutError(f"stuck at {self.kiosk.flow.view.screen}")
             return self.ended or self.kiosk.flow.view
 
@@ -107,7 +105,9 @@ class Resident:
         return played
 
     # --- steps -----------------------------------------------------------------------------------------
-    def _step(self, played: Played, name: str, act: Callable[[], None], *, screen: Screen | None = None) -> bool:
+    def _step(
+        self, played: Played, name: str, act: Callable[[], None], *, screen: Screen | None = None
+    ) -> bool:
         """Act, wait for the next asking screen (``screen`` if given) or the end; False once it ended."""
         before = self.kiosk.flow.view.screen
         start = time.monotonic()
@@ -129,7 +129,7 @@ class Resident:
         if not self._step(played, "route", lambda: post(ev.ChooseRoute("residence"))):
             return
         if plan.pull_card_at == "reading":
-            self._step(played, "card", lambda: (k.insert_card(), time.sleep(0.01), k.remove_card()))
+            self._step(played, "card", self._flash_card)
             return
         if not self._step(played, "card", k.insert_card):
             return
@@ -188,7 +188,7 @@ class Resident:
         elif plan.kind == "no_change":
             k.cash_sim.set_hopper_stock(0)  # staff emptied the hoppers without telling the kiosk
         if plan.kind == "cancel":
-            self._step(played, "pay", lambda: (k.insert_coin(10), time.sleep(0.3), k.flow.post(ev.Cancel())))
+            self._step(played, "pay", self._coin_then_cancel)
             return
         if plan.silent_cash:
             self._step(played, "pay", lambda: k.cash_sim.set_silent(True))
@@ -196,6 +196,17 @@ class Resident:
         money = plan.payment(fee)
         if self._step(played, "pay", lambda: self._insert(money), screen=Screen.PRINTING):
             self._step(played, "print", lambda: None)
+
+    def _flash_card(self) -> None:
+        """The card touches the reader and is pulled while the kiosk reads it."""
+        self.kiosk.insert_card()
+        time.sleep(0.01)
+        self.kiosk.remove_card()
+
+    def _coin_then_cancel(self) -> None:
+        self.kiosk.insert_coin(10)
+        time.sleep(0.3)
+        self.kiosk.flow.post(ev.Cancel())
 
     def _insert(self, money: list[int]) -> None:
         for yen in money:

@@ -20,7 +20,7 @@ from harness.fleet.center import CenterHandle
 from harness.fleet.evidence import collect
 from harness.fleet.report import write_report
 from harness.fleet.resident import StepTiming
-from harness.fleet.schedule import CenterFaults, Schedule
+from harness.fleet.schedule import CenterFaults
 from harness.fleet.verdicts import Verdict, judge
 from harness.fleet.worker import Budget, FleetSettings, KioskWorker
 from harness.sim import service_time
@@ -66,7 +66,9 @@ def run_local(settings: FleetSettings, kiosks: int, given_center: Path | None, k
         settings = FleetSettings(**{**settings.__dict__, "started": started})
         faults = CenterFaults(settings.schedule, center, fleet_dir / "fault-windows.jsonl").start()
         budget = Budget(settings)
-        workers = [KioskWorker(settings, center, cards, lambda k, s: steps.put((k, s))) for _ in range(kiosks)]
+        workers = [
+            KioskWorker(settings, center, cards, lambda k, s: steps.put((k, s))) for _ in range(kiosks)
+        ]
         threads = [threading.Thread(target=w.run, args=(budget,), name=w.name) for w in workers]
         for thread in threads:
             thread.start()

@@ -136,7 +136,12 @@ class FleetKiosk(StackedKiosk):
         figures = {f.slot.address: f for f in hopper_stock(self.journal, self.slots)}
         for address, full in _FULL.items():
             figure = figures.get(address)
-            if stock.get(address, 0) < LOW_STOCK or figure is None or figure.stock < LOW_STOCK or figure.emptied:
+            if (
+                stock.get(address, 0) < LOW_STOCK
+                or figure is None
+                or figure.stock < LOW_STOCK
+                or figure.emptied
+            ):
                 self.cash_sim.set_hopper_stock(full, address)
                 refill(self.journal, self.slots, address, set_to=full)
                 log.info("%s: hopper %d refilled to %d", self.name, address, full)

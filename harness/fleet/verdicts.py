@@ -99,11 +99,15 @@ def mis_issued(ev: Evidence, ledger: _Ledger) -> Verdict:
         for n, text in enumerate(job.texts[: job.sheets_out], 1):
             compact = text.replace(" ", "")
             if job.document_id not in compact or f"{n}/{job.pages}" not in compact:
-                v.failures.append(f"{where}: sheet {n} does not carry the document id and page {n}/{job.pages}")
+                v.failures.append(
+                    f"{where}: sheet {n} does not carry the document id and page {n}/{job.pages}"
+                )
         family, _, given = txn.resident_name.partition(" ")
         whole = "".join(job.texts).replace(" ", "").replace("\u3000", "")
         if not family or family not in whole or given.replace(" ", "") not in whole:
-            v.failures.append(f"{where}: the document does not name {txn.resident_id} (the card at the kiosk)")
+            v.failures.append(
+                f"{where}: the document does not name {txn.resident_id} (the card at the kiosk)"
+            )
         v.failures += _binding_faults(ev, ledger, txn, job.document_id, job.pdf, where)
     return v
 
@@ -189,7 +193,9 @@ def ledger_agrees(ev: Evidence, ledger: _Ledger) -> Verdict:
     for doc_id, row in ledger.docs.items():
         order = ledger.orders.get(str(row["order_id"]))
         if order is not None and order["terminal_id"] in terminals and doc_id not in known:
-            v.failures.append(f"{order['terminal_id']} document {doc_id}: issued by the center, in no journal")
+            v.failures.append(
+                f"{order['terminal_id']} document {doc_id}: issued by the center, in no journal"
+            )
     return v
 
 
@@ -207,7 +213,9 @@ def printed_twice(ev: Evidence) -> Verdict:
 def no_pin(ev: Evidence) -> Verdict:
     v = Verdict("e", "no PIN in any artefact")
     pins = {pin: rid for rid, pin in ev.pins.items()}
-    pattern = re.compile(rb"(?<![0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![0-9A-Za-z.])")
+    pattern = re.compile(
+        rb"(?<![0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![0-9A-Za-z.])"
+    )
     for path in _artefacts(ev.fleet_dir):
         v.checked += 1
         data = _ledger_text(path) if path == ev.ledger else path.read_bytes()
@@ -262,4 +270,3 @@ def first_lines(verdicts: list[Verdict]) -> list[str]:
         if len(v.failures) > _MAX_LISTED:
             lines.append(f"  ({v.key}) ... and {len(v.failures) - _MAX_LISTED} more")
     return lines
-

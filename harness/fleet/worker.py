@@ -22,16 +22,18 @@ from pathlib import Path
 
 from harness.fleet.cards import Card, CardPool
 from harness.fleet.center import CenterHandle
-from harness.fleet.station import FleetKiosk
 from harness.fleet.mix import FAULT_KINDS, Mix, Plan, happy_types
 from harness.fleet.resident import Played, Resident, StepTiming
 from harness.fleet.schedule import Schedule, apply_device_faults
+from harness.fleet.station import FleetKiosk
 from kiosk.flow.timeouts import Timeouts
 
 log = logging.getLogger(__name__)
 
 # Residents act at once, so screens time out sooner than a store's (a walk-away costs 6 s, not 60).
-FLEET_TIMEOUTS = Timeouts(interaction=6.0, warning=2.0, remove_card=10.0, pay=20.0, center=30.0, printing=60.0)
+FLEET_TIMEOUTS = Timeouts(
+    interaction=6.0, warning=2.0, remove_card=10.0, pay=20.0, center=30.0, printing=60.0
+)
 Sink = Callable[[str, StepTiming], None]
 
 
@@ -79,7 +81,9 @@ class Budget:
         s = self.settings
         if self.stopped.is_set() or (s.deadline is not None and time.time() >= s.deadline):
             return False
-        return s.transactions is None or take(s.fleet_dir / "counters" / "started", s.transactions) is not None
+        return (
+            s.transactions is None or take(s.fleet_dir / "counters" / "started", s.transactions) is not None
+        )
 
 
 class KioskWorker:

@@ -103,7 +103,16 @@ def test_ipptool_accepts_the_printers_ipp(tmp_path: Path) -> None:
     (tmp_path / "doc.pdf").write_bytes(make_pdf(2))
     assert IPPTOOL is not None
     with LightPrinter(tmp_path / "tray", page_seconds=5.0) as printer:  # still printing at Cancel-Job
-        test = [IPPTOOL, "-t", "-T", "10", "-f", str(tmp_path / "doc.pdf"), printer.uri, str(tmp_path / "subset.test")]
+        test = [
+            IPPTOOL,
+            "-t",
+            "-T",
+            "10",
+            "-f",
+            str(tmp_path / "doc.pdf"),
+            printer.uri,
+            str(tmp_path / "subset.test"),
+        ]
         done = subprocess.run(test, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "tray" / "1.pdf").read_bytes().startswith(b"%PDF")
@@ -121,7 +130,9 @@ def test_the_kiosk_driver_prints_every_page(printer: LightPrinter) -> None:
     assert (job["name"], job["pages"], job["sheets_out"]) == ("D-one", 3, 3)
 
 
-@pytest.mark.parametrize(("arm", "reason", "out"), [({"jam_at": 2}, "media-jam", 1), ({"paper_left": 0}, "media-empty", 0)])
+@pytest.mark.parametrize(
+    ("arm", "reason", "out"), [({"jam_at": 2}, "media-jam", 1), ({"paper_left": 0}, "media-empty", 0)]
+)
 def test_a_fault_stops_the_job_with_the_sheets_that_came_out(
     printer: LightPrinter, arm: dict[str, int], reason: str, out: int
 ) -> None:

@@ -23,10 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = tmp_path_factory.mktemp("fleet") / "R"
-    status = main(
-        ["fleet", "--kiosks", "8", "--transactions", "20", "--faults", "default", "--seed", "7"]
-        + ["--report", str(report), "--keep-pages"]
-    )
+    fleet = ["fleet", "--kiosks", "8", "--transactions", "20", "--faults", "default", "--seed", "7"]
+    status = main([*fleet, "--report", str(report), "--keep-pages"])
     assert status == 0, (report / "summary.txt").read_text()
     return report
 
@@ -91,7 +89,9 @@ def test_a_yen_missing_from_a_journal_fails_the_money(fleet: Path, tmp_path: Pat
     journal = next(report.glob("kiosks/*/journal.sqlite"))
     db = sqlite3.connect(journal)
     with db:
-        db.execute("UPDATE money SET yen = yen + 10 WHERE rowid = (SELECT MIN(rowid) FROM money WHERE kind='credit')")
+        db.execute(
+            "UPDATE money SET yen = yen + 10 WHERE rowid = (SELECT MIN(rowid) FROM money WHERE kind='credit')"
+        )
     db.close()
     failures = _failures(report, "b")
     assert any(journal.parent.name in f and "inserted" in f for f in failures)

@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", default="fleet-report", help="report and evidence directory")
     p.add_argument("--keep-pages", action="store_true", help="REPORT/printed/<kiosk>/<txn>/page-N.pdf")
     p.add_argument("--center", help="a running center's data directory (default: start a local one)")
+    p.add_argument("--judge", action="store_true", help="no run: judge the evidence already in --report")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--locust", action="store_true", help="run on Locust, headless, in this process")
     where.add_argument("--master", action="store_true", help="Locust master (start the workers apart)")
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"kiosk-harness fleet: {exc}", file=sys.stderr)
         return 2
     report = Path(args.report).absolute()
+    if args.judge:
+        return _judge(report)
     report.mkdir(parents=True, exist_ok=True)
     _log_to(report / "fleet.log", args.verbose)
     if args.locust or args.master or args.worker:
@@ -73,6 +76,20 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     print(f"report: {report / 'summary.txt'}, {report / 'report.html'}, {report / 'transactions.csv'}")
     return 0 if result.ok else 1
+
+
+def _judge(report: Path) -> int:
+    """Verdicts and report again from the evidence in ``report`` (its ``center-ledger.sqlite`` a copy of the
+    center's ledger, ``kiosks/`` gathered from every machine)."""
+    from harness.fleet.evidence import collect
+    from harness.fleet.report import write_report
+    from harness.fleet.verdicts import first_lines, judge
+
+    evidence = collect(report, report / "center-ledger.sqlite")
+    verdicts = judge(evidence)
+    write_report(report, evidence, verdicts, 0.0)
+    print("\n".join(first_lines(verdicts)))
+    return 0 if all(v.ok for v in verdicts) else 1
 
 
 def _log_to(path: Path, verbose: bool) -> None:

@@ -88,6 +88,8 @@ def write_report(out: Path, ev: Evidence, verdicts: list[Verdict], seconds: floa
 def summary_lines(ev: Evidence, verdicts: list[Verdict], seconds: float) -> list[str]:
     """Verdicts first, then the figures."""
     txns = ev.transactions
+    if not seconds and txns:  # judged afterwards: the span of the journals
+        seconds = max(_epoch(t.ended) for t in txns) - min(_epoch(t.started) for t in txns)
     done = sum(1 for t in txns if t.outcome == "completed")
     lines = [*first_lines(verdicts), ""]
     lines.append(
@@ -112,8 +114,8 @@ def summary_lines(ev: Evidence, verdicts: list[Verdict], seconds: float) -> list
     for name in sorted(steps, key=lambda n: STEP_ORDER.index(n) if n in STEP_ORDER else 99):
         v = steps[name]
         lines.append(
-            f"{name:<14}{len(v):>7}{percentile(v, 0.5) * 1000:>10.0f}{percentile(v, 0.9) * 1000:>10.0f}"
-            f"{percentile(v, 0.99) * 1000:>10.0f}{max(v) * 1000:>10.0f}"
+            f"{name:<14}{len(v):>7}{percentile(v, 0.5) * 1000:>10.1f}{percentile(v, 0.9) * 1000:>10.1f}"
+            f"{percentile(v, 0.99) * 1000:>10.1f}{max(v) * 1000:>10.1f}"
         )
     return lines
 

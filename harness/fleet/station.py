@@ -74,7 +74,7 @@ class FleetKiosk(StackedKiosk):
         if not any(f.counted_at for f in hopper_stock(self.journal, self.slots)):
             for slot in self.slots:  # staff count the hoppers once, as at installation
                 refill(self.journal, self.slots, slot.address, set_to=_FULL[slot.address])
-        base = CashUnitConfig(poll_interval=0.1, payout_poll=0.01)
+        base = CashUnitConfig(poll_interval=0.25, payout_poll=0.01)  # light: 50 kiosks share 2 cores
         self.cash = CashUnit(
             CashLink(self.cash_sim.path, reply_timeout=0.5),
             self.journal,
@@ -92,7 +92,7 @@ class FleetKiosk(StackedKiosk):
         self.transport = LoopbackTransport(_NoCard(), name=f"loopback-{self.name}")
         self.transport.remove()
         self._stack.callback(self.transport.close)
-        presence = PollingPresence(self.transport.presence, reader=self.transport.name, interval=0.05)
+        presence = PollingPresence(self.transport.presence, reader=self.transport.name, interval=0.1)
         trusted = x509.load_pem_x509_certificates(self.center.jpki_bundle().read_bytes())
         self.flow = compose_flow(
             self._stack,
@@ -101,6 +101,7 @@ class FleetKiosk(StackedKiosk):
             presence,
             reader=None,
             timeouts=self.timeouts,
+            tick=0.5,
         )
 
     def _write_cash_counters(self) -> None:

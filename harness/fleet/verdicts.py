@@ -9,8 +9,8 @@
     failed, voided) and order by order (fee, refund), and names no document of a fleet terminal that no
     journal knows;
 (d) **printed twice**: no document came out of a printer twice, nor under two kiosks;
-(e) **PIN**: no resident's PIN in any artefact (journals, scripts, the ledger without its PDFs, the
-    report's tables, the log).
+(e) **PIN**: no resident's PIN in any artefact (journals, scripts, tray listings, cash counters, the
+    ledger without its PDFs, the log).
 
 Each verdict lists where it failed (kiosk, transaction, document); the first lines of the output say so.
 """
@@ -211,10 +211,12 @@ def printed_twice(ev: Evidence) -> Verdict:
 
 
 def no_pin(ev: Evidence) -> Verdict:
+    """PINs as a word of their own: not inside a longer run of letters, digits, dots or dashes (a UUID's
+    ``-4611-`` group or a time's ``.1234`` is not a PIN)."""
     v = Verdict("e", "no PIN in any artefact")
     pins = {pin: rid for rid, pin in ev.pins.items()}
     pattern = re.compile(
-        rb"(?<![0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![0-9A-Za-z.])"
+        rb"(?<![-0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![-0-9A-Za-z.])"
     )
     for path in _artefacts(ev.fleet_dir):
         v.checked += 1
@@ -227,7 +229,9 @@ def no_pin(ev: Evidence) -> Verdict:
 def _artefacts(fleet_dir: Path) -> list[Path]:
     names = ("journal.sqlite*", "script.jsonl", "jobs.jsonl", "cash.json")
     found = [p for n in names for p in (fleet_dir / "kiosks").rglob(n)]
-    found += [p for p in fleet_dir.glob("*") if p.suffix in (".csv", ".txt", ".log", ".jsonl", ".sqlite")]
+    # What the kiosks, the center and the harness's log left; not the tables derived from them here
+    # (summary, transactions.csv, Locust's CSVs), whose counts and figures are not PINs.
+    found += [p for p in fleet_dir.glob("*") if p.suffix in (".log", ".jsonl", ".sqlite")]
     return sorted(set(found))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import gevent
 from gevent.queue import Empty, Queue
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import WORKER_REPORT_INTERVAL, WorkerRunner
 
 from harness.fleet.center import CenterHandle
 from harness.fleet.host import CENTER_FILE
@@ -120,7 +120,8 @@ def _kiosk_done(environment: Environment, kiosk: str) -> None:
     users = int(getattr(options, "num_users", 0) or 0)
     log.info("kiosk %s done (%d of %d)", kiosk, len(fleet.done), users)
     if users and len(fleet.done) >= users and environment.runner is not None:
-        gevent.spawn_later(0.5, environment.runner.quit)
+        # one more stats report from every worker first (they report every WORKER_REPORT_INTERVAL s)
+        gevent.spawn_later(2 * WORKER_REPORT_INTERVAL, environment.runner.quit)
 
 
 def on_test_start(environment: Environment) -> None:

@@ -17,7 +17,7 @@ from harness.fleet.evidence import collect
 from harness.fleet.report import COLUMNS
 from harness.fleet.verdicts import judge
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # a whole fleet: about a minute here
 
 
 @pytest.fixture(scope="module")

@@ -67,13 +67,14 @@ def run(args: argparse.Namespace) -> int:
 
     transactions = args.transactions if args.transactions or args.duration else 10 * args.kiosks
     now = time.time()
-    settings = FleetSettings(
-        report, mix, schedule, args.seed, transactions, now + args.duration if args.duration else None, now
-    )
+    settings = FleetSettings(report, mix, schedule, args.seed, transactions, args.duration, now)
     center = Path(args.center) if args.center else None
     result = run_local(settings, args.kiosks, center, args.keep_pages)
     for line in first_lines(list(result.verdicts)):
         print(line)
+    if not result.transactions:
+        print("kiosk-harness fleet: no transaction ran (see fleet.log)", file=sys.stderr)
+        return 1
     print(f"report: {report / 'summary.txt'}, {report / 'report.html'}, {report / 'transactions.csv'}")
     return 0 if result.ok else 1
 

@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--mix", default="default")
     p.add_argument("--faults", default="")
     p.add_argument("--transactions", type=int, default=0)
-    p.add_argument("--deadline", type=float, default=0.0, help="wall clock after which nothing starts")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds from the fleet's first transaction")
     p.add_argument("--started", type=float, default=0.0, help="wall clock of the run's start")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Schedule.load(Path(args.faults)) if args.faults else Schedule.none(),
         args.seed,
         args.transactions or None,
-        args.deadline or None,
+        args.duration or None,
         args.started or time.time(),
     )
     try:

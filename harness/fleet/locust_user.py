@@ -88,7 +88,7 @@ def _settings(options: Any) -> FleetSettings:
         schedule,
         int(options.fleet_seed),
         int(options.fleet_transactions) or (None if duration else 10),
-        time.time() + duration if duration else None,
+        duration or None,
         time.time(),
     )
 
@@ -154,7 +154,7 @@ def on_quitting(environment: Environment) -> None:
         fleet.center.stop()
     for line in first_lines(list(result.verdicts)):
         print(line)
-    environment.process_exit_code = 0 if result.ok else 1
+    environment.process_exit_code = 0 if result.ok and result.transactions else 1
 
 
 class KioskHost:
@@ -165,8 +165,8 @@ class KioskHost:
         command = [sys.executable, "-m", "harness.fleet.host", "--fleet-dir", str(settings.fleet_dir)]
         command += ["--seed", str(settings.seed), "--mix", str(o.fleet_mix), "--faults", str(o.fleet_faults)]
         command += ["--transactions", str(settings.transactions or 0), "--started", str(settings.started)]
-        if settings.deadline:
-            command += ["--deadline", str(settings.deadline)]
+        if settings.duration:
+            command += ["--duration", str(settings.duration)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.queues: dict[str, Queue[dict[str, Any]]] = {}
         self.users = 0

@@ -73,7 +73,7 @@ def run_local(settings: FleetSettings, kiosks: int, given_center: Path | None, k
         for thread in threads:
             thread.start()
         try:
-            _progress(threads, steps, settings.transactions, settings.deadline)
+            _progress(threads, steps, settings.transactions)
         except KeyboardInterrupt:
             budget.stopped.set()
         for thread in threads:
@@ -92,7 +92,6 @@ def _progress(
     threads: list[threading.Thread],
     steps: queue.SimpleQueue[tuple[str, StepTiming]],
     total: int | None,
-    deadline: float | None,
 ) -> None:
     bar = tqdm(total=total, unit="tx", desc="fleet", dynamic_ncols=True, mininterval=0.5)
     failed = 0

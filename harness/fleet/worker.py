@@ -65,26 +65,45 @@ class FleetSettings:
     mix: Mix
     schedule: Schedule
     seed: int
-    transactions: int | None  # the budget over the whole fleet, or None with a deadline
-    deadline: float | None  # wall clock (time.time()) when no transaction may start any more
+    transactions: int | None  # the budget over the whole fleet, or None with a duration
+    duration: float | None  # seconds from the fleet's first transaction during which transactions start
     started: float  # wall clock of the run's start (fault windows count from it)
 
 
 class Budget:
-    """Transactions left to start, across processes: a counter file, and/or a deadline."""
+    """Transactions left to start, across processes: a counter file, and/or a deadline that the fleet's
+    first transaction sets (``counters/deadline``), so that card issuing and start-up do not count."""
 
     def __init__(self, settings: FleetSettings) -> None:
         self.settings = settings
         self.stopped = threading.Event()
+        self._deadline: float | None = None
 
     def take(self) -> bool:
         """True when one more transaction may start."""
         s = self.settings
-        if self.stopped.is_set() or (s.deadline is not None and time.time() >= s.deadline):
+        if self.stopped.is_set() or (s.duration is not None and time.time() >= self.deadline()):
             return False
         return (
             s.transactions is None or take(s.fleet_dir / "counters" / "started", s.transactions) is not None
         )
+
+    def deadline(self) -> float:
+        """The wall-clock end of a ``duration`` run (set once for every process). Raises OSError."""
+        if self._deadline is None:
+            path = self.settings.fleet_dir / "counters" / "deadline"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                raw = os.read(fd, 64).decode().strip()
+                if not raw:
+                    raw = str(time.time() + float(self.settings.duration or 0))
+                    os.write(fd, raw.encode())
+            finally:
+                os.close(fd)
+            self._deadline = float(raw)
+        return self._deadline
 
 
 class KioskWorker:

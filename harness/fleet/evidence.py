@@ -103,7 +103,13 @@ def collect(fleet_dir: Path, ledger: Path, *, keep_pages: bool = False) -> Evide
         script = _script(work)
         terminal = script[0]["terminal_id"] if script else ""
         closed = (work / "closed").read_text().strip() if (work / "closed").exists() else "not closed"
-        kiosks[work.name] = {"terminal_id": terminal, "closed": closed, "cash": _cash(work)}
+        recovered = work / "recovered.json"
+        kiosks[work.name] = {
+            "terminal_id": terminal,
+            "closed": closed,
+            "cash": _cash(work),
+            "recovered": json.loads(recovered.read_text()) if recovered.exists() else [],
+        }
         transactions += _transactions(work, script)
         jobs += _jobs(work, keep_pages)
     windows_file = fleet_dir / "fault-windows.jsonl"

@@ -97,6 +97,11 @@ def summary_lines(ev: Evidence, verdicts: list[Verdict], seconds: float) -> list
         f"{len(txns) / max(seconds, 1e-9):.2f} tx/s; {done} completed ({done / max(seconds, 1e-9):.2f}/s), "
         f"{sum(j.sheets_out for j in ev.jobs)} sheets printed"
     )
+    recovered = sum(len(k.get("recovered", [])) for k in ev.kiosks.values())
+    if recovered:
+        lines.append(
+            f"{recovered} transaction(s) finished by the kiosks' closing-time recovery (recovered.json)"
+        )
     stuck = [t for t in txns if t.stuck]
     if stuck:
         lines.append(f"{len(stuck)} transaction(s) where the resident found the kiosk stuck")

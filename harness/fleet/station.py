@@ -11,6 +11,7 @@ used), which is the kiosk's evidence after the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -103,6 +104,13 @@ class FleetKiosk(StackedKiosk):
             timeouts=self.timeouts,
             tick=0.5,
         )
+        self._stack.callback(self._restart_recovery)  # the first thing done when the kiosk closes
+
+    def _restart_recovery(self) -> None:
+        """Closing time: what a restart's recovery does (a result report still pending because its answer
+        was lost is sent again), journaled as the kiosk would; ``recovered.json`` lists it."""
+        done = [dataclasses.asdict(r) for r in recover(self.journal, self.client)]
+        (self.work / "recovered.json").write_text(json.dumps(done), encoding="utf-8")
 
     def _write_cash_counters(self) -> None:
         """The cash unit's own counters (coins and notes taken, coins paid out) as evidence."""

@@ -227,7 +227,7 @@ def no_pin(ev: Evidence) -> Verdict:
 
 
 def _artefacts(fleet_dir: Path) -> list[Path]:
-    names = ("journal.sqlite*", "script.jsonl", "jobs.jsonl", "cash.json")
+    names = ("journal.sqlite*", "script.jsonl", "jobs.jsonl", "cash.json", "recovered.json")
     found = [p for n in names for p in (fleet_dir / "kiosks").rglob(n)]
     # What the kiosks, the center and the harness's log left; not the tables derived from them here
     # (summary, transactions.csv, Locust's CSVs), whose counts and figures are not PINs.

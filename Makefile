@@ -3,7 +3,7 @@ VENV := .venv
 BIN  := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck pytest demo bench clean
+.PHONY: setup test lint typecheck pytest demo bench soak clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,12 @@ demo: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# 10,000 transactions from 50 kiosks against one local center under the default fault schedule, judged
+# from the evidence (docs/fleet.md); a benchmark, not a test. The report lands in out/soak/.
+soak: setup
+	rm -rf out/soak
+	$(BIN)/kiosk-harness fleet --kiosks 50 --transactions 10000 --faults default --seed 1 --report out/soak
 
 clean:
 	rm -rf $(VENV) out/* .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,10 @@ payment → result) from N concurrent kiosks against one ``mock-relay serve`` pr
 beside the bare cost of the same crypto and PDF work done in a loop in one process (the ceiling).
 
 Each kiosk thread keeps one mTLS keep-alive connection (http.client) and runs whole transactions for
-the Ohira residents (their municipality allows same-day reissue, so transactions can repeat).
+the Ohira residents (their municipality allows same-day reissue, so transactions can repeat). The kiosks
+run in ``LOADGEN_PROCESSES`` processes, and the CPU seconds the center and the load generator spent per
+transaction are printed too: when the center uses a whole core and the load generator less, the center is
+the bottleneck, not the load.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import base64
 import hashlib
 import http.client
 import json
+import multiprocessing
+import os
+import resource
 import signal
 import subprocess
 import sys
@@ -34,6 +40,7 @@ from firmware_sim.card.image import CardImage
 from firmware_sim.pki.hierarchy import TestPki
 from mock_relay.cli.cards import personalise_for
 from mock_relay.documents import build as documents
+from mock_relay.documents import pdf as pdf_module
 from mock_relay.jpki_check import JpkiChecker, auth_message
 from mock_relay.model import JST, YEAR_END_CLOSURE, OrderItem, Route
 from mock_relay.ocsp import OcspResponder
@@ -45,7 +52,8 @@ from mock_relay.tls import CenterPki, client_context
 RESIDENTS = ("V-001", "V-002", "V-003")  # 大衡村: refuse_same_day_reissue=False
 CALLS = ("open", "authenticate", "order", "documents", "payment", "result")
 SECONDS_PER_RUN = 6.0
-CLIENT_COUNTS = (1, 4)
+CLIENT_COUNTS = (1, 4, 16)
+LOADGEN_PROCESSES = 2
 
 
 def _clock() -> datetime:
@@ -102,11 +110,21 @@ class _Kiosk:
         timed("result", f"/v1/orders/{oid}/result", {"copies": copies})
 
 
-def _load(url: str, kiosks: list[_Kiosk]) -> tuple[float, dict[str, list[float]]]:
+def _kiosk_process(
+    url: str, specs: list[tuple[Path, Path]], queue: Any, seconds: float = SECONDS_PER_RUN
+) -> None:
+    """One load-generator process: a thread per kiosk; puts (done, timings, cpu seconds, error)."""
+    kiosks = [_Kiosk(url, tdir, card) for tdir, card in specs]
+    done, timings, errors = _threads(kiosks, seconds)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((done, dict(timings), usage.ru_utime + usage.ru_stime, str(errors[0]) if errors else ""))
+
+
+def _threads(kiosks: list[_Kiosk], seconds: float) -> tuple[int, dict[str, list[float]], list[BaseException]]:
     timings: dict[str, list[float]] = defaultdict(list)
     lock = threading.Lock()
     done = [0]
-    deadline = time.monotonic() + SECONDS_PER_RUN
+    deadline = time.monotonic() + seconds
     errors: list[BaseException] = []
 
     def worker(kiosk: _Kiosk) -> None:
@@ -122,15 +140,46 @@ def _load(url: str, kiosks: list[_Kiosk]) -> tuple[float, dict[str, list[float]]
             for k, v in local.items():
                 timings[k].extend(v)
 
-    start = time.monotonic()
     threads = [threading.Thread(target=worker, args=(k,)) for k in kiosks]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return done[0], timings, errors
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load(
+    url: str, specs: list[tuple[Path, Path]], server_pid: int
+) -> tuple[float, dict[str, list[float]], float, float]:
+    """Transactions/s, timings per call, center CPU s and load-generator CPU s per transaction.
+    Raises RuntimeError if a kiosk failed."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    parts = [specs[i::LOADGEN_PROCESSES] for i in range(LOADGEN_PROCESSES) if specs[i::LOADGEN_PROCESSES]]
+    procs = [ctx.Process(target=_kiosk_process, args=(url, part, queue)) for part in parts]
+    cpu0, start = _cpu_seconds(server_pid), time.monotonic()
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=SECONDS_PER_RUN + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed, center_cpu = time.monotonic() - start, _cpu_seconds(server_pid) - cpu0
+    errors = [r[3] for r in results if r[3]]
     if errors:
         raise RuntimeError(f"a kiosk failed: {errors[0]}")
-    return done[0] / (time.monotonic() - start), timings
+    done = sum(r[0] for r in results)
+    timings: dict[str, list[float]] = defaultdict(list)
+    for r in results:
+        for k, v in r[1].items():
+            timings[k].extend(v)
+    loadgen_cpu = sum(r[2] for r in results)
+    return done / elapsed, timings, center_cpu / max(done, 1), loadgen_cpu / max(done, 1)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -177,6 +226,49 @@ def _ceiling(data: Path) -> float:
     return (time.perf_counter() - start) / rounds
 
 
+def _render_cpu(data: Path, rounds: int = 20) -> tuple[float, float]:
+    """CPU seconds per 住民票 render: with the center's cached image objects dropped before every document
+    (each document decodes and deflates its images, as reportlab's drawImage does), then as served."""
+    registry = Registry(data / "registry.sqlite", seed=False)
+    resident = registry.resident("V-001")
+    assert resident is not None
+    now = _clock()
+    menu = rules.open_menu(registry, resident, Route.RESIDENCE, now)
+    priced = rules.price_order(registry, resident, menu, [OrderItem.parse({"type": "juminhyo"})], now)
+    out = []
+    for fresh in (True, False):
+        documents.render_document(
+            documents.build_document_request(
+                registry,
+                resident,
+                priced[0],
+                0,
+                "D-warm",
+                "AAAA-BBBB-CCCC-DDDD",
+                "https://127.0.0.1/v1/verify/w",
+                now,
+            )
+        )
+        start = time.process_time()
+        for i in range(rounds):
+            if fresh:
+                pdf_module._image_objects.cache_clear()
+            request = documents.build_document_request(
+                registry,
+                resident,
+                priced[0],
+                0,
+                f"D-{i}",
+                "AAAA-BBBB-CCCC-DDDD",
+                f"https://127.0.0.1/v1/verify/{i}",
+                now,
+            )
+            documents.render_document(request)
+        out.append((time.process_time() - start) / rounds)
+    registry.close()
+    return out[0], out[1]
+
+
 def run() -> list[Row]:
     """The benchmark rows. Raises RuntimeError if the server does not start or a transaction fails."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,14 +294,14 @@ def run() -> list[Row]:
             if not line.startswith("listening on "):
                 raise RuntimeError("mock-relay serve did not start")
             url = line.split()[-1]
-            rows = _measure(url, data, Path(tmp))
+            rows = _measure(url, data, Path(tmp), proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     return rows
 
 
-def _measure(url: str, data: Path, tmp: Path) -> list[Row]:
+def _measure(url: str, data: Path, tmp: Path, server_pid: int) -> list[Row]:
     pki, registry, center = (
         TestPki.open(data / "jpki"),
         Registry(data / "registry.sqlite"),
@@ -222,18 +314,14 @@ def _measure(url: str, data: Path, tmp: Path) -> list[Row]:
     registry.close()
     rows: list[Row] = []
     for n in CLIENT_COUNTS:
-        kiosks = [
-            _Kiosk(url, center.issue_terminal(f"T-{n}{i:03d}", tmp / f"T-{n}{i:03d}"), cards[i % len(cards)])
+        specs = [
+            (center.issue_terminal(f"T-{n}{i:03d}", tmp / f"T-{n}{i:03d}"), cards[i % len(cards)])
             for i in range(n)
         ]
-        tps, timings = _load(url, kiosks)
+        tps, timings, center_cpu, loadgen_cpu = _load(url, specs, server_pid)
+        note = f"{sum(len(v) for v in timings.values()) // 6} tx; CPU/tx center {center_cpu * 1000:.0f} ms"
         rows.append(
-            Row(
-                f"transactions/s, {n} kiosk(s)",
-                tps,
-                "tx/s",
-                f"{sum(len(v) for v in timings.values()) // 6} tx",
-            )
+            Row(f"transactions/s, {n} kiosk(s)", tps, "tx/s", f"{note}, load {loadgen_cpu * 1000:.0f} ms")
         )
         if n == CLIENT_COUNTS[-1]:
             for call in CALLS:
@@ -246,6 +334,15 @@ def _measure(url: str, data: Path, tmp: Path) -> list[Row]:
                         f"p99 {_pct(values, 0.99):.1f} ms",
                     )
                 )
+    fresh, cached = _render_cpu(data)
+    rows.append(
+        Row(
+            "documents: CPU per certificate",
+            cached * 1000,
+            "ms",
+            f"images re-encoded per document: {fresh * 1000:.1f} ms",
+        )
+    )
     per_tx = _ceiling(data)
     rows.append(Row("ceiling: crypto + rules + PDF per transaction", per_tx * 1000, "ms", "in-process loop"))
     rows.append(

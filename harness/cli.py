@@ -176,6 +176,13 @@ def _demo_ui(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    """``kiosk-harness fleet``: many kiosks, one center, a fault schedule, verdicts (harness.fleet)."""
+    from harness.fleet.cli import run
+
+    return run(args)
+
+
 def _common(p: argparse.ArgumentParser, *, reader: bool = True) -> None:
     p.add_argument("--work", help="working folder, kept (default: a temporary one, removed at the end)")
     p.add_argument("--keep", action="store_true", help="keep the temporary working folder")
@@ -223,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-timeout", type=float, default=60.0)
     p.set_defaults(func=_demo_ui)
     add_bench_commands(sub)
+    from harness.fleet.cli import add_arguments  # argparse only; the fleet loads when run
+
+    p = sub.add_parser("fleet", help="many kiosks against one center, under faults, with verdicts")
+    add_arguments(p)
+    p.set_defaults(func=_fleet)
     return parser
 
 

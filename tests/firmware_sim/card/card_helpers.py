@@ -45,18 +45,6 @@ def personalise(path: Path, pki_dir: Path, *, with_sign_cert: bool = True) -> Pa
 
 
 @pytest.fixture(scope="session")
-def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("pki")
-    TestPki.open(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def template_image(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return personalise(tmp_path_factory.mktemp("template") / "card.json", pki_dir)
-
-
-@pytest.fixture(scope="session")
 def child_template(pki_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An under-15 card: no signature certificate, key or PIN."""
     return personalise(tmp_path_factory.mktemp("child") / "card.json", pki_dir, with_sign_cert=False)

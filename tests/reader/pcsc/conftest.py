@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,28 +13,6 @@ from pcsc_helpers import PORT, ROOT, InsertCard, VirtualReader, wait_card
 @pytest.fixture(scope="session")
 def pcscd() -> None:
     subprocess.run([str(ROOT / "scripts" / "ensure-pcscd.sh")], check=True, timeout=30)
-
-
-@pytest.fixture(scope="session")
-def template_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from firmware_sim.holder import demo_holder
-    from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki.hierarchy import TestPki
-
-    base = tmp_path_factory.mktemp("pcsc-card")
-    pki = TestPki.open(base / "pki")
-    path = base / "card.json"
-    personalise_card(
-        path, pki=pki, holder=demo_holder(), auth_pin="1234", sign_pin="ABC123", kenmen_pin="5678"
-    )
-    return path
-
-
-@pytest.fixture
-def card_image(template_image: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "card.json"
-    shutil.copy(template_image, path)
-    return path
 
 
 @pytest.fixture

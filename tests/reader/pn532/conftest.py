@@ -3,37 +3,15 @@ and nfcpy-style byte helpers (HEX, CMD, RSP, ACK) for exact frames."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from pn532_helpers import AUTH_PIN, PUPI
+from pn532_helpers import PUPI
 
 from firmware_sim.card.mynumber import CardOptions, MyNumberCard
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams
-
-
-@pytest.fixture(scope="session")
-def template_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from firmware_sim.holder import demo_holder
-    from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki.hierarchy import TestPki
-
-    base = tmp_path_factory.mktemp("pn532-card")
-    path = base / "card.json"
-    personalise_card(path, pki=TestPki.open(base / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN)
-    return path
-
-
-@pytest.fixture
-def card_image(template_image: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the demo card (PIN counters are written back to the image)."""
-    path = tmp_path / "card.json"
-    shutil.copy(template_image, path)
-    return path
-
 
 SimFactory = Callable[..., Pn532Sim]
 

@@ -193,7 +193,7 @@ def _common(p: argparse.ArgumentParser, *, reader: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
-    from harness.cli_bench import add_bench_commands
+    from harness.cli.bench import add_bench_commands
 
     parser = argparse.ArgumentParser(prog="kiosk-harness", description="myna-kiosk test harness")
     parser.add_argument("-v", "--verbose", action="store_true")

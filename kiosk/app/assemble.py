@@ -115,7 +115,7 @@ class StartupReport:
     def lines(self) -> list[str]:
         """Human-readable lines (no personal data: transaction ids and yen only)."""
         out = [check.line() for check in self.checks]
-        out += [f"recovered {r.txn_id}: {r.action}, owed {r.refund_owed} yen" for r in self.recovered]
+        out += [r.line() for r in self.recovered]
         if not self.recovered:
             out.append("recovery: nothing unfinished in the journal")
         return out + [f"recovery: {line}" for line in self.cash]

@@ -18,6 +18,7 @@ credits it to the transaction that was taking money as it opens, before recovery
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,12 @@ class Recovered:
     center_refund_due: int | None  # the center's reconcile view before recovery (None: no order there)
     kiosk_refund_due: int  # fees of copies not printed, by the journal
     staff_code: str = ""  # as journaled at finish (RC1/RC2, +M03/+M04 for records faults)
+    pages: tuple[str, ...] = ()  # what became of each copy caught mid-print, and who said so
+
+    def line(self) -> str:
+        """The start-up report's line (transaction ids, yen and pages only). Never raises."""
+        text = f"recovered {self.txn_id}: {self.action}, owed {self.refund_owed} yen"
+        return text + "".join(f"; {page}" for page in self.pages)
 
 
 def recover(
@@ -75,8 +82,8 @@ def recover(
     done = []
     for txn in unfinished:
         try:
-            _settle_documents(journal, txn, printer, job_wait)
-            done.append(_recover_one(journal, center, txn, view))
+            pages = _settle_documents(journal, txn, printer, job_wait)
+            done.append(dataclasses.replace(_recover_one(journal, center, txn, view), pages=tuple(pages)))
         except RelayError as exc:
             log.warning("recovery of %s postponed: %s", txn.id, exc)
     return done
@@ -125,9 +132,13 @@ def _kiosk_refund_due(journal: Journal, txn_id: str) -> int:
     return sum(d.unit_fee for d in record.documents if d.state != "printed") if record else 0
 
 
-def _settle_documents(journal: Journal, txn: TxnRecord, printer: PrinterJobs | None, job_wait: float) -> None:
+def _settle_documents(
+    journal: Journal, txn: TxnRecord, printer: PrinterJobs | None, job_wait: float
+) -> list[str]:
     """Give every copy left issued/printing its final state (never printed twice): from the printer's
-    word on its job when it knows it, else from the journaled pages. Raises JournalWriteError."""
+    word on its job when it knows it, else from the journaled pages. Returns one line per copy caught
+    mid-print saying what came out and who said so. Raises JournalWriteError."""
+    said: list[str] = []
     for doc in txn.documents:
         if doc.state not in ("issued", "printing"):
             continue
@@ -146,6 +157,19 @@ def _settle_documents(journal: Journal, txn: TxnRecord, printer: PrinterJobs | N
             journal.document_state(doc.document_id, "printed", pages_printed=doc.pages)
         else:
             journal.document_state(doc.document_id, "failed", pages_printed=out, error=error)
+        if doc.state == "printing":
+            said.append(_pages_said(doc, out, fate))
+    return said
+
+
+def _pages_said(doc: DocRecord, out: int, fate: JobFate | None) -> str:
+    if fate is not None and fate.known and fate.pages is not None:
+        source = "as the printer says"
+    elif fate is not None:
+        source = "by the journal, unconfirmed: the printer no longer knows the job"
+    else:
+        source = "by the journal"
+    return f"copy {doc.document_id}: {out}/{doc.pages} page(s) {source}"
 
 
 def _ask_printer(printer: PrinterJobs | None, doc: DocRecord, job_wait: float) -> JobFate | None:

@@ -86,6 +86,7 @@ def test_the_printer_finishes_while_the_kiosk_is_down(
         state, journaled, out = check_books(kiosk, work / "spool")
         assert (state, journaled, out) == ("printed", 2, 2)  # the printer's word: both pages came out
         assert kiosk.recovered[0].kiosk_refund_due == 0
+        assert "2/2 page(s) as the printer says" in kiosk.recovered[0].line()  # the start-up report's line
 
 
 def test_a_jam_at_page_2_while_the_kiosk_is_down(
@@ -97,6 +98,7 @@ def test_a_jam_at_page_2_while_the_kiosk_is_down(
         state, journaled, out = check_books(kiosk, work / "spool")
         assert (state, journaled, out) == ("failed", 1, 1)  # the held job was killed: 1 sheet, fee owed
         assert kiosk.recovered[0].refund_owed == 500 - 300  # the fee back, for staff (nobody at the kiosk)
+        assert "1/2 page(s) as the printer says" in kiosk.recovered[0].line()
 
 
 @pytest.mark.parametrize("point", ["document:printing", "document:job"])

@@ -12,12 +12,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.ui.env import prepare_environment
 
 if TYPE_CHECKING:
     from kiosk.staff.diagnostics import DeviceStatus
+    from kiosk.ui.bridge import UiState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,10 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     count = 0
     for language in languages:
         for name, state in sample_states(language).items():
-            shell.pick_language(language)
-            if name == "language":
-                shell.open_language()
-            shell.show(state)
+            render_sample(shell, name, state, language)
             for _ in range(3):
                 EventLoop.idle()
             shell.export_to_png(str(args.out / f"{name}-{language}.png"))
@@ -63,6 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell.sound.stop_reminder()
     print(f"ui-screenshots: {count} screenshot(s) in {args.out}")
     return 0
+
+
+def render_sample(shell: Any, name: str, state: UiState, language: str) -> None:
+    """Show the sample ``state`` of screen ``name`` in ``language`` (the attract screen and the language list
+    are UI-local: the language is picked after the state is shown). Never raises for a sample state."""
+    shell.show(state)
+    if state.screen == "attract":
+        shell.pick_language(language)
+        if name == "language":
+            shell.open_language()
 
 
 STAFF_PASSCODE = "2468"

@@ -42,6 +42,7 @@ from kiosk.ui.screens import (
 )
 from kiosk.ui.screens.staff import attach_staff
 from kiosk.ui.sound import SoundPlayer
+from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
@@ -82,7 +83,8 @@ class KioskShell(BoxLayout):
     """Header + notice + one screen per ``UiState.screen``. ``show`` renders; taps reach ``on_intent``.
 
     The language chosen on the attract screen is UI-local until the resident starts (then it rides
-    on the ``start`` intent and the flow's view state carries it). A screen takes taps only from touches
+    on the ``start`` intent and the flow's view state carries it). Back on the attract screen after a
+    transaction, everything one resident chose is reset for the next: Japanese, normal text. A screen takes taps only from touches
     that began ``tap_guard`` seconds after it appeared; any touch while the countdown warns asks the flow
     for more time.
     """
@@ -131,6 +133,8 @@ class KioskShell(BoxLayout):
         previous, self.state = self.state, state
         if state.screen != "attract":
             self.language, self._language_open = state.language, False
+        elif previous.screen != "attract":  # a transaction ended: nothing of this resident stays
+            self.reset_resident()
         name = "language" if self._language_open and state.screen == "attract" else state.screen
         name = "cancel_ask" if state.cancel_asked else name
         name = "staff" if self.staff_open else name  # staff mode stays over the flow until 終了
@@ -138,9 +142,12 @@ class KioskShell(BoxLayout):
         THEME.use_language(self.language)
         self.header_text, self.large_text = tr("app_title"), tr("large_text")
         self.more_time_text = tr("more_time")
-        self.countdown_text = tr("countdown", n=state.countdown) if state.countdown is not None else ""
+        countdown = state.countdown
+        self.countdown_text = tr.plural("countdown", countdown) if countdown is not None else ""
         self.countdown_warning = state.countdown_warning
         self.notice_text = tr("countdown_warning") if state.countdown_warning else ""
+        step = None if self.staff_open or state.cancel_asked else step_of(state)
+        self.ids.steps.show([tr(key) for key in STEP_KEYS], step)
         manager = self.ids.manager
         if manager.current != name:
             self.current.clear()
@@ -148,6 +155,12 @@ class KioskShell(BoxLayout):
             self.shown_at = time.time()
         self.screens[name].render(state, tr)
         self._cue(previous, state)
+
+    def reset_resident(self) -> None:
+        """Forget what the last resident chose: Japanese, normal text, the language list closed. Never
+        raises."""
+        self.language, self._language_open = DEFAULT_LANGUAGE, False
+        THEME.large = False
 
     def _cue(self, previous: UiState, state: UiState) -> None:
         wrong = state.message == "msg_pin_incorrect" and previous.message != "msg_pin_incorrect"
@@ -219,6 +232,10 @@ class KioskShell(BoxLayout):
         """Larger-text mode on / off."""
         THEME.large = not THEME.large
         self.click()
+
+    def on_size(self, _instance: object, size: Any) -> None:
+        """Text and touch targets follow the screen's size (``Theme.fit_window``)."""
+        THEME.fit_window(float(size[0]), float(size[1]))
 
 
 def _kivy_home() -> str:

@@ -17,6 +17,7 @@ from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.ui.bridge import UiState
 from kiosk.ui.i18n import Translator
+from kiosk.ui.theme import THEME
 
 HERE = Path(__file__).resolve().parent
 
@@ -29,11 +30,51 @@ def load_kv(source: str | Path) -> None:
         Builder.load_file(path)
 
 
-class KTitle(Label):
+# Japanese and Chinese line-breaking rules (禁則処理): never start a line with a closing mark, a small kana or
+# ん, never end one with an opening bracket. Kivy wraps a run without spaces anywhere; these fix its lines.
+NO_LINE_START = frozenset("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮーんン、。，．）」』！？：；・％,.)!?:;%")
+NO_LINE_END = frozenset("（「『(")
+
+
+def kinsoku(lines: list[str]) -> list[str] | None:
+    """``lines`` with characters carried to the next line where a line would start with a closing mark
+    (or end with an opening one), or None when nothing needs to change. Never raises."""
+    fixed, changed = list(lines), False
+    for i in range(1, len(fixed)):
+        for _ in range(3):  # e.g. 「せん。」: carry up to three characters
+            before, after = fixed[i - 1], fixed[i]
+            if len(before) < 2 or not (after[:1] in NO_LINE_START or before[-1:] in NO_LINE_END):
+                break
+            fixed[i - 1], fixed[i], changed = before[:-1], before[-1] + after, True
+    return fixed if changed else None
+
+
+class Kinsoku:
+    """Mixed into a wrapping label: after Kivy lays the text out, lines that break against 禁則 are
+    re-broken (the label's ``text`` is untouched; only the drawn lines change)."""
+
+    _label: Any
+
+    def texture_update(self, *largs: Any) -> None:
+        super().texture_update(*largs)  # type: ignore[misc]
+        core = self._label
+        lines = ["".join(word.text for word in line.words) for line in getattr(core, "_cached_lines", [])]
+        fixed = kinsoku(lines) if len(lines) > 1 else None
+        if fixed is None:
+            return
+        original = core.text
+        core.text = "\n".join(fixed)
+        try:
+            super().texture_update(*largs)  # type: ignore[misc]
+        finally:
+            core.text = original
+
+
+class KTitle(Kinsoku, Label):
     """A screen's heading."""
 
 
-class KText(Label):
+class KText(Kinsoku, Label):
     """Body text that wraps to the width."""
 
 
@@ -41,11 +82,11 @@ class KWarn(KText):
     """A warning line (PIN tries, countdown)."""
 
 
-class KValue(Label):
+class KValue(Kinsoku, Label):
     """One line of a label / value table (pay, confirm): no wrap inside a row's cell."""
 
 
-class KButton(Button):
+class KButton(Kinsoku, Button):
     """A primary touch target, never smaller than the theme's 12 mm."""
 
 
@@ -72,9 +113,15 @@ class StepBar(BoxLayout):
     """The step indicator: the transaction's steps in order, the current one highlighted."""
 
     index = NumericProperty(-1)
+    _names: list[str] = []
+
+    def on_width(self, _instance: object, _width: float) -> None:
+        if self.index >= 0:
+            self.show(self._names, int(self.index))
 
     def show(self, names: list[str], index: int | None) -> None:
         """Show ``names`` with step ``index`` current (None: hide the bar). Never raises."""
+        self._names = names
         if index is None:
             self.index, self.opacity, self.height = -1, 0, 0
             return
@@ -85,9 +132,13 @@ class StepBar(BoxLayout):
                 label = StepLabel()
                 label.bind(texture_size=self._fit)
                 self.add_widget(label)
+        # a narrow screen names only the current step (the others keep their numbers): no word is broken
+        longest = max((len(word) for name in names for word in name.split()), default=0)
+        compact = longest * THEME.fs_small * 0.62 > self.width / max(1, len(names)) - dp(16)
         for i, (label, name) in enumerate(zip(reversed(self.children), names, strict=True)):
-            label.text = f"{i + 1} {name}"
             label.current, label.passed = i == index, i < index
+            label.text = f"{i + 1} {name}" if label.current or not compact else str(i + 1)
+            label.size_hint_x = 3 if label.current and compact else 1
         self._fit()
 
     def _fit(self, *_args: object) -> None:

@@ -80,6 +80,10 @@ class Theme(EventDispatcher):
         self.key = max(mm(TOUCH_MM), dp(60) * self.scale) * (1.2 if self.large else 1.0)
         self.gap = dp(12) * self.scale
 
+    def fs_body_normal(self) -> float:
+        """The body text size without large text at the current window scale. Never raises."""
+        return float(dp(20) * self.scale)
+
     def fit_window(self, width: float, height: float) -> None:
         """Scale sizes to a window of ``width`` x ``height`` pixels. Never raises."""
         side = min(width, height) / max(dp(1), 1.0)

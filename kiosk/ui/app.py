@@ -84,9 +84,9 @@ class KioskShell(BoxLayout):
 
     The language chosen on the attract screen is UI-local until the resident starts (then it rides
     on the ``start`` intent and the flow's view state carries it). Back on the attract screen after a
-    transaction, everything one resident chose is reset for the next: Japanese, normal text. A screen takes taps only from touches
-    that began ``tap_guard`` seconds after it appeared; any touch while the countdown warns asks the flow
-    for more time.
+    transaction, everything one resident chose is reset for the next: Japanese, normal text. A screen
+    takes taps only from touches that began ``tap_guard`` seconds after it appeared; any touch while the
+    countdown warns asks the flow for more time.
     """
 
     header_text = StringProperty("")

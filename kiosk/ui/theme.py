@@ -47,7 +47,7 @@ class Theme(EventDispatcher):
     fs_button = NumericProperty(dp(22))
     fs_small = NumericProperty(dp(16))  # header controls, step indicator
     touch = NumericProperty(mm(TOUCH_MM))  # the smallest touch target
-    key = NumericProperty(mm(TOUCH_MM))  # a keypad key / stepper key: larger than touch, larger again in large text
+    key = NumericProperty(mm(TOUCH_MM))  # keypad / stepper keys: above touch, larger again in large text
     gap = NumericProperty(dp(12))
     bg = ColorProperty((0.04, 0.09, 0.2, 1))
     fg = ColorProperty((1, 1, 1, 1))

@@ -113,15 +113,15 @@ class StepBar(BoxLayout):
     """The step indicator: the transaction's steps in order, the current one highlighted."""
 
     index = NumericProperty(-1)
-    _names: list[str] = []
+    _names: tuple[str, ...] = ()
 
     def on_width(self, _instance: object, _width: float) -> None:
         if self.index >= 0:
-            self.show(self._names, int(self.index))
+            self.show(list(self._names), int(self.index))
 
     def show(self, names: list[str], index: int | None) -> None:
         """Show ``names`` with step ``index`` current (None: hide the bar). Never raises."""
-        self._names = names
+        self._names = tuple(names)
         if index is None:
             self.index, self.opacity, self.height = -1, 0, 0
             return

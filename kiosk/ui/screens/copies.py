@@ -53,9 +53,10 @@ class CopiesScreen(KioskScreen):
         self._texts()
 
     def _texts(self) -> None:
-        if self._tr is not None:
-            self.count_text = self._tr.plural("copies_n", int(self.copies))
-            self.price_text = fee_line(self._tr, int(self.unit_fee), int(self.copies)) if self.unit_fee else ""
+        tr = self._tr
+        if tr is not None:
+            self.count_text = tr.plural("copies_n", int(self.copies))
+            self.price_text = fee_line(tr, int(self.unit_fee), int(self.copies)) if self.unit_fee else ""
 
 
 load_kv(__file__)

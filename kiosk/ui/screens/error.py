@@ -1,7 +1,7 @@
 """Outcome other than success: what to do (retry / city hall / staff / take money), every yen that came out
 (refund and change) or is still to come back, the staff code. The button does what the message asks:
-最初の画面へ for "start again", 終了 otherwise; "call a staff member" offers no button at all (the screen stays
-until staff deal with it, or the flow's timeout ends it; the journal keeps what is owed)."""
+最初の画面へ for "start again", 終了 otherwise; "call a staff member" offers no button at all (the screen
+stays until staff deal with it, or the flow's timeout ends it; the journal keeps what is owed)."""
 
 from __future__ import annotations
 

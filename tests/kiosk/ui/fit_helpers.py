@@ -4,6 +4,7 @@ background at >= 4.5:1 (3:1 for large text). A uniquely named helper module for 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,7 +67,7 @@ def fit_problems(root: Any, language: str, window: tuple[int, int]) -> list[str]
             if broken:
                 problems.append(f"{name}: a word broken inside ({broken[0]!r})")
         else:
-            for before, after in zip(lines, lines[1:], strict=False):
+            for before, after in itertools.pairwise(lines):
                 if after.lstrip()[:1] in NO_LINE_START or before.rstrip()[-1:] in NO_LINE_END:
                     problems.append(f"{name}: a line broken at {before[-3:]!r}/{after[:3]!r}")
     return problems

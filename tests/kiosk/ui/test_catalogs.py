@@ -88,7 +88,8 @@ def test_plural_po_round_trip(tmp_path: Path) -> None:
     assert parse_po(po)["k\0k"] == "{n} thing\0{n} things"
     with compile_po(po).open("rb") as mo:
         translation = gettext.GNUTranslations(mo)
-    assert translation.ngettext("k", "k", 1) == "{n} thing" and translation.ngettext("k", "k", 3) == "{n} things"
+    assert translation.ngettext("k", "k", 1) == "{n} thing"
+    assert translation.ngettext("k", "k", 3) == "{n} things"
     po.write_text('msgid "k"\nmsgid_plural "k"\nmsgstr[1] "x"\n', encoding="utf-8")
     with pytest.raises(CatalogError, match="out of order"):
         parse_po(po)

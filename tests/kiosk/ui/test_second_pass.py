@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from fit_helpers import contrast_problems, fit_problems, settle
 from kivy.metrics import mm
@@ -19,13 +19,12 @@ from kiosk.flow import events as ev
 from kiosk.ui.app import build_shell
 from kiosk.ui.bridge import UiOutcome, UiState, from_view, to_flow_event
 from kiosk.ui.i18n import LANGUAGES, Translator, option_value
-from kiosk.ui.screens.pin import PinKey
 from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME, contrast
 from kiosk.ui.widgets import KToggle, StepLabel, kinsoku
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flow"))
-from flow_fakes import PIN, build_kiosk  # noqa: E402
+from flow_fakes import PIN, build_kiosk
 
 SIZES = ((800, 600), (600, 1024), (1024, 768), (1280, 800), (1920, 1080))
 TIGHTEST = SIZES[:2]  # the smallest landscape and the portrait screen: every language, both text modes
@@ -132,9 +131,15 @@ class NextResidentTest(ShellTest):
 class KeypadTest(ShellTest):
     """Item 2: the PIN keys are >= 12 mm in every state, the same size under stress, larger in large text."""
 
-    STATES = {
-        "calm": replace(SAMPLES["pin"], message="", tries_left=3, last_try_warning=False, countdown=None,
-                        countdown_warning=False),
+    STATES: ClassVar[dict[str, UiState]] = {
+        "calm": replace(
+            SAMPLES["pin"],
+            message="",
+            tries_left=3,
+            last_try_warning=False,
+            countdown=None,
+            countdown_warning=False,
+        ),
         "wrong, last try, time running out": SAMPLES["pin"],
         "wrong once": replace(SAMPLES["pin"], tries_left=2, last_try_warning=False),
     }
@@ -174,7 +179,8 @@ class KeypadTest(ShellTest):
         pin = self.show(replace(self.STATES["calm"], language="en"))
         assert pin.message_text == ""  # no alarming "3 more tries" before any mistake
         pin = self.show(replace(self.STATES["wrong once"], language="en"))
-        assert pin.message_text == tr.plural("pin_wrong_tries", 2) == "Wrong PIN. 2 more wrong tries will lock it"
+        assert pin.message_text == tr.plural("pin_wrong_tries", 2)
+        assert pin.message_text == "Wrong PIN. 2 more wrong tries will lock it"
         pin = self.show(replace(SAMPLES["pin"], language="en"))
         assert pin.message_text == tr("pin_wrong_last")
         assert [w for w in walk(pin) if type(w).__name__ == "KWarn" and w.text] == [pin.ids.message]
@@ -217,7 +223,8 @@ class ButtonsTest(ShellTest):
         assert screen.for_text == "内容：住民票の写し  2通" and "1,000円札" in screen.accepted_text
         assert screen.remaining_text == "300円" and not screen.ids.cancel.disabled
         screen = self.show(replace(SAMPLES["pay"], inserted=1000, change=600))
-        assert screen.title_text == "お支払いが済みました" and screen.message_text == "おつり600円をお取りください"
+        assert screen.title_text == "お支払いが済みました"
+        assert screen.message_text == "おつり600円をお取りください"
         assert screen.ids.cancel.disabled and screen.ids.cancel.opacity == 0
         table = screen.ids.table
         assert table.width <= 520 and abs(table.center_x - screen.center_x) < 2  # labels near their amounts
@@ -255,7 +262,8 @@ class ContrastAndSelectionTest(ShellTest):
             THEME.large = large
             for name, (text, background) in THEME.text_pairs().items():
                 assert contrast(text, background) >= 4.5, (name, contrast(text, background))
-        assert contrast((1, 1, 1, 1), (0, 0, 0, 1)) > 20.9 and contrast((0.5, 0.5, 0.5, 1), (0.5, 0.5, 0.5, 1)) == 1
+        assert contrast((1, 1, 1, 1), (0, 0, 0, 1)) > 20.9
+        assert contrast((0.5, 0.5, 0.5, 1), (0.5, 0.5, 0.5, 1)) == 1
 
     def test_the_chosen_option_has_a_mark_not_only_a_colour(self) -> None:
         screen = self.show(SAMPLES["options"])
@@ -276,7 +284,8 @@ class ContrastAndSelectionTest(ShellTest):
         assert tile.disabled and tile.background_color == THEME.muted_bg
 
     def test_tax_years_in_reiwa_with_nendo_and_bunbun(self) -> None:
-        assert option_value(Translator("ja"), "2025", "year") == "令和7年度（2025年度）／令和6年分（2024年）の所得"
+        ja = option_value(Translator("ja"), "2025", "year")
+        assert ja == "令和7年度（2025年度）／令和6年分（2024年）の所得"
         assert "Reiwa 7" in option_value(Translator("en"), "2025", "year")
 
 
@@ -290,7 +299,8 @@ class StepsTest(ShellTest):
         assert step_of(SAMPLES["attract"]) is None and step_of(SAMPLES["done"]) is None
         self.show(SAMPLES["pay"])
         labels = list(reversed([w for w in self.shell.ids.steps.children if isinstance(w, StepLabel)]))
-        assert [lb.text for lb in labels] == [f"{i} {Translator('ja')(k)}" for i, k in enumerate(STEP_KEYS, 1)]
+        tr = Translator("ja")
+        assert [lb.text for lb in labels] == [f"{i} {tr(k)}" for i, k in enumerate(STEP_KEYS, 1)]
         assert [lb.current for lb in labels] == [False, False, False, False, True, False]
         self.show(SAMPLES["done"])
         assert self.shell.ids.steps.height == 0 and self.shell.ids.steps.opacity == 0

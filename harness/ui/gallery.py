@@ -22,18 +22,21 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Render each sample state in each asked language; exit 1 with a message if a font is missing."""
+    """Render each sample state in each asked language (and size, and text mode); exit 1 with a message if a
+    font is missing. Writes only under ``--out`` (out/screens by default, never docs/ unless asked)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out") / "screens")
     parser.add_argument("--languages", default="ja,en", help="comma-separated, or 'all'")
-    parser.add_argument("--size", default="800x600")
+    parser.add_argument("--size", default="800x600", help="WxH, or several comma-separated (names get -WxH)")
+    parser.add_argument("--screens", default="", help="comma-separated screen names (default: every screen)")
+    parser.add_argument("--large", action="store_true", help="large text too (names get -large)")
     args = parser.parse_args(argv)
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.size.split(",")]
     prepare_environment(Path(tempfile.mkdtemp(prefix="kivy-home-")), offscreen=True)
-    width, height = args.size.split("x")
     from kivy.config import Config
 
-    Config.set("graphics", "width", width)
-    Config.set("graphics", "height", height)
+    Config.set("graphics", "width", str(sizes[0][0]))
+    Config.set("graphics", "height", str(sizes[0][1]))
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -41,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kiosk.ui.app import build_shell
     from kiosk.ui.fonts import FontMissingError
     from kiosk.ui.i18n import LANGUAGES
+    from kiosk.ui.theme import THEME
 
     try:
         shell = build_shell()
@@ -49,15 +53,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     Window.add_widget(shell)
     languages = LANGUAGES if args.languages == "all" else tuple(args.languages.split(","))
+    wanted = set(args.screens.split(",")) if args.screens else None
     args.out.mkdir(parents=True, exist_ok=True)
     count = 0
-    for language in languages:
-        for name, state in sample_states(language).items():
-            render_sample(shell, name, state, language)
-            for _ in range(3):
-                EventLoop.idle()
-            shell.export_to_png(str(args.out / f"{name}-{language}.png"))
-            count += 1
+    for width, height in sizes:
+        Window.size = (width, height)
+        for large in (False, True) if args.large else (False,):
+            for language in languages:
+                for name, state in sample_states(language).items():
+                    if wanted is not None and name not in wanted:
+                        continue
+                    render_sample(shell, name, state, language)
+                    THEME.large = large
+                    for _ in range(3):
+                        EventLoop.idle()
+                    suffix = (f"-{width}x{height}" if len(sizes) > 1 else "") + ("-large" if large else "")
+                    shell.export_to_png(str(args.out / f"{name}-{language}{suffix}.png"))
+                    count += 1
+    THEME.large = False
     shell.sound.stop_reminder()
     print(f"ui-screenshots: {count} screenshot(s) in {args.out}")
     return 0

@@ -331,3 +331,20 @@ class FitTest(ShellTest):
                         found = fit_problems(self.shell, language, size) + contrast_problems(self.shell)
                         problems.extend(f"{where}: {p}" for p in found)
         assert problems == [], "\n".join(problems[:20])
+
+
+class PictureTest(ShellTest):
+    """Item 8: the card is drawn as an ID-1 card (85.60 x 53.98 mm), inside its frame, with an arrow head."""
+
+    def test_card_to_proportion_inside_its_frame_in_every_orientation(self) -> None:
+        for size in ((800, 600), (600, 1024), (1920, 1080)):
+            self.resize(size)
+            for name in ("place_card", "remove_card"):
+                picture = self.show(SAMPLES[name]).ids.illustration
+                _x, _y, w, h = picture.card_rect
+                assert abs(w / h - 85.60 / 53.98) < 0.01, (size, name)
+                for rx, ry, rw, rh in (picture.card_rect, picture.reader_rect, picture.slot_rect):
+                    assert picture.x - 1 <= rx and rx + rw <= picture.right + 1, (size, name)
+                    assert picture.y - 1 <= ry and ry + rh <= picture.top + 1, (size, name)
+                tip = picture.arrow_head[5]
+                assert (tip > picture.arrow_points[1]) == (name == "remove_card")  # down onto, up off

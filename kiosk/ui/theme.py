@@ -42,10 +42,13 @@ class Theme(EventDispatcher):
     large = BooleanProperty(False)
     scale = NumericProperty(1.0)  # the window's size against the 800x600 reference (fit_window)
     font = StringProperty("KioskJa")
+    # Five text sizes and no others (each size x bold x font is one opened font: few sizes draw fast and
+    # keep memory down): small (step indicator, header keys, notes), body (= buttons), title, display.
+    fs_small = NumericProperty(dp(16))
+    fs_body = NumericProperty(dp(21))
+    fs_button = NumericProperty(dp(21))
     fs_title = NumericProperty(dp(28))
-    fs_body = NumericProperty(dp(20))
-    fs_button = NumericProperty(dp(22))
-    fs_small = NumericProperty(dp(16))  # header controls, step indicator
+    fs_display = NumericProperty(dp(42))
     touch = NumericProperty(mm(TOUCH_MM))  # the smallest touch target
     key = NumericProperty(mm(TOUCH_MM))  # keypad / stepper keys: above touch, larger again in large text
     gap = NumericProperty(dp(12))
@@ -74,15 +77,16 @@ class Theme(EventDispatcher):
 
     def _resize(self) -> None:
         text = self.scale * (LARGE_SCALE if self.large else 1.0)
-        self.fs_title, self.fs_body, self.fs_button = dp(28) * text, dp(20) * text, dp(22) * text
-        self.fs_small = dp(16) * self.scale * (1.15 if self.large else 1.0)
+        self.fs_body = self.fs_button = round(dp(21) * text)
+        self.fs_title, self.fs_display = round(dp(28) * text), round(dp(42) * text)
+        self.fs_small = round(dp(16) * self.scale * (1.15 if self.large else 1.0))
         self.touch = max(mm(TOUCH_MM), dp(48) * self.scale)
         self.key = max(mm(TOUCH_MM), dp(60) * self.scale) * (1.2 if self.large else 1.0)
         self.gap = dp(12) * self.scale
 
     def fs_body_normal(self) -> float:
         """The body text size without large text at the current window scale. Never raises."""
-        return float(dp(20) * self.scale)
+        return float(round(dp(21) * self.scale))
 
     def fit_window(self, width: float, height: float) -> None:
         """Scale sizes to a window of ``width`` x ``height`` pixels. Never raises."""

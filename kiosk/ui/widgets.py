@@ -122,8 +122,8 @@ class StepBar(BoxLayout):
     def show(self, names: list[str], index: int | None) -> None:
         """Show ``names`` with step ``index`` current (None: hide the bar). Never raises."""
         self._names = tuple(names)
-        if index is None:
-            self.index, self.opacity, self.height = -1, 0, 0
+        if index is None:  # hidden, its room kept: no relayout (and no text redrawn) between screens
+            self.index, self.opacity = -1, 0
             return
         self.opacity, self.index = 1, index
         if len(self.children) != len(names):
@@ -143,7 +143,7 @@ class StepBar(BoxLayout):
 
     def _fit(self, *_args: object) -> None:
         tallest = max((c.texture_size[1] for c in self.children), default=0)
-        self.height = tallest + dp(14) if self.opacity else 0
+        self.height = tallest + dp(14)
 
 
 class KioskScreen(Screen):

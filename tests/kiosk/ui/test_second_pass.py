@@ -326,7 +326,7 @@ class FitTest(ShellTest):
                     for name, state in sample_states(language).items():
                         render_sample(self.shell, name, state, language)
                         THEME.large = large
-                        settle()
+                        settle(5)  # laid out as the next frames show it (a turned screen takes a few)
                         where = f"{name} {language} {size[0]}x{size[1]}{' large' if large else ''}"
                         found = fit_problems(self.shell, language, size) + contrast_problems(self.shell)
                         problems.extend(f"{where}: {p}" for p in found)

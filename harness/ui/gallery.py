@@ -112,6 +112,7 @@ def staff_board(out: Path) -> None:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from kiosk.journal.hopper_stock import HopperSlot
     from kiosk.journal.store import Journal
     from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, StaffAccess
     from kiosk.staff.passcode import PasscodeVerifier
@@ -134,7 +135,14 @@ def staff_board(out: Path) -> None:
             DeviceStatus("hopper 100 yen", False, "empty: count it"),
         ]
     )
-    access = StaffAccess(Diagnostics(journal, devices=devices), PasscodeVerifier.for_passcode(STAFF_PASSCODE))
+    hoppers = [  # as a store's kiosk is set up; the 100-yen hopper empty, as its device line says
+        HopperSlot(6, 500, 300, 40),
+        HopperSlot(3, 10, 500, 120),
+        HopperSlot(5, 100, 500, 0),
+        HopperSlot(4, 50, 500, 80),
+    ]
+    diagnostics = Diagnostics(journal, devices=devices, hoppers=hoppers)
+    access = StaffAccess(diagnostics, PasscodeVerifier.for_passcode(STAFF_PASSCODE))
     shell = build_shell(staff=access)
     Window.add_widget(shell)
     shell.open_staff()

@@ -40,7 +40,6 @@ from kiosk.ui.screens import (
     route,
     wait,
 )
-from kiosk.ui.screens.staff import attach_staff
 from kiosk.ui.sound import SoundPlayer
 from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME
@@ -119,7 +118,9 @@ class KioskShell(BoxLayout):
             self.screens[name] = cls(self, name=name)
             manager.add_widget(self.screens[name])
         self.staff_open = False
-        if staff is not None:
+        if staff is not None:  # imported only with staff mode: the diagnostics and journal are ~8 MiB
+            from kiosk.ui.screens.staff import attach_staff
+
             self.screens["staff"] = attach_staff(self, staff)
         self.show(self.state)
 
@@ -157,10 +158,11 @@ class KioskShell(BoxLayout):
         self._cue(previous, state)
 
     def reset_resident(self) -> None:
-        """Forget what the last resident chose: Japanese, normal text, the language list closed. Never
-        raises."""
+        """Forget what the last resident chose: Japanese, normal text, the language list closed, no sound
+        left playing. Never raises."""
         self.language, self._language_open = DEFAULT_LANGUAGE, False
         THEME.large = False
+        self.sound.stop_reminder()
 
     def _cue(self, previous: UiState, state: UiState) -> None:
         wrong = state.message == "msg_pin_incorrect" and previous.message != "msg_pin_incorrect"

@@ -154,8 +154,13 @@ class KioskShell(BoxLayout):
             self.current.clear()
             manager.current = name
             self.shown_at = time.time()
+            # the guard counts from the frame that draws the new screen: a slow frame does not eat into it
+            Clock.schedule_once(self._drawn_now, 0)
         self.screens[name].render(state, tr)
         self._cue(previous, state)
+
+    def _drawn_now(self, _dt: float) -> None:
+        self.shown_at = max(self.shown_at, time.time())
 
     def reset_resident(self) -> None:
         """Forget what the last resident chose: Japanese, normal text, the language list closed, no sound

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Render the staff screen with one open item to docs/screens/staff-ja.png (see
-harness.ui.gallery.staff_board).
-Run: .venv/bin/python scripts/staff-screenshot.py [OUT.png]"""
+"""Render the staff screen with one open item (see harness.ui.gallery.staff_board) to
+out/screens/staff-ja.png, or to OUT (e.g. docs/screens/staff-ja.png for the README: only when asked)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.ui.gallery import staff_board
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screens/staff-ja.png")
-    staff_board(out)
-    print(f"staff-screenshot: {out}")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", nargs="?", type=Path, default=Path("out") / "screens" / "staff-ja.png")
+    args = parser.parse_args()
+    staff_board(args.out)
+    print(f"staff-screenshot: {args.out}")

@@ -182,7 +182,7 @@ class TouchPlayer(Player):
 
     def _finish(self, _step: dict[str, Any]) -> None:
         screen = str(self._ui(lambda: self.shell.ids.manager.current))
-        self.hand.tap(screen, "finish", lambda s: s.ids.get("stop") or s.ids.get("finish"))
+        self.hand.tap(screen, "finish", lambda s: s.ids.get("finish"))
 
     def _ui(self, read: Callable[[], T], when: str = "") -> T:
         """Read something on the UI thread (once the shell shows ``when``). Raises TimeoutError."""

@@ -12,27 +12,31 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.ui.env import prepare_environment
 
 if TYPE_CHECKING:
     from kiosk.staff.diagnostics import DeviceStatus
+    from kiosk.ui.bridge import UiState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Render each sample state in each asked language; exit 1 with a message if a font is missing."""
+    """Render each sample state in each asked language (and size, and text mode); exit 1 with a message if a
+    font is missing. Writes only under ``--out`` (out/screens by default, never docs/ unless asked)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out") / "screens")
     parser.add_argument("--languages", default="ja,en", help="comma-separated, or 'all'")
-    parser.add_argument("--size", default="800x600")
+    parser.add_argument("--size", default="800x600", help="WxH, or several comma-separated (names get -WxH)")
+    parser.add_argument("--screens", default="", help="comma-separated screen names (default: every screen)")
+    parser.add_argument("--large", action="store_true", help="large text too (names get -large)")
     args = parser.parse_args(argv)
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.size.split(",")]
     prepare_environment(Path(tempfile.mkdtemp(prefix="kivy-home-")), offscreen=True)
-    width, height = args.size.split("x")
     from kivy.config import Config
 
-    Config.set("graphics", "width", width)
-    Config.set("graphics", "height", height)
+    Config.set("graphics", "width", str(sizes[0][0]))
+    Config.set("graphics", "height", str(sizes[0][1]))
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -40,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kiosk.ui.app import build_shell
     from kiosk.ui.fonts import FontMissingError
     from kiosk.ui.i18n import LANGUAGES
+    from kiosk.ui.theme import THEME
 
     try:
         shell = build_shell()
@@ -48,21 +53,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     Window.add_widget(shell)
     languages = LANGUAGES if args.languages == "all" else tuple(args.languages.split(","))
+    wanted = set(args.screens.split(",")) if args.screens else None
     args.out.mkdir(parents=True, exist_ok=True)
     count = 0
-    for language in languages:
-        for name, state in sample_states(language).items():
-            shell.pick_language(language)
-            if name == "language":
-                shell.open_language()
-            shell.show(state)
-            for _ in range(3):
-                EventLoop.idle()
-            shell.export_to_png(str(args.out / f"{name}-{language}.png"))
-            count += 1
+    for width, height in sizes:
+        Window.size = (width, height)
+        for large in (False, True) if args.large else (False,):
+            for language in languages:
+                for name, state in sample_states(language).items():
+                    if wanted is not None and name not in wanted:
+                        continue
+                    render_sample(shell, name, state, language)
+                    THEME.large = large
+                    for _ in range(3):
+                        EventLoop.idle()
+                    suffix = (f"-{width}x{height}" if len(sizes) > 1 else "") + ("-large" if large else "")
+                    shell.export_to_png(str(args.out / f"{name}-{language}{suffix}.png"))
+                    count += 1
+    THEME.large = False
     shell.sound.stop_reminder()
     print(f"ui-screenshots: {count} screenshot(s) in {args.out}")
     return 0
+
+
+def render_sample(shell: Any, name: str, state: UiState, language: str) -> None:
+    """Show the sample ``state`` of screen ``name`` in ``language`` (the attract screen and the language list
+    are UI-local: the language is picked after the state is shown). Never raises for a sample state."""
+    shell.show(state)
+    if state.screen == "attract":
+        shell.pick_language(language)
+        if name == "language":
+            shell.open_language()
 
 
 STAFF_PASSCODE = "2468"
@@ -91,6 +112,7 @@ def staff_board(out: Path) -> None:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
+    from kiosk.journal.hopper_stock import HopperSlot
     from kiosk.journal.store import Journal
     from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, StaffAccess
     from kiosk.staff.passcode import PasscodeVerifier
@@ -113,7 +135,14 @@ def staff_board(out: Path) -> None:
             DeviceStatus("hopper 100 yen", False, "empty: count it"),
         ]
     )
-    access = StaffAccess(Diagnostics(journal, devices=devices), PasscodeVerifier.for_passcode(STAFF_PASSCODE))
+    hoppers = [  # as a store's kiosk is set up; the 100-yen hopper empty, as its device line says
+        HopperSlot(6, 500, 300, 40),
+        HopperSlot(3, 10, 500, 120),
+        HopperSlot(5, 100, 500, 0),
+        HopperSlot(4, 50, 500, 80),
+    ]
+    diagnostics = Diagnostics(journal, devices=devices, hoppers=hoppers)
+    access = StaffAccess(diagnostics, PasscodeVerifier.for_passcode(STAFF_PASSCODE))
     shell = build_shell(staff=access)
     Window.add_widget(shell)
     shell.open_staff()

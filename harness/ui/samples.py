@@ -40,7 +40,7 @@ def sample_states(language: str = "ja") -> dict[str, UiState]:
         "options": replace(chosen, screen="options"),
         "copies": replace(chosen, screen="copies"),
         "confirm": replace(chosen, screen="confirm", fee=400),
-        "pay": replace(chosen, screen="pay", fee=400, inserted=1000, change=600),
+        "pay": replace(chosen, screen="pay", fee=400, inserted=100, countdown=95),
         "printing": replace(chosen, screen="printing", pages_printed=1, pages_total=2, can_cancel=False),
         "done": replace(chosen, screen="done", change=600, sound_on=True, can_cancel=False),
         "error": replace(base, screen="error", outcome=REFUNDED, change=300),

@@ -40,8 +40,8 @@ from kiosk.ui.screens import (
     route,
     wait,
 )
-from kiosk.ui.screens.staff import attach_staff
 from kiosk.ui.sound import SoundPlayer
+from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME
 from kiosk.ui.widgets import KioskScreen, load_kv
 
@@ -82,9 +82,10 @@ class KioskShell(BoxLayout):
     """Header + notice + one screen per ``UiState.screen``. ``show`` renders; taps reach ``on_intent``.
 
     The language chosen on the attract screen is UI-local until the resident starts (then it rides
-    on the ``start`` intent and the flow's view state carries it). A screen takes taps only from touches
-    that began ``tap_guard`` seconds after it appeared; any touch while the countdown warns asks the flow
-    for more time.
+    on the ``start`` intent and the flow's view state carries it). Back on the attract screen after a
+    transaction, everything one resident chose is reset for the next: Japanese, normal text. A screen
+    takes taps only from touches that began ``tap_guard`` seconds after it appeared; any touch while the
+    countdown warns asks the flow for more time.
     """
 
     header_text = StringProperty("")
@@ -117,7 +118,9 @@ class KioskShell(BoxLayout):
             self.screens[name] = cls(self, name=name)
             manager.add_widget(self.screens[name])
         self.staff_open = False
-        if staff is not None:
+        if staff is not None:  # imported only with staff mode: the diagnostics and journal are ~8 MiB
+            from kiosk.ui.screens.staff import attach_staff
+
             self.screens["staff"] = attach_staff(self, staff)
         self.show(self.state)
 
@@ -131,6 +134,8 @@ class KioskShell(BoxLayout):
         previous, self.state = self.state, state
         if state.screen != "attract":
             self.language, self._language_open = state.language, False
+        elif previous.screen != "attract":  # a transaction ended: nothing of this resident stays
+            self.reset_resident()
         name = "language" if self._language_open and state.screen == "attract" else state.screen
         name = "cancel_ask" if state.cancel_asked else name
         name = "staff" if self.staff_open else name  # staff mode stays over the flow until 終了
@@ -138,16 +143,31 @@ class KioskShell(BoxLayout):
         THEME.use_language(self.language)
         self.header_text, self.large_text = tr("app_title"), tr("large_text")
         self.more_time_text = tr("more_time")
-        self.countdown_text = tr("countdown", n=state.countdown) if state.countdown is not None else ""
+        countdown = state.countdown
+        self.countdown_text = tr.plural("countdown", countdown) if countdown is not None else ""
         self.countdown_warning = state.countdown_warning
         self.notice_text = tr("countdown_warning") if state.countdown_warning else ""
+        step = None if self.staff_open or state.cancel_asked else step_of(state)
+        self.ids.steps.show([tr(key) for key in STEP_KEYS], step)
         manager = self.ids.manager
         if manager.current != name:
             self.current.clear()
             manager.current = name
             self.shown_at = time.time()
+            # the guard counts from the frame that draws the new screen: a slow frame does not eat into it
+            Clock.schedule_once(self._drawn_now, 0)
         self.screens[name].render(state, tr)
         self._cue(previous, state)
+
+    def _drawn_now(self, _dt: float) -> None:
+        self.shown_at = max(self.shown_at, time.time())
+
+    def reset_resident(self) -> None:
+        """Forget what the last resident chose: Japanese, normal text, the language list closed, no sound
+        left playing. Never raises."""
+        self.language, self._language_open = DEFAULT_LANGUAGE, False
+        THEME.large = False
+        self.sound.stop_reminder()
 
     def _cue(self, previous: UiState, state: UiState) -> None:
         wrong = state.message == "msg_pin_incorrect" and previous.message != "msg_pin_incorrect"
@@ -219,6 +239,10 @@ class KioskShell(BoxLayout):
         """Larger-text mode on / off."""
         THEME.large = not THEME.large
         self.click()
+
+    def on_size(self, _instance: object, size: Any) -> None:
+        """Text and touch targets follow the screen's size (``Theme.fit_window``)."""
+        THEME.fit_window(float(size[0]), float(size[1]))
 
 
 def _kivy_home() -> str:

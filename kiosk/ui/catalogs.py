@@ -1,7 +1,9 @@
 """A small stdlib-only gettext compiler: ``.po`` (our own plain catalogs) to GNU ``.mo``.
 
 Enough for the catalogs under ``kiosk/locale``: single-line or continued ``msgid``/``msgstr`` strings with
-C escapes, comments and flags; no plurals or contexts (the screens do not use them).
+C escapes, comments and flags, and plural entries (``msgid_plural`` / ``msgstr[n]``, the forms chosen by
+the header's ``Plural-Forms``); no contexts (the screens do not use them). A plural entry is kept as
+``{"singular\\0plural": "form0\\0form1…"}``, which is how a ``.mo`` file stores it.
 """
 
 from __future__ import annotations
@@ -38,13 +40,21 @@ def parse_po(path: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
     msgid: str | None = None
     msgstr: str | None = None
+    plural: str | None = None
+    forms: list[str] = []
     current = ""
 
     def flush() -> None:
-        if msgid is not None:
-            if msgstr is None:
-                raise CatalogError(f"{path}: msgid {msgid!r} has no msgstr")
-            entries[msgid] = msgstr
+        if msgid is None:
+            return
+        if plural is not None:
+            if not forms:
+                raise CatalogError(f"{path}: plural msgid {msgid!r} has no msgstr[0]")
+            entries[f"{msgid}\0{plural}"] = "\0".join(forms)
+            return
+        if msgstr is None:
+            raise CatalogError(f"{path}: msgid {msgid!r} has no msgstr")
+        entries[msgid] = msgstr
 
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line, where = raw.strip(), f"{path}:{number}"
@@ -52,7 +62,21 @@ def parse_po(path: Path) -> dict[str, str]:
             continue
         if line.startswith("msgid "):
             flush()
-            msgid, msgstr, current = _unquote(line[6:], where), None, "id"
+            msgid, msgstr, plural, forms, current = _unquote(line[6:], where), None, None, [], "id"
+        elif line.startswith("msgid_plural "):
+            if msgid is None:
+                raise CatalogError(f"{where}: msgid_plural without msgid")
+            plural, current = _unquote(line[13:], where), "plural"
+        elif line.startswith("msgstr[") and plural is not None:
+            index, _, rest = line[7:].partition("]")
+            if not index.isdigit() or int(index) != len(forms):
+                raise CatalogError(f"{where}: plural forms out of order")
+            forms.append(_unquote(rest, where))
+            current = "form"
+        elif line.startswith('"') and current == "form" and forms:
+            forms[-1] += _unquote(line, where)
+        elif line.startswith('"') and current == "plural" and plural is not None:
+            plural += _unquote(line, where)
         elif line.startswith("msgstr "):
             if msgid is None:
                 raise CatalogError(f"{where}: msgstr without msgid")

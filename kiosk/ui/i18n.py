@@ -45,6 +45,18 @@ class Translator:
         if text == key:
             log.warning("catalog %s has no entry for %s", self.language, key)
             return ""
+        return self._format(key, text, values)
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The text for ``key`` in the language's plural form for the count ``n`` (gettext ``ngettext``;
+        ``{n}`` is filled in). Never raises."""
+        text = self._catalog.ngettext(key, key, n)
+        if text == key:
+            log.warning("catalog %s has no plural entry for %s", self.language, key)
+            return ""
+        return self._format(key, text, {"n": n, **values})
+
+    def _format(self, key: str, text: str, values: dict[str, object]) -> str:
         if not values:
             return text
         try:
@@ -62,8 +74,23 @@ def money(amount: int) -> str:
 _TRANSLATED_VALUES = ("all", "selected", "true", "false")
 
 
-def option_value(tr: Translator, value: str) -> str:
+REIWA_OFFSET = 2018  # 令和1年 = 2019
+
+
+def option_value(tr: Translator, value: str, name: str = "") -> str:
     """How an option's value reads on screen: the catalog's words for scope and yes/no values (the
-    center's booleans arrive as "True" / "False"), anything else (a year) as it is. Never raises."""
+    center's booleans arrive as "True" / "False"), a tax year in 令和 with 年度 and the income's 年分 made
+    explicit, anything else as it is. Never raises."""
     token = value.lower()
-    return tr("optval_" + token) if token in _TRANSLATED_VALUES else value
+    if token in _TRANSLATED_VALUES:
+        return tr("optval_" + token)
+    if name == "year" and value.isdigit() and len(value) == 4 and int(value) > REIWA_OFFSET + 1:
+        year = int(value)
+        return tr(
+            "year_value",
+            era=year - REIWA_OFFSET,
+            year=year,
+            income_era=year - 1 - REIWA_OFFSET,
+            income_year=year - 1,
+        )
+    return value

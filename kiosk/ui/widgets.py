@@ -1,4 +1,5 @@
-"""Shared widgets: text styles, the big button, and the base class every screen derives from."""
+"""Shared widgets: text styles, the big button, option toggles, the step indicator, and the base class every
+screen derives from."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from kivy.lang import Builder
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.ui.bridge import UiState
 from kiosk.ui.i18n import Translator
+from kiosk.ui.theme import THEME
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,11 +30,58 @@ def load_kv(source: str | Path) -> None:
         Builder.load_file(path)
 
 
-class KTitle(Label):
+# Japanese and Chinese line-breaking rules (禁則処理): never start a line with a closing mark, a small kana or
+# ん, never end one with an opening bracket. Kivy wraps a run without spaces anywhere; these fix its lines.
+# (code points, so that no text but the catalogs' is written here)
+_NO_START = (
+    "3041 3043 3045 3047 3049 3063 3083 3085 3087 308e 30a1 30a3 30a5 30a7 30a9 30c3 30e3 30e5 30e7 "
+    "30ee 30fc 3093 30f3 3001 3002 ff0c ff0e ff09 300d 300f ff01 ff1f ff1a ff1b 30fb ff05 002c 002e "
+    "0029 0021 003f 003a 003b 0025 "
+)  # small kana, ー, ん, closing marks and punctuation
+_NO_END = "ff08 300c 300e 0028"  # opening brackets
+NO_LINE_START = frozenset(chr(int(code, 16)) for code in _NO_START.split())
+NO_LINE_END = frozenset(chr(int(code, 16)) for code in _NO_END.split())
+
+
+def kinsoku(lines: list[str]) -> list[str] | None:
+    """``lines`` with characters carried to the next line where a line would start with a closing mark
+    (or end with an opening one), or None when nothing needs to change. Never raises."""
+    fixed, changed = list(lines), False
+    for i in range(1, len(fixed)):
+        for _ in range(3):  # e.g. 「せん。」: carry up to three characters
+            before, after = fixed[i - 1], fixed[i]
+            if len(before) < 2 or not (after[:1] in NO_LINE_START or before[-1:] in NO_LINE_END):
+                break
+            fixed[i - 1], fixed[i], changed = before[:-1], before[-1] + after, True
+    return fixed if changed else None
+
+
+class Kinsoku:
+    """Mixed into a wrapping label: after Kivy lays the text out, lines that break against 禁則 are
+    re-broken (the label's ``text`` is untouched; only the drawn lines change)."""
+
+    _label: Any
+
+    def texture_update(self, *largs: Any) -> None:
+        super().texture_update(*largs)  # type: ignore[misc]
+        core = self._label
+        lines = ["".join(word.text for word in line.words) for line in getattr(core, "_cached_lines", [])]
+        fixed = kinsoku(lines) if len(lines) > 1 else None
+        if fixed is None:
+            return
+        original = core.text
+        core.text = "\n".join(fixed)
+        try:
+            super().texture_update(*largs)  # type: ignore[misc]
+        finally:
+            core.text = original
+
+
+class KTitle(Kinsoku, Label):
     """A screen's heading."""
 
 
-class KText(Label):
+class KText(Kinsoku, Label):
     """Body text that wraps to the width."""
 
 
@@ -36,12 +89,68 @@ class KWarn(KText):
     """A warning line (PIN tries, countdown)."""
 
 
-class KButton(Button):
+class KValue(Kinsoku, Label):
+    """One line of a label / value table (pay, confirm): no wrap inside a row's cell."""
+
+
+class KButton(Kinsoku, Button):
     """A primary touch target, never smaller than the theme's 12 mm."""
 
 
 class KSecondary(KButton):
     """A secondary action (back, cancel)."""
+
+
+class KHeaderButton(Button):
+    """A header control (larger text, more time): as wide as its words, one line."""
+
+
+class KToggle(ToggleButton):
+    """An option value: selected shows yellow with a drawn mark (never colour alone)."""
+
+
+class StepLabel(Label):
+    """One step of the step indicator; ``current`` is highlighted with a mark, ``passed`` dimmed."""
+
+    current = BooleanProperty(False)
+    passed = BooleanProperty(False)
+
+
+class StepBar(BoxLayout):
+    """The step indicator: the transaction's steps in order, the current one highlighted."""
+
+    index = NumericProperty(-1)
+    _names: tuple[str, ...] = ()
+
+    def on_width(self, _instance: object, _width: float) -> None:
+        if self.index >= 0:
+            self.show(list(self._names), int(self.index))
+
+    def show(self, names: list[str], index: int | None) -> None:
+        """Show ``names`` with step ``index`` current (None: hide the bar). Never raises."""
+        self._names = tuple(names)
+        if index is None:  # hidden, its room kept: no relayout (and no text redrawn) between screens
+            self.index, self.opacity = -1, 0
+            return
+        self.opacity, self.index = 1, index
+        if len(self.children) != len(names):
+            self.clear_widgets()
+            for _ in names:
+                label = StepLabel()
+                label.bind(texture_size=self._fit)
+                self.add_widget(label)
+        # a narrow screen names only the current step (the others keep their numbers): no word is broken
+        longest = max((len(word) for name in names for word in name.split()), default=0)
+        compact = longest * THEME.fs_small * 0.62 > self.width / max(1, len(names)) - dp(16)
+        for i, (label, name) in enumerate(zip(reversed(self.children), names, strict=True)):
+            label.current, label.passed = i == index, i < index
+            label.text = f"{i + 1} {name}" if label.current or not compact else str(i + 1)
+            label.size_hint_x = 3 if label.current and compact else 1
+        self._fit()
+
+    def _fit(self, *_args: object) -> None:
+        tallest = max((c.texture_size[1] for c in self.children), default=0)
+        self.height = tallest + dp(14)
 
 
 class KioskScreen(Screen):

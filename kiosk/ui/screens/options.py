@@ -1,4 +1,5 @@
-"""Options: what the certificate shows (世帯全員/一部, 本籍 …); one toggle row per option offered."""
+"""Options: what the certificate shows (世帯全員/一部, 本籍 …); one toggle row per option offered. The chosen
+value is yellow, bold, framed and marked with a filled circle (never colour alone)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from typing import Any
 
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.ui.bridge import UiState
 from kiosk.ui.i18n import Translator, option_value
 from kiosk.ui.theme import THEME
-from kiosk.ui.widgets import KioskScreen, KText, load_kv
+from kiosk.ui.widgets import KioskScreen, KText, KToggle, load_kv
 
 
 class OptionsScreen(KioskScreen):
@@ -36,26 +36,28 @@ class OptionsScreen(KioskScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         for name, values in offered:
-            rows.add_widget(KText(text=tr("opt_" + name)))
+            rows.add_widget(KText(text=tr("opt_" + name), halign="left"))
             rows.add_widget(self._row(name, values, tr))
 
     def _row(self, name: str, values: tuple[str, ...], tr: Translator) -> BoxLayout:
-        row = BoxLayout(spacing=8, size_hint_y=None, height=THEME.touch)
+        row = BoxLayout(spacing=THEME.gap, size_hint_y=None)
         for value in values:
-            face = option_value(tr, value)
-            down = self._chosen.get(name) == value
-            toggle = ToggleButton(
-                text=face,
+            toggle = KToggle(
+                text=option_value(tr, value, name),
                 group=f"opt-{name}",
-                font_name=THEME.font,
-                font_size=THEME.fs_body,
-                state="down" if down else "normal",
+                state="down" if self._chosen.get(name) == value else "normal",
                 allow_no_selection=False,
             )
             toggle.option = (name, value)  # what a finger (or a test) looks for
             toggle.bind(on_release=lambda _b, n=name, v=value: self._chosen.__setitem__(n, v))
+            toggle.bind(height=lambda *_a, r=row: self._fit_row(r))
             row.add_widget(toggle)
+        self._fit_row(row)
         return row
+
+    @staticmethod
+    def _fit_row(row: BoxLayout) -> None:
+        row.height = max((c.height for c in row.children), default=THEME.touch)
 
     def next(self) -> None:
         self.send("options", tuple(sorted(self._chosen.items())))

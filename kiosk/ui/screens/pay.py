@@ -1,9 +1,10 @@
-"""Payment: due / inserted / still to pay / change, a notice (e.g. exact amount only: no change), and
-cancel (which returns the money)."""
+"""Payment: what is paid for, which coins and notes are taken, due / inserted / still to pay / change in one
+aligned table, a notice (e.g. exact amount only: no change), and cancel (which returns the money) while
+something is still due. Once nothing is due the title says so and cancel is gone."""
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.ui.bridge import UiState
 from kiosk.ui.i18n import Translator, money
@@ -12,6 +13,8 @@ from kiosk.ui.widgets import KioskScreen, load_kv
 
 class PayScreen(KioskScreen):
     title_text = StringProperty("")
+    for_text = StringProperty("")
+    accepted_text = StringProperty("")
     message_text = StringProperty("")
     due_label = StringProperty("")
     due_text = StringProperty("")
@@ -22,10 +25,19 @@ class PayScreen(KioskScreen):
     change_label = StringProperty("")
     change_text = StringProperty("")
     cancel_text = StringProperty("")
+    paid = BooleanProperty(False)
 
     def render(self, state: UiState, tr: Translator) -> None:
-        self.title_text, self.cancel_text = tr("pay_title"), tr("cancel")
-        self.message_text = tr(state.message) if state.message else ""
+        self.paid = state.fee > 0 and state.remaining == 0
+        self.title_text = tr("pay_title_paid") if self.paid else tr("pay_title")
+        self.cancel_text = tr("cancel")
+        item = f"{tr('cert_' + state.chosen_type)}  {tr.plural('copies_n', state.copies)}"
+        self.for_text = tr("label_value", label=tr("pay_for"), value=item) if state.chosen_type else ""
+        self.accepted_text = "" if self.paid else tr("pay_accepted")
+        if self.paid and state.change:
+            self.message_text = tr("done_change", change=tr("yen", amount=money(state.change)))
+        else:
+            self.message_text = tr(state.message) if state.message else ""
         self.due_label, self.inserted_label = tr("pay_due"), tr("pay_inserted")
         self.remaining_label, self.change_label = tr("pay_remaining"), tr("pay_change")
         self.due_text = tr("yen", amount=money(state.fee))

@@ -32,7 +32,7 @@ class PinDots(Widget):
 
     def _draw(self, *_args: object) -> None:
         self.canvas.clear()
-        d, gap = dp(36), dp(24)
+        d, gap = dp(36) * THEME.scale, dp(24) * THEME.scale
         left = self.center_x - (PIN_LENGTH * d + (PIN_LENGTH - 1) * gap) / 2
         with self.canvas:
             for i in range(PIN_LENGTH):
@@ -44,11 +44,35 @@ class PinDots(Widget):
                     Line(ellipse=(x, y, d, d), width=dp(2))
 
 
+class PinKey(KButton):
+    """A keypad key: ``THEME.key`` tall (12 mm or more, larger in large text), digits in title size."""
+
+
+class PinClearKey(KSecondary):
+    """訂正: a keypad key in the secondary colour."""
+
+
+FULL_TRIES = 3  # a card's PIN tries when nothing went wrong: nothing to warn about
+
+
+def pin_warning(state: UiState, tr: Translator) -> str:
+    """The one warning the PIN screen shows: a wrong PIN merged with what is left; before any mistake,
+    nothing (no alarming count) unless the card already has fewer tries. Never raises."""
+    left = state.tries_left
+    if state.message == "msg_pin_incorrect":
+        if state.last_try_warning or left == 1:
+            return tr("pin_wrong_last")
+        return tr.plural("pin_wrong_tries", left) if left is not None else tr("msg_pin_incorrect")
+    if state.last_try_warning:
+        return tr("pin_last_try")
+    if left is not None and left < FULL_TRIES:
+        return tr.plural("pin_tries_left", left)
+    return tr(state.message) if state.message else ""
+
+
 class PinScreen(KioskScreen):
     title_text = StringProperty("")
-    message_text = StringProperty("")
-    tries_text = StringProperty("")
-    last_try_text = StringProperty("")
+    message_text = StringProperty("")  # one warning at a time: a wrong PIN and what is left merged
     cancel_text = StringProperty("")
     filled = NumericProperty(0)
 
@@ -58,8 +82,7 @@ class PinScreen(KioskScreen):
         self._too_short = ""
         self._keys: dict[str, KButton] = {}
         for label in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok"):
-            key = KSecondary() if label == "clear" else KButton()
-            key.size_hint_y = 1
+            key = PinClearKey() if label == "clear" else PinKey()
             key.bind(on_release=lambda _b, k=label: self.press(k))
             self._keys[label] = key
             self.ids.keypad.add_widget(key)
@@ -69,10 +92,8 @@ class PinScreen(KioskScreen):
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.cancel_text = tr("pin_title"), tr("cancel")
         self._keys["clear"].text, self._keys["ok"].text = tr("pin_correct"), tr("pin_confirm")
-        self.message_text = tr(state.message) if state.message else ""
+        self.message_text = pin_warning(state, tr)
         self._too_short = tr("pin_too_short")
-        self.tries_text = tr("pin_tries_left", n=state.tries_left) if state.tries_left is not None else ""
-        self.last_try_text = tr("pin_last_try") if state.last_try_warning else ""
         self.clear()
 
     def press(self, key: str) -> None:

@@ -95,9 +95,13 @@ def device_name(st: Translator, device: str) -> str:
 
 
 def device_text(st: Translator, d: DeviceStatus) -> str:
-    """One device's status line. Never raises."""
+    """One device's status line in the staff's language: a working device says so and nothing more (the
+    drivers' own notes are English); a failing one adds the driver's note, which is what staff act on.
+    Never raises."""
     name = device_name(st, d.device)
-    return st("staff_device_ok" if d.ok else "staff_device_failed", device=name, detail=d.detail)
+    if d.ok:
+        return st("staff_device_ok", device=name)
+    return st("staff_device_failed", device=name, detail=d.detail)
 
 
 class LongPress:
@@ -270,7 +274,7 @@ class StaffScreen(KioskScreen):
         if not items:
             self._line(rows, st("staff_no_items"))
         self._section(st("staff_hoppers"))
-        for h in diag.hopper_stock():
+        for h in sorted(diag.hopper_stock(), key=lambda h: h.slot.coin):  # 10, 50, 100, 500 yen
             cap = "-" if h.slot.capacity is None else str(h.slot.capacity)
             self._line(rows, st("staff_hopper_line", coin=h.slot.coin, stock=h.stock, capacity=cap))
         self._section(st("staff_recent"))

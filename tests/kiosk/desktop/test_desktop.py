@@ -91,7 +91,7 @@ def test_a_whole_transaction_with_double_taps_and_keys_at_every_step(kiosk: Kios
     k.say("coin 500")
     k.ui("done", timeout=60)
     keys_do_nothing(k, "done")
-    k.tap("done", "stop", times=2)
+    k.tap("done", "finish", times=2)  # 音声停止 only silences; 終了 ends (the second tap lands on nothing)
     k.ui("attract")  # the card went at remove_card: nothing to chase
     seen = flow_screens(k.lines)
     assert "failed" not in seen and "aborting" not in seen, seen

@@ -17,7 +17,7 @@ from kiosk.ui.i18n import LANGUAGES, Translator, catalog_dir_name
 
 UI = Path(__file__).resolve().parents[3] / "kiosk" / "ui"
 POT = parse_po(LOCALE_DIR / "kiosk.pot")
-KEYS = sorted(k for k in POT if k)
+KEYS = sorted(k for k in POT if k)  # a plural entry's key is "singular\0plural"
 
 
 def catalog(language: str) -> dict[str, str]:
@@ -46,12 +46,58 @@ def test_compiled_catalog_reads_back_through_gettext(language: str, tmp_path: Pa
     with compile_po(po).open("rb") as mo:
         translation = gettext.GNUTranslations(mo)
     for key, text in catalog(language).items():
-        if key:
+        if "\0" in key:  # a plural entry: each form comes back for a count that selects it
+            singular = key.split("\0")[0]
+            forms = text.split("\0")
+            picked = {translation.ngettext(singular, singular, n) for n in (0, 1, 2, 5, 11)}
+            assert picked == set(forms), (language, singular)
+        elif key:
             assert translation.gettext(key) == text
 
 
+PLURAL_KEYS = ("copies_n", "countdown", "pin_tries_left", "pin_wrong_tries")
+SINGULAR = {  # the one form for n = 1 and the other for n = 2 in languages that inflect
+    "en": ("1 copy", "2 copies"),
+    "pt": ("1 cópia", "2 cópias"),
+    "es": ("1 copia", "2 copias"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_counts_use_gettext_plural_forms(language: str) -> None:
+    entries = catalog(language)
+    for key in PLURAL_KEYS:
+        assert f"{key}\0{key}" in entries and key not in entries, (language, key)
+    header = entries[""]
+    assert "Plural-Forms: nplurals=" in header, language
+    tr = Translator(language)
+    if language in SINGULAR:
+        assert (tr.plural("copies_n", 1), tr.plural("copies_n", 2)) == SINGULAR[language]
+        assert tr.plural("pin_wrong_tries", 1) != tr.plural("pin_wrong_tries", 2).replace("2", "1")
+    for key in PLURAL_KEYS:
+        assert "{" not in tr.plural(key, 2) and "2" in tr.plural(key, 2), (language, key)
+
+
+def test_plural_po_round_trip(tmp_path: Path) -> None:
+    po = tmp_path / "kiosk.po"
+    po.write_text(
+        'msgid ""\nmsgstr "Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "k"\nmsgid_plural "k"\nmsgstr[0] "{n} thing"\nmsgstr[1] "{n} things"\n',
+        encoding="utf-8",
+    )
+    assert parse_po(po)["k\0k"] == "{n} thing\0{n} things"
+    with compile_po(po).open("rb") as mo:
+        translation = gettext.GNUTranslations(mo)
+    assert translation.ngettext("k", "k", 1) == "{n} thing"
+    assert translation.ngettext("k", "k", 3) == "{n} things"
+    po.write_text('msgid "k"\nmsgid_plural "k"\nmsgstr[1] "x"\n', encoding="utf-8")
+    with pytest.raises(CatalogError, match="out of order"):
+        parse_po(po)
+
+
 def test_translator_formats_and_never_shows_a_key() -> None:
-    assert Translator("ko")("pin_tries_left", n=2) == "2번 더 틀리면 잠깁니다"
+    assert Translator("ko").plural("pin_tries_left", 2) == "2번 더 틀리면 잠깁니다"
+    assert Translator("en").plural("copies_n", 1) == "1 copy"
     assert Translator("xx").language == "ja"
     assert Translator("en")("no_such_key") == ""
 
@@ -74,9 +120,13 @@ def _keys_used_in_code() -> set[str]:
     used: set[str] = set()
     for path in UI.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            is_tr = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tr"
-            if is_tr and node.args and isinstance(node.args[0], ast.Constant):
+            if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "tr":
                 used.add(str(node.args[0].value))
+            elif isinstance(func, ast.Attribute) and func.attr == "plural":
+                used.add(f"{node.args[0].value}\0{node.args[0].value}")
     return used
 
 
@@ -147,7 +197,7 @@ def _cmap(path: Path) -> dict[int, str]:
 def test_language_font_has_every_glyph_of_its_catalog(language: str) -> None:
     cmap = _cmap(font_file(language))
     missing = {
-        ch for text in catalog(language).values() for ch in text if ch not in "\n" and ord(ch) not in cmap
+        ch for text in catalog(language).values() for ch in text if ch not in "\n\0" and ord(ch) not in cmap
     }
     assert not missing, f"{language} ({font_file(language).name}) lacks {sorted(missing)}"
 

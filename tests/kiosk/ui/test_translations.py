@@ -11,6 +11,9 @@ from kiosk.ui.i18n import LANGUAGES, catalog_dir_name
 SAME_IN_EVERY_LANGUAGE = {
     "yen",  # ¥{amount}
     "opt_my_number",  # マイナンバー / "My Number" is the card's name abroad too
+    "fee_times",  # {unit} × {count} = {total}: only placeholders and signs
+    "label_value",  # {label}: {value}
+    "step_pin",  # PIN is the word in Spanish and Tagalog too
 }
 
 

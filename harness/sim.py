@@ -168,7 +168,7 @@ class SimKiosk(StackedKiosk):
         self.printer_sim = self._printer_sim()
         self.printer = IppPrinter(self.printer_sim.uri, poll_interval=0.1)
         self._stack.callback(self.printer.close)
-        self.recovered = recover(self.journal, self.client, self.printer)  # copies mid-print: the printer says
+        self.recovered = recover(self.journal, self.client, self.printer)  # copies mid-print: as it says
         cap = s.get("heartbeat_s")  # the center asks every 60 s; a scenario may want them sooner
         self.heartbeat = Heartbeat(
             self.client, LiveDevices(self.cash, self.printer), cap=float(cap) if cap else None

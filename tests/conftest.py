@@ -45,3 +45,31 @@ def card_image(template_image: Path, tmp_path: Path) -> Path:
     path = tmp_path / "card.json"
     shutil.copy(template_image, path)
     return path
+
+
+# --- running in parallel (make test: pytest-xdist, --dist loadgroup) -------------------------------------
+# pcscd and its two vpcd readers are one machine-wide resource: a card another test put in a reader would be
+# seen (or taken) by a test on another worker. Every test that may reach them runs in one xdist group, so
+# those run one at a time on one worker while the rest spread over the others.
+_PCSC_FIXTURES = frozenset({"devices", "insert_card", "pcscd"})
+_PCSC_WORDS = ("vpcd", "pcscd", "pcsc://", "real_kiosk_helpers", "pcsc_helpers", '"pcsc"', "bench up")
+_SOURCES: dict[str, bool] = {}
+
+
+def _reaches_pcscd(item: pytest.Item) -> bool:
+    if item.get_closest_marker("pcsc") or _PCSC_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    path = str(item.path)
+    if path not in _SOURCES:
+        try:
+            text = item.path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        _SOURCES[path] = any(word in text for word in _PCSC_WORDS)
+    return _SOURCES[path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _reaches_pcscd(item):
+            item.add_marker(pytest.mark.xdist_group("pcscd"))

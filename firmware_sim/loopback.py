@@ -1,4 +1,4 @@
-"""``sim://<card image>``: the virtual My Number card in this process, as a reader transport.
+"""``sim://<card image>``: the virtual My Number card (or phone, by the image's form) in this process, as a reader transport.
 
 Registered as the ``myna_kiosk.transports`` entry point ``sim`` (pyproject.toml), so ``reader``
 opens it with ``open_transport("sim:///path/card.json")`` without importing firmware_sim.
@@ -11,7 +11,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from firmware_sim.card.image import CardImageError
-from firmware_sim.card.mynumber import CardOptions, MyNumberCard
+from firmware_sim.card.mynumber import CardOptions
+from firmware_sim.phone.load import open_device
 from reader.errors import TransportError
 from reader.loopback import LoopbackTransport
 
@@ -40,7 +41,7 @@ def open_sim_transport(url: str) -> LoopbackTransport:
         keep_security_on_reselect=_flag(query, "keep_on_reselect", True),
     )
     try:
-        card = MyNumberCard.from_image(path, options)
-    except CardImageError as exc:
+        card = open_device(path, options)
+    except (CardImageError, ValueError) as exc:
         raise TransportError(f"virtual card: {exc}") from exc
     return LoopbackTransport(card, name=f"sim:{path}", extended=_flag(query, "extended", True))

@@ -34,6 +34,7 @@ from reader.constants import (
     TOKEN_INFO_SIZE,
     JpkiFile,
     KenmenFile,
+    TokenForm,
     TokenLabel,
 )
 
@@ -50,6 +51,11 @@ _DER = Encoding.DER
 CKF_RNG, CKF_WRITE_PROTECTED, CKF_LOGIN_REQUIRED = 0x1, 0x2, 0x4
 CKF_USER_PIN_INITIALIZED, CKF_TOKEN_INITIALIZED = 0x8, 0x400
 CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION = 0, 0xFFFFFFFF
+#: The token label a smartphone is personalised with, by form.
+PHONE_LABELS: dict[TokenForm, str] = {
+    TokenForm.ANDROID: TokenLabel.SMARTPHONE_ANDROID,
+    TokenForm.IPHONE: TokenLabel.SMARTPHONE_IOS,
+}
 
 
 @dataclass(frozen=True)
@@ -186,12 +192,22 @@ def personalise_card(
     atr: bytes = ATR_OPENSC_JPKI,
     issued_by: str = "firmware-sim",
     key_factory: KeyFactory | None = None,
+    form: str = TokenForm.CARD,
 ) -> PersonalisedCard:
     """Issue a complete virtual My Number card for ``holder`` and write its image to ``path``.
+
+    ``form`` ``android`` or ``iphone`` issues a smartphone instead (docs/card.md §12): token label
+    ``JPKIAPGPSETOKEN`` / ``JPKIAPIOSTOKEN``, the two JPKI PINs only, no 券面 APs; an iPhone gets no
+    signature key pair (an assumption, firmware_sim/phone/iphone.py A2). The certificates come from the
+    same test CAs as the card's (docs/card.md §12.2).
 
     Raises ValueError for a bad PIN format, an invalid holder or a bad validity window; PkiError if the
     PKI cannot be used; OSError / CardImageError if the image cannot be written.
     """
+    form = TokenForm(form)
+    if form not in PHONE_LABELS and form is not TokenForm.CARD:
+        raise ValueError(f"cannot personalise a {form.value!r}")
+    with_sign_cert = with_sign_cert and form is not TokenForm.IPHONE
     validate_pins(auth_pin, sign_pin if with_sign_cert else None, kenmen_pin)
     holder.validate()
     start, end = certificate_validity(
@@ -203,7 +219,9 @@ def personalise_card(
         auth_key.public_key(), not_before=start, not_after=end, cn=opaque_id(holder.municipality_code)
     )
     jpki_files: dict[int, bytes] = {
-        JpkiFile.TOKEN_INFO: build_token_info(f"{secrets.randbits(52):016d}"),
+        JpkiFile.TOKEN_INFO: build_token_info(
+            f"{secrets.randbits(52):016d}", label=PHONE_LABELS.get(form, TokenLabel.MY_NUMBER_CARD)
+        ),
         JpkiFile.CERT_PRESENCE: build_cert_presence(with_sign_cert=with_sign_cert),
         JpkiFile.AUTH_CERT: auth_cert.public_bytes(_DER),
         JpkiFile.AUTH_CA_CERT: pki.auth_ca_cert.public_bytes(_DER),
@@ -213,6 +231,9 @@ def personalise_card(
         "kenmen": PinSpec(kenmen_pin.encode("ascii"), KENMEN_PIN_MAX_TRIES),
     }
     meta = _meta(holder, auth_cert, issued_by)
+    if form is not TokenForm.CARD:
+        del pins["kenmen"]
+        meta["form"] = form.value
     sign_cert = None
     sign_key_pem = None
     if with_sign_cert:
@@ -223,7 +244,7 @@ def personalise_card(
         pins["sign"] = PinSpec(sign_pin.encode("ascii"), SIGN_PIN_MAX_TRIES)
         meta["sign_cert_serial"] = serial_hex(sign_cert.serial_number)
         sign_key_pem = key_pem(sign_key)
-    kenmen = build_kenmen_files(holder, pki.kenmen_signing_key())
+    kenmen = build_kenmen_files(holder, pki.kenmen_signing_key()) if form is TokenForm.CARD else {}
     CardImage.create(
         Path(path),
         atr=atr,

@@ -92,15 +92,19 @@ def cmd_readers(args: argparse.Namespace, out: Out) -> int:
 def gather_info(client: JpkiClient) -> dict[str, Any]:
     """What `info` shows, as a JSON-able dict. Raises CardError subclasses."""
     card = client.detect()
-    cert = _cert_fields(client.read_certificate(CertKind.AUTH))
     presence = client.cert_presence()
     info: dict[str, Any] = {
         "token": card.token,
         "card": card.description,
         "reader": card.reader,
         "atr": card.atr.hex().upper(),
+        "form": card.form.value,
     }
-    info.update({f"auth_cert_{key}": value for key, value in cert.items()})
+    if card.auth_cert_needs_pin:  # a phone shows its certificate only after the PIN / unlock
+        info["auth_cert_needs_pin"] = True
+    else:
+        cert = _cert_fields(client.read_certificate(CertKind.AUTH))
+        info.update({f"auth_cert_{key}": value for key, value in cert.items()})
     info["auth_pin_tries_left"] = client.pin_status(KeyKind.AUTH)
     info["sign_cert_present"] = presence.sign
     info["sign_pin_tries_left"] = client.pin_status(KeyKind.SIGN) if presence.sign else None
@@ -117,10 +121,13 @@ def cmd_info(args: argparse.Namespace, out: Out) -> int:
     out(f"Reader:            {info['reader']}")
     out(f"Card:              {info['card']} (token {info['token']})")
     out(f"ATR:               {info['atr']}")
-    out(f"Auth certificate:  {info['auth_cert_subject']}")
-    out(f"  serial:          {info['auth_cert_serial']}")
-    out(f"  issuer:          {info['auth_cert_issuer']}")
-    out(f"  valid:           {info['auth_cert_not_before']} .. {info['auth_cert_not_after']}")
+    if info.get("auth_cert_needs_pin"):
+        out("Auth certificate:  readable after the auth PIN (smartphone)")
+    else:
+        out(f"Auth certificate:  {info['auth_cert_subject']}")
+        out(f"  serial:          {info['auth_cert_serial']}")
+        out(f"  issuer:          {info['auth_cert_issuer']}")
+        out(f"  valid:           {info['auth_cert_not_before']} .. {info['auth_cert_not_after']}")
     out(f"Auth PIN:          {info['auth_pin_tries_left']} tries left")
     sign = info["sign_pin_tries_left"]
     out(f"Sign password:     {'no signature certificate' if sign is None else f'{sign} tries left'}")

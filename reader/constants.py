@@ -5,7 +5,7 @@ Pure data: firmware_sim imports this module too.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Aid:
@@ -129,6 +129,26 @@ class TokenLabel:
     JUKI_CARD = "JPKIAPICCTOKEN"
     SMARTPHONE_ANDROID = "JPKIAPGPSETOKEN"
     SMARTPHONE_IOS = "JPKIAPIOSTOKEN"
+
+
+class TokenForm(StrEnum):
+    """What holds the JPKI certificates, by token label (docs/card.md §12): the card, an Android phone's
+    secure element, an iPhone (label and behaviour unconfirmed), the old 住基カード."""
+
+    CARD = "card"
+    ANDROID = "android"
+    IPHONE = "iphone"
+    JUKI = "juki"
+
+
+TOKEN_FORMS: dict[str, TokenForm] = {
+    TokenLabel.MY_NUMBER_CARD: TokenForm.CARD,
+    TokenLabel.SMARTPHONE_ANDROID: TokenForm.ANDROID,
+    TokenLabel.SMARTPHONE_IOS: TokenForm.IPHONE,
+    TokenLabel.JUKI_CARD: TokenForm.JUKI,
+}
+#: The forms the kiosk can use for コンビニ交付 (the 住基カード cannot).
+KIOSK_FORMS = (TokenForm.CARD, TokenForm.ANDROID, TokenForm.IPHONE)
 
 
 # ATRs: contact ATR that OpenSC's jpki driver matches, and the one advertising extended length.

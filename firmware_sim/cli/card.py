@@ -84,6 +84,12 @@ def add_commands(sub: Any) -> None:
     validity.add_argument("--valid-days", type=_positive, metavar="N", help="certificates valid for N days")
     new.add_argument("--no-sign-cert", action="store_true", help="no signature certificate (under-15 card)")
     new.add_argument("--atr", choices=tuple(ATRS), default="opensc", help="ATR (default opensc)")
+    new.add_argument(
+        "--form",
+        choices=("card", "android", "iphone"),
+        default="card",
+        help="a My Number card, or a smartphone holding the JPKI certificate (docs/card.md §12)",
+    )
     new.set_defaults(func=_cmd_new)
 
     cert = group.add_parser("cert", help="print a certificate from a card as PEM")
@@ -161,6 +167,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
             not_after=not_after,
             with_sign_cert=not args.no_sign_cert,
             atr=ATRS[args.atr],
+            form=args.form,
         )
     except ValueError as exc:
         return _fail("new", str(exc), 2)

@@ -63,6 +63,7 @@ def personalise_for(
     sign_pin: str = "ABC123",
     expired: bool = False,
     key_factory: KeyFactory | None = None,
+    form: str = "card",
 ) -> PersonalisedCard:
     """Personalise a card image for ``resident_id`` and bind its auth certificate in ``registry``.
 
@@ -83,8 +84,11 @@ def personalise_for(
         with_sign_cert=not under_15,
         issued_by="mock-relay",
         key_factory=key_factory,
+        form=form,
     )
-    registry.bind_card(resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex)
+    registry.bind_card(
+        resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex, form=form
+    )
     return card
 
 
@@ -96,19 +100,22 @@ def issue_card(
     auth_pin: str = "1234",
     sign_pin: str = "ABC123",
     expired: bool = False,
+    form: str = "card",
 ) -> dict[str, Any]:
-    """``mock-relay card new``: as :func:`personalise_for` on the data directory; returns a JSON summary."""
+    """``mock-relay card new``: as :func:`personalise_for` on the data directory (``form`` card, android or
+    iphone); returns a JSON summary."""
     owner_only_dir(data)
     pki = TestPki.open(data / "jpki")
     registry = Registry(data / "registry.sqlite")
     try:
         card = personalise_for(
-            pki, registry, resident_id, out, auth_pin=auth_pin, sign_pin=sign_pin, expired=expired
+            pki, registry, resident_id, out, auth_pin=auth_pin, sign_pin=sign_pin, expired=expired, form=form
         )
     finally:
         registry.close()
     return {
         "card": str(out),
+        "form": form,
         "resident_id": resident_id,
         "auth_serial": card.auth_serial_hex,
         "cert_serial_hash": cert_serial_hash(card.auth_cert.serial_number),

@@ -390,6 +390,7 @@ REFUSAL_CODES = frozenset(
         "moved_in_today",
         "unknown_resident",
         "card_not_bound",
+        "form_not_accepted",
         "issued_today",
         "household_move_out",
         "not_registered_honseki",

@@ -23,6 +23,7 @@ from reader.constants import (
     SHA256_DIGESTINFO_PREFIX,
     SIGN_P2_CURRENT_EF,
     SIGN_PIN_MAX_TRIES,
+    TOKEN_FORMS,
     TOKEN_LABEL_SIZE,
     VERIFY_P2_CURRENT_EF,
     Aid,
@@ -30,7 +31,6 @@ from reader.constants import (
     Ins,
     JpkiFile,
     SignScheme,
-    TOKEN_FORMS,
     TokenForm,
     TokenLabel,
 )

@@ -137,6 +137,7 @@ _PROBLEMS: Mapping[str, _Kind] = {
     "card_not_yet_usable": _Kind("next_day"),
     "unknown_resident": _Kind("ask_city_hall"),
     "card_not_bound": _Kind("ask_city_hall"),
+    "form_not_accepted": _Kind("use_card"),
     "issued_today": _Kind("next_day"),
     "household_move_out": _Kind("ask_city_hall"),
     "not_registered_honseki": _Kind("register_honseki_first"),

@@ -38,4 +38,6 @@ class AndroidPhone(CardOS):
         options = options or CardOptions()
         self.image = image
         self.jpki = PhoneJpkiAp(image, keep_security_on_reselect=options.keep_security_on_reselect)
-        super().__init__(image.atr, [self.jpki], timing=options.timing, fail_first_apdu=options.fail_first_apdu)
+        super().__init__(
+            image.atr, [self.jpki], timing=options.timing, fail_first_apdu=options.fail_first_apdu
+        )

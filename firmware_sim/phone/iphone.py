@@ -19,7 +19,8 @@ A4. A PIN sent from the reader (VERIFY ``0018`` with data) is refused with ``69 
     satisfied) and counts nothing: the PIN is entered on the phone only.
 A5. When the phone's auth PIN is locked (too many wrong entries on the phone), the status query answers
     ``69 84`` whatever the biometrics said.
-A6. The command ``80 FC 00 00`` ("last command indicator", MCARD) is accepted and answered ``90 00``.
+Not modelled: ``80 FC 00 00`` ("last command indicator"), which MCARD attributes to the iPhone token; the
+kiosk never sends it, and its answer on the phone is not known.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from firmware_sim.card.mynumber import CardOptions
 from reader.apdu import CommandApdu
 from reader.constants import SW, Ins, JpkiFile
 
-LAST_COMMAND_INS = 0xFC  # 80 FC 00 00 (A6)
 AUTH = "auth"
 
 
@@ -46,8 +46,19 @@ class Unlock:
     biometrics_refused: bool = False  # the phone refused the face or finger: stays locked
 
 
+UNLOCK_WORDS = ("face_id", "none", "refused")
+
+
+def unlock_from_word(word: str) -> Unlock:
+    """``face_id`` (unlocked), ``none`` (not unlocked), ``refused`` (biometrics refused) as an Unlock.
+    Raises ValueError for another word."""
+    if word not in UNLOCK_WORDS:
+        raise ValueError(f"unlock must be one of {', '.join(UNLOCK_WORDS)}, not {word!r}")
+    return Unlock(unlocked=word != "none", biometrics_refused=word == "refused")
+
+
 class IPhoneJpkiAp(JpkiAp):
-    """The iPhone's JPKI applet under assumptions A2–A6."""
+    """The iPhone's JPKI applet under assumptions A2–A5."""
 
     def __init__(self, image: CardImage, unlock: Unlock, *, keep_security_on_reselect: bool = True) -> None:
         super().__init__(image, keep_security_on_reselect=keep_security_on_reselect)
@@ -56,7 +67,6 @@ class IPhoneJpkiAp(JpkiAp):
         if isinstance(cert, DataEf):
             self.files[JpkiFile.AUTH_CERT] = DataEf(cert.fid, cert.content, frozenset({AUTH}))
         self.add_handler(Ins.VERIFY, self._verify_on_phone)
-        self.add_handler(LAST_COMMAND_INS, lambda _cmd: Reply())
         self._grant()
 
     def _unlocked(self) -> bool:
@@ -93,10 +103,14 @@ class IPhone(CardOS):
 
     form = "iphone"
 
-    def __init__(self, image: CardImage, options: CardOptions | None = None, unlock: Unlock | None = None) -> None:
+    def __init__(
+        self, image: CardImage, options: CardOptions | None = None, unlock: Unlock | None = None
+    ) -> None:
         options = options or CardOptions()
         self.image = image
         self.unlock = unlock or Unlock()
         keep = options.keep_security_on_reselect
         self.jpki = IPhoneJpkiAp(image, self.unlock, keep_security_on_reselect=keep)
-        super().__init__(image.atr, [self.jpki], timing=options.timing, fail_first_apdu=options.fail_first_apdu)
+        super().__init__(
+            image.atr, [self.jpki], timing=options.timing, fail_first_apdu=options.fail_first_apdu
+        )

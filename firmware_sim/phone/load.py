@@ -20,9 +20,7 @@ def form_of(image: CardImage) -> TokenForm:
     return TokenForm(image.meta.get("form", TokenForm.CARD))
 
 
-def open_device(
-    path: Path | str, options: CardOptions | None = None, unlock: Unlock | None = None
-) -> Device:
+def open_device(path: Path | str, options: CardOptions | None = None, unlock: Unlock | None = None) -> Device:
     """The card or phone whose image is at ``path`` (``unlock`` is for an iPhone only).
 
     Raises CardImageError for a missing or bad image, ValueError for an unknown form.

@@ -237,6 +237,8 @@ class Flow:
         self._txn.card = result
         if result.tries_left <= 0:
             return self._abort(outcome("pin_locked"))
+        if not result.asks_pin:  # an iPhone: unlocked on the phone, no PIN at the kiosk
+            return self._authenticate()
         self._show(Screen.PIN, tries_left=result.tries_left, last_try_warning=result.tries_left == 1)
 
     def _pin(self, event: ev.PinEntered) -> None:
@@ -255,8 +257,17 @@ class Flow:
                 last_try_warning=result.tries_left == 1,
                 message_key="pin_incorrect",
             )
+        if isinstance(result, CardCheckError):
+            return self._abort(outcome(result.reason))
         if isinstance(result, BaseException):
             return self._abort(outcome_for_error(result))
+        assert self._txn is not None and self._txn.card is not None
+        if isinstance(result, bytes):  # a phone's certificate, readable only after the PIN
+            self._txn.card = dataclasses.replace(self._txn.card, certificate_der=result)
+        self._authenticate()
+
+    def _authenticate(self) -> None:
+        """The PIN was verified (or the phone unlocked): open the center session, then authenticate."""
         assert self._txn is not None
         self._pin_verified = True
         txn, center, journal = self._txn, self.ports.center, self.journal

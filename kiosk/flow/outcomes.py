@@ -36,6 +36,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "card_expired": (CITY_HALL, "K03"),
     "card_not_usable": (CITY_HALL, "K04"),
     "pin_locked": (CITY_HALL, "P01"),
+    "phone_not_unlocked": (RETRY, "P02"),
     "center_unavailable": (RETRY, "S01"),
     "center_protocol": (CALL_STAFF, "S02"),
     "document_mismatch": (CALL_STAFF, "D01"),
@@ -61,6 +62,7 @@ _CENTER_REASON: dict[str, str] = {
     "ask_city_hall": CITY_HALL,
     "not_available_for_you": CITY_HALL,
     "register_honseki_first": CITY_HALL,
+    "use_card": RETRY,
     "use_residence_route": RETRY,
     "too_many_copies": RETRY,
 }

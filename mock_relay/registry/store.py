@@ -86,7 +86,9 @@ class Registry:
                 self._conn.executescript(_SCHEMA)
                 columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(card_bindings)")}
                 if "form" not in columns:  # a register from before smartphones: every binding is a card
-                    self._conn.execute("ALTER TABLE card_bindings ADD COLUMN form TEXT NOT NULL DEFAULT 'card'")
+                    self._conn.execute(
+                        "ALTER TABLE card_bindings ADD COLUMN form TEXT NOT NULL DEFAULT 'card'"
+                    )
             if seed:
                 self._seed(self._clock())
         except BaseException:

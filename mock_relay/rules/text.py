@@ -39,6 +39,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "unknown_resident": ("住民記録が見つかりません。", "No resident record for this card."),
     "card_not_bound": ("このカードは登録されていません。", "This card is not registered with a resident."),
+    "form_not_accepted": (
+        "この端末ではスマートフォンの電子証明書はご利用いただけません。マイナンバーカードをお使いください。",
+        "This terminal does not accept this form of certificate (smartphone); please use your card.",
+    ),
     "issued_today": (
         "この証明書は本日すでに発行されています。",
         "This certificate was already issued to you today.",

@@ -79,7 +79,8 @@ def test_myna_reader_info_json_names_the_android_token(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     lines: list[str] = []
-    status = main(["info", "--json", "--reader", f"sim://{phone(tmp_path, pki, 'android')}"], out=lines.append)
+    url = f"sim://{phone(tmp_path, pki, 'android')}"
+    status = main(["info", "--json", "--reader", url], out=lines.append)
     info = json.loads("\n".join(lines))
     assert status == 0
     assert (info["token"], info["form"], info["auth_cert_needs_pin"]) == ("JPKIAPGPSETOKEN", "android", True)

@@ -64,6 +64,8 @@ _CENTER_REASON: dict[str, str] = {
     "register_honseki_first": CITY_HALL,
     "use_card": RETRY,
     "use_residence_route": RETRY,
+    "use_honseki_route": RETRY,
+    "registration_pending": RETRY,
     "too_many_copies": RETRY,
 }
 

@@ -16,6 +16,7 @@ One connection guarded by a lock, so a Registry may be shared by threads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sqlite3
@@ -275,6 +276,27 @@ class Registry:
         sql = "SELECT resident_id FROM card_bindings WHERE cert_serial_hash = ?"
         rows = self._query(sql, (cert_serial_hash,))
         return self.resident(str(rows[0]["resident_id"])) if rows else None
+
+    def register_honseki(self, resident_id: str, usable_from: date) -> Resident:
+        """Record a 本籍地 利用登録: the resident's 戸籍 can be issued at kiosks from ``usable_from``.
+
+        Raises:
+            KeyError: unknown resident.
+            ValueError: the resident has no 戸籍 entry.
+        """
+        resident = self.resident(resident_id)
+        if resident is None:
+            raise KeyError(resident_id)
+        if resident.koseki is None:
+            raise ValueError(f"{resident_id} has no 戸籍")
+        koseki = dataclasses.replace(resident.koseki, registration_date=usable_from)
+        updated = dataclasses.replace(resident, koseki=koseki)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE residents SET data = ? WHERE id = ?", (codec.dump_resident(updated), resident_id)
+            )
+        log.info("本籍地 利用登録 of %s, usable from %s", resident_id, usable_from.isoformat())
+        return updated
 
     def form_of_cert(self, cert_serial_hash: str) -> str:
         """What holds the certificate bound under ``cert_serial_hash``: ``card`` (also for one not bound),

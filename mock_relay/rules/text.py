@@ -55,6 +55,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "本籍地の証明書には事前の利用登録申請が必要です。",
         "Certificates from your 本籍地 need prior usage registration (利用登録).",
     ),
+    "honseki_already_registered": (
+        "本籍地の証明書の利用登録はすでに済んでいます。「本籍地の証明書」からお選びください。",
+        "You are already registered for certificates from your 本籍地; use the 本籍地 menu.",
+    ),
     "registration_pending": (
         "利用登録の手続き中です（{date}からご利用いただけます）。",
         "Usage registration is being processed (usable from {date}).",

@@ -22,7 +22,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,6 +155,7 @@ class SimKiosk(StackedKiosk):
             self.server.faults.add(FaultRule.from_json(fault))
         self.client = self._client(data)
         self.card_path = self._card(data)
+        self._honseki_filed()
         crash_at = s.get("crash_at")  # crash tests: SIGKILL after that journal point
         self.journal = Journal(self.journal_path, on_point=kill_at(int(crash_at)) if crash_at else None)
         self._stack.callback(self.journal.close)
@@ -202,6 +203,21 @@ class SimKiosk(StackedKiosk):
             variant, form = setup_variant(self.setup), str(self.setup.get("form", "card"))
             issue_card_at(data, resident, path, at=self.clock.now(), pin=pin, variant=variant, form=form)
         return path
+
+    def _honseki_filed(self) -> None:
+        """Setup ``honseki_filed_days_ago = N``: the resident filed their 本籍地 利用登録 N days before the
+        kiosk's clock (usable from then + the 本籍地's delay), as if at another kiosk."""
+        days = self.setup.get("honseki_filed_days_ago")
+        if days is None:
+            return
+        registry = self.server.center.registry if self.server.center else None
+        resident = registry.resident(str(self.setup.get("resident", "C-001"))) if registry else None
+        if registry is None or resident is None or resident.koseki is None:
+            raise ValueError("honseki_filed_days_ago needs a resident with a 戸籍")
+        honseki = registry.municipality(resident.koseki.municipality_code)
+        delay = honseki.honseki_registration_days if honseki else 0
+        filed = self.clock.now().astimezone(JST).date() - timedelta(days=int(days))
+        registry.register_honseki(resident.id, filed + timedelta(days=delay))
 
     def _cash_sim(self) -> CashUnitSim:
         hoppers: tuple[HopperSpec, ...] = DEFAULT_HOPPERS

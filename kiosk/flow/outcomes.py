@@ -27,6 +27,7 @@ RETRY, CITY_HALL, CALL_STAFF, TAKE_MONEY = "retry", "go_to_city_hall", "call_sta
 # reason key -> (message key, staff code)
 _TABLE: dict[str, tuple[str, str]] = {
     "completed": ("take_certificate", "OK"),
+    "honseki_registered": ("honseki_registered", "OK"),
     "cancelled": ("cancelled", "C01"),
     "cancelled_refunded": (TAKE_MONEY, "C02"),
     "timeout": (RETRY, "T01"),

@@ -21,6 +21,7 @@ from relay_client import (
     Authenticated,
     Cancelled,
     CopyOutcome,
+    HonsekiRegistration,
     IssuedDocument,
     Order,
     OrderItem,
@@ -82,6 +83,15 @@ class CardPort(Protocol):
 
 class CenterPort(Protocol):
     """The subset of relay_client.IssuanceClient the flow uses."""
+
+    def register_honseki(
+        self,
+        auth: Authenticated,
+        *,
+        idempotency_key: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> HonsekiRegistration:
+        """本籍地 利用登録 on a session authenticated on that route. Raises CenterError subclasses."""
 
     def open_session(
         self,

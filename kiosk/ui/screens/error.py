@@ -21,6 +21,8 @@ class ErrorScreen(KioskScreen):
         outcome = state.outcome
         self.finish_text, self.card_text = tr("finish"), tr("done_card")
         self.message_text = tr(outcome.message_key) if outcome else tr("outcome_retry")
+        if outcome and outcome.hint_key:  # a phone to unlock, a card to use, a registration pending
+            self.message_text += "\n" + tr(outcome.hint_key)
         lines = []
         if outcome and outcome.refunded:
             lines.append(f"{tr('refunded')}  {tr('yen', amount=money(outcome.refunded))}")

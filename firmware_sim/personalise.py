@@ -196,10 +196,10 @@ def personalise_card(
 ) -> PersonalisedCard:
     """Issue a complete virtual My Number card for ``holder`` and write its image to ``path``.
 
-    ``form`` ``android`` or ``iphone`` issues a smartphone instead (docs/card.md §12): token label
+    ``form`` ``android`` or ``iphone`` issues a smartphone instead (docs/card.md §11): token label
     ``JPKIAPGPSETOKEN`` / ``JPKIAPIOSTOKEN``, the two JPKI PINs only, no 券面 APs; an iPhone gets no
     signature key pair (an assumption, firmware_sim/phone/iphone.py A2). The certificates come from the
-    same test CAs as the card's (docs/card.md §12.2).
+    same test CAs as the card's (docs/card.md §11.3).
 
     Raises ValueError for a bad PIN format, an invalid holder or a bad validity window; PkiError if the
     PKI cannot be used; OSError / CardImageError if the image cannot be written.

@@ -132,7 +132,7 @@ class TokenLabel:
 
 
 class TokenForm(StrEnum):
-    """What holds the JPKI certificates, by token label (docs/card.md §12): the card, an Android phone's
+    """What holds the JPKI certificates, by token label (docs/card.md §11): the card, an Android phone's
     secure element, an iPhone (label and behaviour unconfirmed), the old 住基カード."""
 
     CARD = "card"

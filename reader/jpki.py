@@ -95,7 +95,7 @@ class CardInfo:
     @property
     def auth_cert_needs_pin(self) -> bool:
         """The auth certificate is readable only once the auth PIN is verified (Android's secure element)
-        or the holder unlocked the phone (iPhone, assumed): docs/card.md §12."""
+        or the holder unlocked the phone (iPhone, assumed): docs/card.md §11."""
         return self.form is not TokenForm.CARD
 
 

@@ -88,7 +88,7 @@ def add_commands(sub: Any) -> None:
         "--form",
         choices=("card", "android", "iphone"),
         default="card",
-        help="a My Number card, or a smartphone holding the JPKI certificate (docs/card.md §12)",
+        help="a My Number card, or a smartphone holding the JPKI certificate (docs/card.md §11)",
     )
     new.set_defaults(func=_cmd_new)
 

@@ -2,5 +2,5 @@
 
 ``android.py`` is the documented Android phone (token ``JPKIAPGPSETOKEN``, auth certificate readable only
 after the auth PIN); ``iphone.py`` is the iPhone, every behaviour of which is an assumption kept in that
-one module (docs/card.md §12.1); ``load.py`` opens a card or a phone from its image by the image's form.
+one module (docs/card.md §11.2); ``load.py`` opens a card or a phone from its image by the image's form.
 """

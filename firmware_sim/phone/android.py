@@ -1,6 +1,6 @@
 """The Android phone: the JPKI applet in the phone's GlobalPlatform secure element (おサイフケータイ models).
 
-What it does differently from the card (docs/card.md §12, confirmed from public sources unless marked):
+What it does differently from the card (docs/card.md §11, confirmed from public sources unless marked):
 
 - The same JPKI AID; EF ``0006`` names the token ``JPKIAPGPSETOKEN``.
 - The user-authentication certificate (EF ``000A``) is read only after the auth PIN (EF ``0018``) is

@@ -1,6 +1,6 @@
 """The iPhone holding the My Number card (iOS 18.5+, from 2025-06-24). EVERY APDU-level behaviour here is
 an ASSUMPTION [unconfirmed]: the profile is not published. Keep them in this one module and in
-docs/card.md §12.1, and correct both together when facts appear.
+docs/card.md §11.2, and correct both together when facts appear.
 
 Known [likely, news reports]: the resident unlocks the card in the phone with Face ID / Touch ID, then
 holds the phone to the reader; no PIN is typed at the kiosk; the kiosk reads it at Seven-Eleven,

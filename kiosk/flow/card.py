@@ -70,7 +70,7 @@ class JpkiCard:
         self._form = TokenForm.CARD
 
     def read(self, cancel: threading.Event) -> CardRead:
-        """Connect, detect the token, then by its form (docs/card.md §12): card — read and check the auth
+        """Connect, detect the token, then by its form (docs/card.md §11): card — read and check the auth
         certificate, query the PIN tries left; Android — the tries left only (the certificate comes after
         the PIN); iPhone — the phone must have been unlocked (else ``phone_not_unlocked``), then the
         certificate. Raises CardCheckError, reader CardError subclasses."""

@@ -1,4 +1,4 @@
-"""The kiosk's card port with a phone (docs/card.md §12): the Android certificate comes after the PIN and
+"""The kiosk's card port with a phone (docs/card.md §11): the Android certificate comes after the PIN and
 is checked then; an iPhone asks no PIN and must have been unlocked; ``myna-reader info --json`` names the
 token."""
 

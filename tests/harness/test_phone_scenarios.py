@@ -36,3 +36,19 @@ def test_android_juminhyo_through_pcscd_and_vpcd(tmp_path: Path) -> None:
 @pytest.mark.timeout(90)
 def test_android_juminhyo_through_the_pn532(tmp_path: Path) -> None:
     assert play("android_juminhyo", tmp_path, "pn532") == []
+
+
+@pytest.mark.timeout(60)
+def test_the_harness_puts_a_phone_on_the_reader(tmp_path: Path) -> None:
+    from firmware_sim.card.image import CardImage
+    from harness.commands import execute
+    from harness.controls import ControlError, SimControls
+
+    with SimKiosk(tmp_path, {}) as kiosk:
+        controls = SimControls(kiosk)
+        assert execute(controls, "use C-004 normal android") == "next card: C-004 normal (android)"
+        assert controls.current == ("C-004", "normal") and controls.current_form == "android"
+        path = controls.use_card("C-004", "normal", "android")
+        assert CardImage.load(path).meta["form"] == "android" and controls.tries_left() == 3
+        with pytest.raises(ControlError, match="unknown form"):
+            controls.use_card("C-004", "normal", "juki")

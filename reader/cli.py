@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from reader.constants import TokenForm
 from reader.errors import (
     CardError,
     CardRemovedError,
@@ -135,7 +136,10 @@ def cmd_info(args: argparse.Namespace, out: Out) -> int:
 
 
 def _verify(client: JpkiClient, kind: KeyKind, out: Out) -> None:
-    client.detect()
+    if (
+        client.detect().form is TokenForm.IPHONE
+    ):  # unlocked on the phone: no PIN from a reader (card.md §11.2)
+        return
     if client.pin_status(kind) == 0:
         raise PinBlockedError(0x6984)
     label = "user-authentication PIN (4 digits)" if kind is KeyKind.AUTH else "signature password"
@@ -168,8 +172,8 @@ def cmd_sign(args: argparse.Namespace, out: Out) -> int:
         message = (args.text if args.text is not None else "").encode("utf-8")
     with connected(args.reader) as transport:
         client = JpkiClient(transport)
-        cert = client.read_certificate(CertKind.AUTH)
         _verify(client, KeyKind.AUTH, out)
+        cert = client.read_certificate(CertKind.AUTH)  # after the PIN: a phone shows it only then
         signature = client.sign_sha256(KeyKind.AUTH, message)
     out(f"signature (hex):    {signature.hex()}")
     out(f"signature (base64): {base64.b64encode(signature).decode()}")

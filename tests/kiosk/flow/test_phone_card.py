@@ -85,3 +85,14 @@ def test_myna_reader_info_json_names_the_android_token(
     assert status == 0
     assert (info["token"], info["form"], info["auth_cert_needs_pin"]) == ("JPKIAPGPSETOKEN", "android", True)
     assert "auth_cert_serial" not in info and info["auth_pin_tries_left"] == 3
+
+
+@pytest.mark.parametrize("form", ["android", "iphone"])
+def test_myna_reader_signs_with_a_phone(
+    tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("1234\n"))
+    lines: list[str] = []
+    url = f"sim://{phone(tmp_path, pki, form)}"
+    assert main(["sign", "--text", "hello", "--reader", url], out=lines.append) == 0
+    assert lines[-1].startswith("signature verified with the certificate of")

@@ -96,3 +96,14 @@ def test_myna_reader_signs_with_a_phone(
     url = f"sim://{phone(tmp_path, pki, form)}"
     assert main(["sign", "--text", "hello", "--reader", url], out=lines.append) == 0
     assert lines[-1].startswith("signature verified with the certificate of")
+
+
+def test_kiosk_sequence_apdus_per_token(tmp_path: Path) -> None:
+    from bench.bench_card import token_rows
+
+    rows = {row.name: row.value for row in token_rows(tmp_path)}
+    assert rows == {
+        "kiosk auth sequence, card": 11,
+        "kiosk auth sequence, android": 11,  # the same commands, the certificate read after the PIN
+        "kiosk auth sequence, iphone": 9,  # no VERIFY and no second SELECT of the PIN EF
+    }

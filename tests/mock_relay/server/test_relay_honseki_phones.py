@@ -4,12 +4,17 @@ refusals) and smartphone certificates (accepted per terminal, refused with form_
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from relay_server_helpers import Card, KeyPool, Kiosk, open_and_authenticate, start_relay
+import yaml
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from relay_server_helpers import Card, KeyPool, Kiosk, Reply, open_and_authenticate, start_relay
 
 from mock_relay.center import CenterConfig
 from mock_relay.cli.cards import personalise_for
@@ -27,11 +32,33 @@ def relay(tmp_path_factory: pytest.TempPathFactory, key_pool: KeyPool) -> Iterat
     server.stop()
 
 
+def check_against_spec(path: str, body: dict[str, object], reply: Reply) -> None:
+    """Raises unless ``reply`` is what mock_relay/openapi.yaml says POST ``path`` answers."""
+    spec = yaml.safe_load(
+        Path(str(importlib.resources.files("mock_relay").joinpath("openapi.yaml"))).read_text(
+            encoding="utf-8"
+        )
+    )
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    request = MockRequest(
+        "https://127.0.0.1:8443",
+        "post",
+        path,
+        data=json.dumps(body).encode(),
+        headers={"Idempotency-Key": "k"},
+    )
+    ctype = reply.headers.get("content-type", "").split(";")[0]
+    response = MockResponse(reply.raw, status_code=reply.status, content_type=ctype)
+    OpenAPI.from_dict(spec, config=config).validate_response(request, response)
+
+
 def register(kiosk: Kiosk, card: Card) -> tuple[int, dict[str, object]]:
     opened, auth = open_and_authenticate(kiosk, card, route="honseki_registration")
     assert auth.status == 200, auth.body
     assert auth.body["route"] == "honseki_registration" and auth.body["menu"] == []
-    reply = kiosk.post(f"/v1/sessions/{opened.body['session_id']}/honseki-registration", {"confirmed": True})
+    path = f"/v1/sessions/{opened.body['session_id']}/honseki-registration"
+    reply = kiosk.post(path, {"confirmed": True})
+    check_against_spec(path, {"confirmed": True}, reply)
     return reply.status, reply.body
 
 
@@ -57,6 +84,17 @@ def test_registration_then_pending_then_usable(relay: RelayServer, kiosk: Kiosk,
         assert done.code == "honseki_already_registered"
     finally:
         relay.center.clock.set(relay.center.clock.now() - timedelta(days=1))
+
+
+def test_registration_problems_match_the_spec(kiosk: Kiosk, cards) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = open_and_authenticate(kiosk, cards("O-004"), route="residence")
+    path = f"/v1/sessions/{opened.body['session_id']}/honseki-registration"
+    refused = kiosk.post(path, {"confirmed": True})
+    assert refused.code == "session_closed"
+    check_against_spec(path, {"confirmed": True}, refused)
+    malformed = kiosk.post(path, {"confirmed": False})
+    assert malformed.status == 400
+    check_against_spec(path, {"confirmed": False}, malformed)
 
 
 def test_registration_refusals(kiosk: Kiosk, cards) -> None:  # type: ignore[no-untyped-def]

@@ -134,3 +134,38 @@ def test_open_device_picks_the_form_and_refuses_an_unknown_one(tmp_path: Path, p
         unlock_from_word("pin")
     with pytest.raises(ValueError):
         personalise_card(tmp_path / "x.json", pki=TestPki.open(pki_dir), holder=demo_holder(), form="juki")
+
+
+@pytest.mark.parametrize("form", ["android", "iphone"])
+def test_both_card_offices_issue_phones(
+    tmp_path: Path, pki_dir: Path, form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from firmware_sim.cli.main import main as firmware_sim
+    from mock_relay.cli.main import main as mock_relay
+
+    out = tmp_path / "sim.json"
+    assert firmware_sim(["card", "new", str(out), "--pki", str(pki_dir), "--form", form]) == 0
+    assert CardImage.load(out).meta["form"] == form
+    capsys.readouterr()
+    relay_out = tmp_path / "relay.json"
+    assert (
+        mock_relay(
+            [
+                "card",
+                "new",
+                "--data",
+                str(tmp_path / "data"),
+                "C-001",
+                "--out",
+                str(relay_out),
+                "--form",
+                form,
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["form"] == form and summary["sign_cert"] is (form == "android")
+    assert isinstance(open_device(relay_out), AndroidPhone if form == "android" else IPhone)

@@ -15,8 +15,7 @@ FORMS = (TokenForm.CARD, TokenForm.ANDROID, TokenForm.IPHONE)
 
 
 def form_of(image: CardImage) -> TokenForm:
-    """The image's form (``card`` when it names none). Raises CardImageError-free ValueError for an
-    unknown form."""
+    """The image's form (``card`` when it names none). Raises ValueError for an unknown form."""
     return TokenForm(image.meta.get("form", TokenForm.CARD))
 
 

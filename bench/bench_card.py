@@ -79,6 +79,36 @@ def sequence_rows(image: Path) -> list[Row]:
     return rows
 
 
+def token_rows(directory: Path) -> list[Row]:
+    """APDUs of the kiosk's own sequence (kiosk.flow.card.JpkiCard: read, PIN, sign) per token: the card,
+    an Android phone (PIN before its certificate), an iPhone (unlocked on the phone, no PIN) (loopback)."""
+    import threading
+
+    from firmware_sim.holder import demo_holder
+    from firmware_sim.personalise import personalise_card
+    from firmware_sim.phone.load import open_device
+    from firmware_sim.pki.hierarchy import TestPki
+    from kiosk.flow.card import JpkiCard
+
+    rows = []
+    for form in ("card", "android", "iphone"):
+        path = directory / f"{form}-token.json"
+        personalise_card(
+            path, pki=TestPki.open(directory / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN, form=form
+        )
+        device = open_device(path)
+        transport = LoopbackTransport(device)
+        count = Counter(device)
+        kiosk_card, cancel = JpkiCard(transport), threading.Event()
+        read = kiosk_card.read(cancel)
+        if read.asks_pin:
+            kiosk_card.verify_pin(AUTH_PIN, cancel)
+        kiosk_card.sign(b"challenge from the center")
+        transport.close()
+        rows.append(Row(f"kiosk auth sequence, {form}", count.apdus, "APDUs", f"{count.reads} READ BINARY"))
+    return rows
+
+
 def wait_card(present: bool, timeout: float = 5.0) -> None:
     """Wait for pcscd to see the card arrive/leave. Raises RuntimeError on timeout."""
     deadline = time.monotonic() + timeout
@@ -203,7 +233,7 @@ def run() -> list[Row]:
     """All card figures. Raises RuntimeError / OSError when pcscd or vpcd are unusable."""
     with tempfile.TemporaryDirectory() as directory:
         image = make_card(Path(directory))
-        rows = sequence_rows(image)
+        rows = sequence_rows(image) + token_rows(Path(directory))
         with card_in_vpcd(image) as card:
             rows += our_cert_read_rows(card)
             rows += opensc_rows(card)

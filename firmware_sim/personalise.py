@@ -48,6 +48,7 @@ from reader.constants import (
     CardGeneration,
     JpkiFile,
     KenmenFile,
+    TokenForm,
     TokenLabel,
 )
 
@@ -64,6 +65,11 @@ _DER = Encoding.DER
 CKF_RNG, CKF_WRITE_PROTECTED, CKF_LOGIN_REQUIRED = 0x1, 0x2, 0x4
 CKF_USER_PIN_INITIALIZED, CKF_TOKEN_INITIALIZED = 0x8, 0x400
 CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION = 0, 0xFFFFFFFF
+#: The token label a smartphone is personalised with, by form.
+PHONE_LABELS: dict[TokenForm, str] = {
+    TokenForm.ANDROID: TokenLabel.SMARTPHONE_ANDROID,
+    TokenForm.IPHONE: TokenLabel.SMARTPHONE_IOS,
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class PersonalisedCard:
     sign_serial_hex: str | None
     holder: Holder
     generation: CardGeneration
-    codes: FaceCodes  # 照合番号A/B and the birth-date key: printed-card data, for tests
+    codes: FaceCodes | None  # 照合番号A/B and the birth-date key: printed-card data (None: a phone)
 
 
 def validate_pins(auth_pin: str, sign_pin: str | None, kenmen_pin: str) -> None:
@@ -203,13 +209,23 @@ def personalise_card(
     atr: bytes | None = None,
     issued_by: str = "firmware-sim",
     key_factory: KeyFactory | None = None,
+    form: str = TokenForm.CARD,
 ) -> PersonalisedCard:
     """Issue a complete virtual My Number card of ``generation`` for ``holder`` and write its image
     to ``path``; ``atr`` overrides the generation's ATR.
 
+    ``form`` ``android`` or ``iphone`` issues a smartphone instead (docs/card.md §11): token label
+    ``JPKIAPGPSETOKEN`` / ``JPKIAPIOSTOKEN``, the two JPKI PINs only, no 券面 APs; an iPhone gets no
+    signature key pair (an assumption, firmware_sim/phone/iphone.py A2). The certificates come from the
+    same test CAs as the card's (docs/card.md §11.3).
+
     Raises ValueError for a bad PIN format, an unknown generation, an invalid holder or a bad validity
     window; PkiError if the PKI cannot be used; OSError / CardImageError if the image cannot be written.
     """
+    form = TokenForm(form)
+    if form not in PHONE_LABELS and form is not TokenForm.CARD:
+        raise ValueError(f"cannot personalise a {form.value!r}")
+    with_sign_cert = with_sign_cert and form is not TokenForm.IPHONE
     validate_pins(auth_pin, sign_pin if with_sign_cert else None, kenmen_pin)
     profile = profile_for(generation)
     holder.validate()
@@ -222,7 +238,9 @@ def personalise_card(
         auth_key.public_key(), not_before=start, not_after=end, cn=opaque_id(holder.municipality_code)
     )
     jpki_files: dict[int, bytes] = {
-        JpkiFile.TOKEN_INFO: build_token_info(f"{secrets.randbits(52):016d}"),
+        JpkiFile.TOKEN_INFO: build_token_info(
+            f"{secrets.randbits(52):016d}", label=PHONE_LABELS.get(form, TokenLabel.MY_NUMBER_CARD)
+        ),
         JpkiFile.CERT_PRESENCE: build_cert_presence(with_sign_cert=with_sign_cert),
         JpkiFile.AUTH_CERT: auth_cert.public_bytes(_DER),
         JpkiFile.AUTH_CA_CERT: pki.auth_ca_cert.public_bytes(_DER),
@@ -232,6 +250,9 @@ def personalise_card(
         "kenmen": PinSpec(kenmen_pin.encode("ascii"), KENMEN_PIN_MAX_TRIES),
     }
     meta = _meta(holder, auth_cert, issued_by)
+    if form is not TokenForm.CARD:
+        del pins["kenmen"]
+        meta["form"] = form.value
     sign_cert = None
     sign_key_pem = None
     if with_sign_cert:
@@ -242,17 +263,21 @@ def personalise_card(
         pins["sign"] = PinSpec(sign_pin.encode("ascii"), SIGN_PIN_MAX_TRIES)
         meta["sign_cert_serial"] = serial_hex(sign_cert.serial_number)
         sign_key_pem = key_pem(sign_key)
-    face = _card_face_files(pki, holder, profile, make_key)
-    pins.update(_code_pins(face.codes))
-    meta.update(generation=profile.generation.value, card_expiry=face.expiry.isoformat())
+    if form is TokenForm.CARD:
+        face = _card_face_files(pki, holder, profile, make_key)
+        pins.update(_code_pins(face.codes))
+        meta.update(generation=profile.generation.value, card_expiry=face.expiry.isoformat())
+        kenmen_files, kakunin_files, codes = face.kenmen, face.kakunin, face.codes
+    else:  # a phone carries the JPKI AP only (docs/card.md §11): no 券面 APs, no card-face codes
+        kenmen_files, kakunin_files, codes = {}, {}, None
     CardImage.create(
         Path(path),
         atr=profile.atr if atr is None else atr,
         jpki_files=jpki_files,
         auth_key_pem=key_pem(auth_key),
         sign_key_pem=sign_key_pem,
-        kenmen_files=face.kenmen,
-        kakunin_files=face.kakunin,
+        kenmen_files=kenmen_files,
+        kakunin_files=kakunin_files,
         pins=pins,
         meta=meta,
     )
@@ -265,7 +290,7 @@ def personalise_card(
         sign_serial_hex=meta.get("sign_cert_serial"),
         holder=holder,
         generation=profile.generation,
-        codes=face.codes,
+        codes=codes,
     )
 
 

@@ -53,18 +53,25 @@ def lock_auth_pin(card: Path, pin: str) -> None:
 
 
 def issue_card_at(
-    data: Path, resident_id: str, out: Path, *, at: datetime, pin: str = "1234", variant: str = "normal"
+    data: Path,
+    resident_id: str,
+    out: Path,
+    *,
+    at: datetime,
+    pin: str = "1234",
+    variant: str = "normal",
+    form: str = "card",
 ) -> Path:
-    """Issue ``resident_id``'s card of ``variant`` (see VARIANTS) into ``out`` from the center data in
-    ``data``, valid at ``at`` (expired at ``at`` for ``expired``); returns ``out``. A half-written image is
-    removed. Raises CardOfficeError (one line)."""
+    """Issue ``resident_id``'s card (or smartphone: ``form`` android / iphone) of ``variant`` (see VARIANTS)
+    into ``out`` from the center data in ``data``, valid at ``at`` (expired at ``at`` for ``expired``);
+    returns ``out``. A half-written image is removed. Raises CardOfficeError (one line)."""
     if variant not in VARIANTS:
         raise CardOfficeError(f"unknown card variant {variant!r} (one of {', '.join(VARIANTS)})")
     if at.tzinfo is None:
         raise CardOfficeError("the card office needs an aware time")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _personalise(data, resident_id, out, at, pin, expired=variant == "expired")
+        _personalise(data, resident_id, out, at, pin, expired=variant == "expired", form=form)
         if variant == "revoked":
             revoke_card(data, out, "key_compromise")
         if variant == "pin_locked":
@@ -78,7 +85,9 @@ def issue_card_at(
     return out
 
 
-def _personalise(data: Path, resident_id: str, out: Path, at: datetime, pin: str, *, expired: bool) -> None:
+def _personalise(
+    data: Path, resident_id: str, out: Path, at: datetime, pin: str, *, expired: bool, form: str
+) -> None:
     registry = Registry(data / "registry.sqlite", clock=lambda: at)
     try:
         resident = registry.resident(resident_id)
@@ -94,7 +103,9 @@ def _personalise(data: Path, resident_id: str, out: Path, at: datetime, pin: str
             not_after=day_before if expired else None,
             with_sign_cert=resident.age_on(at.date()) >= MIN_AGE_FOR_SIGNING,
             issued_by="mock-relay",
+            form=form,
         )
-        registry.bind_card(resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex)
+        serial_hash = cert_serial_hash(card.auth_cert.serial_number)
+        registry.bind_card(resident_id, serial_hash, card.auth_serial_hex, form=form)
     finally:
         registry.close()

@@ -24,7 +24,8 @@ from kiosk.flow.view import Screen
 HELP = """commands (test engineer):
   card               place the card on the reader
   remove             take the card off the reader
-  use ID [VARIANT]   the next card: a resident id (see 'residents') and normal|expired|revoked|pin_locked
+  use ID [VARIANT [FORM]]  the next card: a resident id (see 'residents'), normal|expired|revoked|pin_locked,
+                     and card|android|iphone (a smartphone instead of the card)
   coin YEN           drop a coin (10 50 100 500) on the pay screen
   note YEN           feed a note (1000 2000 5000 10000) on the pay screen
   printer FAULT      jam | paper_out | clear
@@ -54,11 +55,12 @@ def _yen(args: list[str]) -> int:
 
 
 def _use(controls: SimControls, args: list[str]) -> str:
-    if len(args) not in (1, 2):
-        raise ControlError("usage: use ID [VARIANT]")
-    variant = args[1] if len(args) == 2 else "normal"
-    controls.use_card(args[0], variant)
-    return f"next card: {args[0]} {variant}"
+    if len(args) not in (1, 2, 3):
+        raise ControlError("usage: use ID [VARIANT [card|android|iphone]]")
+    variant = args[1] if len(args) >= 2 else "normal"
+    form = args[2] if len(args) == 3 else "card"
+    controls.use_card(args[0], variant, form)
+    return f"next card: {args[0]} {variant}" + ("" if form == "card" else f" ({form})")
 
 
 def _printer(controls: SimControls, args: list[str]) -> str:

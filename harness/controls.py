@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.card.mynumber import MyNumberCard
+from firmware_sim.phone.load import FORMS, open_device
 from harness.cards import VARIANTS, CardOfficeError, issue_card_at, setup_variant
 from kiosk.app.control import FlowWatch
 from mock_relay.registry import seed
@@ -132,8 +132,9 @@ class SimControls:
         if not hasattr(self._slot, "card"):
             raise ControlError(f"the reader slot {type(self._slot).__name__} holds no swappable card")
         self._lock = threading.RLock()
-        first = (str(kiosk.setup.get("resident", "C-001")), setup_variant(kiosk.setup))
-        self._cards: dict[tuple[str, str], Path] = {first: Path(kiosk.card_path)}
+        resident, form = str(kiosk.setup.get("resident", "C-001")), str(kiosk.setup.get("form", "card"))
+        first = (resident, setup_variant(kiosk.setup), form)
+        self._cards: dict[tuple[str, str, str], Path] = {first: Path(kiosk.card_path)}
         self._current = first
         self._on_reader = False  # SimKiosk starts with the card out of the reader
         self._last_cash: CashResult | None = None
@@ -141,9 +142,16 @@ class SimControls:
     # --- cards ---------------------------------------------------------------------------------------
     @property
     def current(self) -> tuple[str, str]:
-        """(resident id, variant) of the card the next place_card puts on the reader."""
+        """(resident id, variant) of the card the next place_card puts on the reader (its form:
+        ``current_form``)."""
         with self._lock:
-            return self._current
+            return self._current[0], self._current[1]
+
+    @property
+    def current_form(self) -> str:
+        """card, android or iphone: what the next place_card puts on the reader."""
+        with self._lock:
+            return self._current[2]
 
     @property
     def on_reader(self) -> bool:
@@ -151,33 +159,37 @@ class SimControls:
         with self._lock:
             return self._on_reader
 
-    def use_card(self, resident_id: str, variant: str = "normal") -> Path:
-        """Make that resident's card (of ``variant``) the one the next place_card puts on the reader;
-        issues it under ``<work>/cards`` on first use. Returns the card image path.
-        Raises ControlError (unknown resident or variant, a card is on the reader, issuing failed)."""
+    def use_card(self, resident_id: str, variant: str = "normal", form: str = "card") -> Path:
+        """Make that resident's card (of ``variant``; or smartphone: ``form`` android / iphone) the one the
+        next place_card puts on the reader; issues it under ``<work>/cards`` on first use. Returns the card
+        image path. Raises ControlError (unknown resident, variant or form, a card is on the reader, issuing
+        failed)."""
         check_card(resident_id, variant)
+        if form not in FORMS:
+            raise ControlError(f"unknown form {form!r} (one of {', '.join(FORMS)})")
         with self._lock:
             if self._on_reader:
                 raise ControlError("a card is on the reader: remove it first")
-            key = (resident_id, variant)
+            key = (resident_id, variant, form)
             if key == self._current:
                 return self._cards[key]
-            path = self._cards.get(key) or self._issue(resident_id, variant)
+            path = self._cards.get(key) or self._issue(resident_id, variant, form)
             self._cards[key] = path
-            self._slot.card = MyNumberCard.from_image(path)  # the slot is empty: nothing talks to it
+            self._slot.card = open_device(path)  # the slot is empty: nothing talks to it
             self._current = key
-            log.info("harness: next card is %s (%s)", resident_id, variant)
+            log.info("harness: next card is %s (%s, %s)", resident_id, variant, form)
             return path
 
-    def _issue(self, resident_id: str, variant: str) -> Path:
+    def _issue(self, resident_id: str, variant: str, form: str = "card") -> Path:
         data = Path(self._kiosk.work) / "center"
-        path = Path(self._kiosk.work) / "cards" / f"{resident_id}-{variant}.json"
+        suffix = "" if form == "card" else f"-{form}"
+        path = Path(self._kiosk.work) / "cards" / f"{resident_id}-{variant}{suffix}.json"
         pin = str(self._kiosk.setup.get("card_pin", "1234"))
         if path.exists():
             return path
         try:  # valid at the kiosk's (injected) clock, as the first card is
             at = self._kiosk.clock.now()
-            return issue_card_at(data, resident_id, path, at=at, pin=pin, variant=variant)
+            return issue_card_at(data, resident_id, path, at=at, pin=pin, variant=variant, form=form)
         except CardOfficeError as exc:
             raise ControlError(str(exc)) from exc
 
@@ -255,7 +267,7 @@ class SimControls:
     def status(self) -> HarnessStatus:
         """A snapshot of card, cash and printer. Never raises."""
         with self._lock:
-            resident, variant = self._current
+            resident, variant, _form = self._current
             on_reader, last = self._on_reader, self._last_cash
         return HarnessStatus(
             resident, variant, on_reader, self.tries_left(), last, self.hoppers(), self.printer_status()

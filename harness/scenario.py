@@ -25,7 +25,7 @@ from kiosk.flow.view import Screen, ViewState
 
 log = logging.getLogger(__name__)
 SCENARIOS = Path(__file__).parent / "scenarios"  # the bundled scenarios
-_END = (Screen.DONE, Screen.FAILED)
+_END = (Screen.DONE, Screen.FAILED, Screen.REGISTERED)  # REGISTERED: a 本籍地 利用登録 ended well
 
 
 class ScenarioError(ValueError):

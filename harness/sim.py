@@ -22,14 +22,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
-from firmware_sim.card.mynumber import MyNumberCard
 from firmware_sim.cash.unit import DEFAULT_HOPPERS, CashUnitSim, HopperSpec
+from firmware_sim.phone.iphone import unlock_from_word
+from firmware_sim.phone.load import Device, open_device
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
 from firmware_sim.printer.ippeve import DnssdServices, PrinterSim
@@ -49,6 +50,7 @@ from kiosk.journal.store import Journal
 from kiosk.staff.diagnostics import LiveDevices, StaffAccess, live_diagnostics
 from kiosk.staff.heartbeat import Heartbeat
 from kiosk.staff.passcode import PasscodeVerifier
+from mock_relay.center import CenterConfig
 from mock_relay.faults import JST, CenterClock, FaultRule
 from mock_relay.server import RelayServer
 from mock_relay.tls import CenterPki
@@ -85,12 +87,12 @@ class Pn532Slot:
         self.module = module
 
     @property
-    def card(self) -> MyNumberCard:
-        assert self.module.card is not None and isinstance(self.module.card.card, MyNumberCard)
-        return self.module.card.card
+    def card(self) -> Device:
+        assert self.module.card is not None
+        return self.module.card.card  # type: ignore[return-value]
 
     @card.setter
-    def card(self, card: MyNumberCard) -> None:
+    def card(self, card: Device) -> None:
         swapped = TypeBCard(card, TypeBParams(pupi=random_pupi()))  # another card: another PUPI
         swapped.remove()
         self.module.card = swapped
@@ -145,12 +147,15 @@ class SimKiosk(StackedKiosk):
 
     def _start(self) -> None:
         s, data = self.setup, self.work / "center"
-        self.server = RelayServer(data, clock=CenterClock(self.clock.now())).start()
+        forms = s.get("terminal_forms")  # the forms this kiosk's terminal accepts (default: all)
+        center = CenterConfig(terminal_forms={"T-0001": frozenset(forms)} if forms is not None else {})
+        self.server = RelayServer(data, clock=CenterClock(self.clock.now()), config=center).start()
         self._stack.callback(self.server.stop)
         for fault in s.get("center_faults", []):
             self.server.faults.add(FaultRule.from_json(fault))
         self.client = self._client(data)
         self.card_path = self._card(data)
+        self._honseki_filed()
         crash_at = s.get("crash_at")  # crash tests: SIGKILL after that journal point
         self.journal = Journal(self.journal_path, on_point=kill_at(int(crash_at)) if crash_at else None)
         self._stack.callback(self.journal.close)
@@ -195,9 +200,24 @@ class SimKiosk(StackedKiosk):
         path = self.work / "card.json"
         if not path.exists():
             resident, pin = str(self.setup.get("resident", "C-001")), str(self.setup.get("card_pin", "1234"))
-            variant = setup_variant(self.setup)
-            issue_card_at(data, resident, path, at=self.clock.now(), pin=pin, variant=variant)
+            variant, form = setup_variant(self.setup), str(self.setup.get("form", "card"))
+            issue_card_at(data, resident, path, at=self.clock.now(), pin=pin, variant=variant, form=form)
         return path
+
+    def _honseki_filed(self) -> None:
+        """Setup ``honseki_filed_days_ago = N``: the resident filed their 本籍地 利用登録 N days before the
+        kiosk's clock (usable from then + the 本籍地's delay), as if at another kiosk."""
+        days = self.setup.get("honseki_filed_days_ago")
+        if days is None:
+            return
+        registry = self.server.center.registry if self.server.center else None
+        resident = registry.resident(str(self.setup.get("resident", "C-001"))) if registry else None
+        if registry is None or resident is None or resident.koseki is None:
+            raise ValueError("honseki_filed_days_ago needs a resident with a 戸籍")
+        honseki = registry.municipality(resident.koseki.municipality_code)
+        delay = honseki.honseki_registration_days if honseki else 0
+        filed = self.clock.now().astimezone(JST).date() - timedelta(days=int(days))
+        registry.register_honseki(resident.id, filed + timedelta(days=delay))
 
     def _cash_sim(self) -> CashUnitSim:
         hoppers: tuple[HopperSpec, ...] = DEFAULT_HOPPERS
@@ -240,7 +260,7 @@ class SimKiosk(StackedKiosk):
         self.hands = SimHands(slot, self.cash_sim)
 
     def _loopback_reader(self) -> tuple[Any, CardSlot, Any]:
-        transport = open_transport(f"sim://{self.card_path}")
+        transport = open_transport(f"sim://{self.card_path}?unlock={self._unlock_word()}")
         assert isinstance(transport, LoopbackTransport)
         transport.remove()  # the resident places the card when the scenario says so
         self._stack.callback(transport.close)
@@ -249,7 +269,7 @@ class SimKiosk(StackedKiosk):
     def _pcsc_reader(self) -> tuple[Any, CardSlot, Any]:
         """The card behind real pcscd + vpcd; the kiosk talks PC/SC to "Virtual PCD 00 00". Raises
         ReaderBusyError at once (pcscd down, no such reader, a card already in it)."""
-        slot = VpcdSlot(MyNumberCard.from_image(self.card_path), VPCD_PORT)  # card out until placed
+        slot = VpcdSlot(self._device(), VPCD_PORT)  # card out until placed
         self._stack.callback(slot.stop)
         transport = open_transport(f"pcsc://{PCSC_READER}")
         self._stack.callback(lambda: transport.disconnect(unpower=True))
@@ -259,7 +279,7 @@ class SimKiosk(StackedKiosk):
         """The card in the field of a simulated PN532 module on a pty; the kiosk talks HSU frames to it.
         ``pn532_baud`` (setup) paces the wire like a real UART (default: unpaced). Raises WireError."""
         baud = self.setup.get("pn532_baud")
-        card = TypeBCard(MyNumberCard.from_image(self.card_path), TypeBParams(pupi=random_pupi()))
+        card = TypeBCard(self._device(), TypeBParams(pupi=random_pupi()))
         module = Pn532Sim(card, baud=int(baud) if baud else None)
         module.remove_card()  # the resident places the card when the scenario says so
         port = module.start()
@@ -268,6 +288,15 @@ class SimKiosk(StackedKiosk):
         self._stack.callback(transport.close)
         transport.open()
         return transport, Pn532Slot(module), Pn532Presence(transport)
+
+    def _unlock_word(self) -> str:
+        """What an iPhone's holder did before holding it out (setup ``phone_unlock``: face_id, none,
+        refused)."""
+        return str(self.setup.get("phone_unlock", "face_id"))
+
+    def _device(self) -> Device:
+        """The card or phone of this kiosk's card image. Raises CardImageError, ValueError."""
+        return open_device(self.card_path, unlock=unlock_from_word(self._unlock_word()))
 
     def pages_printed(self) -> int:
         """Sheets in the simulated printer's tray. Never raises."""

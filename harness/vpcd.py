@@ -9,6 +9,8 @@ takes one connection on each: a second bridge would sit in the listen backlog un
 from __future__ import annotations
 
 from firmware_sim.card.mynumber import MyNumberCard
+from firmware_sim.phone.android import AndroidPhone
+from firmware_sim.phone.iphone import IPhone
 from firmware_sim.vpcd import VpcdBridge
 from reader.errors import TransportError
 from reader.pcsc import list_readers
@@ -46,7 +48,9 @@ class VpcdSlot:
     """The card slot of a vpcd reader: ``insert`` / ``remove`` the virtual card, ``card`` swaps it while
     out. A context manager that stops the bridge."""
 
-    def __init__(self, card: MyNumberCard, port: int, *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, card: MyNumberCard | AndroidPhone | IPhone, port: int, *, host: str = "127.0.0.1"
+    ) -> None:
         """Check the reader, then start the bridge with the card out. Raises ReaderBusyError."""
         self.name = reader_name(port)
         check_reader(self.name)
@@ -54,13 +58,13 @@ class VpcdSlot:
         self.bridge.start(inserted=False)
 
     @property
-    def card(self) -> MyNumberCard:
+    def card(self) -> MyNumberCard | AndroidPhone | IPhone:
         card = self.bridge.card
-        assert isinstance(card, MyNumberCard)
+        assert isinstance(card, MyNumberCard | AndroidPhone | IPhone)
         return card
 
     @card.setter
-    def card(self, card: MyNumberCard) -> None:
+    def card(self, card: MyNumberCard | AndroidPhone | IPhone) -> None:
         self.bridge.card = card
 
     def insert(self) -> None:

@@ -31,7 +31,7 @@ from aiohttp import web
 
 from mock_relay.center import Center
 from mock_relay.listeners import guarded_connection
-from mock_relay.routes import admin, documents, idempotency, orders, public, sessions
+from mock_relay.routes import admin, documents, honseki, idempotency, orders, public, sessions
 from mock_relay.routes.common import CENTER_KEY, HTTP_KEY, TERMINAL, ApiProblem, problem_response
 from mock_relay.tls import terminal_id_of
 
@@ -139,6 +139,7 @@ def build_api_app(center: Center) -> web.Application:
     app.on_cleanup.append(_http_cleanup)
     public.add_api_routes(app)
     sessions.add_routes(app)
+    honseki.add_routes(app)
     orders.add_routes(app)
     documents.add_routes(app)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,14 @@ class CenterConfig:
     #: open connections one client may hold on one listener (a terminal on the API listener, a peer
     #: address on the public and plain listeners)
     max_connections_per_client: int = 64
+    #: what holds the certificate (``card``, ``android``, ``iphone``) each terminal accepts, by terminal
+    #: id; a terminal not named accepts every form. The service started Android at two chains only.
+    terminal_forms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def accepts(self, terminal_id: str, form: str) -> bool:
+        """True when ``terminal_id`` takes certificates held by ``form``. Never raises."""
+        forms = self.terminal_forms.get(terminal_id)
+        return forms is None or form in forms
 
 
 @dataclass

@@ -226,6 +226,14 @@ class Ledger:
                 "UPDATE sessions SET state='failed' WHERE session_id=? AND state='open'", (session_id,)
             )
 
+    def complete_session(self, session_id: str) -> None:
+        """Close an authenticated session whose work ended without an order (a 本籍地 利用登録)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET state='completed' WHERE session_id=? AND state='authenticated'",
+                (session_id,),
+            )
+
     def authenticate_session(
         self,
         session_id: str,

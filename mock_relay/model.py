@@ -96,6 +96,8 @@ class Route(StrEnum):
 
     RESIDENCE = "residence"
     HONSEKI = "honseki"
+    #: 本籍地 利用登録: the resident registers to get their 本籍地's 戸籍 at kiosks (no certificates)
+    HONSEKI_REGISTRATION = "honseki_registration"
 
 
 class ResidentStatus(StrEnum):
@@ -156,6 +158,9 @@ class Municipality:
     tax_switch: tuple[int, int] = (6, 1)  # (month, day) from which the new 年度 is issued
     refuse_same_day_reissue: bool = True  # same type already issued today → issued_today
     honseki_service: bool = True  # accepts 本籍地 requests from residents of other municipalities
+    #: days from a 利用登録 filed at a kiosk until the 戸籍 can be issued there (a municipal setting; one
+    #: source says 1–3 business days, docs/service.md §3)
+    honseki_registration_days: int = 1
 
     @property
     def full_name(self) -> str:
@@ -390,10 +395,12 @@ REFUSAL_CODES = frozenset(
         "moved_in_today",
         "unknown_resident",
         "card_not_bound",
+        "form_not_accepted",
         "issued_today",
         "household_move_out",
         "not_registered_honseki",
         "registration_pending",
+        "honseki_already_registered",
         "honseki_same_as_residence",
         "honseki_not_participating",
         "no_koseki",

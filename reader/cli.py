@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from reader.constants import TokenForm
 from reader.errors import (
     CardError,
     CardRemovedError,
@@ -98,7 +99,6 @@ def gather_info(client: JpkiClient) -> dict[str, Any]:
     """
     guess = identify_generation(client)  # first: GET DATA answers only before any SELECT
     card = client.detect()
-    cert = _cert_fields(client.read_certificate(CertKind.AUTH))
     presence = client.cert_presence()
     info: dict[str, Any] = {
         "token": card.token,
@@ -107,8 +107,13 @@ def gather_info(client: JpkiClient) -> dict[str, Any]:
         "atr": card.atr.hex().upper(),
         "generation": guess.generation.value if guess.generation else None,
         "generation_evidence": guess.evidence.value,
+        "form": card.form.value,
     }
-    info.update({f"auth_cert_{key}": value for key, value in cert.items()})
+    if card.auth_cert_needs_pin:  # a phone shows its certificate only after the PIN / unlock
+        info["auth_cert_needs_pin"] = True
+    else:
+        cert = _cert_fields(client.read_certificate(CertKind.AUTH))
+        info.update({f"auth_cert_{key}": value for key, value in cert.items()})
     info["auth_pin_tries_left"] = client.pin_status(KeyKind.AUTH)
     info["sign_cert_present"] = presence.sign
     info["sign_pin_tries_left"] = client.pin_status(KeyKind.SIGN) if presence.sign else None
@@ -127,10 +132,13 @@ def cmd_info(args: argparse.Namespace, out: Out) -> int:
     out(f"ATR:               {info['atr']}")
     generation = info["generation"] or "cannot tell without a PIN"
     out(f"Generation:        {generation} (from {info['generation_evidence']})")
-    out(f"Auth certificate:  {info['auth_cert_subject']}")
-    out(f"  serial:          {info['auth_cert_serial']}")
-    out(f"  issuer:          {info['auth_cert_issuer']}")
-    out(f"  valid:           {info['auth_cert_not_before']} .. {info['auth_cert_not_after']}")
+    if info.get("auth_cert_needs_pin"):
+        out("Auth certificate:  readable after the auth PIN (smartphone)")
+    else:
+        out(f"Auth certificate:  {info['auth_cert_subject']}")
+        out(f"  serial:          {info['auth_cert_serial']}")
+        out(f"  issuer:          {info['auth_cert_issuer']}")
+        out(f"  valid:           {info['auth_cert_not_before']} .. {info['auth_cert_not_after']}")
     out(f"Auth PIN:          {info['auth_pin_tries_left']} tries left")
     sign = info["sign_pin_tries_left"]
     out(f"Sign password:     {'no signature certificate' if sign is None else f'{sign} tries left'}")
@@ -138,7 +146,10 @@ def cmd_info(args: argparse.Namespace, out: Out) -> int:
 
 
 def _verify(client: JpkiClient, kind: KeyKind, out: Out) -> None:
-    client.detect()
+    if (
+        client.detect().form is TokenForm.IPHONE
+    ):  # unlocked on the phone: no PIN from a reader (card.md §11.2)
+        return
     if client.pin_status(kind) == 0:
         raise PinBlockedError(0x6984)
     label = "user-authentication PIN (4 digits)" if kind is KeyKind.AUTH else "signature password"
@@ -171,8 +182,8 @@ def cmd_sign(args: argparse.Namespace, out: Out) -> int:
         message = (args.text if args.text is not None else "").encode("utf-8")
     with connected(args.reader) as transport:
         client = JpkiClient(transport)
-        cert = client.read_certificate(CertKind.AUTH)
         _verify(client, KeyKind.AUTH, out)
+        cert = client.read_certificate(CertKind.AUTH)  # after the PIN: a phone shows it only then
         signature = client.sign_sha256(KeyKind.AUTH, message)
     out(f"signature (hex):    {signature.hex()}")
     out(f"signature (base64): {base64.b64encode(signature).decode()}")

@@ -149,6 +149,26 @@ class TokenLabel:
     SMARTPHONE_IOS = "JPKIAPIOSTOKEN"
 
 
+class TokenForm(StrEnum):
+    """What holds the JPKI certificates, by token label (docs/card.md §11): the card, an Android phone's
+    secure element, an iPhone (label and behaviour unconfirmed), the old 住基カード."""
+
+    CARD = "card"
+    ANDROID = "android"
+    IPHONE = "iphone"
+    JUKI = "juki"
+
+
+TOKEN_FORMS: dict[str, TokenForm] = {
+    TokenLabel.MY_NUMBER_CARD: TokenForm.CARD,
+    TokenLabel.SMARTPHONE_ANDROID: TokenForm.ANDROID,
+    TokenLabel.SMARTPHONE_IOS: TokenForm.IPHONE,
+    TokenLabel.JUKI_CARD: TokenForm.JUKI,
+}
+#: The forms the kiosk can use for コンビニ交付 (the 住基カード cannot).
+KIOSK_FORMS = (TokenForm.CARD, TokenForm.ANDROID, TokenForm.IPHONE)
+
+
 # ATRs: contact ATR that OpenSC's jpki driver matches, and the one advertising extended length.
 ATR_OPENSC_JPKI = bytes.fromhex("3BE000FF8131FE4514")
 ATR_EXTENDED = bytes.fromhex("3BDA13FF8131FB468012392F31C173C601C03B")

@@ -19,9 +19,11 @@ from reader.appclient import AppClient
 from reader.constants import (
     AUTH_PIN_MAX_TRIES,
     CERT_PRESENT,
+    KIOSK_FORMS,
     SHA256_DIGESTINFO_PREFIX,
     SIGN_P2_CURRENT_EF,
     SIGN_PIN_MAX_TRIES,
+    TOKEN_FORMS,
     TOKEN_LABEL_SIZE,
     VERIFY_P2_CURRENT_EF,
     Aid,
@@ -29,6 +31,7 @@ from reader.constants import (
     Ins,
     JpkiFile,
     SignScheme,
+    TokenForm,
     TokenLabel,
 )
 from reader.errors import FileNotFoundOnCardError, NotMyNumberCardError, ProtocolError
@@ -77,12 +80,23 @@ _TOKENS = {
 
 @dataclass(frozen=True)
 class CardInfo:
-    """A detected My Number card: its token label, what that means, the reader and ATR."""
+    """A detected My Number card or smartphone: its token label, what that means, the reader and ATR."""
 
     token: str
     description: str
     reader: str
     atr: bytes
+
+    @property
+    def form(self) -> TokenForm:
+        """Card, Android or iPhone (by the token label)."""
+        return TOKEN_FORMS[self.token]
+
+    @property
+    def auth_cert_needs_pin(self) -> bool:
+        """The auth certificate is readable only once the auth PIN is verified (Android's secure element)
+        or the holder unlocked the phone (iPhone, assumed): docs/card.md §11."""
+        return self.form is not TokenForm.CARD
 
 
 @dataclass(frozen=True)
@@ -115,10 +129,13 @@ class JpkiClient(AppClient):
 
     AID = Aid.JPKI
 
-    def detect(self, cancel: threading.Event | None = None) -> CardInfo:
-        """SELECT the JPKI AP and read the token label (file 0006).
+    def detect(
+        self, cancel: threading.Event | None = None, accept: tuple[TokenForm, ...] = KIOSK_FORMS
+    ) -> CardInfo:
+        """SELECT the JPKI AP and read the token label (file 0006): the card, an Android phone or an
+        iPhone (``accept`` narrows that, e.g. to the card alone).
 
-        Raises NotMyNumberCardError (no JPKI AP, or another token: 住基カード, smartphone — the
+        Raises NotMyNumberCardError (no JPKI AP, or a token not accepted: 住基カード, an unknown token — the
         label is in ``.token``), CardError subclasses.
         """
         try:
@@ -127,7 +144,7 @@ class JpkiClient(AppClient):
             raise NotMyNumberCardError("no JPKI application on this card: not a My Number card") from exc
         raw = self.read_exact(JpkiFile.TOKEN_INFO, TOKEN_LABEL_SIZE, cancel)
         token = decode_token_label(raw)
-        if token != TokenLabel.MY_NUMBER_CARD:
+        if TOKEN_FORMS.get(token) not in accept:
             what = _TOKENS.get(token, "an unknown JPKI token")
             raise NotMyNumberCardError(f"not a My Number card: {what} (token {token!r})", token=token)
         return CardInfo(token, _TOKENS[token], self.transport.name, self.transport.atr)

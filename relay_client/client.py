@@ -167,6 +167,22 @@ class IssuanceClient:
         )
         return m.parse_cancelled(_fields(answer.body, "cancelled"))
 
+    def register_honseki(
+        self, auth: m.Authenticated, *, idempotency_key: str | None = None, cancel: Cancel = None
+    ) -> m.HonsekiRegistration:
+        """本籍地 利用登録 on a session authenticated on the ``honseki_registration`` route. Raises
+        CenterRefusal (registration_pending, honseki_already_registered, maintenance …), CenterProtocolError
+        (also for an answer about another session), other CenterError subclasses, CancelledError."""
+        answer = self._http.post(
+            f"/v1/sessions/{_seg(auth.session_id)}/honseki-registration",
+            {"confirmed": True},
+            idempotency_key=idempotency_key or new_idempotency_key(),
+            cancel=cancel,
+        )
+        registration = m.parse_honseki_registration(_fields(answer.body, "honseki registration"))
+        _same("honseki_registration.session_id", registration.session_id, auth.session_id)
+        return registration
+
     # --- order -------------------------------------------------------------------------------------
     def create_order(
         self,

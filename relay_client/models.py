@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from relay_client.auth import AUTH_MESSAGE_PREFIX, CHALLENGE_LENGTH, b64url_decode, canonical
@@ -144,6 +144,27 @@ class Cancelled:
 def parse_cancelled(f: Fields) -> Cancelled:
     """Parse POST /v1/sessions/{id}/cancel. Raises CenterProtocolError."""
     return build(Cancelled, f)
+
+
+@dataclass(frozen=True)
+class HonsekiRegistration:
+    """The center's answer to a 本籍地 利用登録: which 本籍地, filed when, usable from when (JST dates)."""
+
+    session_id: str
+    municipality_code: str
+    municipality_name: str
+    filed_on: date
+    usable_from: date
+
+
+def parse_honseki_registration(f: Fields) -> HonsekiRegistration:
+    """Parse POST /v1/sessions/{id}/honseki-registration. Raises CenterProtocolError."""
+    muni = f.obj("municipality")
+    try:
+        filed, usable = date.fromisoformat(f.text("filed_on")), date.fromisoformat(f.text("usable_from"))
+    except ValueError as exc:
+        raise CenterProtocolError(f"honseki registration: bad date ({exc})") from exc
+    return HonsekiRegistration(f.text("session_id"), muni.text("code"), muni.text("name"), filed, usable)
 
 
 # --- order ----------------------------------------------------------------------------------------

@@ -94,6 +94,12 @@ def add_commands(sub: Any) -> None:
         + f" (default {DEFAULT_GENERATION.value})",
     )
     new.add_argument("--atr", choices=tuple(ATRS), help="override the generation's ATR")
+    new.add_argument(
+        "--form",
+        choices=("card", "android", "iphone"),
+        default="card",
+        help="a My Number card, or a smartphone holding the JPKI certificate (docs/card.md §11)",
+    )
     new.set_defaults(func=_cmd_new)
 
     cert = group.add_parser("cert", help="print a certificate from a card as PEM")
@@ -172,6 +178,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
             with_sign_cert=not args.no_sign_cert,
             generation=args.generation,
             atr=ATRS[args.atr] if args.atr else None,
+            form=args.form,
         )
     except ValueError as exc:
         return _fail("new", str(exc), 2)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from firmware_sim.card.image import CardImageError
-from firmware_sim.card.mynumber import MyNumberCard
 from firmware_sim.cli.serve import CommandError, did, dispatch, serve_commands
+from firmware_sim.phone.load import open_device
 from firmware_sim.pn532.module import Pn532Sim
 from firmware_sim.pn532.pty_link import WireError
 from firmware_sim.pn532.typeb import TypeBCard, TypeBParams, random_pupi
@@ -95,8 +95,8 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     """Serve until ``quit``, or until SIGINT/SIGTERM after end of input. Returns the exit status."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     try:
-        card = MyNumberCard.from_image(args.card)
-    except CardImageError as exc:
+        card = open_device(args.card)  # a card, or a phone by the image's form
+    except (CardImageError, ValueError) as exc:
         print(f"firmware-sim pn532: {exc}", file=sys.stderr)
         return 1
     typeb = TypeBCard(card, TypeBParams(pupi=args.pupi or random_pupi()))

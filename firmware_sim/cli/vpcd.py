@@ -10,11 +10,11 @@ from types import FrameType
 from typing import Any
 
 from firmware_sim.card.image import CardImageError
-from firmware_sim.card.mynumber import MyNumberCard
+from firmware_sim.phone.load import open_device
 from firmware_sim.vpcd import DEFAULT_HOST, DEFAULT_PORT, VpcdBridge
 
 _HELP = """\
-Put the virtual My Number card CARD (a card image, see `firmware-sim card new`) into a vpcd
+Put the virtual My Number card (or phone) CARD (an image, see `firmware-sim card new`) into a vpcd
 virtual reader of pcscd, and keep it there until SIGTERM / SIGINT (then it is removed cleanly and
 the command exits 0). While running: SIGUSR1 removes the card, SIGUSR2 inserts it again.
 Reader 0 ("Virtual PCD 00 00") listens on port 35963, reader 1 ("Virtual PCD 00 01") on 35964.
@@ -43,8 +43,8 @@ def add_commands(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT. Returns 0, or 1 when the card image cannot be loaded."""
     try:
-        card = MyNumberCard.from_image(args.card)
-    except CardImageError as exc:
+        card = open_device(args.card)  # a card, or a phone by the image's form
+    except (CardImageError, ValueError) as exc:
         print(f"firmware-sim vpcd: {exc}", file=sys.stderr)
         return 1
     port = args.port if args.port is not None else DEFAULT_PORT + args.reader_index

@@ -162,7 +162,10 @@ class TouchPlayer(Player):
             self.hand.tap("copies", key, lambda s, k=key: s.ids[k])
         self.hand.tap("copies", "next", lambda s: s.ids.next_button)
 
-    def _confirm(self, _step: dict[str, Any]) -> None:
+    def _confirm(self, step: dict[str, Any]) -> None:
+        if step.get("wait") == "honseki_confirm":  # 本籍地 利用登録: 登録する
+            self.hand.tap("honseki_confirm", "register", lambda s: s.ids.register)
+            return
         self.hand.tap("confirm", "ok", lambda s: s.ids.ok_button)
 
     def _cancel(self, _step: dict[str, Any]) -> None:

@@ -45,4 +45,12 @@ def sample_states(language: str = "ja") -> dict[str, UiState]:
         "done": replace(chosen, screen="done", change=600, sound_on=True, can_cancel=False),
         "error": replace(base, screen="error", outcome=REFUNDED, change=300),
         "cancel_ask": replace(chosen, screen="pay", fee=400, inserted=100, cancel_asked=True),
+        "honseki_confirm": replace(base, screen="honseki_confirm", honseki_municipality="横浜市中区"),
+        "honseki_done": replace(
+            base,
+            screen="honseki_done",
+            can_cancel=False,
+            honseki_municipality="横浜市中区",
+            honseki_usable_from="2026-12-09",
+        ),
     }

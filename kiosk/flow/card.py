@@ -12,6 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kiosk.flow.ports import CardCheckError, CardRead
+from reader.constants import TokenForm
+from reader.errors import PinBlockedError, SecurityStatusNotSatisfiedError
 from reader.jpki import JpkiClient
 from reader.transport import Transport
 
@@ -65,21 +67,42 @@ class JpkiCard:
         self.trusted = tuple(trusted)
         self.now = now
         self._lock = threading.Lock()
+        self._form = TokenForm.CARD
 
     def read(self, cancel: threading.Event) -> CardRead:
-        """Connect, detect, read and check the auth certificate, query the PIN tries left.
-        Raises CardCheckError, reader CardError subclasses."""
+        """Connect, detect the token, then by its form (docs/card.md §11): card — read and check the auth
+        certificate, query the PIN tries left; Android — the tries left only (the certificate comes after
+        the PIN); iPhone — the phone must have been unlocked (else ``phone_not_unlocked``), then the
+        certificate. Raises CardCheckError, reader CardError subclasses."""
         with self._lock:
             self.transport.connect()
-            self.client.detect(cancel)
-            der = self.client.read_certificate_der("auth", cancel)
-            check_certificate(der, self.trusted, self.now())
-            return CardRead(der, self.client.pin_status("auth", cancel))
+            self._form = form = self.client.detect(cancel).form
+            if form is TokenForm.ANDROID:
+                return CardRead(b"", self.client.pin_status("auth", cancel), form.value)
+            try:
+                tries = self.client.pin_status("auth", cancel)
+            except SecurityStatusNotSatisfiedError as exc:  # an iPhone not unlocked by its holder
+                raise CardCheckError("phone_not_unlocked", "the phone was not unlocked") from exc
+            except PinBlockedError:
+                tries = 0
+            if tries <= 0:
+                return CardRead(b"", 0, form.value)
+            return CardRead(self._checked_certificate(cancel), tries, form.value)
 
-    def verify_pin(self, pin: str, cancel: threading.Event) -> None:
-        """One VERIFY; the PIN is not kept. Raises PinIncorrectError, PinBlockedError, CardError."""
+    def _checked_certificate(self, cancel: threading.Event) -> bytes:
+        der = self.client.read_certificate_der("auth", cancel)
+        check_certificate(der, self.trusted, self.now())
+        return der
+
+    def verify_pin(self, pin: str, cancel: threading.Event) -> bytes | None:
+        """One VERIFY; the PIN is not kept. On an Android phone the auth certificate is read and checked
+        next and returned (None for a card). Raises PinIncorrectError, PinBlockedError, CardCheckError,
+        CardError."""
         with self._lock:
             self.client.verify_pin("auth", pin, cancel)
+            if self._form is TokenForm.ANDROID:
+                return self._checked_certificate(cancel)
+            return None
 
     def sign(self, message: bytes) -> bytes:
         """User-auth signature (SHA-256, PKCS#1 v1.5). Raises CardError subclasses."""

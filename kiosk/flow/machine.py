@@ -32,11 +32,21 @@ from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
 from kiosk.journal.store import Journal
 from kiosk.money import BillStacked, CashEvent, CoinCredited
 from reader.errors import PinBlockedError, PinIncorrectError
-from relay_client import Authenticated, CenterError, IssuedDocument, MenuOption, Order, Session
+from relay_client import (
+    Authenticated,
+    CenterError,
+    HonsekiRegistration,
+    IssuedDocument,
+    MenuOption,
+    Order,
+    Session,
+)
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 _CARD_STEPS = {Screen.READING, Screen.PIN, Screen.VERIFYING, Screen.AUTHENTICATING}
+HONSEKI_REGISTRATION = "honseki_registration"  # the 本籍地 利用登録 route: no certificates, a registration
+ROUTES = ("residence", "honseki", HONSEKI_REGISTRATION)
 
 
 class Flow:
@@ -83,6 +93,8 @@ class Flow:
             (Screen.DONE, ev.Finish): lambda _e: self._end(),
             (Screen.FAILED, ev.Finish): lambda _e: self._end(),
             (Screen.TAKE_CARD, ev.CardRemoved): lambda _e: self._wipe(),
+            (Screen.HONSEKI_CONFIRM, ev.Confirm): self._register_honseki,
+            (Screen.REGISTERED, ev.Finish): lambda _e: self._end(),
         }
         self._results: dict[str, Handler] = {
             "read": self._read_done,
@@ -95,6 +107,7 @@ class Flow:
             "payment": self._payment_done,
             "print": self._print_done,
             "report": self._report_done,
+            "register": self._registered,
             "cleanup": self._cleanup_done,
         }
 
@@ -206,7 +219,7 @@ class Flow:
                 self._show(countdown=shown, countdown_warning=warn)
             return
         self._deadline = None
-        if screen in (Screen.DONE, Screen.FAILED):
+        if screen in (Screen.DONE, Screen.FAILED, Screen.REGISTERED):
             self._end()
         elif screen is Screen.PRINTING:
             self._job_cancel.set()  # the job stops, reports what came out, refunds the rest
@@ -241,7 +254,7 @@ class Flow:
 
     def _route(self, event: ev.ChooseRoute) -> None:
         assert self._txn is not None
-        self._txn.route = event.route if event.route in ("residence", "honseki") else "residence"
+        self._txn.route = event.route if event.route in ROUTES else "residence"
         self._show(Screen.PLACE_CARD, route=self._txn.route)
 
     def _card_inserted(self, _event: ev.CardInserted) -> None:
@@ -258,6 +271,8 @@ class Flow:
         self._txn.card = result
         if result.tries_left <= 0:
             return self._abort(outcome("pin_locked"))
+        if not result.asks_pin:  # an iPhone: unlocked on the phone, no PIN at the kiosk
+            return self._authenticate()
         self._show(Screen.PIN, tries_left=result.tries_left, last_try_warning=result.tries_left == 1)
 
     def _pin(self, event: ev.PinEntered) -> None:
@@ -276,8 +291,17 @@ class Flow:
                 last_try_warning=result.tries_left == 1,
                 message_key="pin_incorrect",
             )
+        if isinstance(result, CardCheckError):
+            return self._abort(outcome(result.reason))
         if isinstance(result, BaseException):
             return self._abort(outcome_for_error(result))
+        assert self._txn is not None and self._txn.card is not None
+        if isinstance(result, bytes):  # a phone's certificate, readable only after the PIN
+            self._txn.card = dataclasses.replace(self._txn.card, certificate_der=result)
+        self._authenticate()
+
+    def _authenticate(self) -> None:
+        """The PIN was verified (or the phone unlocked): open the center session, then authenticate."""
         assert self._txn is not None
         self._pin_verified = True
         txn, center, journal = self._txn, self.ports.center, self.journal
@@ -315,7 +339,30 @@ class Flow:
         self._show(Screen.REMOVE_CARD, menu=menu)
 
     def _card_gone(self, _event: ev.CardRemoved) -> None:
+        if self._txn is not None and self._txn.route == HONSEKI_REGISTRATION and self._txn.auth is not None:
+            return self._show(Screen.HONSEKI_CONFIRM, honseki_municipality=self._txn.auth.municipality_name)
         self._show(Screen.CHOOSE_TYPE)
+
+    # --- 本籍地 利用登録 --------------------------------------------------------------------------------
+    def _register_honseki(self, _event: ev.Confirm) -> None:
+        assert self._txn is not None
+        txn, center, journal = self._txn, self.ports.center, self.journal
+        self._show(Screen.REGISTERING)
+        self._run("register", lambda cancel: steps.register_honseki(center, journal, txn, cancel))
+
+    def _registered(self, result: object) -> None:
+        if isinstance(result, BaseException):
+            return self._abort(outcome_for_error(result))
+        assert isinstance(result, HonsekiRegistration) and self._txn is not None
+        final = outcome("honseki_registered")
+        self.journal.finish(self._txn.id, final.reason, final.staff_code)
+        self._show(
+            Screen.REGISTERED,
+            outcome=final,
+            message_key=final.message_key,
+            honseki_municipality=result.municipality_name,
+            honseki_usable_from=result.usable_from.isoformat(),
+        )
 
     # --- steps: choice -------------------------------------------------------------------------------
     def _menu_item(self, type_: str) -> MenuItem | None:

@@ -27,6 +27,7 @@ RETRY, CITY_HALL, CALL_STAFF, TAKE_MONEY = "retry", "go_to_city_hall", "call_sta
 # reason key -> (message key, staff code)
 _TABLE: dict[str, tuple[str, str]] = {
     "completed": ("take_certificate", "OK"),
+    "honseki_registered": ("honseki_registered", "OK"),
     "cancelled": ("cancelled", "C01"),
     "cancelled_refunded": (TAKE_MONEY, "C02"),
     "timeout": (RETRY, "T01"),
@@ -36,6 +37,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "card_expired": (CITY_HALL, "K03"),
     "card_not_usable": (CITY_HALL, "K04"),
     "pin_locked": (CITY_HALL, "P01"),
+    "phone_not_unlocked": (RETRY, "P02"),
     "center_unavailable": (RETRY, "S01"),
     "center_protocol": (CALL_STAFF, "S02"),
     "document_mismatch": (CALL_STAFF, "D01"),
@@ -62,7 +64,10 @@ _CENTER_REASON: dict[str, str] = {
     "ask_city_hall": CITY_HALL,
     "not_available_for_you": CITY_HALL,
     "register_honseki_first": CITY_HALL,
+    "use_card": RETRY,
     "use_residence_route": RETRY,
+    "use_honseki_route": RETRY,
+    "registration_pending": RETRY,
     "too_many_copies": RETRY,
 }
 

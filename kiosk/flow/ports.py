@@ -21,6 +21,7 @@ from relay_client import (
     Authenticated,
     Cancelled,
     CopyOutcome,
+    HonsekiRegistration,
     IssuedDocument,
     Order,
     OrderItem,
@@ -36,10 +37,21 @@ Job = Callable[[threading.Event], object]
 
 @dataclass(frozen=True)
 class CardRead:
-    """What is read from a card before the PIN: the auth certificate (DER) and the tries left."""
+    """What is read from a card before the PIN: the auth certificate (DER) and the tries left.
+
+    ``form`` is ``card``, ``android`` or ``iphone`` (by the token). An Android phone shows its certificate
+    only after the PIN: ``certificate_der`` is empty until ``CardPort.verify_pin`` returns it. An iPhone
+    was unlocked on the phone (no PIN at the kiosk): ``tries_left`` is what the phone reports.
+    """
 
     certificate_der: bytes
     tries_left: int
+    form: str = "card"
+
+    @property
+    def asks_pin(self) -> bool:
+        """The kiosk asks the resident's PIN (card and Android; never for an iPhone)."""
+        return self.form != "iphone"
 
 
 class CardCheckError(Exception):
@@ -57,8 +69,10 @@ class CardPort(Protocol):
         """Detect, read the auth certificate, check it locally, query the PIN tries left.
         Raises CardCheckError, reader CardError subclasses."""
 
-    def verify_pin(self, pin: str, cancel: threading.Event) -> None:
-        """VERIFY once. Raises PinIncorrectError, PinBlockedError, CardError subclasses."""
+    def verify_pin(self, pin: str, cancel: threading.Event) -> bytes | None:
+        """VERIFY once; for a phone whose certificate needs the PIN, then read and check it and return its
+        DER (None otherwise). Raises PinIncorrectError, PinBlockedError, CardCheckError, CardError
+        subclasses."""
 
     def sign(self, message: bytes) -> bytes:
         """The user-auth signature of ``message``. Raises CardError subclasses."""
@@ -69,6 +83,15 @@ class CardPort(Protocol):
 
 class CenterPort(Protocol):
     """The subset of relay_client.IssuanceClient the flow uses."""
+
+    def register_honseki(
+        self,
+        auth: Authenticated,
+        *,
+        idempotency_key: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> HonsekiRegistration:
+        """本籍地 利用登録 on a session authenticated on that route. Raises CenterError subclasses."""
 
     def open_session(
         self,

@@ -106,6 +106,8 @@ def _recover_one(
             ).refund_due
             action = "reported"
         journal.report_status(txn.id, "reported")
+    elif txn.stage == "honseki_registered":  # a 本籍地 利用登録 the center completed: nothing to cancel
+        action = "finished"
     else:
         action = "cancelled"
         if txn.session_id:

@@ -17,7 +17,15 @@ from kiosk.flow.ports import CardPort, CardRead, CashPort, CenterPort, PrinterPo
 from kiosk.flow.view import Outcome
 from kiosk.journal.store import DISK_FULL_STAFF_CODE, Journal, JournalWriteError
 from kiosk.money import ID_CONFLICT_STAFF_CODE, DispenseError, FaultKind, PayoutPurpose
-from relay_client import Authenticated, CopyOutcome, IssuedDocument, Order, OrderItem, Session
+from relay_client import (
+    Authenticated,
+    CopyOutcome,
+    HonsekiRegistration,
+    IssuedDocument,
+    Order,
+    OrderItem,
+    Session,
+)
 from relay_client.fields import OptionValue
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,18 @@ def authenticate(
         raise ValueError("authenticated session differs from the open one")
     journal.stage(txn.id, "authenticated")
     return auth
+
+
+def register_honseki(
+    center: CenterPort, journal: Journal, txn: Txn, cancel: threading.Event
+) -> HonsekiRegistration:
+    """本籍地 利用登録 with a journaled key (a retry after a crash cannot file twice). Raises CenterError."""
+    assert txn.auth is not None
+    registration = center.register_honseki(
+        txn.auth, idempotency_key=journal.key(txn.id, "honseki_registration"), cancel=cancel
+    )
+    journal.stage(txn.id, "honseki_registered")
+    return registration
 
 
 def create_order(center: CenterPort, journal: Journal, txn: Txn, cancel: threading.Event) -> Order:

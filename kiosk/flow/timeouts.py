@@ -21,6 +21,7 @@ CANCELLABLE = frozenset(
         Screen.CONFIRM,
         Screen.ISSUING,
         Screen.PAY,
+        Screen.HONSEKI_CONFIRM,
     }
 )
 INTERACTIVE = frozenset(
@@ -36,6 +37,8 @@ INTERACTIVE = frozenset(
         Screen.PAY,
         Screen.DONE,
         Screen.FAILED,
+        Screen.HONSEKI_CONFIRM,
+        Screen.REGISTERED,
     }
 )
 
@@ -73,6 +76,8 @@ class Timeouts:
             Screen.ABORTING: self.finishing,
             Screen.DONE: self.outcome,
             Screen.FAILED: self.outcome,
+            Screen.REGISTERING: self.center,
+            Screen.REGISTERED: self.outcome,
             Screen.TAKE_CARD: None,  # chased (with sound) until the card is off the reader
         }
         return table.get(screen, self.interaction)

@@ -30,6 +30,10 @@ class Screen(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     TAKE_CARD = "take_card"  # the transaction is over but its card is still on the reader
+    # 本籍地 利用登録 (route honseki_registration): after the card is removed, instead of choose_type
+    HONSEKI_CONFIRM = "honseki_confirm"  # register with this 本籍地?
+    REGISTERING = "registering"
+    REGISTERED = "registered"  # done: usable from this date, what to do next
 
 
 @dataclass(frozen=True)
@@ -93,3 +97,5 @@ class ViewState:
     sound_on: bool = False
     extra: tuple[tuple[str, str], ...] = field(default=())
     out_of_service: str = ""  # why the kiosk takes no resident now (e.g. "clock"); "" = in service
+    honseki_municipality: str = ""  # 本籍地 利用登録: the 本籍地's name (no personal data)
+    honseki_usable_from: str = ""  # ISO date from which its 戸籍 can be issued at kiosks

@@ -29,6 +29,7 @@ from kiosk.ui.screens import (
     copies,
     done,
     error,
+    honseki,
     language,
     locked,
     options,
@@ -69,6 +70,8 @@ SCREEN_CLASSES: dict[str, type[KioskScreen]] = {
     "done": done.DoneScreen,
     "error": error.ErrorScreen,
     "cancel_ask": cancel_ask.CancelAskScreen,
+    "honseki_confirm": honseki.HonsekiConfirmScreen,
+    "honseki_done": honseki.HonsekiDoneScreen,
 }
 assert tuple(SCREEN_CLASSES) == SCREENS
 

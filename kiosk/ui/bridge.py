@@ -37,6 +37,9 @@ _SCREENS: dict[str, tuple[str, str, str]] = {
     "done": ("done", "", ""),
     "failed": ("error", "", ""),
     "take_card": ("remove_card", "", ""),
+    "honseki_confirm": ("honseki_confirm", "", ""),
+    "registering": ("wait", "wait_registering", "msg_please_wait"),
+    "registered": ("honseki_done", "", ""),
 }
 SCREENS: tuple[str, ...] = (
     "attract",
@@ -56,6 +59,8 @@ SCREENS: tuple[str, ...] = (
     "done",
     "error",
     "cancel_ask",
+    "honseki_confirm",
+    "honseki_done",
 )
 MESSAGE_KEYS = frozenset(
     {
@@ -80,6 +85,13 @@ UNAVAILABLE_KEYS: dict[str, str] = {
     "no_tax_record": "unavail_city_hall",
     "seal_not_registered": "unavail_city_hall",
     "seal_abolished": "unavail_city_hall",
+}
+# An outcome's finer reason -> one more line of what to do (catalog key): phones, 本籍地 利用登録
+HINT_KEYS: dict[str, str] = {
+    "phone_not_unlocked": "hint_phone_not_unlocked",
+    "use_card": "hint_use_card",
+    "registration_pending": "hint_registration_pending",
+    "register_honseki_first": "hint_register_honseki",
 }
 OUTCOME_KEYS = frozenset(
     {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}
@@ -106,6 +118,7 @@ class UiOutcome:
     staff_code: str
     refunded: int = 0
     refund_owed: int = 0
+    hint_key: str = ""  # one more line of what to do (HINT_KEYS), or ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,8 @@ class UiState:
     chase_card: bool = False  # the transaction is over, its card still on the reader
     sound_on: bool = False
     out_of_service: bool = False  # the attract screen takes no resident (e.g. the kiosk's clock is off)
+    honseki_municipality: str = ""  # 本籍地 利用登録: the 本籍地's name
+    honseki_usable_from: str = ""  # ISO date from which its 戸籍 can be issued at kiosks
 
     @property
     def remaining(self) -> int:
@@ -162,6 +177,7 @@ def _outcome(raw: Outcome | None) -> UiOutcome | None:
         raw.staff_code,
         raw.refunded,
         raw.refund_owed,
+        HINT_KEYS.get(raw.reason, ""),
     )
 
 
@@ -197,6 +213,8 @@ def from_view(view: ViewState) -> UiState:
         chase_card=view.screen is Screen.TAKE_CARD,
         sound_on=bool(view.sound_on),
         out_of_service=bool(getattr(view, "out_of_service", "")),
+        honseki_municipality=str(view.honseki_municipality),
+        honseki_usable_from=str(view.honseki_usable_from),
     )
 
 

@@ -66,6 +66,7 @@ def personalise_for(
     expired: bool = False,
     generation: CardGeneration | str = DEFAULT_GENERATION,
     key_factory: KeyFactory | None = None,
+    form: str = "card",
 ) -> PersonalisedCard:
     """Personalise a card image of ``generation`` for ``resident_id`` and bind its auth certificate in
     ``registry``.
@@ -89,8 +90,11 @@ def personalise_for(
         generation=generation,
         issued_by="mock-relay",
         key_factory=key_factory,
+        form=form,
     )
-    registry.bind_card(resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex)
+    registry.bind_card(
+        resident_id, cert_serial_hash(card.auth_cert.serial_number), card.auth_serial_hex, form=form
+    )
     return card
 
 
@@ -103,8 +107,10 @@ def issue_card(
     sign_pin: str = "ABC123",
     expired: bool = False,
     generation: CardGeneration | str = DEFAULT_GENERATION,
+    form: str = "card",
 ) -> dict[str, Any]:
-    """``mock-relay card new``: as :func:`personalise_for` on the data directory; returns a JSON summary."""
+    """``mock-relay card new``: as :func:`personalise_for` on the data directory (``form`` card, android or
+    iphone); returns a JSON summary."""
     owner_only_dir(data)
     pki = TestPki.open(data / "jpki")
     registry = Registry(data / "registry.sqlite")
@@ -118,11 +124,13 @@ def issue_card(
             sign_pin=sign_pin,
             expired=expired,
             generation=generation,
+            form=form,
         )
     finally:
         registry.close()
     return {
         "card": str(out),
+        "form": form,
         "resident_id": resident_id,
         "auth_serial": card.auth_serial_hex,
         "cert_serial_hash": cert_serial_hash(card.auth_cert.serial_number),

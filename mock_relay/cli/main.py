@@ -148,6 +148,7 @@ def _card_new(args: argparse.Namespace) -> int:
         sign_pin=args.sign_pin,
         expired=args.expired,
         generation=args.generation,
+        form=args.form,
     )
     print(json.dumps(card, ensure_ascii=False))
     return 0
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sign-pin", default="ABC123")
     p.add_argument("--expired", action="store_true")
     _add_generation(p)
+    p.add_argument(
+        "--form", choices=("card", "android", "iphone"), default="card", help="a card or a smartphone"
+    )
     p.set_defaults(func=_card_new)
 
     p = sub.add_parser("revoke", help="revoke a card's user-authentication certificate")

@@ -50,6 +50,7 @@ def dump_municipality(m: Municipality) -> str:
             "tax_switch": list(m.tax_switch),
             "refuse_same_day_reissue": m.refuse_same_day_reissue,
             "honseki_service": m.honseki_service,
+            "honseki_registration_days": m.honseki_registration_days,
         },
         ensure_ascii=False,
     )
@@ -73,6 +74,7 @@ def load_municipality(text: str) -> Municipality:
         tax_switch=(int(d["tax_switch"][0]), int(d["tax_switch"][1])),
         refuse_same_day_reissue=bool(d["refuse_same_day_reissue"]),
         honseki_service=bool(d["honseki_service"]),
+        honseki_registration_days=int(d.get("honseki_registration_days", 1)),
     )
 
 

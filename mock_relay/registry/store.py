@@ -16,6 +16,7 @@ One connection guarded by a lock, so a Registry may be shared by threads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sqlite3
@@ -50,7 +51,7 @@ CREATE TABLE IF NOT EXISTS tax_records (
     PRIMARY KEY (resident_id, fiscal_year));
 CREATE TABLE IF NOT EXISTS card_bindings (
     cert_serial_hash TEXT PRIMARY KEY, resident_id TEXT NOT NULL REFERENCES residents(id),
-    auth_serial_hex TEXT NOT NULL, bound_at TEXT NOT NULL);
+    auth_serial_hex TEXT NOT NULL, bound_at TEXT NOT NULL, form TEXT NOT NULL DEFAULT 'card');
 CREATE TABLE IF NOT EXISTS issues (
     id INTEGER PRIMARY KEY AUTOINCREMENT, resident_id TEXT NOT NULL REFERENCES residents(id),
     cert_type TEXT NOT NULL, issued_at TEXT NOT NULL);
@@ -84,6 +85,11 @@ class Registry:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 self._conn.executescript(_SCHEMA)
+                columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(card_bindings)")}
+                if "form" not in columns:  # a register from before smartphones: every binding is a card
+                    self._conn.execute(
+                        "ALTER TABLE card_bindings ADD COLUMN form TEXT NOT NULL DEFAULT 'card'"
+                    )
             if seed:
                 self._seed(self._clock())
         except BaseException:
@@ -229,8 +235,11 @@ class Registry:
         )
 
     # --- cards and issues -----------------------------------------------------------------------------
-    def bind_card(self, resident_id: str, cert_serial_hash: str, auth_serial_hex: str) -> None:
-        """Map a user-authentication certificate (by serial hash) to a resident. Idempotent.
+    def bind_card(
+        self, resident_id: str, cert_serial_hash: str, auth_serial_hex: str, *, form: str = "card"
+    ) -> None:
+        """Map a user-authentication certificate (by serial hash) to a resident, with what holds it
+        (``card``, ``android``, ``iphone``: J-LIS knows which certificates it issued to phones). Idempotent.
 
         Raises:
             KeyError: unknown resident.
@@ -251,12 +260,13 @@ class Registry:
                     raise ValueError("this certificate is already bound to another resident")
                 return
             conn.execute(
-                "INSERT INTO card_bindings VALUES (?, ?, ?, ?)",
+                "INSERT INTO card_bindings VALUES (?, ?, ?, ?, ?)",
                 (
                     cert_serial_hash,
                     resident_id,
                     auth_serial_hex.upper(),
                     self._clock().astimezone(UTC).isoformat(),
+                    form,
                 ),
             )
         log.info("bound a card to resident %s", resident_id)
@@ -266,6 +276,33 @@ class Registry:
         sql = "SELECT resident_id FROM card_bindings WHERE cert_serial_hash = ?"
         rows = self._query(sql, (cert_serial_hash,))
         return self.resident(str(rows[0]["resident_id"])) if rows else None
+
+    def register_honseki(self, resident_id: str, usable_from: date) -> Resident:
+        """Record a 本籍地 利用登録: the resident's 戸籍 can be issued at kiosks from ``usable_from``.
+
+        Raises:
+            KeyError: unknown resident.
+            ValueError: the resident has no 戸籍 entry.
+        """
+        resident = self.resident(resident_id)
+        if resident is None:
+            raise KeyError(resident_id)
+        if resident.koseki is None:
+            raise ValueError(f"{resident_id} has no 戸籍")
+        koseki = dataclasses.replace(resident.koseki, registration_date=usable_from)
+        updated = dataclasses.replace(resident, koseki=koseki)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE residents SET data = ? WHERE id = ?", (codec.dump_resident(updated), resident_id)
+            )
+        log.info("本籍地 利用登録 of %s, usable from %s", resident_id, usable_from.isoformat())
+        return updated
+
+    def form_of_cert(self, cert_serial_hash: str) -> str:
+        """What holds the certificate bound under ``cert_serial_hash``: ``card`` (also for one not bound),
+        ``android`` or ``iphone``."""
+        rows = self._query("SELECT form FROM card_bindings WHERE cert_serial_hash = ?", (cert_serial_hash,))
+        return str(rows[0]["form"]) if rows else "card"
 
     def record_issue(self, resident_id: str, cert_type: CertType, when: datetime) -> None:
         """Remember that ``cert_type`` was issued to ``resident_id`` at ``when`` (for ``issued_today``).

@@ -29,6 +29,7 @@ from mock_relay.routes.common import (
 from mock_relay.routes.lookup import expire_overdue, load_session
 from mock_relay.rules import menu as rules
 from mock_relay.rules.calendar import check_service_hours
+from mock_relay.rules.text import refusal as refuse
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ async def authenticate(request: web.Request) -> web.Response:
         resident = center.registry.resident_for_cert(card.cert_serial_hash)
         if resident is None:
             raise ApiProblem("card_not_bound", "this card is not registered to a resident")
+        form = center.registry.form_of_cert(card.cert_serial_hash)
+        if not center.config.accepts(row.terminal_id, form):
+            raise refusal_problem(refuse("form_not_accepted"))
         menu = rules.open_menu(center.registry, resident, Route(body["route"]), now)
     except JpkiCheckError as exc:
         center.ledger.fail_session(row.session_id)

@@ -96,9 +96,38 @@ def open_menu(registry: Registry, resident: Resident, route: Route, now: datetim
         raise refusal("unknown_resident")
     check_service_hours(home, t)
     check_person(resident, t.date())
+    if Route(route) is Route.HONSEKI_REGISTRATION:  # no certificates: the 本籍地 registers the resident
+        issuer = registration_issuer(registry, resident, home, t)
+        return Menu(resident.id, issuer.code, issuer.name, Route(route), (), t)
     issuer, offerings = _route_offerings(registry, resident, home, Route(route), t)
     entries = tuple(_entry(registry, resident, issuer, o, t) for o in offerings)
     return Menu(resident.id, issuer.code, issuer.name, Route(route), entries, t)
+
+
+def registration_issuer(
+    registry: Registry, resident: Resident, home: Municipality, t: datetime
+) -> Municipality:
+    """The 本籍地 a 利用登録 at a kiosk goes to, if the resident may file one now.
+
+    Raises:
+        Refusal: ``no_koseki``, ``honseki_same_as_residence``, ``honseki_not_participating``,
+        ``honseki_already_registered``, ``registration_pending`` (filed, not yet usable), and the 本籍地's
+        ``maintenance`` (kiosk registration is suspended then, docs/service.md §3).
+    """
+    koseki = resident.koseki
+    if koseki is None:
+        raise refusal("no_koseki")
+    if koseki.municipality_code == home.code:
+        raise refusal("honseki_same_as_residence")
+    issuer = registry.municipality(koseki.municipality_code)
+    if issuer is None or not issuer.honseki_service:
+        raise refusal("honseki_not_participating")
+    if koseki.registration_date is not None:
+        if koseki.registration_date > t.date():
+            raise refusal("registration_pending", date=koseki.registration_date.isoformat())
+        raise refusal("honseki_already_registered")
+    check_service_hours(issuer, t)
+    return issuer
 
 
 def _route_offerings(

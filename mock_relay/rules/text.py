@@ -39,6 +39,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "unknown_resident": ("住民記録が見つかりません。", "No resident record for this card."),
     "card_not_bound": ("このカードは登録されていません。", "This card is not registered with a resident."),
+    "form_not_accepted": (
+        "この端末ではスマートフォンの電子証明書はご利用いただけません。マイナンバーカードをお使いください。",
+        "This terminal does not accept this form of certificate (smartphone); please use your card.",
+    ),
     "issued_today": (
         "この証明書は本日すでに発行されています。",
         "This certificate was already issued to you today.",
@@ -50,6 +54,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "not_registered_honseki": (
         "本籍地の証明書には事前の利用登録申請が必要です。",
         "Certificates from your 本籍地 need prior usage registration (利用登録).",
+    ),
+    "honseki_already_registered": (
+        "本籍地の証明書の利用登録はすでに済んでいます。「本籍地の証明書」からお選びください。",
+        "You are already registered for certificates from your 本籍地; use the 本籍地 menu.",
     ),
     "registration_pending": (
         "利用登録の手続き中です（{date}からご利用いただけます）。",

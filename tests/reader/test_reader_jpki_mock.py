@@ -8,6 +8,7 @@ import pytest
 from reader_helpers import ScriptedTransport
 
 from reader.apdu import h
+from reader.constants import KIOSK_FORMS, TokenForm
 from reader.errors import (
     CancelledError,
     NotMyNumberCardError,
@@ -54,15 +55,24 @@ def test_detect_sends_select_aid_then_reads_the_token_label() -> None:
 
 
 @pytest.mark.parametrize(
-    ("label", "token"), [(LABEL_JUKI, "JPKIAPICCTOKEN"), (LABEL_ANDROID, "JPKIAPGPSETOKEN")]
+    ("label", "token", "accept"),
+    [(LABEL_JUKI, "JPKIAPICCTOKEN", KIOSK_FORMS), (LABEL_ANDROID, "JPKIAPGPSETOKEN", (TokenForm.CARD,))],
 )
-def test_detect_refuses_other_tokens_and_names_them(label: str, token: str) -> None:
+def test_detect_refuses_other_tokens_and_names_them(label: str, token: str, accept: tuple[TokenForm]) -> None:
     client, _ = client_for(
         [(SELECT_JPKI, OK), ("00 A4 02 0C 02 00 06", OK), ("00 B0 00 00 20", label + " 90 00")]
     )
     with pytest.raises(NotMyNumberCardError) as info:
-        client.detect()
+        client.detect(accept=accept)
     assert info.value.token == token
+
+
+def test_detect_tells_an_android_phone_by_its_token() -> None:
+    client, _ = client_for(
+        [(SELECT_JPKI, OK), ("00 A4 02 0C 02 00 06", OK), ("00 B0 00 00 20", LABEL_ANDROID + " 90 00")]
+    )
+    info = client.detect()
+    assert (info.token, info.form, info.auth_cert_needs_pin) == ("JPKIAPGPSETOKEN", TokenForm.ANDROID, True)
 
 
 def test_detect_without_jpki_ap_is_not_a_my_number_card() -> None:

@@ -43,6 +43,8 @@ class ErrorScreen(KioskScreen):
         key = outcome.message_key if outcome else "outcome_retry"
         self.card_text = tr("done_card")
         self.message_text = tr(key)
+        if outcome and outcome.hint_key:  # a phone to unlock, a card to use, a registration pending
+            self.message_text += "\n" + tr(outcome.hint_key)
         self.hint_text = tr("call_staff_wait") if key == CALL_STAFF else ""
         self.money_text = money_lines(state, tr)
         self.code_text = tr("staff_code", code=outcome.staff_code) if outcome else ""

@@ -9,7 +9,10 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui.bridge import UiState
 from kiosk.ui.i18n import Translator
+from kiosk.ui.screens.phone_art import PhoneIllustration
 from kiosk.ui.widgets import KioskScreen, load_kv
+
+__all__ = ["CardIllustration", "PhoneIllustration", "PlaceCardScreen"]
 
 CARD_RATIO = 85.60 / 53.98  # ID-1 (ISO/IEC 7810), the My Number card's size
 
@@ -61,10 +64,12 @@ class CardIllustration(Widget):
 class PlaceCardScreen(KioskScreen):
     title_text = StringProperty("")
     hint_text = StringProperty("")
+    phone_text = StringProperty("")
     cancel_text = StringProperty("")
 
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.hint_text, self.cancel_text = tr("place_title"), tr("place_hint"), tr("cancel")
+        self.phone_text = tr("place_phone_hint")
 
 
 load_kv(__file__)

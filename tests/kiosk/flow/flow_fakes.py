@@ -22,6 +22,7 @@ from relay_client import (
     Authenticated,
     Cancelled,
     CopyOutcome,
+    HonsekiRegistration,
     IssuedDocument,
     MenuEntry,
     MenuOption,
@@ -117,6 +118,16 @@ class FakeCenter:
             MenuEntry("koseki_zenbu", "戸籍全部事項証明書", 450, 1, False, "koseki_out_of_hours", ()),
         )
         return Authenticated(session.session_id, route, "R-1", "a" * 64, "131016", "千代田区", menu, NOW)
+
+    def register_honseki(
+        self,
+        auth: Authenticated,
+        *,
+        idempotency_key: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> HonsekiRegistration:
+        self._call("register_honseki", idempotency_key)
+        return HonsekiRegistration(auth.session_id, "141011", "横浜市中区", NOW.date(), NOW.date())
 
     def cancel(
         self,

@@ -148,3 +148,28 @@ def test_every_confirmed_page_is_a_journal_point_before_the_final_state(tmp_path
     assert txn_id is not None
     record = k.journal.transaction(txn_id)
     assert record is not None and [(d.state, d.pages_printed) for d in record.documents] == [("failed", 2)]
+
+
+def test_a_honseki_registration_finishes_and_one_cut_short_is_not_cancelled(tmp_path: Path) -> None:
+    center = FakeCenter()
+    k, runner = build_kiosk(tmp_path, center=center, manual=True)
+    assert runner is not None
+    k.post(ev.Start(), ev.ChooseRoute("honseki_registration"), ev.CardInserted())
+    runner.release("read")
+    k.post(ev.PinEntered(PIN))
+    for name in ("verify", "session", "authenticate"):
+        runner.release(name)
+    k.post(ev.CardRemoved(), ev.Confirm())
+    txn_id = k.flow.transaction_id
+    assert txn_id is not None
+    runner.release("register")
+    assert ("register_honseki", k.journal.key(txn_id, "honseki_registration")) in center.calls
+    record = k.journal.transaction(txn_id)
+    assert record is not None and (record.finished, record.outcome) == (True, "honseki_registered")
+    # a kiosk that died after the center registered, before the result screen: finished, never cancelled
+    k.journal.begin("T-cut")
+    k.journal.stage("T-cut", "session", session_id="S-cut")
+    k.journal.stage("T-cut", "honseki_registered")
+    restarted = Journal(tmp_path / "journal.sqlite")
+    (done,) = recover(restarted, center)
+    assert (done.txn_id, done.action) == ("T-cut", "finished") and center.cancelled == []

@@ -5,6 +5,7 @@ background at >= 4.5:1 (3:1 for large text). A uniquely named helper module for 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,7 +63,7 @@ def fit_problems(root: Any, language: str, window: tuple[int, int]) -> list[str]
             problems.append(f"{name}: outside the window at ({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
         lines = [line for line in _lines(label) if line.strip()]
         if language in SPACED:
-            words = set(label.text.split())
+            words = set(_plain(label).split())
             broken = [w for line in lines for w in line.split() if w not in words]
             if broken:
                 problems.append(f"{name}: a word broken inside ({broken[0]!r})")
@@ -97,3 +98,17 @@ def contrast_problems(root: Any) -> list[str]:
         if ratio < (3.0 if large else 4.5):
             problems.append(f"{type(label).__name__} {label.text[:30]!r}: {ratio:.1f}:1")
     return problems
+
+
+_MARKUP = re.compile(
+    r"\[/?(?:b|i|u|s|font|size|color|ref|anchor|sub|sup|font_context|font_family|font_features|text_language)(?:=[^\]]*)?\]"
+)
+
+
+def _plain(label: Label) -> str:
+    """The label's text as it reads on screen: markup tags out, escapes undone (a markup label's name in
+    another font is one word, not a word broken at the tag)."""
+    if not label.markup:
+        return str(label.text)
+    text = _MARKUP.sub("", str(label.text))
+    return text.replace("&bl;", "[").replace("&br;", "]").replace("&amp;", "&")

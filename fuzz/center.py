@@ -1,0 +1,250 @@
+"""Targets of the center side: the kiosk reading the center's JSON answers and its PDFs, and the mock
+center reading the kiosk's request bodies (JSON parsing and openapi.yaml validation, no server)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fuzz.core import JSON_TOKENS, Target
+from mock_relay.routes.common import ApiProblem, parse_json, validate_body
+from relay_client import models
+from relay_client.body import DEFAULT_LIMITS, loads_strict
+from relay_client.errors import CenterError, CenterProtocolError, error_from_problem
+from relay_client.pdf import PdfError, count_pages
+
+# --- the center's answers, as the kiosk reads them -------------------------------------------------
+ANSWERS: list[tuple[str, Callable[[models.Fields], object]]] = [
+    ("health", models.parse_health),
+    ("heartbeat", models.parse_heartbeat),
+    ("session", models.parse_session),
+    ("authenticated", models.parse_authenticated),
+    ("cancelled", models.parse_cancelled),
+    ("order", models.parse_order),
+    ("documents", models.parse_documents),
+    ("payment", models.parse_payment),
+    ("result", models.parse_result),
+    ("reconcile", models.parse_reconcile),
+    ("verification", models.parse_verification),
+]
+
+
+def run_relay_answers(data: bytes) -> None:
+    """Byte 0: which answer (or, past the parsers, an error answer with that HTTP status); the rest: the
+    body, through the client's strict JSON reader first (its ValueError is the client's 'malformed')."""
+    if not data:
+        return
+    try:
+        parsed = loads_strict(data[1:], depth=DEFAULT_LIMITS.depth)
+    except ValueError:
+        return
+    choice = data[0]
+    if choice < len(ANSWERS):
+        name, parse = ANSWERS[choice]
+        parse(models.Fields(parsed, name))
+        return
+    status = 390 + choice  # 401 to 645
+    error = error_from_problem(status, parsed if isinstance(parsed, dict) else None, "fallback")
+    if not isinstance(error, CenterError):
+        raise AssertionError(f"error_from_problem gave {error!r}")
+    str(error)
+
+
+_HASH = "0" * 64
+_TIME = "2026-04-01T10:00:00+09:00"
+
+
+def _answer_samples() -> dict[str, Any]:
+    item = {"item_index": 0, "type": "juminhyo", "label": "住民票の写し", "options": {"scope": "all"}}
+    item |= {"copies": 2, "unit_fee": 200, "fee": 400}
+    binding = {"terminal_id": "T-1", "session_id": "S-1", "order_id": "O-1", "item_index": 0, "copy_index": 0}
+    binding |= {"cert_serial_hash": _HASH, "page_count": 2, "document_id": "D-1", "sha256": _HASH}
+    envelope = {k: binding[k] for k in ("document_id", "item_index", "copy_index", "page_count", "sha256")}
+    envelope |= {"type": "juminhyo", "pdf": "JVBERi0=", "verification_code": "1", "binding": binding}
+    envelope |= {"signature": "AA=="}
+    option = {"name": "scope", "kind": "choice", "label": "範囲", "values": ["all", "self"], "default": "all"}
+    menu = {"type": "juminhyo", "label": "住民票の写し", "fee": 200, "max_copies": 5, "available_now": True}
+    menu |= {"unavailable_code": None, "options": [option]}
+    return {
+        "health": {"status": "ok", "server_time": _TIME, "version": "1", "in_service_hours": True},
+        "heartbeat": {"terminal_id": "T-1", "server_time": _TIME, "next_heartbeat_s": 60, "status": "ok"},
+        "session": {
+            "session_id": "S-1",
+            "challenge": "A" * 43,
+            "expires_at": _TIME,
+            "terminal_id": "T-1",
+            "auth_message_version": "myna-kiosk-auth/1",
+        },
+        "authenticated": {
+            "session_id": "S-1",
+            "route": "residence",
+            "resident_ref": "R-1",
+            "cert_serial_hash": _HASH,
+            "municipality": {"code": "141003", "name": "横浜市"},
+            "menu": [menu],
+            "expires_at": _TIME,
+        },
+        "cancelled": {"session_id": "S-1", "state": "cancelled", "voided_documents": 0, "refund_due": 0},
+        "order": {
+            "order_id": "O-1",
+            "session_id": "S-1",
+            "items": [item],
+            "total": 400,
+            "currency": "JPY",
+            "state": "priced",
+        },
+        "documents": {
+            "order_id": "O-1",
+            "signer_certificate": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+            "documents": [envelope],
+        },
+        "payment": {"order_id": "O-1", "total": 400, "amount_received": 500, "change_given": 100, "state": "paid"},
+        "result": {"order_id": "O-1", "state": "completed", "printed": 2, "failed": 0, "refund_due": 0},
+        "reconcile": {
+            "terminal_id": "T-1",
+            "server_time": _TIME,
+            "orders": [
+                {
+                    "order_id": "O-1",
+                    "session_id": "S-1",
+                    "created_at": _TIME,
+                    "state": "completed",
+                    "total": 400,
+                    "paid": 500,
+                    "refund_due": 0,
+                    "result_reported": True,
+                    "documents": [{"document_id": "D-1", "item_index": 0, "copy_index": 0, "state": "printed"}],
+                }
+            ],
+        },
+        "verification": {
+            "verification_code": "123456",
+            "valid": True,
+            "state": "issued",
+            "document_type": "juminhyo",
+            "municipality_code": "141003",
+            "issued_at": _TIME,
+            "page_count": 2,
+            "sha256": _HASH,
+        },
+    }
+
+
+def seeds_relay_answers() -> dict[str, bytes]:
+    samples = _answer_samples()
+    out = {
+        name: bytes((index,)) + json.dumps(samples[name], ensure_ascii=False).encode("utf-8")
+        for index, (name, _) in enumerate(ANSWERS)
+    }
+    problem = {"type": "urn:myna-kiosk:problem:session_expired", "title": "session expired", "status": 409}
+    problem |= {"code": "session_expired", "retryable": False, "reason": "session_expired", "detail": "x"}
+    out["problem-409"] = bytes((19,)) + json.dumps(problem).encode("utf-8")
+    out["problem-503"] = bytes((113,)) + json.dumps(problem | {"status": 503}).encode("utf-8")
+    return out
+
+
+# --- PDF page counter ------------------------------------------------------------------------------
+PDF_TOKENS = ("%PDF-1.7", " obj", "endobj", "stream\n", "\nendstream", "<<", ">>", "[", "]", " 0 R", "trailer")
+PDF_TOKENS += ("/Type", "/Catalog", "/Pages", "/Page", "/Kids", "/Count", "/Root", "/Parent", "/ObjStm", "/N")
+PDF_TOKENS += ("/First", "/Filter", "/FlateDecode", "/Length", "xref", "startxref", "%%EOF", "(", ")", "<", ">")
+
+
+def run_pdf(data: bytes) -> None:
+    """relay_client.pdf.count_pages: a count of at least one page, or PdfError."""
+    if count_pages(data) < 0:
+        raise AssertionError("negative page count")
+
+
+def seeds_pdf() -> dict[str, bytes]:
+    from reportlab.pdfgen import canvas
+
+    out: dict[str, bytes] = {}
+    for name, compress in (("reportlab-2-pages", 0), ("reportlab-compressed", 1)):
+        buffer = io.BytesIO()
+        pdf = canvas.Canvas(buffer, pageCompression=compress, invariant=1)
+        for page in (1, 2):
+            pdf.drawString(72, 720, f"page {page}")
+            pdf.showPage()
+        pdf.save()
+        out[name] = buffer.getvalue()
+    out["minimal"] = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    return out
+
+
+# --- the kiosk's requests, as the mock center reads them -------------------------------------------
+SCHEMAS = (
+    "OpenSessionRequest",
+    "AuthenticateRequest",
+    "CancelRequest",
+    "IssueRequest",
+    "HeartbeatRequest",
+    "OrderRequest",
+    "PaymentRequest",
+    "ResultRequest",
+)
+
+
+def run_center_requests(data: bytes) -> None:
+    """Byte 0: the request's schema (or, past them, the admin routes' bare parse_json); the rest: the body."""
+    if not data:
+        return
+    if data[0] < len(SCHEMAS):
+        body = validate_body(data[1:], SCHEMAS[data[0]])
+        if not isinstance(body, dict):
+            raise AssertionError(f"validated body is a {type(body).__name__}")
+    else:
+        parse_json(data[1:])
+
+
+def seeds_center_requests() -> dict[str, bytes]:
+    order = {"items": [models.OrderItem("juminhyo", 1, {"scope": "all", "members": ("R-1",)}).to_json()]}
+    result = {"copies": [models.CopyOutcome("D-1", False, 1, "paper_out").to_json()]}
+    bodies: dict[str, tuple[int, Any]] = {
+        "open": (0, {"language": "ja"}),
+        "authenticate": (1, {"route": "residence", "certificate": "MII=", "signature": "AA=="}),
+        "cancel": (2, {"reason": "resident"}),
+        "issue": (3, {}),
+        "heartbeat": (4, {"app_version": "0.1.0", "devices": {"reader": "ok", "printer": "paper_out"}}),
+        "order": (5, order),
+        "payment": (6, {"amount_received": 500, "change_given": 300}),
+        "result": (7, result),
+        "admin": (8, {"resident": "C-001", "faults": [{"route": "issue", "status": 503}]}),
+    }
+    return {name: bytes((index,)) + json.dumps(body).encode("utf-8") for name, (index, body) in bodies.items()}
+
+
+TARGETS = [
+    Target(
+        "relay_answers",
+        run_relay_answers,
+        (CenterProtocolError,),
+        "relay_client: loads_strict, every models.parse_* and error_from_problem",
+        max_len=4096,
+        seeds=seeds_relay_answers,
+        dictionary=JSON_TOKENS + ("code", "status", "retryable", "reason", "items", "menu", "binding", "\\ud800"),
+    ),
+    Target(
+        "pdf_pages",
+        run_pdf,
+        (PdfError,),
+        "relay_client/pdf.py count_pages (xref-free scan, object streams, page tree)",
+        max_len=8192,
+        seeds=seeds_pdf,
+        dictionary=PDF_TOKENS,
+    ),
+    Target(
+        "center_requests",
+        run_center_requests,
+        (ApiProblem,),
+        "mock_relay/routes/common.py: parse_json and validate_body against openapi.yaml's request schemas",
+        max_len=4096,
+        seeds=seeds_center_requests,
+        dictionary=JSON_TOKENS + ("items", "copies", "options", "document_id", "outcome", "route", "devices"),
+    ),
+]

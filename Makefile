@@ -3,7 +3,7 @@ VENV := .venv
 BIN  := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck pytest demo bench clean
+.PHONY: setup test lint typecheck pytest demo bench fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,11 @@ demo: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Every fuzz target for a million inputs, one after the other, at low priority (docs/fuzzing.md).
+FUZZ_RUNS ?= 1000000
+fuzz: setup
+	nice -n 10 $(BIN)/python -m fuzz --all --runs $(FUZZ_RUNS)
 
 clean:
 	rm -rf $(VENV) out/* .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,7 @@
     python -m fuzz TARGET [TARGET ...] [--runs N] [--seconds S]   # coverage-guided runs, one at a time
     python -m fuzz --all [--runs 1000000]                          # every target (make fuzz)
     python -m fuzz --replay [TARGET ...]                           # every corpus input, in this process
-    python -m fuzz --seeds [TARGET ...]                            # rewrite fuzz/corpus/*/seed-* from the encoders
+    python -m fuzz --seeds [TARGET ...]                            # fuzz/corpus/*/seed-* from the encoders
     python -m fuzz --list
 
 Each run is a separate process (``fuzz.worker``) with libFuzzer's per-input time bound (``--timeout``) and
@@ -83,7 +83,9 @@ def run_target(
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPOSITORY), env.get("PYTHONPATH", "")) if p)
     started = time.monotonic()
     with log.open("wb") as out:
-        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPOSITORY, check=False)
+        done = subprocess.run(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPOSITORY, check=False
+        )
     elapsed = time.monotonic() - started
     stats = {k: int(v) for k, v in _STAT.findall(log.read_text(encoding="utf-8", errors="replace"))}
     return RunResult(
@@ -104,7 +106,7 @@ def replay(chosen: Target) -> list[str]:
     for path in sorted(chosen.corpus.glob("*")) if chosen.corpus.is_dir() else []:
         try:
             chosen.one(path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - anything untyped is the finding being reported
+        except Exception as exc:  # anything untyped is the finding being reported
             findings.append(f"{path.relative_to(REPOSITORY)}: {type(exc).__name__}: {exc}")
     return findings
 

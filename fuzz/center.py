@@ -100,7 +100,13 @@ def _answer_samples() -> dict[str, Any]:
             "signer_certificate": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
             "documents": [envelope],
         },
-        "payment": {"order_id": "O-1", "total": 400, "amount_received": 500, "change_given": 100, "state": "paid"},
+        "payment": {
+            "order_id": "O-1",
+            "total": 400,
+            "amount_received": 500,
+            "change_given": 100,
+            "state": "paid",
+        },
         "result": {"order_id": "O-1", "state": "completed", "printed": 2, "failed": 0, "refund_due": 0},
         "reconcile": {
             "terminal_id": "T-1",
@@ -115,7 +121,9 @@ def _answer_samples() -> dict[str, Any]:
                     "paid": 500,
                     "refund_due": 0,
                     "result_reported": True,
-                    "documents": [{"document_id": "D-1", "item_index": 0, "copy_index": 0, "state": "printed"}],
+                    "documents": [
+                        {"document_id": "D-1", "item_index": 0, "copy_index": 0, "state": "printed"}
+                    ],
                 }
             ],
         },
@@ -146,9 +154,9 @@ def seeds_relay_answers() -> dict[str, bytes]:
 
 
 # --- PDF page counter ------------------------------------------------------------------------------
-PDF_TOKENS = ("%PDF-1.7", " obj", "endobj", "stream\n", "\nendstream", "<<", ">>", "[", "]", " 0 R", "trailer")
-PDF_TOKENS += ("/Type", "/Catalog", "/Pages", "/Page", "/Kids", "/Count", "/Root", "/Parent", "/ObjStm", "/N")
-PDF_TOKENS += ("/First", "/Filter", "/FlateDecode", "/Length", "xref", "startxref", "%%EOF", "(", ")", "<", ">")
+PDF_TOKENS = (" obj", "stream\n", "\nendstream", " 0 R", *"%PDF-1.7 endobj << >> [ ] trailer ( ) < >".split())
+PDF_TOKENS += tuple("/Type /Catalog /Pages /Page /Kids /Count /Root /Parent /ObjStm /N /First".split())
+PDF_TOKENS += tuple("/Filter /FlateDecode /Length xref startxref %%EOF".split())
 
 
 def run_pdf(data: bytes) -> None:
@@ -216,7 +224,9 @@ def seeds_center_requests() -> dict[str, bytes]:
         "result": (7, result),
         "admin": (8, {"resident": "C-001", "faults": [{"route": "issue", "status": 503}]}),
     }
-    return {name: bytes((index,)) + json.dumps(body).encode("utf-8") for name, (index, body) in bodies.items()}
+    return {
+        name: bytes((index,)) + json.dumps(body).encode("utf-8") for name, (index, body) in bodies.items()
+    }
 
 
 TARGETS = [
@@ -227,7 +237,7 @@ TARGETS = [
         "relay_client: loads_strict, every models.parse_* and error_from_problem",
         max_len=4096,
         seeds=seeds_relay_answers,
-        dictionary=JSON_TOKENS + ("code", "status", "retryable", "reason", "items", "menu", "binding", "\\ud800"),
+        dictionary=(*JSON_TOKENS, *"code status retryable reason items menu binding".split()),
     ),
     Target(
         "pdf_pages",
@@ -245,6 +255,6 @@ TARGETS = [
         "mock_relay/routes/common.py: parse_json and validate_body against openapi.yaml's request schemas",
         max_len=4096,
         seeds=seeds_center_requests,
-        dictionary=JSON_TOKENS + ("items", "copies", "options", "document_id", "outcome", "route", "devices"),
+        dictionary=(*JSON_TOKENS, *"items copies options document_id outcome route devices".split()),
     ),
 ]

@@ -73,6 +73,6 @@ def dictionary_text(tokens: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-JSON_TOKENS = ("{", "}", "[", "]", '"', ":", ",", "true", "false", "null", "-1", "0", "1e999", "1.5", '""', "{}")
-TOML_TOKENS = ("[", "]", "[[", "]]", "=", '"', "'", "{", "}", ",", "\n", "true", "false", "1", "-1", "1.5", "nan")
-TOML_TOKENS += ("inf", "1979-05-27T07:32:00Z", "[]", "{}", '""', '"""', "#", ".")
+JSON_TOKENS = (*'{ } [ ] " : , true false null -1 0 1e999 1.5 "" {}'.split(), "\\ud800")
+TOML_TOKENS = (*"""[ ] [[ ]] = " ' { } , true false 1 -1 1.5 nan inf [] {} "" \"\"\" # .""".split(), "\n")
+TOML_TOKENS += ("1979-05-27T07:32:00Z",)

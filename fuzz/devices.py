@@ -1,4 +1,4 @@
-"""Targets of the devices: PN532 frames and the chip's reading of them, ccTalk frames and replies, IPP answers.
+"""Targets of the devices: PN532 frames and the chip reading them, ccTalk frames and replies, IPP answers.
 
 ``pn532`` feeds a byte stream in pieces to the frame decoder (which never raises), then plays it as the
 serial line of the PN532 chip driver for one of its commands; the line fails (a TransportError, as a
@@ -87,12 +87,21 @@ def seeds_pn532() -> dict[str, bytes]:
         "present": (3, [ack, answer(Cmd.DIAGNOSE + 1, b"\x00")]),
         "exchange-chained": (
             4,
-            [ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00"), ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x40ab")]
-            + [ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00\x90\x00")],
+            [
+                *(ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00")),
+                *(ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x40ab")),
+                *(ack, answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00\x90\x00")),
+            ],
         ),
-        "exchange-extended": (5, [ack + answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00" + bytes(260) + b"\x90\x00")]),
+        "exchange-extended": (
+            5,
+            [ack + answer(Cmd.IN_DATA_EXCHANGE + 1, b"\x00" + bytes(260) + b"\x90\x00")],
+        ),
         "error-frame": (1, [frames.ERROR_FRAME]),
-        "nack-resend": (1, [ack, b"\x00\x00\xff\x03\xfd\xd5\x03\x00\x00\x00", answer(3, bytes.fromhex("32010607"))]),
+        "nack-resend": (
+            1,
+            [ack, b"\x00\x00\xff\x03\xfd\xd5\x03\x00\x00\x00", answer(3, bytes.fromhex("32010607"))],
+        ),
     }
     return {name: bytes((index,)) + join(parts) for name, (index, parts) in pieces.items()}
 
@@ -182,7 +191,11 @@ def seeds_ipp() -> dict[str, bytes]:
     media = ipp.Collection(
         (
             _attr("media-size-name", ValueTag.KEYWORD, "iso_a4_210x297mm"),
-            _attr("media-size", ValueTag.BEG_COLLECTION, ipp.Collection((_attr("x-dimension", ValueTag.INTEGER, 21000),))),
+            _attr(
+                "media-size",
+                ValueTag.BEG_COLLECTION,
+                ipp.Collection((_attr("x-dimension", ValueTag.INTEGER, 21000),)),
+            ),
         )
     )
     printer = ipp.AttributeGroup(
@@ -191,10 +204,14 @@ def seeds_ipp() -> dict[str, bytes]:
             _attr("printer-state", ValueTag.ENUM, 3),
             _attr("printer-state-reasons", ValueTag.KEYWORD, "media-low-warning", "none"),
             _attr("printer-is-accepting-jobs", ValueTag.BOOLEAN, True),
-            _attr("printer-make-and-model", ValueTag.TEXT_WITH_LANGUAGE, ipp.TextWithLanguage("ja", "キオスク")),
+            _attr(
+                "printer-make-and-model", ValueTag.TEXT_WITH_LANGUAGE, ipp.TextWithLanguage("ja", "キオスク")
+            ),
             _attr("operations-supported", ValueTag.ENUM, 2, 5, 6, 9, 11),
             _attr("pwg-raster-document-resolution-supported", ValueTag.RESOLUTION, ipp.Resolution(300, 300)),
-            _attr("printer-current-time", ValueTag.DATE_TIME, dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)),
+            _attr(
+                "printer-current-time", ValueTag.DATE_TIME, dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+            ),
             _attr("copies-supported", ValueTag.RANGE, ipp.IntRange(1, 9)),
             _attr("media-col-ready", ValueTag.BEG_COLLECTION, media),
             _attr("printer-alert", ValueTag.UNKNOWN, None),

@@ -19,11 +19,15 @@ from kiosk.app.config import SCHEMA, ConfigError, load_config
 from kiosk.flow.view import Screen
 
 REPOSITORY = ROOT.parent
-CONFIG_TOKENS = ("[reader]", "[center]", "[cash]", "[[cash.hopper]]", "[printer]", "[timeouts]", "[staff]")
-CONFIG_TOKENS += ("[bench]", "url", "uri", "address", "coin", "capacity", "pcsc://", "pn532:///dev/ttyS0?baud=")
-CONFIG_TOKENS += ("pn532+socket://h:1", "https://h:8443", "ipp://h/ipp/print", "?poll=", "&extended=", "seconds")
-SCENARIO_TOKENS = ("[[step]]", "[setup]", "[expect]", "do", "wait", "name", "attract", "pin", "coins", "choose")
-SCENARIO_TOKENS += ("options", "copies", "type", "route", "seconds", "idle", "insert_card", "language")
+CONFIG_TOKENS = tuple("[reader] [center] [cash] [[cash.hopper]] [printer] [timeouts] [staff] [bench]".split())
+CONFIG_TOKENS += tuple(
+    "url uri address coin capacity pcsc:// pn532:///dev/ttyS0?baud= pn532+socket://h:1".split()
+)
+CONFIG_TOKENS += tuple("https://h:8443 ipp://h/ipp/print ?poll= &extended= seconds".split())
+SCENARIO_TOKENS = tuple(
+    "[[step]] [setup] [expect] do wait name attract pin coins choose options copies".split()
+)
+SCENARIO_TOKENS += tuple("type route seconds idle insert_card language".split())
 
 
 @cache
@@ -39,7 +43,9 @@ def _written(name: str, data: bytes) -> Path:
 
 
 CONFIG_TABLES = ("", *(f"[{name}]" for name in SCHEMA if name), "[[cash.hopper]]", "[cash.hopper]", "[x]")
-CONFIG_WORDS = tuple(sorted({key for keys in SCHEMA.values() for key in keys} | {"address", "coin", "capacity"}))
+CONFIG_WORDS = tuple(
+    sorted({key for keys in SCHEMA.values() for key in keys} | {"address", "coin", "capacity"})
+)
 CONFIG_WORDS += ("cash", "reader", "timeouts", "x")
 
 
@@ -61,13 +67,25 @@ def seeds_kiosk_config() -> dict[str, bytes]:
 
 
 SCENARIO_TABLES = ("", "[[step]]", "[[step]]", "[setup]", "[expect]", "[step]", "[[setup]]")
-SCENARIO_WORDS = ("do", "wait", "timeout", "name", "step", "setup", "expect", *ACTIONS, *(s.value for s in Screen))
+SCENARIO_WORDS = (
+    "do",
+    "wait",
+    "timeout",
+    "name",
+    "step",
+    "setup",
+    "expect",
+    *ACTIONS,
+    *(s.value for s in Screen),
+)
 SCENARIO_WORDS += tuple(sorted({key for needs, may in ACTIONS.values() for key in (*needs, *may)}))
 
 
 def run_scenario(data: bytes) -> None:
     """harness/scenario.py load_scenario. Byte 0 even: the rest is the file; odd: a recipe of one."""
-    text = data[1:] if data[:1] and not data[0] & 1 else toml_document(data[1:], SCENARIO_TABLES, SCENARIO_WORDS)
+    text = (
+        data[1:] if data[:1] and not data[0] & 1 else toml_document(data[1:], SCENARIO_TABLES, SCENARIO_WORDS)
+    )
     load_scenario(_written("scenario.toml", text))
 
 
@@ -75,7 +93,8 @@ def seeds_scenario() -> dict[str, bytes]:
     names = ("juminhyo", "no_change", "wrong_pin_three", "center_down_mid_issue", "juminhyo_en")
     folder = REPOSITORY / "harness" / "scenarios"
     seeds = {
-        name: b"\x00" + _without_comments((folder / f"{name}.toml").read_text(encoding="utf-8")) for name in names
+        name: b"\x00" + _without_comments((folder / f"{name}.toml").read_text(encoding="utf-8"))
+        for name in names
     }
     seeds["recipe"] = b"\x01" + bytes(range(3, 250, 11))
     return seeds

@@ -112,7 +112,9 @@ def check_step(step: dict[str, Any], where: str) -> None:
     others. Raises ScenarioError starting with ``where``."""
     if "do" not in step and "wait" not in step:
         raise ScenarioError(f"{where} has neither 'do' nor 'wait'")
-    if "wait" in step and (not isinstance(step["wait"], str) or step["wait"] not in {s.value for s in Screen}):
+    if "wait" in step and (
+        not isinstance(step["wait"], str) or step["wait"] not in {s.value for s in Screen}
+    ):
         raise ScenarioError(f"{where}: unknown screen {step['wait']!r}")
     if "do" not in step:
         extra = sorted(set(step) - set(_STEP_KEYS))

@@ -3,13 +3,15 @@ center reading the kiosk's request bodies (JSON parsing and openapi.yaml validat
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fuzz.core import JSON_TOKENS, Target
-from mock_relay.routes.common import ApiProblem, parse_json, validate_body
+from fuzz.recipe import json_document
+from mock_relay.routes.common import ApiProblem, parse_json, spec, validate_body
 from relay_client import models
 from relay_client.body import DEFAULT_LIMITS, loads_strict
 from relay_client.errors import CenterError, CenterProtocolError, error_from_problem
@@ -31,21 +33,36 @@ ANSWERS: list[tuple[str, Callable[[models.Fields], object]]] = [
 ]
 
 
+ANSWER_WORDS = tuple(
+    sorted(
+        {
+            f.name
+            for cls in vars(models).values()
+            if dataclasses.is_dataclass(cls)
+            for f in dataclasses.fields(cls)
+        }
+        | {"code", "status", "retryable", "reason", "detail", "municipality", "binding", "signer_certificate"}
+    )
+)
+
+
 def run_relay_answers(data: bytes) -> None:
-    """Byte 0: which answer (or, past the parsers, an error answer with that HTTP status); the rest: the
-    body, through the client's strict JSON reader first (its ValueError is the client's 'malformed')."""
+    """Byte 0, low 7 bits: which answer (or, past the parsers, an error answer with HTTP status 390 + it);
+    bit 7: the rest is a recipe (fuzz/recipe.py) of a JSON object, else the body itself. The body goes
+    through the client's strict JSON reader first (its ValueError is the client's 'malformed')."""
     if not data:
         return
+    body = json_document(data[1:], ANSWER_WORDS) if data[0] & 0x80 else data[1:]
     try:
-        parsed = loads_strict(data[1:], depth=DEFAULT_LIMITS.depth)
+        parsed = loads_strict(body, depth=DEFAULT_LIMITS.depth)
     except ValueError:
         return
-    choice = data[0]
+    choice = data[0] & 0x7F
     if choice < len(ANSWERS):
         name, parse = ANSWERS[choice]
         parse(models.Fields(parsed, name))
         return
-    status = 390 + choice  # 401 to 645
+    status = 390 + choice  # 401 to 517
     error = error_from_problem(status, parsed if isinstance(parsed, dict) else None, "fallback")
     if not isinstance(error, CenterError):
         raise AssertionError(f"error_from_problem gave {error!r}")
@@ -150,6 +167,7 @@ def seeds_relay_answers() -> dict[str, bytes]:
     problem |= {"code": "session_expired", "retryable": False, "reason": "session_expired", "detail": "x"}
     out["problem-409"] = bytes((19,)) + json.dumps(problem).encode("utf-8")
     out["problem-503"] = bytes((113,)) + json.dumps(problem | {"status": 503}).encode("utf-8")
+    out["recipe-order"] = bytes((0x85,)) + bytes(range(1, 160, 5))
     return out
 
 
@@ -198,16 +216,35 @@ SCHEMAS = (
 )
 
 
+def _schema_words(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                yield from value
+            if key in ("enum", "const"):
+                yield from (str(v) for v in (value if isinstance(value, list) else [value]))
+            yield from _schema_words(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _schema_words(item)
+
+
+REQUEST_WORDS = tuple(sorted(set(_schema_words(spec()["components"]["schemas"]))))
+
+
 def run_center_requests(data: bytes) -> None:
-    """Byte 0: the request's schema (or, past them, the admin routes' bare parse_json); the rest: the body."""
+    """Byte 0, low 7 bits: the request's schema (or, past them, the admin routes' bare parse_json); bit 7:
+    the rest is a recipe (fuzz/recipe.py) of a JSON object of the schemas' words, else the body itself."""
     if not data:
         return
-    if data[0] < len(SCHEMAS):
-        body = validate_body(data[1:], SCHEMAS[data[0]])
+    raw = json_document(data[1:], REQUEST_WORDS) if data[0] & 0x80 else data[1:]
+    choice = data[0] & 0x7F
+    if choice < len(SCHEMAS):
+        body = validate_body(raw, SCHEMAS[choice])
         if not isinstance(body, dict):
             raise AssertionError(f"validated body is a {type(body).__name__}")
     else:
-        parse_json(data[1:])
+        parse_json(raw)
 
 
 def seeds_center_requests() -> dict[str, bytes]:
@@ -224,9 +261,11 @@ def seeds_center_requests() -> dict[str, bytes]:
         "result": (7, result),
         "admin": (8, {"resident": "C-001", "faults": [{"route": "issue", "status": 503}]}),
     }
-    return {
+    seeds = {
         name: bytes((index,)) + json.dumps(body).encode("utf-8") for name, (index, body) in bodies.items()
     }
+    seeds["recipe-result"] = bytes((0x87,)) + bytes(range(2, 180, 7))
+    return seeds
 
 
 TARGETS = [

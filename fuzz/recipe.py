@@ -1,6 +1,7 @@
-"""Structure for the TOML targets: a byte string read as a recipe for a TOML document of known sections
-and keys with values of any TOML type, so that the mutator spends its time on what the loaders check
-(a key's type, its range, a table where a value belongs) rather than on TOML's syntax."""
+"""Structure for the text targets: a byte string read as a recipe for a TOML document of known sections
+and keys, or a JSON document of known keys, with values of any type, so that the mutator spends its time
+on what the loaders check (a key's type, its range, a table where a value belongs) rather than on the
+syntax, which the C JSON scanner gives no coverage feedback for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,28 @@ from collections.abc import Sequence
 
 _STRINGS = ("", "x", "1234", "https://h:1/", "pcsc://", "pn532:///dev/ttyS0", "juminhyo", "attract", "\u3042")
 _NUMBERS = ("0", "1", "-1", "3", "255", "100000", "0.5", "-0.0", "1e308", "nan", "inf", "-inf")
+_JSON_ATOMS = (
+    "null",
+    "true",
+    "false",
+    "0",
+    "1",
+    "-1",
+    "200",
+    "1000001",
+    "1.5",
+    "1e999",
+    "-0",
+    "12345678901234567890",
+)
+_JSON_ATOMS += (
+    '""',
+    '"\\ud800"',
+    '"2026-04-01T10:00:00+09:00"',
+    '"2026-04-01"',
+    '"' + "0" * 64 + '"',
+    '"AA=="',
+)
 
 
 class Recipe:
@@ -47,6 +70,33 @@ class Recipe:
             return "[" + ", ".join(items) + "]"
         pairs = [f"{self.pick(words)} = {self.value(words, depth + 1)}" for _ in range(self.byte() % 3)]
         return "{" + ", ".join(pairs) + "}"
+
+
+def json_value(recipe: Recipe, words: Sequence[str], depth: int = 0) -> str:
+    """One JSON value: a word as a string, an atom, an array or an object with keys from ``words``."""
+    kind = recipe.byte() % (6 if depth < 6 else 3)
+    if kind == 0:
+        return json.dumps(recipe.pick(words), ensure_ascii=False)
+    if kind == 1:
+        return recipe.pick(_JSON_ATOMS)
+    if kind == 2:
+        return json.dumps(recipe.pick(_STRINGS), ensure_ascii=False)
+    if kind == 3:
+        return "[" + ", ".join(json_value(recipe, words, depth + 1) for _ in range(recipe.byte() % 4)) + "]"
+    pairs = [
+        f"{json.dumps(recipe.pick(words))}: {json_value(recipe, words, depth + 1)}"
+        for _ in range(recipe.byte() % 6)
+    ]
+    return "{" + ", ".join(pairs) + "}"
+
+
+def json_document(data: bytes, words: Sequence[str]) -> bytes:
+    """The JSON object the recipe ``data`` spells (keys from ``words``)."""
+    recipe = Recipe(data)
+    pairs = []
+    while recipe.more():
+        pairs.append(f"{json.dumps(recipe.pick(words))}: {json_value(recipe, words, 1)}")
+    return ("{" + ", ".join(pairs) + "}").encode("utf-8")
 
 
 def toml_document(data: bytes, tables: Sequence[str], words: Sequence[str]) -> bytes:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 _STRINGS = ("", "x", "1234", "https://h:1/", "pcsc://", "pn532:///dev/ttyS0", "juminhyo", "attract", "\u3042")
 _NUMBERS = ("0", "1", "-1", "3", "255", "100000", "0.5", "-0.0", "1e308", "nan", "inf", "-inf")
-_JSON_ATOMS = (
+_JSON_ATOMS: tuple[str, ...] = (
     "null",
     "true",
     "false",

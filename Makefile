@@ -3,7 +3,7 @@ VENV := .venv
 BIN  := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test lint typecheck pytest demo bench soak clean
+.PHONY: setup test lint typecheck pytest demo bench soak fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -17,7 +17,7 @@ typecheck:
 	$(BIN)/mypy
 
 pytest:
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 demo: setup
 	@scripts/demo.sh
@@ -33,6 +33,11 @@ bench: setup
 soak: setup
 	rm -rf out/soak
 	$(BIN)/kiosk-harness fleet --kiosks 50 --transactions 10000 --faults default --seed 1 --report out/soak
+
+# Every fuzz target for a million inputs, one after the other, at low priority (docs/fuzzing.md).
+FUZZ_RUNS ?= 1000000
+fuzz: setup
+	nice -n 10 $(BIN)/python -m fuzz --all --runs $(FUZZ_RUNS)
 
 clean:
 	rm -rf $(VENV) out/* .pytest_cache .mypy_cache .ruff_cache

@@ -96,6 +96,9 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: [[step]] tables expected")
     for index, step in enumerate(steps, 1):
         check_step(step, f"{path}: step {index}")
+    for table in ("setup", "expect"):
+        if not isinstance(data.get(table, {}), dict):
+            raise ScenarioError(f"{path}: [{table}] must be a table")
     return Scenario(
         str(data.get("name", path.stem)),
         dict(data.get("setup", {})),
@@ -109,7 +112,9 @@ def check_step(step: dict[str, Any], where: str) -> None:
     others. Raises ScenarioError starting with ``where``."""
     if "do" not in step and "wait" not in step:
         raise ScenarioError(f"{where} has neither 'do' nor 'wait'")
-    if "wait" in step and step["wait"] not in {s.value for s in Screen}:
+    if "wait" in step and (
+        not isinstance(step["wait"], str) or step["wait"] not in {s.value for s in Screen}
+    ):
         raise ScenarioError(f"{where}: unknown screen {step['wait']!r}")
     if "do" not in step:
         extra = sorted(set(step) - set(_STEP_KEYS))
@@ -117,7 +122,7 @@ def check_step(step: dict[str, Any], where: str) -> None:
             raise ScenarioError(f"{where}: {extra[0]!r} without an action ('do')")
         return
     action = step["do"]
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ScenarioError(f"{where}: unknown action {action!r} (actions: {', '.join(ACTIONS)})")
     needs, may = ACTIONS[action]
     missing = [key for key in needs if key not in step]

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("reader", "relay_client", "kiosk")
 STAND_INS = ("firmware_sim", "mock_relay")
-PACKAGES = (*PRODUCT, *STAND_INS, "harness")
+PACKAGES = (*PRODUCT, *STAND_INS, "harness", "fuzz")
 
 
 def python_files(folders: tuple[str, ...] = (*PACKAGES, "scripts")) -> Iterator[Path]:
@@ -75,11 +75,12 @@ def test_the_checker_sees_imports(tmp_path: Path) -> None:
 
 
 FORBIDDEN = {
-    "reader": {"kiosk", "firmware_sim", "mock_relay", "relay_client", "harness"},
-    "relay_client": {"kiosk", "firmware_sim", "mock_relay", "reader", "harness"},
-    "kiosk": {"firmware_sim", "mock_relay", "harness"},
-    "firmware_sim": {"kiosk", "mock_relay", "harness", "relay_client"},
-    "mock_relay": {"kiosk", "harness", "relay_client"},
+    "reader": {"kiosk", "firmware_sim", "mock_relay", "relay_client", "harness", "fuzz"},
+    "relay_client": {"kiosk", "firmware_sim", "mock_relay", "reader", "harness", "fuzz"},
+    "kiosk": {"firmware_sim", "mock_relay", "harness", "fuzz"},
+    "firmware_sim": {"kiosk", "mock_relay", "harness", "relay_client", "fuzz"},
+    "mock_relay": {"kiosk", "harness", "relay_client", "fuzz"},
+    "harness": {"fuzz"},  # the fuzz targets use everything; nothing uses them
 }
 
 
@@ -107,7 +108,17 @@ for name in names:
     importlib.import_module(name)
 print(json.dumps({{"modules": names, "loaded": sorted({{m.split(".")[0] for m in sys.modules}})}}))
 """
-NEVER_IN_PRODUCT = {"firmware_sim", "mock_relay", "harness", "aiohttp", "reportlab", "yaml", "jsonschema"}
+NEVER_IN_PRODUCT = {
+    "firmware_sim",
+    "mock_relay",
+    "harness",
+    "fuzz",
+    "atheris",
+    "aiohttp",
+    "reportlab",
+    "yaml",
+    "jsonschema",
+}
 
 
 def test_importing_every_product_module_loads_no_stand_in_harness_or_server_library(tmp_path: Path) -> None:

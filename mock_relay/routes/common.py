@@ -155,7 +155,16 @@ async def read_body(request: web.Request, schema_name: str) -> dict[str, Any]:
 
     Raises ApiProblem ``bad_request`` for a non-JSON body or a schema violation.
     """
-    body = parse_json(await request.read())
+    return validate_body(await request.read(), schema_name)
+
+
+def validate_body(raw: bytes, schema_name: str) -> dict[str, Any]:
+    """The JSON object in ``raw``, validated against ``components/schemas/<schema_name>`` (what
+    :func:`read_body` does with a request's body; the fuzzer calls it without a server).
+
+    Raises ApiProblem ``bad_request`` for a non-JSON body or a schema violation.
+    """
+    body = parse_json(raw)
     if body is None:
         raise ApiProblem("bad_request", "a JSON object body is required")
     error = next(iter(_validator(schema_name).iter_errors(body)), None)

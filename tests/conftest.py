@@ -47,10 +47,10 @@ def card_image(template_image: Path, tmp_path: Path) -> Path:
     return path
 
 
-# --- running in parallel (make test: pytest-xdist, --dist loadgroup) -------------------------------------
+# --- two sessions at once (make test) ---------------------------------------------------------------------
 # pcscd and its two vpcd readers are one machine-wide resource: a card another test put in a reader would be
-# seen (or taken) by a test on another worker. Every test that may reach them runs in one xdist group, so
-# those run one at a time on one worker while the rest spread over the others.
+# seen (or taken) by a test running beside it. Every test that may reach them is marked ``pcscd`` as it is
+# collected; make test runs those in one session, one at a time, beside a session of all the others.
 _PCSC_FIXTURES = frozenset({"devices", "insert_card", "pcscd"})
 _PCSC_WORDS = ("vpcd", "pcscd", "pcsc://", "real_kiosk_helpers", "pcsc_helpers", '"pcsc"', "bench up")
 _SOURCES: dict[str, bool] = {}
@@ -69,7 +69,7 @@ def _reaches_pcscd(item: pytest.Item) -> bool:
     return _SOURCES[path]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _reaches_pcscd(item):
-            item.add_marker(pytest.mark.xdist_group("pcscd"))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark, as it is collected, every test that may reach pcscd (before ``-m`` selects)."""
+    if _reaches_pcscd(item):
+        item.add_marker(pytest.mark.pcscd)

@@ -117,6 +117,9 @@ class Center:
                     holder=holder,
                     auth_pin=PIN,
                     expired=expired,
+                    # valid from yesterday: the tests set the center's clock to a time of today, which may
+                    # come before the moment the card is made
+                    not_before=None if expired else datetime.now(JST) - timedelta(days=1),
                     with_sign_cert=not under_15,
                     issued_by="mock-relay",
                 )

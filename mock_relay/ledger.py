@@ -4,8 +4,12 @@ Its books balance: every yen paid is either kept for printed copies or owed back
 (``refund_due``, with a ``refunds`` row): a failed copy at the result report, the whole payment at a
 cancel after payment. Documents never paid for are voided when their session's deadline passes.
 
-WAL + ``synchronous=FULL``: a committed answer survives a crash or restart, and reconcile reads the
-same tables. Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
+WAL + ``synchronous=NORMAL``: a committed answer survives the center's process being killed or restarted
+(the write-ahead log is in the operating system's hands at COMMIT), and reconcile reads the same tables;
+only a power cut of the machine could lose the last commits, which a test stand-in can afford — an fsync
+per commit on the event loop had cost more wall time than all of a transaction's crypto.
+
+Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
 racing requests for one session/order cannot both succeed, and every row carries the ids it belongs to
 (terminal, session, order) — a document row can only ever be reached through its own order and session.
 No PDF, name or address is kept: documents are stored as hash + binding + signature only.
@@ -148,7 +152,7 @@ class Ledger:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
 

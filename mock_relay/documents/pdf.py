@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.pdfdoc import PDFImageXObject, PDFObjectReference
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont, TTFontFace
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, TTFont, makeToUnicodeCMap
 from reportlab.pdfgen.canvas import Canvas
 
 from mock_relay.documents import art
@@ -45,55 +46,85 @@ def register_fonts() -> None:
     # Binary (Flate only) image streams: reportlab's ASCII85 step is pure Python and dominated render time.
     rl_config.useA85 = 0
     for name, file in ((GOTHIC, "ipaexg.ttf"), (MINCHO, "ipaexm.ttf")):
-        font = TTFont(name, str(art.font_path(file)))
-        font.face.addSubsetObjects = _SubsetCache(font.face)
-        pdfmetrics.registerFont(font)
+        pdfmetrics.registerFont(_SubsetFont(name, str(art.font_path(file))))
 
 
-class _SubsetCache:
-    """The font-embedding step of reportlab's ``TTFontFace.addSubsetObjects`` with the subset's font
-    program cut and deflated once per glyph set, not once per document.
+@dataclass(frozen=True)
+class _SubsetParts:
+    """What one glyph subset of a font puts in a PDF, made once: the deflated TrueType program and its
+    length, the glyph widths array, the deflated ToUnicode CMap (text stays extractable)."""
+
+    program: bytes
+    program_length: int
+    widths: bytes
+    to_unicode: bytes
+
+
+class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type information
+    """reportlab's embedded TrueType font, with each glyph subset's PDF objects made once per glyph set
+    rather than once per document.
 
     reportlab gives every document its own subsets of at most 256 glyphs, numbered in the order the
     characters are first drawn (ASCII keeps its own codes). Documents of one resident and type draw the
-    same characters in the same order, so their subsets repeat; cutting the glyphs out of the 6 MB font
-    and deflating them was a third of a document's rendering time. The PDF objects are the same as
-    reportlab's own: a FontFile2 stream (Length1 = the TrueType program's length, Flate) and a
-    FontDescriptor naming it.
+    same characters in the same order, so their subsets repeat; cutting the glyphs out of the 6 MB font,
+    deflating them and writing the widths and the ToUnicode map had been half a document's rendering
+    time. The objects are those reportlab writes (``TTFont.addObjects``): per subset a TrueType font
+    dictionary with Widths and ToUnicode, a FontDescriptor and its FontFile2 stream.
     """
 
-    def __init__(self, face: TTFontFace) -> None:
-        self._face = face
-        self._program = functools.lru_cache(maxsize=512)(self._deflated)
+    def __init__(self, name: str, filename: str) -> None:
+        super().__init__(name, filename)
+        self._parts = functools.lru_cache(maxsize=512)(self._make_parts)
 
-    def _deflated(self, subset: tuple[int, ...]) -> tuple[bytes, int]:
-        program = self._face.makeSubset(list(subset))
-        return zlib.compress(program), len(program)
-
-    def __call__(self, doc: pdfdoc.PDFDocument, fontname: str, subset: list[int]) -> PDFObjectReference:
-        face = self._face
-        deflated, length = self._program(tuple(subset))
-        font_file = pdfdoc.PDFStream(content=deflated)
-        font_file.dictionary["Length1"] = length
-        font_file.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-        file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({fontname})")
-        descriptor = pdfdoc.PDFDictionary(
-            {
-                "Type": "/FontDescriptor",
-                "Ascent": face.ascent,
-                "CapHeight": face.capHeight,
-                "Descent": face.descent,
-                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-                "FontBBox": pdfdoc.PDFArray(face.bbox),
-                "FontName": pdfdoc.PDFName(fontname),
-                "ItalicAngle": face.italicAngle,
-                "StemV": face.stemV,
-                "FontFile2": file_ref,
-                "MissingWidth": face.defaultWidth,
-            }
+    def _make_parts(self, base_font_name: str, subset: tuple[int, ...]) -> _SubsetParts:
+        face = self.face
+        program = face.makeSubset(list(subset))
+        widths = " ".join(fp_str(face.getCharWidth(code)) for code in subset)
+        cmap = makeToUnicodeCMap(base_font_name, list(subset)).encode("ascii")
+        return _SubsetParts(
+            zlib.compress(program), len(program), f"[ {widths} ]".encode(), zlib.compress(cmap)
         )
-        reference: PDFObjectReference = doc.Reference(descriptor, "fontDescriptor:" + fontname)
-        return reference
+
+    def addObjects(self, doc: pdfdoc.PDFDocument) -> None:
+        """The font's objects for every subset ``doc`` used (reportlab calls this at save)."""
+        state = self._assignState(doc)
+        state.frozen = 1
+        face = self.face
+        for n, subset in enumerate(state.subsets):
+            internal_name = self.getSubsetInternalName(n, doc)[1:]
+            base_font_name = (SUBSETN(n) + b"+" + face.name + face.subfontNameX).decode("pdfdoc")
+            parts = self._parts(base_font_name, tuple(subset))
+            font_file = pdfdoc.PDFStream(content=parts.program)
+            font_file.dictionary["Length1"] = parts.program_length
+            font_file.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+            to_unicode = pdfdoc.PDFStream(content=parts.to_unicode)
+            to_unicode.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_font_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": doc.Reference(font_file, f"fontFile:{face.filename}({base_font_name})"),
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            font = pdfdoc.PDFTrueTypeFont()
+            font.Name = internal_name
+            font.BaseFont = base_font_name
+            font.FirstChar = 0
+            font.LastChar = len(subset) - 1
+            font.Widths = parts.widths
+            font.ToUnicode = doc.Reference(to_unicode, "toUnicodeCMap:" + base_font_name)
+            font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_font_name)
+            doc.Reference(font, internal_name)
+            doc.idToObject["BasicFonts"].dict[internal_name] = font
+        del self.state[doc]
 
 
 @functools.lru_cache(maxsize=256)

@@ -76,6 +76,10 @@ class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type inform
         super().__init__(name, filename)
         self._parts = functools.lru_cache(maxsize=512)(self._make_parts)
 
+    def forget_subsets(self) -> None:
+        """Drop the cached subsets."""
+        self._parts.cache_clear()
+
     def _make_parts(self, base_font_name: str, subset: tuple[int, ...]) -> _SubsetParts:
         face = self.face
         program = face.makeSubset(list(subset))
@@ -125,6 +129,16 @@ class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type inform
             doc.Reference(font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = font
         del self.state[doc]
+
+
+def forget_cached_objects() -> None:
+    """Drop every cached image XObject and font subset, so that the next document is made from scratch
+    (what a benchmark measures as a cold document)."""
+    _image_objects.cache_clear()
+    for name in (GOTHIC, MINCHO):
+        font = pdfmetrics.getFont(name)
+        if isinstance(font, _SubsetFont):
+            font.forget_subsets()
 
 
 @functools.lru_cache(maxsize=256)

@@ -223,6 +223,14 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def release_challenge(self, session_id: str) -> None:
+        """Give an open session's challenge back after an attempt the center could not finish (its OCSP
+        responder was unreachable): the kiosk's retry of the same signed message may then complete."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET challenge_used=0 WHERE session_id=? AND state='open'", (session_id,)
+            )
+
     def fail_session(self, session_id: str) -> None:
         """Close an open session after a failed authentication."""
         with self.transaction() as db:

@@ -12,7 +12,10 @@ per commit on the event loop had cost more wall time than all of a transaction's
 Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
 racing requests for one session/order cannot both succeed, and every row carries the ids it belongs to
 (terminal, session, order) — a document row can only ever be reached through its own order and session.
-No PDF, name or address is kept: documents are stored as hash + binding + signature only.
+No PDF, name or address is kept: documents are stored as hash + binding + signature only. The one place a
+PDF passes through is the stored answer of the issuing call (idempotency: a kiosk that lost the answer
+asks again), and that answer is deleted as soon as its order ends — result reported, cancelled or
+expired — after which a repeat is told ``documents_already_issued``.
 """
 
 from __future__ import annotations
@@ -155,6 +158,9 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}
+        if "order_id" not in columns:  # a ledger from before stored answers were tied to their order
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN order_id TEXT")
 
     def query_one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
         """One row of a read query (for the idempotency store, which owns its table's SQL)."""
@@ -298,6 +304,7 @@ class Ledger:
             cur = db.execute(
                 "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'", (order_id,)
             )
+            _forget_delivered(db, order_id)
             return Cancellation(cur.rowcount, refund)
 
     def expire_overdue(self, now_ts: float) -> int:
@@ -324,6 +331,7 @@ class Ledger:
                     (row["order_id"],),
                 )
                 voided += cur.rowcount
+                _forget_delivered(db, row["order_id"])
             return voided
 
     # --- orders ---------------------------------------------------------------------------------------
@@ -494,6 +502,7 @@ class Ledger:
             )
             if refund_due:
                 db.execute("INSERT INTO refunds VALUES (?,?,?)", (order_id, refund_due, at))
+            _forget_delivered(db, order_id)
 
     def orders_since(self, terminal_id: str, since_ts: float, limit: int) -> tuple[OrderRow, ...]:
         """This terminal's orders created at or after ``since_ts`` (epoch seconds), oldest first."""
@@ -549,3 +558,12 @@ def _document_row(r: sqlite3.Row) -> DocumentRow:
         r["municipality_code"],
         r["unit_fee"],
     )
+
+
+#: the route whose stored answer carries PDFs (the OpenAPI operationId of POST /v1/orders/{id}/documents)
+ISSUE_ROUTE = "issueDocuments"
+
+
+def _forget_delivered(db: sqlite3.Connection, order_id: str) -> None:
+    """Delete the stored answer of ``order_id``'s issuing call (it holds the PDFs) once the order ended."""
+    db.execute("DELETE FROM idempotency WHERE order_id=? AND route=?", (order_id, ISSUE_ROUTE))

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mock_relay.center import Center
 from mock_relay.documents.renderer import RenderError, RenderJob
-from mock_relay.ledger import DocumentRow, LedgerConflict, OrderRow, SessionRow
+from mock_relay.ledger import ISSUE_ROUTE, DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
 from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, json_response, read_body, terminal_of
 from mock_relay.routes.lookup import load_order, require_live_session
@@ -170,4 +170,4 @@ async def issue_documents(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the issuing route (name = OpenAPI operationId)."""
-    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name="issueDocuments")
+    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name=ISSUE_ROUTE)

@@ -3,7 +3,9 @@
 printer it leaves behind (ippeveprinter runs in its own process group, so a killed kiosk cannot stop it);
 and what that printer really received and printed, read from its spool folder.
 
-Imported as ``crash_play``: tests/ is on sys.path through tests/conftest.py, as for ``transport_contract``.
+Every run asks to keep the spool (``--keep``): a printer simulator that stops cleanly removes its spooled
+jobs and printed pages (issue #14), and these tests count them after the run. Imported as ``crash_play``:
+tests/ is on sys.path through tests/conftest.py, as for ``transport_contract``.
 """
 
 from __future__ import annotations
@@ -56,10 +58,10 @@ def play(
     leave_printer: bool = False,
     timeout: float = 90,
 ) -> Run:
-    """Run ``kiosk-harness -v play SCENARIO --work WORK --out WORK/out [--crash-at N]``. The printer
+    """Run ``kiosk-harness -v play SCENARIO --work WORK --out WORK/out --keep [--crash-at N]``. The printer
     of a killed run is ended (SIGKILL, by process group) unless ``leave_printer``: then the caller ends it
     with :func:`end_printer`. Raises subprocess.TimeoutExpired."""
-    args = ["-v", "play", scenario, "--work", str(work), "--out", str(work / "out")]
+    args = ["-v", "play", scenario, "--work", str(work), "--out", str(work / "out"), "--keep"]
     if crash_at is not None:
         args += ["--crash-at", str(crash_at)]
     done = subprocess.run(
@@ -100,7 +102,7 @@ def fresh_work(template: Path, work: Path) -> Path:
 def printed_jobs(spool: Path) -> dict[str, list[str]]:
     """Document id (lower case, as ippeveprinter names the spooled file) -> the print job ids sent."""
     jobs: dict[str, list[str]] = {}
-    for path in sorted(spool.glob("*.pdf")):
+    for path in sorted((spool / "jobs").glob("*.pdf")):
         match = SPOOLED.match(path.name)
         if match:
             jobs.setdefault(match.group(2).lower(), []).append(match.group(1))

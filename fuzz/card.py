@@ -93,7 +93,7 @@ def run_ber(data: bytes) -> None:
 
 
 def seeds_ber() -> dict[str, bytes]:
-    from firmware_sim.card.kenmen_data import build_kenmen_files
+    from firmware_sim.card.kenmen.data import build_kenmen_files
 
     files = build_kenmen_files(demo_holder(), _seed_key())
     return {f"kenmen-{fid:04x}": b"\x01" + content[:1024] for fid, content in files.items()}

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pki_helpers import KeyPool
 
-from firmware_sim.card.kenmen_data import (
+from firmware_sim.card.kenmen.data import (
     KenmenFormatError,
     basic_info_digest_source,
     build_basic_info_file,

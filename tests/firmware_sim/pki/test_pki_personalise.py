@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pki_helpers import KeyPool
 
 from firmware_sim.card.image import CardImage
-from firmware_sim.card.kenmen_data import parse_basic_info_file, parse_my_number_file, verify_integrity
+from firmware_sim.card.kenmen.data import parse_basic_info_file, parse_my_number_file, verify_integrity
 from firmware_sim.holder import demo_holder
 from firmware_sim.personalise import (
     build_cert_presence,

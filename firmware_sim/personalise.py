@@ -31,8 +31,8 @@ from firmware_sim.card.cvc import (
 )
 from firmware_sim.card.generation import DEFAULT_GENERATION, GenerationProfile, profile_for
 from firmware_sim.card.image import CardImage, PinSpec
-from firmware_sim.card.kakunin_data import FaceApKeys, FaceCodes, build_kakunin_files, card_expiry, face_codes
-from firmware_sim.card.kenmen_data import AP_TRAILER_VALUE_SIZE, build_ap_basic_info_file, build_kenmen_files
+from firmware_sim.card.kakunin.data import FaceApKeys, FaceCodes, build_kakunin_files, card_expiry, face_codes
+from firmware_sim.card.kenmen.data import AP_TRAILER_VALUE_SIZE, build_ap_basic_info_file, build_kenmen_files
 from firmware_sim.holder import Holder
 from firmware_sim.pki.hierarchy import KeyFactory, TestPki, new_rsa_key
 from firmware_sim.pki.profile import opaque_id

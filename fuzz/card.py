@@ -26,15 +26,10 @@ from firmware_sim.pki.hierarchy import TestPki
 from fuzz.core import Target, chunks, join
 from reader import ber
 from reader.apdu import ApduFormatError, CommandApdu, ResponseApdu
+from reader.basic_info import basic_info_hashed_part, parse_basic_info
 from reader.errors import CardError, CardRemovedError
 from reader.jpki import CertKind, JpkiClient, KeyKind, sha256_digest_info
-from reader.kenmen import (
-    KenmenClient,
-    basic_info_hashed_part,
-    parse_basic_info,
-    parse_integrity,
-    parse_my_number,
-)
+from reader.kenmen import KenmenClient, parse_integrity, parse_my_number
 from reader.loopback import LoopbackTransport
 from reader.transport import CardSession, Transport
 
@@ -93,7 +88,7 @@ def run_ber(data: bytes) -> None:
 
 
 def seeds_ber() -> dict[str, bytes]:
-    from firmware_sim.card.kenmen_data import build_kenmen_files
+    from firmware_sim.card.kenmen.data import build_kenmen_files
 
     files = build_kenmen_files(demo_holder(), _seed_key())
     return {f"kenmen-{fid:04x}": b"\x01" + content[:1024] for fid, content in files.items()}
@@ -329,7 +324,7 @@ TARGETS = [
         "ber",
         run_ber,
         (ber.BerError,),
-        "reader/ber.py strict and lenient, nested; reader/kenmen.py basic-info and integrity parsers",
+        "reader/ber.py strict and lenient, nested; reader/basic_info.py, reader/kenmen.py integrity parsers",
         max_len=2048,
         seeds=seeds_ber,
     ),

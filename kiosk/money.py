@@ -216,6 +216,11 @@ class NullJournal:
 
 
 # --- typed events delivered to observers --------------------------------------------------------
+# Coins and notes have events of their own although CoinCredited and BillStacked, and CoinRejected and
+# BillRejected, carry the same fields: on purpose, not a duplicate. A coin is credited as it drops, a note
+# only once it reaches the cashbox after escrow (BillEscrowed, then BillStacked or BillReturned); observers
+# tell them apart by type (the field log writes coin_in or note_in, and a rejection's type name), so one
+# event with a source field would move that test into every observer and change the field log's lines.
 @dataclass(frozen=True, slots=True)
 class CoinCredited:
     """A coin was accepted and journaled. ``total`` is the payment's credit after it."""

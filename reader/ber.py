@@ -1,4 +1,4 @@
-"""A minimal BER/DER TLV reader: what the card's files need, nothing more.
+"""A minimal BER/DER TLV reader and writer: what the card's files need, nothing more.
 
 The 券面事項入力補助AP writes private tags in a non-minimal high-tag form (``FF 10`` for tag
 number 16), which strict DER parsers reject (docs/card.md §9 pitfall 14): ``lenient=True`` accepts it.
@@ -133,3 +133,27 @@ def children(data: bytes, *, lenient: bool = False) -> dict[int, Tlv]:
     for tlv in iter_tlvs(data, lenient=lenient):
         found.setdefault(tlv.tag, tlv)
     return found
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+def encode_tag(tag: int) -> bytes:
+    """``tag`` (the raw-bytes integer) as written: ``0xFF10`` → ``FF 10``, as is, even when non-minimal."""
+    return tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
+
+
+def encode_length(length: int) -> bytes:
+    """DER definite length octets: the short form below 128, else the fewest long-form bytes.
+
+    Raises ValueError for a negative length.
+    """
+    if length < 0:
+        raise ValueError("negative length")
+    if length < 0x80:
+        return bytes([length])
+    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def encode_tlv(tag: int, value: bytes) -> bytes:
+    """Tag bytes as written (``encode_tag``) + DER length + value."""
+    return encode_tag(tag) + encode_length(len(value)) + value

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from reader.basic_info import parse_basic_info
 from reader.constants import TokenForm
 from reader.errors import (
     CardError,
@@ -33,7 +34,7 @@ from reader.errors import (
 )
 from reader.generation import generation_from_basic_info, identify_generation
 from reader.jpki import CertKind, JpkiClient, KeyKind
-from reader.kenmen import KenmenClient, parse_basic_info
+from reader.kenmen import KenmenClient
 from reader.pin import mask_my_number
 from reader.transport import Transport, open_transport
 

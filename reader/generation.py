@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from reader.apdu import CommandApdu
 from reader.appclient import AppClient
+from reader.basic_info import LONG_FORM_2
 from reader.constants import (
     ATR_CONTACTLESS_PREFIX,
     GENERATION_ATRS,
@@ -33,7 +34,6 @@ from reader.errors import ProtocolError
 log = logging.getLogger(__name__)
 
 ATR_TS = 0x3B  # direct convention
-_LONG_FORM_2 = 0x82
 _GET_DATA_MAX = 256
 
 
@@ -106,4 +106,4 @@ def generation_from_basic_info(raw: bytes) -> CardGeneration:
     """The generation the 基本4情報 file's header form shows. Raises ProtocolError unless ``FF 20``."""
     if len(raw) < 3 or int.from_bytes(raw[:2], "big") != KENMEN_TAG_BASIC_INFO:
         raise ProtocolError("not a basic-information file (FF 20)")
-    return CardGeneration.FROM_2023 if raw[2] == _LONG_FORM_2 else CardGeneration.FIRST
+    return CardGeneration.FROM_2023 if raw[2] == LONG_FORM_2 else CardGeneration.FIRST

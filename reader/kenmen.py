@@ -2,8 +2,9 @@
 the AP's own certificate (EF 0004) and basic information (EF 0005), which need no PIN.
 
 The AP's files use private tags in a non-minimal form (``FF 10``): parsed with the lenient BER
-reader. Both header forms of the basic-information file (``FF 20 LL``, and ``FF 20 82 HH LL`` on
-cards issued from 2023) are read alike. Personal data is never logged.
+reader. The basic-information file's structure, both header forms of it (``FF 20 LL``, and
+``FF 20 82 HH LL`` on cards issued from 2023) read alike, is in ``reader/basic_info.py``. Personal data
+is never logged.
 """
 
 from __future__ import annotations
@@ -17,22 +18,17 @@ from dataclasses import dataclass
 from reader import ber
 from reader.apdu import CommandApdu
 from reader.appclient import AppClient
+from reader.basic_info import BasicInfo, basic_info_hashed_part, parse_basic_info
 from reader.constants import (
     KENMEN_PIN_MAX_TRIES,
-    KENMEN_TAG_ADDRESS,
     KENMEN_TAG_AP_BASIC_INFO,
     KENMEN_TAG_AP_IDENTIFICATION,
     KENMEN_TAG_AP_KEY_ID,
     KENMEN_TAG_AP_TRAILER,
-    KENMEN_TAG_BASIC_INFO,
-    KENMEN_TAG_BIRTH,
     KENMEN_TAG_HASH_BASIC_INFO,
     KENMEN_TAG_HASH_MY_NUMBER,
     KENMEN_TAG_INTEGRITY,
     KENMEN_TAG_MY_NUMBER,
-    KENMEN_TAG_NAME,
-    KENMEN_TAG_OFFSETS,
-    KENMEN_TAG_SEX,
     KENMEN_TAG_SIGNATURE,
     VERIFY_P2_CURRENT_EF,
     Aid,
@@ -49,25 +45,10 @@ log = logging.getLogger(__name__)
 MY_NUMBER_DIGITS = 12
 CODE_B_DIGITS = 14
 MAX_FILE_SIZE = 4096
-SEX_NAMES = {"0": "unknown", "1": "male", "2": "female", "9": "not applicable"}
 
 
 class IntegrityError(ProtocolError):
     """The integrity record's hash does not match the file it covers."""
-
-
-@dataclass(frozen=True)
-class BasicInfo:
-    """基本4情報 as the card holds it (birth is ``YYYYMMDD``; sex is the ISO 5218 digit)."""
-
-    name: str
-    address: str
-    birth: str
-    sex: str
-
-    @property
-    def sex_name(self) -> str:
-        return SEX_NAMES.get(self.sex, "unknown")
 
 
 @dataclass(frozen=True)
@@ -148,42 +129,6 @@ def parse_my_number(raw: bytes) -> str:
     if not is_valid_my_number(number):
         raise ProtocolError("My Number on the card is malformed or fails its check digit")
     return number
-
-
-def _text(items: dict[int, ber.Tlv], tag: int) -> str:
-    if tag not in items:
-        raise ProtocolError(f"basic information lacks tag {tag:X}")
-    try:
-        return items[tag].value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProtocolError(f"basic information tag {tag:X} is not UTF-8") from exc
-
-
-def parse_basic_info(raw: bytes) -> BasicInfo:
-    """基本4情報 from file 0002 (``FF 20`` { DF21 offsets, DF22 name, DF23 address, DF24 birth,
-    DF25 sex }). Raises ProtocolError."""
-    outer = ber.parse_tlv(raw, lenient=True)
-    if outer.tag != KENMEN_TAG_BASIC_INFO:
-        raise ProtocolError(f"basic information has tag {outer.tag:X}, expected {KENMEN_TAG_BASIC_INFO:X}")
-    items = ber.children(outer.value, lenient=True)
-    info = BasicInfo(
-        *(
-            _text(items, tag)
-            for tag in (KENMEN_TAG_NAME, KENMEN_TAG_ADDRESS, KENMEN_TAG_BIRTH, KENMEN_TAG_SEX)
-        )
-    )
-    if len(info.birth) != 8 or not info.birth.isascii() or not info.birth.isdigit():
-        raise ProtocolError("birth date on the card is not YYYYMMDD")
-    return info
-
-
-def basic_info_hashed_part(raw: bytes) -> bytes:
-    """The part of file 0002 the integrity record hashes: the value of ``FF 20`` from DF22 on
-    (the offset table DF21 skipped). Raises ProtocolError."""
-    outer = ber.parse_tlv(raw, lenient=True)
-    value = outer.value
-    first = ber.parse_tlv(value, lenient=True)
-    return value[first.total_length :] if first.tag == KENMEN_TAG_OFFSETS else value
 
 
 def parse_integrity(raw: bytes) -> IntegrityRecord:

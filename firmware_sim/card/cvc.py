@@ -12,7 +12,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from firmware_sim.card.kenmen_data import encode_tlv
+from reader.ber import encode_tlv
 from reader.constants import (
     CVC_KEY_ID_SIZE,
     CVC_TAG,

@@ -8,8 +8,8 @@ from pathlib import Path
 from firmware_sim.card.cardos import Application, CardOS, CardTiming
 from firmware_sim.card.image import CardImage
 from firmware_sim.card.jpki_ap import JpkiAp
-from firmware_sim.card.kakunin_ap import KakuninAp
-from firmware_sim.card.kenmen_ap import KenmenAp
+from firmware_sim.card.kakunin.ap import KakuninAp
+from firmware_sim.card.kenmen.ap import KenmenAp
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.app.cash_cli import stock_lines
 from kiosk.app.config import DEFAULT_CONFIG, ConfigError, KioskConfig, load_config
@@ -35,6 +35,9 @@ from kiosk.journal.store import Journal, JournalWriteError
 from kiosk.staff.clock import staff_time
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, OpenItem, SettleRefused, TxnSummary
 from kiosk.staff.passcode import PasscodeError, check_passcode_format, hash_passcode
+
+if TYPE_CHECKING:  # the device stack loads only when a command opens the devices
+    from kiosk.app.assemble import RealKiosk
 
 __all__ = ["add_commands", "report_lines"]
 
@@ -102,6 +105,41 @@ def _open(args: argparse.Namespace) -> tuple[Diagnostics, KioskConfig | None]:
         raise DiagError(str(exc)) from exc
 
 
+def _fail(exc: Exception, *, refused: bool = False) -> int:
+    """Print ``exc`` as the one line staff see; returns the exit status (3 refused, else 2)."""
+    print(f"kiosk: {'refused: ' if refused else ''}{exc}", file=sys.stderr)
+    return EXIT_REFUSED if refused else EXIT_ERROR
+
+
+Work = Callable[[Diagnostics, KioskConfig | None], tuple[int, str]]
+
+
+def _on_journal(
+    args: argparse.Namespace,
+    work: Work,
+    *,
+    errors: tuple[type[Exception], ...],
+    refusals: tuple[type[Exception], ...],
+) -> int:
+    """Open the journal ``args`` name, run ``work`` on it and close it; ``work`` returns (exit status, what
+    to print), printed once the journal is closed. A journal that does not open and ``errors`` are one
+    line, status 2; ``refusals`` one line, status 3. Returns the exit status."""
+    try:
+        diag, config = _open(args)
+    except DiagError as exc:
+        return _fail(exc)
+    try:
+        status, text = work(diag, config)
+    except refusals as exc:
+        return _fail(exc, refused=True)
+    except errors as exc:
+        return _fail(exc)
+    finally:
+        diag.journal.close()
+    print(text)
+    return status
+
+
 def _yen(n: int) -> str:
     return f"{n:,}"
 
@@ -133,12 +171,17 @@ def txn_line(t: TxnSummary) -> str:
     return f"{head}  {t.outcome} {t.staff_code}{mark}"
 
 
+def status_line(d: DeviceStatus) -> str:
+    """One device or self-test check. Never raises."""
+    return f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}"
+
+
 def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limit: int = 20) -> list[str]:
     """The ``kiosk diag`` report. Raises sqlite3.Error if the journal cannot be read."""
     out = [f"journal {diag.journal.path}", "DEVICES"]
     if devices is None:
         out.append("  not probed (kiosk diag --config FILE --probe opens them; not while the kiosk runs)")
-    out += [f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in devices or ()]
+    out += [status_line(d) for d in devices or ()]
     items = diag.open_items()
     out.append(f"OPEN ITEMS ({len(items)})")
     out += [item_line(i) for i in items] or ["  none"]
@@ -152,43 +195,49 @@ def report_lines(diag: Diagnostics, devices: Sequence[DeviceStatus] | None, limi
     return out
 
 
-def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
-    """The start-up checks of ``kiosk run`` (kiosk.app.assemble.RealKiosk). Raises DiagError, Busy (the
-    kiosk is running: it holds the journal)."""
+def _with_devices(
+    config: KioskConfig | None, flag: str, missing: str, use: Callable[[RealKiosk], list[DeviceStatus]]
+) -> list[DeviceStatus]:
+    """Open the devices ``config`` names as ``kiosk run`` does (kiosk.app.assemble.RealKiosk) and return
+    ``use(kiosk)``, or the failed start-up checks when they do not open. Raises DiagError (``missing`` when
+    there is no --config, a bad configuration), Busy (the kiosk is running: it holds the journal; ``flag``
+    names the option), and what ``use`` raises."""
     if config is None or config.source is None:
-        raise DiagError("--probe needs --config FILE (the devices it names)")
+        raise DiagError(missing)
     from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
 
     try:
-        full = load_config(config.source)
-        with RealKiosk(full) as kiosk:
-            checks = kiosk.report.checks
+        with RealKiosk(load_config(config.source)) as kiosk:
+            return use(kiosk)
     except StartupError as exc:
-        checks = exc.failed
+        return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
     except InUse as exc:
-        raise Busy(f"{exc}; --probe opens the devices: not while the kiosk runs") from exc
+        raise Busy(f"{exc}; {flag} opens the devices: not while the kiosk runs") from exc
     except (ConfigError, JournalWriteError, OSError) as exc:
         raise DiagError(str(exc)) from exc
-    return [DeviceStatus(c.device, c.ok, c.detail) for c in checks]
+
+
+def _probe(config: KioskConfig | None) -> list[DeviceStatus]:
+    """The start-up checks of ``kiosk run``. Raises DiagError, Busy (the kiosk is running)."""
+    return _with_devices(
+        config,
+        "--probe",
+        "--probe needs --config FILE (the devices it names)",
+        lambda kiosk: [DeviceStatus(c.device, c.ok, c.detail) for c in kiosk.report.checks],
+    )
 
 
 def _self_test(config: KioskConfig | None) -> list[DeviceStatus]:
     """Open the devices as ``kiosk run`` does and run the staff self-test. Raises DiagError (no --config,
     a bad configuration), SettleRefused (a transaction is still open), Busy (the kiosk is running)."""
-    if config is None or config.source is None:
-        raise DiagError("--self-test needs --config FILE (it opens the devices it names; a journal has none)")
-    from kiosk.app.assemble import RealKiosk, StartupError  # the device stack loads only here
     from kiosk.staff.diagnostics import live_diagnostics
 
-    try:
-        with RealKiosk(load_config(config.source)) as kiosk:
-            return live_diagnostics(kiosk, extra=kiosk.report.checks).self_test()
-    except StartupError as exc:
-        return [DeviceStatus(c.device, c.ok, c.detail) for c in exc.failed]
-    except InUse as exc:
-        raise Busy(f"{exc}; --self-test opens the devices: not while the kiosk runs") from exc
-    except (ConfigError, JournalWriteError, OSError) as exc:
-        raise DiagError(str(exc)) from exc
+    return _with_devices(
+        config,
+        "--self-test",
+        "--self-test needs --config FILE (it opens the devices it names; a journal has none)",
+        lambda kiosk: live_diagnostics(kiosk, extra=kiosk.report.checks).self_test(),
+    )
 
 
 def run_self_test(args: argparse.Namespace) -> int:
@@ -201,13 +250,11 @@ def run_self_test(args: argparse.Namespace) -> int:
         diag.journal.close()
         lines = _self_test(config)
     except DiagError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(exc)
     except (SettleRefused, Busy) as exc:
-        print(f"kiosk: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _fail(exc, refused=True)
     print("SELF-TEST")
-    print("\n".join(f"  {d.device}: {'ok' if d.ok else 'FAILED'}: {d.detail}" for d in lines))
+    print("\n".join(status_line(d) for d in lines))
     return 0 if lines and all(d.ok for d in lines) else EXIT_FAILED
 
 
@@ -221,23 +268,13 @@ def run_report(args: argparse.Namespace) -> int:
         return run_self_test(args)
     if getattr(args, "export", None):
         return run_export(args)
-    try:
-        diag, config = _open(args)
-    except DiagError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
+
+    def report(diag: Diagnostics, config: KioskConfig | None) -> tuple[int, str]:
         devices = _probe(config) if args.probe else None
-        print("\n".join(report_lines(diag, devices, args.limit)))
-    except DiagError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except Busy as exc:
-        print(f"kiosk: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    finally:
-        diag.journal.close()
-    return EXIT_FAILED if devices is not None and not all(d.ok for d in devices) else 0
+        failed = devices is not None and not all(d.ok for d in devices)
+        return EXIT_FAILED if failed else 0, "\n".join(report_lines(diag, devices, args.limit))
+
+    return _on_journal(args, report, errors=(DiagError,), refusals=(Busy,))
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -245,12 +282,7 @@ def run_export(args: argparse.Namespace) -> int:
     file cannot be written) or 3 (``--probe`` refused: the kiosk runs)."""
     from kiosk.app.support import journal_logs, write_bundle
 
-    try:
-        diag, config = _open(args)
-    except DiagError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
+    def export(diag: Diagnostics, config: KioskConfig | None) -> tuple[int, str]:
         probed = _probe(config) if args.probe else None
         report = report_lines(diag, None, args.limit)
         logs = journal_logs(getattr(args, "log_file", None))
@@ -262,41 +294,21 @@ def run_export(args: argparse.Namespace) -> int:
         path = write_bundle(
             Path(args.export), config=config, report=report, probed=probed, logs=logs, faults=faults
         )
-    except (DiagError, OSError) as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except Busy as exc:
-        print(f"kiosk: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    finally:
-        diag.journal.close()
-    print(f"support bundle {path} (logs: {logs[0]})")
-    return 0
+        return 0, f"support bundle {path} (logs: {logs[0]})"
+
+    return _on_journal(args, export, errors=(DiagError, OSError), refusals=(Busy,))
 
 
 def _close(args: argparse.Namespace, money: bool) -> int:
-    try:
-        diag, _config = _open(args)
-    except DiagError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
+    def close(diag: Diagnostics, _config: KioskConfig | None) -> tuple[int, str]:
         if money:
             done = diag.settle(args.txn, amount=args.amount, staff_id=args.staff)
         else:
             done = diag.check(args.txn, args.item, staff_id=args.staff)
-    except SettleRefused as exc:
-        print(f"kiosk: refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except JournalWriteError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    finally:
-        diag.journal.close()
-    print(
-        f"{done.txn_id} {done.item}: {done.kind} by {done.staff_id} at {staff_time(done.at)} ({done.yen} yen)"
-    )
-    return 0
+        at = staff_time(done.at)
+        return 0, f"{done.txn_id} {done.item}: {done.kind} by {done.staff_id} at {at} ({done.yen} yen)"
+
+    return _on_journal(args, close, errors=(JournalWriteError,), refusals=(SettleRefused,))
 
 
 def run_settle(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -27,7 +28,7 @@ from kiosk.app.config import DEFAULT_CONFIG
 from kiosk.app.notify import SystemdNotifier  # light: no device library
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.staff.diagnostics import StaffAccess, live_diagnostics
-from kiosk.staff.passcode import PasscodeVerifier
+from kiosk.staff.passcode import LOCKOUT_FOR, GuardPolicy, PasscodeGuard, PasscodeVerifier
 from kiosk.staff.status import CheckLine, StaffKiosk
 
 if TYPE_CHECKING:  # the devices' libraries load only when the command runs, not when the parser is built
@@ -187,14 +188,21 @@ class ConfiguredKiosk(StaffKiosk, Protocol):
 
 def real_staff(kiosk: ConfiguredKiosk) -> StaffAccess | None:
     """Staff mode for a running ``kiosk.app.assemble.RealKiosk``: its journal, hoppers and live drivers (the
-    reader and center as found at start), the passcode of ``[staff] passcode_hash``; None when the
+    reader and center as found at start), the passcode of ``[staff] passcode_hash`` behind a guard kept in
+    the journal (a lockout lasts ``LOCKOUT_FOR`` on the wall clock, across restarts); None when the
     configuration has none (no staff mode). Raises PasscodeError for a hash ``kiosk diag passcode`` did not
     print."""
     stored = kiosk.config.staff_passcode_hash
     if stored is None:
         return None
-    verifier = PasscodeVerifier(stored)
+    guard = PasscodeGuard(
+        PasscodeVerifier(stored),
+        policy=GuardPolicy(lockout_for=LOCKOUT_FOR),
+        clock=time.time,
+        journal=kiosk.journal,
+        store=kiosk.journal,
+    )
     return StaffAccess(
         live_diagnostics(kiosk, extra=kiosk.report.checks, hoppers=hopper_slots(kiosk.config.cash_hoppers)),
-        verifier,
+        guard,
     )

@@ -21,7 +21,9 @@ Versions:
 6. document.printer_job;
 7. cash_counter and cash_till (``kiosk.journal.cash_state``), the till seeded from a transaction paying;
 8. journal_incident (what the journal itself tells staff: a power cut cost its last write, the disk
-   filled) and journal_reserve (the space kept for the last records, ``kiosk.journal.space``).
+   filled) and journal_reserve (the space kept for the last records, ``kiosk.journal.space``);
+9. staff_passcode (the staff passcode guard's count of wrong codes and its lockout, kept across restarts,
+   ``kiosk.journal.staff_actions``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 from kiosk.journal.cash_state import CASH_SCHEMA
 from kiosk.journal.errors import JournalDamaged, JournalTooNew, JournalWriteError
 from kiosk.journal.records import HOPPER_SCHEMA
-from kiosk.journal.staff_actions import STAFF_SCHEMA
+from kiosk.journal.staff_actions import PASSCODE_SCHEMA, STAFF_SCHEMA
 
 __all__ = ["MIGRATIONS", "Migration", "check_readable", "latest", "migrate", "read_version", "statements"]
 
@@ -109,6 +111,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _add_column("document", "printer_job", "INTEGER"),
     7: _script(CASH_SCHEMA),
     8: _script(JOURNAL_SCHEMA),
+    9: _script(PASSCODE_SCHEMA),
 }
 
 

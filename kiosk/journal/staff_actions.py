@@ -1,4 +1,5 @@
-"""Staff records in the journal: money handed over by hand, and other open items checked by staff.
+"""Staff records in the journal: money handed over by hand, other open items checked by staff, and the
+staff passcode guard's count.
 
 A row of ``staff_action`` closes one open item of one finished transaction: ``owed`` (change or a refund
 the kiosk could not pay out, staff codes M02/PR2/RC2: ``settled`` with the yen handed over) or a records
@@ -10,6 +11,11 @@ inserted = fees kept + change + refunds + (owed - settled by hand) + settled by 
 Each record is one journal point written only if no transaction is open and the item is not closed yet,
 both checked inside the same SQLite transaction as the insert (the flow may start one at any moment).
 ``Journal`` mixes this class in; the policy (what may be settled, for how much) is in kiosk.staff.diagnostics.
+
+``staff_passcode`` holds one row: how many wrong staff passcodes came in a row and until when none is
+checked (a back-off, or a lockout), so that restarting the kiosk lifts neither. Its times are the guard's
+clock's (``kiosk.staff.passcode.PasscodeGuard``), ISO 8601 UTC; the row is written as one journal point
+(``staff:passcode``) whenever the count changes. Never the passcode, nor what was typed.
 """
 
 from __future__ import annotations
@@ -18,11 +24,16 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
-__all__ = ["STAFF_SCHEMA", "StaffAction", "StaffRecords"]
+__all__ = ["PASSCODE_SCHEMA", "STAFF_SCHEMA", "PasscodeState", "StaffAction", "StaffRecords"]
 
 STAFF_SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff_action(txn_id TEXT NOT NULL, item TEXT NOT NULL, kind TEXT NOT NULL,
   yen INTEGER NOT NULL, staff_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(txn_id, item));
+"""
+
+PASSCODE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_passcode(slot INTEGER PRIMARY KEY CHECK (slot = 1),
+  failures INTEGER NOT NULL, not_before TEXT NOT NULL, at TEXT NOT NULL);
 """
 
 
@@ -35,6 +46,16 @@ class StaffAction:
     kind: str
     yen: int
     staff_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class PasscodeState:
+    """The staff passcode guard as last journaled: ``failures`` wrong codes in a row; no code is checked
+    before ``not_before``; written ``at`` (both ISO 8601, the guard's clock)."""
+
+    failures: int
+    not_before: str
     at: str
 
 
@@ -75,3 +96,20 @@ class StaffRecords:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY at, rowid", args).fetchall()
         return [StaffAction(str(t), str(i), str(k), int(y), str(s), str(a)) for t, i, k, y, s, a in rows]
+
+    def passcode_state(self) -> PasscodeState | None:
+        """The staff passcode guard's state as last journaled; None if it never was. Raises sqlite3.Error."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT failures, not_before, at FROM staff_passcode WHERE slot=1"
+            ).fetchone()
+        return None if row is None else PasscodeState(int(row[0]), str(row[1]), str(row[2]))
+
+    def save_passcode_state(self, state: PasscodeState) -> None:
+        """Journal the staff passcode guard's state (one journal point). Raises JournalWriteError."""
+        self._write(
+            "staff:passcode",
+            "INSERT INTO staff_passcode(slot, failures, not_before, at) VALUES (1,?,?,?) ON CONFLICT(slot)"
+            " DO UPDATE SET failures=excluded.failures, not_before=excluded.not_before, at=excluded.at",
+            (state.failures, state.not_before, state.at),
+        )

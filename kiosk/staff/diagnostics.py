@@ -77,7 +77,8 @@ class StaffRecordError(JournalWriteError):
 
 
 class PasscodeCheck(Protocol):
-    """Checks a typed staff passcode (``kiosk.staff.passcode.PasscodeVerifier``); never raises."""
+    """Checks a typed staff passcode: ``kiosk.staff.passcode.PasscodeVerifier`` (never raises), or a
+    ``PasscodeGuard`` around one (raises PasscodeLocked; the staff screen then uses it as its guard)."""
 
     def verify(self, candidate: str) -> bool: ...
 

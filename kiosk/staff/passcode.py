@@ -1,7 +1,9 @@
 """The staff passcode: kept only as a salted scrypt hash (``[staff] passcode_hash`` in kiosk.toml, made by
 ``kiosk diag passcode``), compared in constant time. The passcode itself is never logged or stored.
 ``PasscodeGuard`` limits guessing across entries into staff mode: back-off, then a lockout with a staff
-code, journaled when a journal is at hand."""
+code, journaled when a journal is at hand. Given a ``store`` (the journal), the guard keeps its count and
+the end of a back-off or lockout there, so restarting the kiosk lifts neither; a lockout then lasts
+``GuardPolicy.lockout_for``. The running kiosk's guard is kept so (``kiosk.app.run.real_staff``)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
+from kiosk.journal.staff_actions import PasscodeState
 from kiosk.money import FaultKind
 
 __all__ = [
+    "LOCKOUT_FOR",
     "GuardPolicy",
+    "GuardStore",
     "PasscodeError",
     "PasscodeGuard",
     "PasscodeLocked",
@@ -31,6 +37,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 LOCKOUT_CODE = "S01"  # shown on the staff screen when locked out: the store calls the support desk
+LOCKOUT_FOR = 3600.0  # seconds the running kiosk's lockout lasts (kiosk.app.run.real_staff)
 
 _SCHEME = "scrypt"
 _N, _R, _P = 2**14, 8, 1
@@ -104,9 +111,17 @@ class FaultRecorder(Protocol):
     def record_fault(self, event_id: str, kind: FaultKind, device: str, detail: str) -> None: ...
 
 
+class GuardStore(Protocol):
+    """Where a guard keeps its count across restarts (``kiosk.journal.store.Journal``)."""
+
+    def passcode_state(self) -> PasscodeState | None: ...
+
+    def save_passcode_state(self, state: PasscodeState) -> None: ...
+
+
 class PasscodeLocked(Exception):
     """No passcode is checked now: ``wait`` seconds of back-off are left, or (``wait`` None) staff mode is
-    locked out until the kiosk restarts; ``staff_code`` is what the screen shows for the support desk."""
+    locked out (``GuardPolicy.lockout_for``); ``staff_code`` is what the screen shows for the support desk."""
 
     def __init__(self, wait: float | None, staff_code: str = LOCKOUT_CODE) -> None:
         super().__init__("staff passcode locked out" if wait is None else f"retry in {wait:.0f} s")
@@ -116,18 +131,22 @@ class PasscodeLocked(Exception):
 @dataclass(frozen=True)
 class GuardPolicy:
     """``free_tries`` wrong codes in a row cost nothing; each further one doubles a wait from
-    ``first_wait`` (capped at ``max_wait``); ``lockout_after`` wrong codes in a row lock staff mode until
-    the kiosk restarts. With the defaults a guesser gets 10 codes, not 10,000."""
+    ``first_wait`` (capped at ``max_wait``); ``lockout_after`` wrong codes in a row lock staff mode for
+    ``lockout_for`` seconds, after which each further wrong code locks it again (a right one resets the
+    count). ``lockout_for`` None: for as long as the guard lives, i.e. until the kiosk restarts; a guard
+    with a store needs a number. With the defaults a guesser gets 10 codes, not 10,000."""
 
     free_tries: int = 3
     first_wait: float = 30.0
     max_wait: float = 900.0
     lockout_after: int = 10
+    lockout_for: float | None = None
 
 
 class PasscodeGuard:
     """Limits staff passcode attempts across entries into staff mode (the count survives leaving the
-    passcode page; only a right code resets it). Thread-safe; never logs the passcode."""
+    passcode page, and with a ``store`` a restart; only a right code resets it). Thread-safe; never logs
+    the passcode."""
 
     def __init__(
         self,
@@ -136,16 +155,28 @@ class PasscodeGuard:
         policy: GuardPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         journal: FaultRecorder | None = None,
+        store: GuardStore | None = None,
     ) -> None:
+        """``journal``: where a back-off or lockout is recorded for staff; ``store``: where the count is
+        kept across restarts, read here. With a store, ``clock`` must be the wall clock in seconds since
+        the epoch (``time.time``; a test's own), as the times kept are read after a restart.
+
+        Raises ValueError for a store without ``policy.lockout_for`` (the lockout would never end)."""
         self.checker, self.policy, self.clock, self.journal = checker, policy or GuardPolicy(), clock, journal
+        if store is not None and self.policy.lockout_for is None:
+            raise ValueError("a guard kept across restarts needs policy.lockout_for")
+        self.store = store
         self.failures = 0
         self._not_before = 0.0
         self._lock = threading.Lock()
+        self._load()
 
     @property
     def locked_out(self) -> bool:
-        """Whether staff mode is locked out (until the kiosk restarts)."""
-        return self.failures >= self.policy.lockout_after
+        """Whether staff mode is locked out (for ``policy.lockout_for`` from the last wrong code)."""
+        if self.failures < self.policy.lockout_after:
+            return False
+        return self.policy.lockout_for is None or self.clock() < self._not_before
 
     def wait_left(self) -> float | None:
         """Seconds before the next code is checked (0: now); None when locked out."""
@@ -164,11 +195,15 @@ class PasscodeGuard:
         with self._lock:
             self.check_open()
             if self.checker.verify(candidate):
-                self.failures, self._not_before = 0, 0.0
+                if self.failures:
+                    self.failures, self._not_before = 0, 0.0
+                    self._save()
                 return True
             self.failures += 1
             extra = self.failures - self.policy.free_tries
-            if self.locked_out:
+            if self.failures >= self.policy.lockout_after:
+                if self.policy.lockout_for is not None:
+                    self._not_before = self.clock() + self.policy.lockout_for
                 log.warning("staff passcode: %d wrong codes in a row: locked out", self.failures)
                 self._journal(f"locked out after {self.failures} wrong codes ({LOCKOUT_CODE})")
             elif extra > 0:
@@ -178,7 +213,31 @@ class PasscodeGuard:
                     "staff passcode: %d wrong codes in a row: next try in %.0f s", self.failures, wait
                 )
                 self._journal(f"{self.failures} wrong codes in a row; next try in {wait:.0f} s")
+            self._save()
             return False
+
+    def _load(self) -> None:
+        """Take the count and the end of a back-off or lockout from the store, if any."""
+        if self.store is None:
+            return
+        try:
+            state = self.store.passcode_state()
+            if state is not None:
+                failures, not_before = state.failures, datetime.fromisoformat(state.not_before).timestamp()
+                self.failures, self._not_before = failures, not_before
+        except Exception:  # the guard starts afresh rather than keep staff out for good
+            log.exception("staff passcode: the guard's count could not be read")
+
+    def _save(self) -> None:
+        if self.store is None:
+            return
+        at, not_before = (
+            datetime.fromtimestamp(s, UTC).isoformat() for s in (self.clock(), self._not_before)
+        )
+        try:
+            self.store.save_passcode_state(PasscodeState(self.failures, not_before, at))
+        except Exception:  # the guard holds in memory whether or not the store can write
+            log.exception("staff passcode: the guard's count could not be kept")
 
     def _journal(self, detail: str) -> None:
         if self.journal is None:

@@ -1,4 +1,5 @@
-"""券面事項入力補助AP files: exact byte layouts, lenient BER parsing, integrity record."""
+"""券面事項入力補助AP files as the virtual card writes them for a holder: exact byte layouts, lenient BER
+parsing, integrity record. The 基本4情報 structure itself: tests/reader/test_reader_basic_info.py."""
 
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pki_helpers import KeyPool
 
-from firmware_sim.card.kenmen_data import (
+from firmware_sim.card.kenmen.data import (
     KenmenFormatError,
-    basic_info_digest_source,
     build_basic_info_file,
     build_integrity_file,
     build_kenmen_files,
     build_my_number_file,
-    parse_basic_info_file,
     parse_integrity_file,
     parse_my_number_file,
     read_tlv,
@@ -29,6 +28,7 @@ from firmware_sim.card.kenmen_data import (
 )
 from firmware_sim.holder import Sex, demo_holder
 from firmware_sim.pki.hierarchy import TestPki
+from reader.basic_info import basic_info_hashed_part, parse_basic_info
 
 
 def h(text: str) -> bytes:
@@ -77,20 +77,13 @@ def test_basic_info_layout_byte_by_byte() -> None:
     assert data[: len(expected)] == expected
     assert len(data) % 32 == 0 and len(data) > len(expected)
     assert set(data[len(expected) :]) == {0xFF}
-    info = parse_basic_info_file(data)
+    info = parse_basic_info(data, check_offsets=True)
     assert (info.name, info.address, info.birth_date, info.sex) == (
         "山田\u3000太郎",
         "神奈川県横浜市中区山下町１２３－４",
         date(1985, 4, 1),
         "1",
     )
-
-
-def test_parser_reads_the_real_test_card_file() -> None:
-    info = parse_basic_info_file(REAL_BASIC_INFO)
-    assert info.name == "黒桐\u3000幹也"
-    assert info.address == "東京都清瀬市観布子南１２－７－２０２"
-    assert (info.birth_date, info.sex) == (date(1980, 2, 17), "1")
 
 
 def test_builder_matches_the_real_layout() -> None:
@@ -111,16 +104,9 @@ def test_long_address_uses_long_form_lengths() -> None:
     holder = replace(demo_holder(), address="神奈川県横浜市中区" + "山" * 100)
     data = build_basic_info_file(holder)
     assert data[:3] == h("FF 20 82")
-    assert parse_basic_info_file(data).address == holder.address
+    assert parse_basic_info(data, check_offsets=True).address == holder.address
     outer = read_tlv(data)
     assert outer.tag == 0xFF20 and outer.end < len(data)
-
-
-def test_offset_table_is_checked() -> None:
-    bad = bytearray(REAL_BASIC_INFO)
-    bad[7] = 0x0F
-    with pytest.raises(KenmenFormatError, match="offset table"):
-        parse_basic_info_file(bytes(bad))
 
 
 @pytest.mark.parametrize(
@@ -138,12 +124,6 @@ def test_my_number_parser_errors(data: bytes, message: str) -> None:
         parse_my_number_file(data)
 
 
-def test_basic_info_missing_field() -> None:
-    body = h("DF 21 08 00 0E 00 11 00 14 00 17") + h("DF 22 00") + h("DF 23 00") + h("DF 24 00")
-    with pytest.raises(KenmenFormatError, match="missing DF25"):
-        parse_basic_info_file(h("FF 20") + bytes([len(body)]) + body)
-
-
 def test_integrity_record_layout_and_signature(session_pki: TestPki) -> None:
     key = session_pki.kenmen_signing_key()
     files = build_kenmen_files(demo_holder(), key)
@@ -151,9 +131,9 @@ def test_integrity_record_layout_and_signature(session_pki: TestPki) -> None:
     assert integrity[:5] == h("FF 30 82 01 4B") and len(integrity) == 5 + 0x14B
     assert integrity[5:8] == h("DF 31 20") and integrity[8:40] == hashlib.sha256(mn).digest()
     assert integrity[40:43] == h("DF 32 20")
-    assert integrity[43:75] == hashlib.sha256(basic_info_digest_source(basic)).digest()
-    assert basic_info_digest_source(basic).startswith(h("DF 22"))
-    assert basic_info_digest_source(basic).endswith(h("DF 25 01 31"))
+    assert integrity[43:75] == hashlib.sha256(basic_info_hashed_part(basic)).digest()
+    assert basic_info_hashed_part(basic).startswith(h("DF 22"))
+    assert basic_info_hashed_part(basic).endswith(h("DF 25 01 31"))
     assert integrity[75:80] == h("DF 33 82 01 00") and len(integrity[80:]) == 256
     key.public_key().verify(integrity[80:], integrity[5:75], padding.PKCS1v15(), hashes.SHA256())
     record = verify_integrity(mn, basic, integrity, key.public_key())
@@ -196,7 +176,7 @@ def test_basic_info_round_trip(family: str, given_name: str, rest: str, born: da
         birth_date=born,
         sex=sex,
     )
-    info = parse_basic_info_file(build_basic_info_file(holder))
+    info = parse_basic_info(build_basic_info_file(holder), check_offsets=True)
     assert (info.name, info.address, info.birth_date, info.sex) == (
         holder.name,
         holder.address,
@@ -215,14 +195,6 @@ def test_long_header_form_of_2023_cards() -> None:
     shifted = bytes(b + 2 if i % 2 else b for i, b in enumerate(body[3:11]))  # every offset moves by 2
     assert long[5:8] == h("DF 21 08") and long[8:16] == shifted
     assert long[16 : 5 + len(body)] == body[11:]
-    assert parse_basic_info_file(long) == parse_basic_info_file(short)
-    assert basic_info_digest_source(long) == basic_info_digest_source(short)  # the integrity hash agrees
+    assert parse_basic_info(long, check_offsets=True) == parse_basic_info(short, check_offsets=True)
+    assert basic_info_hashed_part(long) == basic_info_hashed_part(short)  # the integrity hash agrees
     assert set(long[5 + len(body) :]) == {0xFF} and len(long) % 32 == 0
-
-
-def test_long_header_of_the_real_test_card_parses() -> None:
-    body = REAL_BASIC_INFO[3:]
-    offsets = bytes.fromhex("0010 0022 005B 0066")  # the real offsets + 2
-    long = h("FF 20 82 00 65") + body[:3] + offsets + body[11:]
-    info = parse_basic_info_file(long)
-    assert (info.name, info.birth_date) == ("黒桐\u3000幹也", date(1980, 2, 17))

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pki_helpers import KeyPool
 
 from firmware_sim.card.image import CardImage
-from firmware_sim.card.kenmen_data import parse_basic_info_file, parse_my_number_file, verify_integrity
+from firmware_sim.card.kenmen.data import parse_my_number_file, verify_integrity
 from firmware_sim.holder import demo_holder
 from firmware_sim.personalise import (
     build_cert_presence,
@@ -26,6 +26,7 @@ from firmware_sim.personalise import (
     validate_pins,
 )
 from firmware_sim.pki.hierarchy import TestPki
+from reader.basic_info import parse_basic_info
 from reader.constants import ATR_EXTENDED, ATR_OPENSC_JPKI
 
 _DER = Encoding.DER
@@ -139,7 +140,7 @@ def test_personalised_image_reads_back(session_pki: TestPki, key_pool: KeyPool, 
     files = image.kenmen_files
     assert sorted(files) == [1, 2, 3, 4, 5]  # 0004 certificate, 0005 AP basic info (issue #18)
     assert parse_my_number_file(files[1]) == holder.my_number
-    assert parse_basic_info_file(files[2]).name == holder.name
+    assert parse_basic_info(files[2]).name == holder.name
     verify_integrity(files[1], files[2], files[3], session_pki.kenmen_signing_key().public_key())
     assert {name: image.tries_left(name) for name in ("auth", "sign", "kenmen")} == {
         "auth": 3,

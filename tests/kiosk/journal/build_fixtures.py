@@ -3,10 +3,15 @@
 ``journal-v1.sqlite``: the first journal's layout (schema version 1, written before versions were kept:
 ``user_version`` 0), with open items: change owed, a paid result not yet reported, a copy caught mid-print.
 
-``journal-v8.sqlite``: written through this release's ``Journal`` (schema 8), with open items: change owed
+``journal-v9.sqlite``: written through this release's ``Journal`` (schema 9), with open items: change owed
 (finished, M02), a result not yet reported, a copy caught mid-print (page 1 of 2, printer job 42), a
-transaction in the till with a coin in, the hoppers counted and a dispense. Both small: 1 KiB pages,
-vacuumed, no reserve row (a kiosk opening it makes one), no write-ahead log.
+transaction in the till with a coin in, the hoppers counted and a dispense; and the staff passcode guard
+in a back-off. Both small: 1 KiB pages, vacuumed, no reserve row (a kiosk opening it makes one), no
+write-ahead log.
+
+``journal-v8.sqlite``: the previous release's (schema 8), built by this script as it stood then (the same
+open items, no staff passcode row). It is kept as it is, not rebuilt: the journal a kiosk upgrading from
+that release finds.
 
 Usage: ``python tests/kiosk/journal/build_fixtures.py`` (from the repository root).
 """
@@ -22,8 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
 V1 = FIXTURES / "journal-v1.sqlite"
-CURRENT = FIXTURES / "journal-v8.sqlite"
-CURRENT_VERSION = 8
+CURRENT = FIXTURES / "journal-v9.sqlite"
+CURRENT_VERSION = 9
+PREVIOUS = FIXTURES / "journal-v8.sqlite"
+PREVIOUS_VERSION = 8
 PAGE_SIZE = 1024
 
 # order id -> (session id, unit fee, copies, paid, result reported): what the center knew of each order
@@ -111,6 +118,7 @@ def build_v1(target: Path = V1) -> None:
 
 def build_current(target: Path = CURRENT) -> None:
     """Open items played through this release's ``Journal``."""
+    from kiosk.journal.staff_actions import PasscodeState
     from kiosk.journal.store import Journal
     from kiosk.money import CreditSource, DeviceCounter, PayoutPurpose
 
@@ -121,6 +129,7 @@ def build_current(target: Path = CURRENT) -> None:
         assert j.schema == CURRENT_VERSION, f"this release writes schema {j.schema}: rename the fixture"
         j.hopper_staff("staff:count3", 3, 100, "count", 50)
         j.hopper_staff("staff:count5", 5, 500, "count", 20)
+        j.save_passcode_state(PasscodeState(4, "2026-11-01T09:00:30+00:00", "2026-11-01T09:00:00+00:00"))
 
         def paid(txn: str, inserted: int, change: int, *, docs: int = 1) -> None:
             session, unit, copies, _paid, _reported = CURRENT_ORDERS[f"O-{txn[2:]}"]
@@ -188,5 +197,5 @@ if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parents[2]))
     FIXTURES.mkdir(exist_ok=True)
     build_v1()
-    build_current()
+    build_current()  # journal-v8.sqlite (PREVIOUS) stays as the previous release wrote it
     print(f"wrote {V1.name} ({V1.stat().st_size} bytes), {CURRENT.name} ({CURRENT.stat().st_size} bytes)")

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from build_fixtures import CURRENT, CURRENT_ORDERS, CURRENT_VERSION, V1, V1_ORDERS
+from build_fixtures import CURRENT, CURRENT_ORDERS, CURRENT_VERSION, PREVIOUS, PREVIOUS_VERSION, V1, V1_ORDERS
 from journal_helpers import FixtureCenter, columns, copy_fixture, dump, user_version
 
 from kiosk.app.cli import main
@@ -47,6 +47,23 @@ def _balanced(journal: Journal) -> None:
 def test_this_release_writes_the_schema_the_fixture_is_named_for() -> None:
     assert schema.latest() == CURRENT_VERSION, "a new schema version: add a fixture of the previous one"
     assert user_version(CURRENT) == CURRENT_VERSION and user_version(V1) == 0
+    assert user_version(PREVIOUS) == PREVIOUS_VERSION == CURRENT_VERSION - 1
+
+
+def test_the_previous_release_s_journal_migrates_keeping_every_record(tmp_path: Path) -> None:
+    """Schema 8 → 9: every record as it was, the staff passcode guard's row not yet written."""
+    path = copy_fixture(PREVIOUS.name, tmp_path)
+    before = dump(path)
+    journal = Journal(path)
+    try:
+        assert (journal.schema_found, journal.schema) == (PREVIOUS_VERSION, CURRENT_VERSION)
+        after = dump(path)
+        assert after.pop("staff_passcode") == [] and after == before
+        assert journal.passcode_state() is None
+        assert _items(Diagnostics(journal)) == {("T-OWED", "owed", 200)}
+        assert journal.cash_state().taking == "T-PAYING"
+    finally:
+        journal.close()
 
 
 def test_the_next_version_migrates_this_release_s_journal_and_recovers_its_open_items(

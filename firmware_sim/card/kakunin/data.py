@@ -34,9 +34,9 @@ from firmware_sim.card.cvc import (
 )
 from firmware_sim.card.face_images import synthetic_label_png, synthetic_photo_jp2
 from firmware_sim.card.jpki_ap import pkcs1_type1_sign
-from firmware_sim.card.kenmen_data import encode_tlv
 from firmware_sim.holder import Holder, era_year
 from firmware_sim.pki.profile import der_length
+from reader.ber import encode_tlv
 from reader.constants import (
     KAKUNIN_TAG_AGE_BIRTH,
     KAKUNIN_TAG_AGE_KEY,

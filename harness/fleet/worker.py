@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Residents act at once, so screens time out sooner than a store's (a walk-away costs 6 s, not 60).
 FLEET_TIMEOUTS = Timeouts(
-    interaction=6.0, warning=2.0, remove_card=10.0, pay=20.0, center=30.0, printing=60.0
+    interaction=6.0, warning=2.0, remove_card=10.0, pay=10.0, center=30.0, printing=60.0
 )
 Sink = Callable[[str, StepTiming], None]
 
@@ -139,7 +139,7 @@ class KioskWorker:
     def _one(self, kiosk: FleetKiosk, resident: Resident, budget: Budget) -> None:
         lease = self.pool.lease(self.rng)
         while lease is None and not budget.stopped.is_set():  # every resident is at a kiosk: wait
-            time.sleep(0.05)
+            CardPool.wait(0.2)
             lease = self.pool.lease(self.rng)
         if lease is None:
             return

@@ -144,13 +144,21 @@ class KioskWorker:
         if lease is None:
             return
         card, lock = lease
+        released = False
+
+        def gone() -> None:  # the resident took their card: free for another kiosk
+            nonlocal released
+            if not released:
+                released = True
+                CardPool.release(lock)
+
         try:
             plan = self._plan(card)
             since = self._last_rowid
-            played = resident.play(plan)
+            played = resident.play(plan, gone)
             after = self._journal_ids_since(since)
         finally:
-            CardPool.release(lock)
+            gone()
         self._record(played, after)
         self.done += 1
         for step in played.steps:

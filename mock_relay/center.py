@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware_sim.pki.hierarchy import KeyFactory, TestPki
+from mock_relay.documents.renderer import Renderer, renderer_for
 from mock_relay.faults import CenterClock, Faults, Maintenance
 from mock_relay.jpki_check import JpkiChecker
 from mock_relay.ledger import Ledger
@@ -44,6 +45,9 @@ class CenterConfig:
     #: what holds the certificate (``card``, ``android``, ``iphone``) each terminal accepts, by terminal
     #: id; a terminal not named accepts every form. The service started Android at two chains only.
     terminal_forms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: worker processes that render documents (0: a thread of the server's own process); a busy center
+    #: wants one per core (mock_relay.documents.renderer)
+    render_processes: int = 0
 
     def accepts(self, terminal_id: str, form: str) -> bool:
         """True when ``terminal_id`` takes certificates held by ``form``. Never raises."""
@@ -85,6 +89,7 @@ class Center:
     responder: OcspResponder
     checker: JpkiChecker
     admin_token: str
+    renderer: Renderer
     urls: Urls = field(default_factory=Urls)
     locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
@@ -107,12 +112,14 @@ class Center:
         config = config or CenterConfig()
         clock = clock or CenterClock()
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
+        registry = Registry(data_dir / "registry.sqlite", clock=clock.now)
+        renderer = renderer_for(registry, data_dir / "registry.sqlite", config.render_processes)
         return cls(
             data_dir=data_dir,
             config=config,
             center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
             jpki=jpki,
-            registry=Registry(data_dir / "registry.sqlite", clock=clock.now),
+            registry=registry,
             ledger=Ledger(data_dir / "ledger.sqlite"),
             clock=clock,
             faults=Faults(),
@@ -120,10 +127,12 @@ class Center:
             responder=OcspResponder(jpki),
             checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
             admin_token=_admin_token(data_dir),
+            renderer=renderer,
         )
 
     def close(self) -> None:
-        """Close the databases."""
+        """Stop the renderer and close the databases."""
+        self.renderer.close()
         self.ledger.close()
         self.registry.close()
 

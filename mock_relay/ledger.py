@@ -4,11 +4,18 @@ Its books balance: every yen paid is either kept for printed copies or owed back
 (``refund_due``, with a ``refunds`` row): a failed copy at the result report, the whole payment at a
 cancel after payment. Documents never paid for are voided when their session's deadline passes.
 
-WAL + ``synchronous=FULL``: a committed answer survives a crash or restart, and reconcile reads the
-same tables. Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
+WAL + ``synchronous=NORMAL``: a committed answer survives the center's process being killed or restarted
+(the write-ahead log is in the operating system's hands at COMMIT), and reconcile reads the same tables;
+only a power cut of the machine could lose the last commits, which a test stand-in can afford — an fsync
+per commit on the event loop had cost more wall time than all of a transaction's crypto.
+
+Every state change is one transaction guarded by a ``WHERE state = …`` precondition, so two
 racing requests for one session/order cannot both succeed, and every row carries the ids it belongs to
 (terminal, session, order) — a document row can only ever be reached through its own order and session.
-No PDF, name or address is kept: documents are stored as hash + binding + signature only.
+No PDF, name or address is kept: documents are stored as hash + binding + signature only. The one place a
+PDF passes through is the stored answer of the issuing call (idempotency: a kiosk that lost the answer
+asks again), and that answer is deleted as soon as its order ends — result reported, cancelled or
+expired — after which a repeat is told ``documents_already_issued``.
 """
 
 from __future__ import annotations
@@ -148,9 +155,12 @@ class Ledger:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}
+        if "order_id" not in columns:  # a ledger from before stored answers were tied to their order
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN order_id TEXT")
 
     def query_one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
         """One row of a read query (for the idempotency store, which owns its table's SQL)."""
@@ -219,6 +229,14 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def release_challenge(self, session_id: str) -> None:
+        """Give an open session's challenge back after an attempt the center could not finish (its OCSP
+        responder was unreachable): the kiosk's retry of the same signed message may then complete."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET challenge_used=0 WHERE session_id=? AND state='open'", (session_id,)
+            )
+
     def fail_session(self, session_id: str) -> None:
         """Close an open session after a failed authentication."""
         with self.transaction() as db:
@@ -286,6 +304,7 @@ class Ledger:
             cur = db.execute(
                 "UPDATE documents SET state='void' WHERE order_id=? AND state='issued'", (order_id,)
             )
+            _forget_delivered(db, order_id)
             return Cancellation(cur.rowcount, refund)
 
     def expire_overdue(self, now_ts: float) -> int:
@@ -312,6 +331,7 @@ class Ledger:
                     (row["order_id"],),
                 )
                 voided += cur.rowcount
+                _forget_delivered(db, row["order_id"])
             return voided
 
     # --- orders ---------------------------------------------------------------------------------------
@@ -482,6 +502,7 @@ class Ledger:
             )
             if refund_due:
                 db.execute("INSERT INTO refunds VALUES (?,?,?)", (order_id, refund_due, at))
+            _forget_delivered(db, order_id)
 
     def orders_since(self, terminal_id: str, since_ts: float, limit: int) -> tuple[OrderRow, ...]:
         """This terminal's orders created at or after ``since_ts`` (epoch seconds), oldest first."""
@@ -537,3 +558,12 @@ def _document_row(r: sqlite3.Row) -> DocumentRow:
         r["municipality_code"],
         r["unit_fee"],
     )
+
+
+#: the route whose stored answer carries PDFs (the OpenAPI operationId of POST /v1/orders/{id}/documents)
+ISSUE_ROUTE = "issueDocuments"
+
+
+def _forget_delivered(db: sqlite3.Connection, order_id: str) -> None:
+    """Delete the stored answer of ``order_id``'s issuing call (it holds the PDFs) once the order ended."""
+    db.execute("DELETE FROM idempotency WHERE order_id=? AND route=?", (order_id, ISSUE_ROUTE))

@@ -93,6 +93,8 @@ class TestPki:
         self.directory = directory
         self._key_factory = key_factory
         self._lock = threading.RLock()
+        # delegated OCSP responders by (kind, CA index): read from disk once, not for every response
+        self._responders: dict[tuple[str, int], tuple[x509.Certificate, rsa.RSAPrivateKey]] = {}
         self._cas: dict[Kind, list[tuple[x509.Certificate, rsa.RSAPrivateKey]]] = {k: [] for k in KINDS}
         self._revocations = RevocationStore(directory / "revocation.sqlite")
 
@@ -344,11 +346,16 @@ class TestPki:
         stem = self.directory / f"ocsp-{kind}-{index + 1}"
         cert_path, key_path = stem.with_name(stem.name + ".crt.pem"), stem.with_name(stem.name + ".key.pem")
         now = datetime.now(UTC)
+        with self._lock:
+            known = self._responders.get((kind, index))
+            if known is not None and known[0].not_valid_after_utc > now + timedelta(days=1):
+                return known
         with self._lock, directory_lock(self.directory):
             if cert_path.exists():
                 cert, key = read_cert(cert_path), read_key(key_path)
                 check_pair(cert, key, str(cert_path))
                 if cert.not_valid_after_utc > now + timedelta(days=1):
+                    self._responders[(kind, index)] = (cert, key)
                     return cert, key
             key = self._key_factory()
             cert = build_ocsp_responder_certificate(
@@ -357,6 +364,7 @@ class TestPki:
             write_key(key_path, key)
             write_durably(cert_path, cert_pem(cert))
             self._revocations.record_issued(cert, f"ocsp-{kind}", index)
+            self._responders[(kind, index)] = (cert, key)
         return cert, key
 
     def kenmen_signing_key(self) -> rsa.RSAPrivateKey:

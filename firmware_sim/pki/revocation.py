@@ -1,11 +1,14 @@
 """Durable revocation (and issuance) records of the test PKI: SQLite, WAL, synchronous=FULL.
 
-One short-lived connection per call, under a process-wide lock per database file: safe from the
-mock center's handler threads and from other processes (SQLite's own locking) alike.
+Writes use one short-lived connection per call, under a process-wide lock per database file: safe from
+the mock center's handler threads and from other processes (SQLite's own locking) alike. Reads (the OCSP
+responder asks on every authentication) share one kept connection per store and process, which sees every
+committed write of any connection (WAL readers start from the latest commit).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -69,9 +72,26 @@ class RevocationStore:
         self.path = path
         with self._locks_guard:
             self._lock = self._locks.setdefault(path.resolve(), threading.Lock())
+        self._reader: tuple[int, sqlite3.Connection] | None = None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")  # persistent: set once per database
             db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The kept read connection (a new one in a forked child: a connection never crosses a fork)."""
+        with self._lock:
+            if self._reader is None or self._reader[0] != os.getpid():
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                self._reader = (os.getpid(), db)
+            yield self._reader[1]
+
+    def close(self) -> None:
+        """Close the kept read connection (writes keep none open)."""
+        with self._lock:
+            if self._reader is not None and self._reader[0] == os.getpid():
+                self._reader[1].close()
+            self._reader = None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -104,7 +124,7 @@ class RevocationStore:
 
     def status(self, serial: int) -> RevocationEntry | None:
         """The revocation record of ``serial``, or None if it is not revoked."""
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute(
                 "SELECT revoked_at, reason FROM revoked WHERE serial = ?", (serial_hex(serial),)
             ).fetchone()
@@ -114,7 +134,7 @@ class RevocationStore:
 
     def revoked_serials(self) -> frozenset[int]:
         """Every revoked serial."""
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT serial FROM revoked").fetchall()
         return frozenset(int(row[0], 16) for row in rows)
 
@@ -136,7 +156,7 @@ class RevocationStore:
 
     def issued(self, serial: int) -> IssuedEntry | None:
         """The issuance record of ``serial``, or None if this PKI never issued it."""
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute(
                 "SELECT kind, generation, subject, not_after FROM issued WHERE serial = ?",
                 (serial_hex(serial),),

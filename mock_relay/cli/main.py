@@ -51,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         challenge_ttl_s=args.challenge_ttl,
         session_ttl_s=args.session_ttl,
         max_connections_per_client=args.max_connections,
+        render_processes=args.render_processes,
     )
     server = RelayServer(
         Path(args.data),
@@ -264,6 +265,13 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type: an integer from 0 to 64. Raises ArgumentTypeError."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= 64):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 64, not {text!r}")
+    return int(text)
+
+
 # --- parser --------------------------------------------------------------------------------------------
 def _data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="the center's data directory (created on first use)")
@@ -285,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frozen", action="store_true", help="freeze the clock at --clock")
     p.add_argument("--challenge-ttl", type=float, default=120.0, help="seconds a challenge is valid")
     p.add_argument("--session-ttl", type=float, default=600.0, help="seconds an authenticated session lives")
+    p.add_argument(
+        "--render-processes",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="render documents in N worker processes (0: in a thread of the server; a busy center wants"
+        " one per core)",
+    )
     p.add_argument(
         "--max-connections",
         type=_positive_int,

@@ -12,7 +12,15 @@ import math
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.qr import QrCodeWidget
+
+# reportlab's encoder rebuilds the Reed-Solomon generator polynomial for every symbol, a fifth of a
+# document's rendering time; the polynomial depends only on the number of error-correction codewords
+# (callers only read it), so it is made once per number.
+qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(  # type: ignore[method-assign]
+    functools.lru_cache(maxsize=64)(qrencoder.QRUtil.getErrorCorrectPolynomial)
+)
 
 FONT_DIRS = (
     Path("/usr/share/fonts/opentype/ipaexfont-gothic"),

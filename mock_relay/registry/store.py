@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from mock_relay.model import JST, CertType, Municipality, Resident, ResidentStatus, SealStatus
 from mock_relay.private import owner_only_database
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS issues (
     cert_type TEXT NOT NULL, issued_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS issues_resident ON issues (resident_id, cert_type);
 """
+_T = TypeVar("_T")
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 _SERIAL_RE = re.compile(r"^[0-9A-Fa-f]{1,40}$")
 
@@ -75,6 +77,10 @@ class Registry:
         """
         self._lock = threading.RLock()
         self._clock = clock or (lambda: datetime.now(JST))
+        # Reads are cached (records are frozen) until a write: this connection's own commits clear the
+        # cache, another connection's (a CLI on the same file) show in ``PRAGMA data_version``.
+        self._cache: dict[tuple[str, str | None], Any] = {}
+        self._data_version = -1
         if str(db_path) != ":memory:":
             owner_only_database(Path(db_path))  # personal data: never readable by others
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
@@ -107,7 +113,22 @@ class Registry:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._cache.clear()
             self._conn.execute("COMMIT")
+
+    def _cached(self, kind: str, key: str | None, load: Callable[[], _T]) -> _T:
+        """``load()``'s answer, kept until the register changes (by this object or another connection)."""
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._data_version:
+                self._cache.clear()
+                self._data_version = version
+            try:
+                value: _T = self._cache[(kind, key)]
+            except KeyError:
+                value = self._cache[(kind, key)] = load()
+            return value
 
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -183,16 +204,25 @@ class Registry:
     # --- reads ----------------------------------------------------------------------------------------
     def municipalities(self) -> tuple[Municipality, ...]:
         """All municipalities, by code."""
+        return self._cached("municipalities", None, self._municipalities)
+
+    def _municipalities(self) -> tuple[Municipality, ...]:
         rows = self._query("SELECT data FROM municipalities ORDER BY code")
         return tuple(codec.load_municipality(r["data"]) for r in rows)
 
     def municipality(self, code: str) -> Municipality | None:
         """The municipality with 団体コード ``code`` or None."""
+        return self._cached("municipality", code, lambda: self._municipality(code))
+
+    def _municipality(self, code: str) -> Municipality | None:
         rows = self._query("SELECT data FROM municipalities WHERE code = ?", (code,))
         return codec.load_municipality(rows[0]["data"]) if rows else None
 
     def residents(self, municipality_code: str | None = None) -> tuple[Resident, ...]:
         """All residents (optionally of one municipality), register order."""
+        return self._cached("residents", municipality_code, lambda: self._residents(municipality_code))
+
+    def _residents(self, municipality_code: str | None) -> tuple[Resident, ...]:
         if municipality_code is None:
             rows = self._query("SELECT id, data FROM residents ORDER BY ord")
         else:
@@ -202,17 +232,26 @@ class Registry:
 
     def resident(self, resident_id: str) -> Resident | None:
         """The resident with ``resident_id`` or None."""
+        return self._cached("resident", resident_id, lambda: self._resident(resident_id))
+
+    def _resident(self, resident_id: str) -> Resident | None:
         rows = self._query("SELECT id, data FROM residents WHERE id = ?", (resident_id,))
         return self._load(rows[0]) if rows else None
 
     def household(self, household_id: str) -> tuple[Resident, ...]:
         """Every record of the household (removed ones too; rules filter), register order."""
+        return self._cached("household", household_id, lambda: self._household(household_id))
+
+    def _household(self, household_id: str) -> tuple[Resident, ...]:
         sql = "SELECT id, data FROM residents WHERE household_id = ? ORDER BY ord"
         rows = self._query(sql, (household_id,))
         return tuple(self._load(r) for r in rows)
 
     def koseki_members(self, koseki_id: str) -> tuple[Resident, ...]:
         """Everyone in the 戸籍 ``koseki_id``, register order."""
+        return self._cached("koseki", koseki_id, lambda: self._koseki_members(koseki_id))
+
+    def _koseki_members(self, koseki_id: str) -> tuple[Resident, ...]:
         rows = self._query("SELECT id, data FROM residents WHERE koseki_id = ? ORDER BY ord", (koseki_id,))
         return tuple(self._load(r) for r in rows)
 
@@ -274,7 +313,7 @@ class Registry:
     def resident_for_cert(self, cert_serial_hash: str) -> Resident | None:
         """The resident bound to ``cert_serial_hash`` or None."""
         sql = "SELECT resident_id FROM card_bindings WHERE cert_serial_hash = ?"
-        rows = self._query(sql, (cert_serial_hash,))
+        rows = self._cached("binding", cert_serial_hash, lambda: self._query(sql, (cert_serial_hash,)))
         return self.resident(str(rows[0]["resident_id"])) if rows else None
 
     def register_honseki(self, resident_id: str, usable_from: date) -> Resident:
@@ -301,7 +340,8 @@ class Registry:
     def form_of_cert(self, cert_serial_hash: str) -> str:
         """What holds the certificate bound under ``cert_serial_hash``: ``card`` (also for one not bound),
         ``android`` or ``iphone``."""
-        rows = self._query("SELECT form FROM card_bindings WHERE cert_serial_hash = ?", (cert_serial_hash,))
+        sql = "SELECT form FROM card_bindings WHERE cert_serial_hash = ?"
+        rows = self._cached("form", cert_serial_hash, lambda: self._query(sql, (cert_serial_hash,)))
         return str(rows[0]["form"]) if rows else "card"
 
     def record_issue(self, resident_id: str, cert_type: CertType, when: datetime) -> None:

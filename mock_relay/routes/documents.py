@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mock_relay.center import Center
-from mock_relay.documents import build as documents
-from mock_relay.ledger import DocumentRow, LedgerConflict, OrderRow, SessionRow
+from mock_relay.documents.renderer import RenderError, RenderJob
+from mock_relay.ledger import ISSUE_ROUTE, DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
 from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, json_response, read_body, terminal_of
 from mock_relay.routes.lookup import load_order, require_live_session
@@ -67,19 +67,30 @@ def reprice(center: Center, session: SessionRow, order: OrderRow) -> tuple[Price
     return priced
 
 
-def _render_one(
-    center: Center, session: SessionRow, order: OrderRow, item_index: int, priced: PricedItem, copy_index: int
-) -> tuple[dict[str, Any], DocumentRow, str, str]:
-    now = center.clock.now()
+def _job(center: Center, session: SessionRow, priced: PricedItem, copy_index: int) -> RenderJob:
+    """A fresh document id and verification code for one copy of ``priced``, for the session's resident.
+    Raises ApiProblem when the resident left the register."""
     resident = center.registry.resident(session.resident_id or "")
     if resident is None or session.cert_serial_hash is None:
         raise ApiProblem("unknown_resident", "the session's resident is no longer in the register")
-    document_id = "D-" + secrets.token_urlsafe(18)
     code = new_verification_code()
-    request = documents.build_document_request(
-        center.registry, resident, priced, copy_index, document_id, code, center.urls.verify(code), now
+    return RenderJob(
+        resident.id,
+        priced,
+        copy_index,
+        "D-" + secrets.token_urlsafe(18),
+        code,
+        center.urls.verify(code),
+        center.clock.now(),
     )
-    rendered = documents.render_document(request)
+
+
+async def _issue_one(
+    center: Center, session: SessionRow, order: OrderRow, item_index: int, priced: PricedItem, copy_index: int
+) -> tuple[dict[str, Any], DocumentRow, str, str]:
+    job = _job(center, session, priced, copy_index)
+    rendered = await center.renderer.render(job)
+    document_id, code = job.document_id, job.verification_code
     digest = hashlib.sha256(rendered.pdf).hexdigest()
     binding = {
         "terminal_id": order.terminal_id,
@@ -115,7 +126,7 @@ def _render_one(
         rendered.page_count,
         code,
         "issued",
-        iso(now),
+        iso(job.now),
         priced.municipality_code,
     )
     return envelope, row, canonical(binding).decode("utf-8"), b64(signature)
@@ -131,15 +142,14 @@ async def issue_documents(request: web.Request) -> web.Response:
         raise ApiProblem("documents_already_issued", "this order's documents were already issued")
     assert session.terminal_id == order.terminal_id == terminal_of(request)
     priced = reprice(center, session, order)
-    loop = asyncio.get_running_loop()
     jobs = [
-        loop.run_in_executor(None, _render_one, center, session, order, index, item, copy)
+        _issue_one(center, session, order, index, item, copy)
         for index, item in enumerate(priced)
         for copy in range(item.item.copies)
     ]
     try:
         rendered = await asyncio.gather(*jobs)
-    except ValueError as exc:
+    except (ValueError, RenderError) as exc:
         log.error("rendering failed for order %s: %s", order.order_id, exc)
         raise ApiProblem("internal_error", "the document could not be produced") from exc
     try:
@@ -160,4 +170,4 @@ async def issue_documents(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the issuing route (name = OpenAPI operationId)."""
-    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name="issueDocuments")
+    app.router.add_post("/v1/orders/{order_id}/documents", issue_documents, name=ISSUE_ROUTE)

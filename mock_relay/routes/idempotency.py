@@ -54,12 +54,27 @@ def stored_response(ledger: Ledger, terminal_id: str, key: str) -> StoredRespons
     return StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], bytes(r["body"]))
 
 
-def store_response(ledger: Ledger, terminal_id: str, key: str, resp: StoredResponse, at: str) -> None:
-    """Store the first answer under (terminal, key); a second store for the same key is ignored."""
+def store_response(
+    ledger: Ledger, terminal_id: str, key: str, resp: StoredResponse, at: str, order_id: str | None = None
+) -> None:
+    """Store the first answer under (terminal, key); a second store for the same key is ignored. An answer
+    about an order names it (``order_id``): the issuing call's answer is deleted when the order ends."""
     with ledger.transaction() as db:
         db.execute(
-            "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?,?,?,?)",
-            (terminal_id, key, resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at),
+            "INSERT OR IGNORE INTO idempotency"
+            " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                terminal_id,
+                key,
+                resp.route,
+                resp.request_hash,
+                resp.status,
+                resp.content_type,
+                resp.body,
+                at,
+                order_id,
+            ),
         )
 
 
@@ -120,7 +135,8 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
                 resp = problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
             if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and _storable(resp):
                 record = StoredResponse(route, digest, resp.status, resp.content_type, resp.body)
-                store_response(center.ledger, terminal, key, record, iso(center.clock.now()))
+                order_id = request.match_info.get("order_id")
+                store_response(center.ledger, terminal, key, record, iso(center.clock.now()), order_id)
             return resp
     finally:
         if not lock.locked():

@@ -109,7 +109,10 @@ async def authenticate(request: web.Request) -> web.Response:
             raise refusal_problem(refuse("form_not_accepted"))
         menu = rules.open_menu(center.registry, resident, Route(body["route"]), now)
     except JpkiCheckError as exc:
-        center.ledger.fail_session(row.session_id)
+        if exc.code == "ocsp_unavailable":  # the center's failure, not the card's: the retry may pass
+            center.ledger.release_challenge(row.session_id)
+        else:
+            center.ledger.fail_session(row.session_id)
         raise ApiProblem(exc.code, exc.detail) from None
     except Refusal as refusal:
         center.ledger.fail_session(row.session_id)

@@ -180,3 +180,33 @@ def test_the_register_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
     assert modes["r.sqlite"] == 0o600 and modes["r.sqlite-wal"] == 0o600, modes
     assert set(modes.values()) == {0o600}, modes
     assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+
+
+def test_cached_reads_follow_this_connections_writes(registry: Registry) -> None:
+    before = registry.resident("C-001")
+    assert before is not None and registry.resident("C-001") is before  # served from the cache
+    registry.record_issue("C-001", CertType.INKAN, MONDAY)
+    after = registry.resident("C-001")
+    assert after is not before
+    assert after is not None and after.last_issued[CertType.INKAN] == MONDAY
+
+
+def test_cached_reads_follow_another_connections_writes(registry: Registry) -> None:
+    resident = registry.resident("C-001")
+    assert resident is not None and resident.koseki is not None
+    assert registry.household(resident.household_id)  # cached too
+    other = Registry(registry_path(registry), seed=False)  # e.g. the mock-relay CLI on the same file
+    try:
+        other.register_honseki("C-001", MONDAY.date())
+    finally:
+        other.close()
+    again = registry.resident("C-001")
+    assert again is not None and again.koseki is not None
+    assert again.koseki.registration_date == MONDAY.date()
+    household = {m.id: m for m in registry.household(resident.household_id)}
+    assert household["C-001"].koseki == again.koseki
+
+
+def registry_path(registry: Registry) -> Path:
+    row = registry._conn.execute("PRAGMA database_list").fetchone()
+    return Path(row["file"])

@@ -92,3 +92,42 @@ def test_answers_and_ledger_survive_a_restart(tmp_path: Path, key_pool):
         assert docs.status == 200, docs.body
     finally:
         again.stop()
+
+
+def _stored_pdfs(relay) -> int:
+    """Stored answers in the ledger that carry a PDF (base64 of "%PDF-" starts with "JVBER")."""
+    row = relay.center.ledger.query_one(
+        "SELECT COUNT(*) AS n FROM idempotency WHERE instr(body, ?) > 0", (b"JVBERi0",)
+    )
+    return int(row["n"])
+
+
+def test_the_documents_answer_is_kept_until_its_order_ends_and_no_longer(relay, kiosk, cards):
+    opened, _ = open_and_authenticate(kiosk, cards("V-002"))
+    order = kiosk.post(
+        f"/v1/sessions/{opened.body['session_id']}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}
+    ).body
+    oid, key = order["order_id"], str(uuid.uuid4())
+    before = _stored_pdfs(relay)
+    docs = kiosk.post(f"/v1/orders/{oid}/documents", {}, key=key)
+    assert docs.status == 200 and _stored_pdfs(relay) == before + 1  # a lost answer can still be asked again
+    paid = kiosk.post(f"/v1/orders/{oid}/payment", {"amount_received": order["total"], "change_given": 0})
+    assert paid.status == 200, paid.body
+    copies = [{"document_id": d["document_id"], "outcome": "printed"} for d in docs.body["documents"]]
+    assert kiosk.post(f"/v1/orders/{oid}/result", {"copies": copies}).status == 200
+    assert _stored_pdfs(relay) == before  # the order ended: the PDFs are gone from the center's books
+    late = kiosk.post(f"/v1/orders/{oid}/documents", {}, key=key)
+    assert late.status == 409 and late.code == "documents_already_issued"
+
+
+def test_a_cancelled_orders_documents_answer_is_deleted(relay, kiosk, cards):
+    opened, _ = open_and_authenticate(kiosk, cards("V-001"))
+    sid = opened.body["session_id"]
+    oid = kiosk.post(f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}).body[
+        "order_id"
+    ]
+    before = _stored_pdfs(relay)
+    assert kiosk.post(f"/v1/orders/{oid}/documents", {}).status == 200
+    assert _stored_pdfs(relay) == before + 1
+    assert kiosk.post(f"/v1/sessions/{sid}/cancel", {}).status == 200
+    assert _stored_pdfs(relay) == before

@@ -115,3 +115,20 @@ def test_revoked_card_is_refused_and_ocsp_down_is_retryable(relay, kiosk, cards)
     _, refused = open_and_authenticate(kiosk, card)
     assert refused.status == 403 and refused.code == "certificate_revoked"
     assert refused.body["reason"] == "card_not_usable" and refused.body["retryable"] is False
+
+
+def test_an_authentication_retried_after_ocsp_down_completes_in_the_same_session(relay, kiosk, cards):
+    """The kiosk retries a retryable answer with the same request and key: the challenge the center
+    could not finish checking is not spent, so the resident does not have to start over."""
+    card = cards("V-002")
+    relay.faults.add(FaultRule(kind="ocsp_down", count=1))
+    opened = kiosk.post("/v1/sessions", {})
+    sid = opened.body["session_id"]
+    body = card.auth_body(opened.body, opened.body["terminal_id"], "residence")
+    down = kiosk.post(f"/v1/sessions/{sid}/authenticate", body, key="auth-retry-1")
+    assert down.status == 503 and down.code == "ocsp_unavailable"
+    again = kiosk.post(f"/v1/sessions/{sid}/authenticate", body, key="auth-retry-1")
+    assert again.status == 200, again.body
+    assert again.body["session_id"] == sid
+    replay = kiosk.post(f"/v1/sessions/{sid}/authenticate", body, key="auth-retry-2")
+    assert replay.status == 409 and replay.code in ("challenge_reused", "session_closed")

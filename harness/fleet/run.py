@@ -25,7 +25,7 @@ from tqdm import tqdm
 from harness.clock import service_time
 from harness.fleet.cards import Card, prepare_cards
 from harness.fleet.center import CenterHandle
-from harness.fleet.evidence import collect
+from harness.fleet.evidence import PageTexts, collect
 from harness.fleet.host import CENTER_FILE
 from harness.fleet.report import write_report
 from harness.fleet.resident import StepTiming
@@ -97,15 +97,22 @@ def run_local(
         started = time.time()
         settings = FleetSettings(**{**settings.__dict__, "started": started})
         faults = CenterFaults(settings.schedule, center, fleet_dir / "fault-windows.jsonl").start()
+        texts, stop = PageTexts(), threading.Event()
+        reader = None
         try:
-            if processes > 1 and host_args is not None:
+            if processes > 1 and host_args is not None:  # this process is idle: read pages meanwhile
+                reader = threading.Thread(target=texts.prefetch, args=(fleet_dir, stop), name="fleet-pages")
+                reader.start()
                 _on_hosts(settings, center, kiosks, processes, host_args)
             else:
                 _on_threads(settings, center, cards, kiosks)
         finally:
+            stop.set()
+            if reader is not None:
+                reader.join()
             faults.stop()
         seconds = time.time() - started
-        return finish(fleet_dir, center, keep_pages, seconds)
+        return finish(fleet_dir, center, keep_pages, seconds, texts)
     finally:
         center.stop()
 
@@ -209,11 +216,13 @@ def _progress(
                 bar.set_postfix(failed=failed, refresh=False)
 
 
-def finish(fleet_dir: Path, center: CenterHandle, keep_pages: bool, seconds: float) -> RunResult:
-    """Collect the evidence the kiosks and the center left, judge it, write the report.
-    Raises OSError, sqlite3.Error."""
+def finish(
+    fleet_dir: Path, center: CenterHandle, keep_pages: bool, seconds: float, texts: PageTexts | None = None
+) -> RunResult:
+    """Collect the evidence the kiosks and the center left (page texts from ``texts`` where read already),
+    judge it, write the report. Raises OSError, sqlite3.Error."""
     ledger = center.ledger_copy(fleet_dir / "center-ledger.sqlite")
-    evidence = collect(fleet_dir, ledger, keep_pages=keep_pages)
+    evidence = collect(fleet_dir, ledger, keep_pages=keep_pages, texts=texts)
     verdicts = judge(evidence)
     write_report(fleet_dir, evidence, verdicts, seconds)
     return RunResult(tuple(verdicts), fleet_dir, len(evidence.transactions), seconds)

@@ -29,7 +29,7 @@ from typing import Any
 from harness.fleet.evidence import Evidence, Txn
 
 _MAX_LISTED = 20
-_FOUR_DIGITS = re.compile(rb"(?<![-0-9A-Za-z.])([0-9]{4})(?![-0-9A-Za-z.])")
+_WORD = re.compile(rb"[-0-9A-Za-z.]+")  # a PIN is a word of its own: not within one of these runs
 
 
 @dataclass
@@ -219,9 +219,9 @@ def no_pin(ev: Evidence) -> Verdict:
     for path in _artefacts(ev.fleet_dir):
         v.checked += 1
         data = _ledger_text(path) if path == ev.ledger else path.read_bytes()
-        # every 4-digit word, then which are PINs (one alternative per resident in the pattern itself
-        # made the scan cost residents × bytes: 6 s for an 800-transaction fleet)
-        found = set(_FOUR_DIGITS.findall(data)) & pins.keys()
+        # every word, then which are PINs (one alternative per resident in the pattern itself made the
+        # scan cost residents × bytes: 6 s for an 800-transaction fleet)
+        found = {w for w in _WORD.findall(data) if len(w) == 4} & pins.keys()
         for pin in sorted(found)[:_MAX_LISTED]:
             v.failures.append(f"{path.relative_to(ev.fleet_dir)}: holds {pins[pin]}'s PIN")
     return v

@@ -161,17 +161,16 @@ def seeds_cctalk() -> dict[str, bytes]:
 
 # --- IPP -------------------------------------------------------------------------------------------
 def run_ipp(data: bytes) -> None:
-    """One IPP answer: decoded, re-encoded and decoded again, read as printer and job status.
-
-    The second decode need not give the same message: an attribute keeps one value tag for all its values,
-    so additional values that came with another tag (RFC 8010 allows it) re-encode under the first one, or
-    cannot (IppError). The kiosk never re-encodes an answer (docs/fuzzing.md, findings).
-    """
+    """One IPP answer: decoded, then re-encoded and decoded again to the same message (each value under its
+    own tag, RFC 8010 §3.1.4), then read as printer and job status. A decoded message that does not encode,
+    or comes back otherwise, is a finding (AssertionError), not an IppError."""
     message = ipp.decode(data)
     try:
-        ipp.decode(ipp.encode(message))
-    except ipp.IppError:
-        pass
+        again = ipp.decode(ipp.encode(message))
+    except ipp.IppError as exc:
+        raise AssertionError(f"a decoded message does not round-trip: {exc}") from exc
+    if again != message:
+        raise AssertionError(f"{message} re-encodes as {again}")
     status = PrinterStatus.from_response("ipp://fuzz/ipp/print", message)
     PrinterHealth.from_status(status)
     status.supports(Operation.CREATE_JOB)
@@ -221,6 +220,13 @@ def seeds_ipp() -> dict[str, bytes]:
             _attr("copies-supported", ValueTag.RANGE, ipp.IntRange(1, 9)),
             _attr("media-col-ready", ValueTag.BEG_COLLECTION, media),
             _attr("printer-alert", ValueTag.UNKNOWN, None),
+            # RFC 8010 §3.1.4: an additional value under another tag (out-of-band unknown, then keyword)
+            ipp.Attribute(
+                "printer-state-reasons",
+                ValueTag.UNKNOWN,
+                (None, "none"),
+                (ValueTag.UNKNOWN, ValueTag.KEYWORD),
+            ),
         ),
     )
     job = ipp.AttributeGroup(

@@ -5,7 +5,8 @@ reaches, each simulated and reached only the way a store's is, and a ready ``DIR
   and pinned CA in ``DIR/terminal``), its clock at ``--clock`` or the next day it serves;
 - the resident's virtual card (``DIR/card.json``) behind pcscd + vpcd (``--vpcd-port``), or in a
   simulated PN532 module's field on a pty (``--reader pn532``), out of the reader until placed;
-- the ccTalk cash unit on a pty; the IPP printer (``ippeveprinter``), pages in ``DIR/spool/tray``;
+- the ccTalk cash unit on a pty; the IPP printer (``ippeveprinter``), pages in ``DIR/spool/tray`` while
+  the bench runs (the spooled jobs and pages are removed when it stops, unless ``--keep``);
 - ``DIR/kiosk.toml`` naming all of them, with ``[bench] control_socket = "kiosk.sock"``;
 - the bench's hands on ``DIR/bench.sock`` (mode 0600): ``card``, ``remove``, ``coin YEN``, ``note YEN``,
   ``printer jam|paper_out|clear``, ``pages``, ``status``, ``help`` — what ``kiosk-harness drive --bench``
@@ -76,6 +77,7 @@ class BenchOptions:
     pin: str = "1234"
     reader: str = "pcsc"  # pcsc | pn532
     vpcd_port: int = FIRST_PORT
+    keep: bool = False  # the printer's spooled jobs and pages stay in DIR/spool when the bench stops
 
 
 class Bench:
@@ -135,7 +137,7 @@ class Bench:
         dnssd = DnssdServices()
         dnssd.ensure()
         self._stack.callback(dnssd.stop)
-        self.printer = PrinterSim(self.folder / "spool").start()
+        self.printer = PrinterSim(self.folder / "spool", keep=o.keep).start()
         self._stack.callback(self.printer.stop)
         self.config_path = self.folder / "kiosk.toml"
         self.config_path.write_text(self.kiosk_toml(), encoding="utf-8")

@@ -300,8 +300,7 @@ def clear_printer_faults(printer_sim: Any) -> None:
         jammed = printer_status(printer_sim) == "jammed"
         printer_sim.configure(jam_at=None)
         if jammed:
-            printer_sim.stop()
-            printer_sim.start()
+            printer_sim.restart()  # off and on: the pages in the tray stay
             printer_sim.configure(jam_at=None)
         printer_sim.refill(None)
     except Exception as exc:  # PrinterSimError, OSError

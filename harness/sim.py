@@ -134,11 +134,15 @@ class SimKiosk(StackedKiosk):
         *,
         journal: Path | None = None,
         clock: datetime | None = None,
+        keep: bool = False,
     ) -> None:
         """``clock``: the moment the kiosk and its center start at (then run on); else the setup's
         ``clock``; else the next service day after today by the center's calendar (``start_time``).
+        ``keep``: leave the simulated printer's spooled jobs and printed pages in ``work/spool`` when the
+        kiosk stops (default: removed; they are certificates with residents' names).
         Raises ClockError for a setup ``clock`` that is not an ISO 8601 time with an offset."""
         self.work = work
+        self.keep = keep
         self.setup = dict(setup or {})
         self.journal_path = journal or work / "journal.sqlite"
         self._stack = contextlib.ExitStack()
@@ -234,7 +238,10 @@ class SimKiosk(StackedKiosk):
         dnssd.ensure()
         self._stack.callback(dnssd.stop)
         sim = PrinterSim(
-            self.work / "spool", jam_at=self.setup.get("jam_at"), paper_out_at=self.setup.get("paper_out_at")
+            self.work / "spool",
+            jam_at=self.setup.get("jam_at"),
+            paper_out_at=self.setup.get("paper_out_at"),
+            keep=self.keep,
         )
         sim.start()
         self._stack.callback(sim.stop)

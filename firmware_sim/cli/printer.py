@@ -1,8 +1,10 @@
 """``firmware-sim printer``: an IPP printer (CUPS ippeveprinter) with scripted paper-out, jam and slow pages.
 
     firmware-sim printer --port 8631 --spool /tmp/spool [--jam-at N | --paper-out-at N] [--page-delay S]
+                         [--keep]
 
-Prints the printer URI, then runs until SIGTERM or Ctrl-C. Printed pages land in ``SPOOL/tray``.
+Prints the printer URI, then runs until SIGTERM or Ctrl-C. Printed pages land in ``SPOOL/tray``; the
+spooled jobs and the pages are removed when it stops, unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def add_commands(sub: Any) -> None:
         help="how long a faulted job waits to be canceled before the printer aborts it",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the spooled jobs and the tray's pages in SPOOL when the printer stops (default: removed)",
+    )
+    parser.add_argument(
         "--raster-only",
         action="store_true",
         help="accept only PWG raster, not PDF (like a low-end IPP Everywhere printer)",
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             jam_at=args.jam_at,
             page_delay=args.page_delay,
             fault_hold=args.fault_hold,
+            keep=args.keep,
         ) as sim:
             print(sim.uri, flush=True)
             while not stop.wait(0.5):

@@ -5,8 +5,14 @@ ippeveprinter speaks real IPP (the kiosk's driver needs no special case); the en
 progress and faults through ippeveprinter's command protocol. Faults: out of paper when the
 tray's sheets run out (``paper_out_at=N``: the tray holds N-1 sheets), a jam at the N-th sheet,
 slow pages. Paper-out stays until :meth:`PrinterSim.refill` (ippeveprinter's own ``/media`` web
-form, then the engine's tray count); a jam stays until the printer is restarted, because
-ippeveprinter lets only its command set or clear ``media-jam``.
+form, then the engine's tray count); a jam stays until the printer is restarted
+(:meth:`PrinterSim.restart`), because ippeveprinter lets only its command set or clear ``media-jam``.
+
+While it runs, ippeveprinter keeps each job's document in ``<spool>/jobs`` (``-k``:
+``<job-id>-<job-name>.pdf``, and the command's output ``.prn``) and the engine puts each page in
+``<spool>/tray``. They are certificates with residents' names, so a clean stop (:meth:`PrinterSim.stop`)
+removes them unless the printer was asked to keep them (``keep=True``); a power loss
+(:meth:`PrinterSim.kill`) leaves them, as the crash tests need.
 
 ippeveprinter (CUPS 2.4) will not start without DNS-SD, even with ``-r off``; run
 :class:`firmware_sim.printer.dnssd.DnssdServices` first.
@@ -18,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,6 +43,10 @@ __all__ = ["DnssdServices", "PrinterSim", "PrinterSimError", "free_port"]
 log = logging.getLogger(__name__)
 
 IPPEVEPRINTER = "/usr/sbin/ippeveprinter"
+# ippeveprinter's spooled job files: "<job-id>-<job-name, lower case, [a-z0-9-] else _>.<ext>" (the
+# document, and with -c the command's output .prn); the engine's pages: "<job-id>-page-<n>.<ext>".
+_JOB_FILE = re.compile(r"\d+-[0-9a-z_-]*\.[0-9a-z]+")
+_TRAY_PAGE = re.compile(r"\d+-page-\d+\.[0-9a-z]+")
 
 
 def free_port() -> int:
@@ -60,12 +71,16 @@ class PrinterSim:
         jam_at: int | None = None,
         page_delay: float = 0.0,
         fault_hold: float = 300.0,
+        keep: bool = False,
     ) -> None:
+        """``keep``: leave the spooled jobs and the tray's pages at a clean stop (default: removed)."""
         self.spool = spool
+        self.keep = keep
         self.port = port or free_port()
         self.name = name
         self.formats = formats
         self.work = spool / ".sim"
+        self.jobs = spool / "jobs"  # ippeveprinter's spool directory (-d)
         self.tray = spool / "tray"
         self.state_file = self.work / "state.json"
         self.process: subprocess.Popen[bytes] | None = None
@@ -85,8 +100,8 @@ class PrinterSim:
         """Start ippeveprinter and wait until it answers. Raises PrinterSimError."""
         if not Path(IPPEVEPRINTER).exists():
             raise PrinterSimError(f"{IPPEVEPRINTER} is missing (Debian package cups-ipp-utils)")
-        self.work.mkdir(parents=True, exist_ok=True)
-        self.tray.mkdir(parents=True, exist_ok=True)
+        for folder in (self.work, self.jobs, self.tray):
+            folder.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(json.dumps({"sheets_fed": 0, **self._initial}))
         command = self.work / "engine.sh"  # -c needs one absolute executable path
         command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m firmware_sim.printer.engine "$@"\n')
@@ -104,7 +119,7 @@ class PrinterSim:
             ",".join(self.formats),
             "-k",
             "-d",
-            str(self.spool),
+            str(self.jobs),
             "-c",
             str(command),
             "-M",
@@ -173,12 +188,45 @@ class PrinterSim:
             raise PrinterSimError(f"refill failed: {exc}") from exc
 
     def kill(self) -> None:
-        """Power loss: SIGKILL ippeveprinter and its engine at once."""
+        """Power loss: SIGKILL ippeveprinter and its engine at once; the spool and the tray stay."""
         self._signal(signal.SIGKILL)
 
     def stop(self) -> None:
-        """SIGTERM the printer and its engine, SIGKILL after 5 s; safe to call twice."""
+        """A clean stop: SIGTERM the printer and its engine (SIGKILL after 5 s), then remove the spooled
+        jobs and the tray's pages unless ``keep``; safe to call twice. Raises OSError if a file cannot be
+        removed."""
         self._signal(signal.SIGTERM)
+        if not self.keep:
+            self.purge()
+
+    def restart(self, timeout: float = 10.0) -> PrinterSim:
+        """Switch the printer off and on (same port): a jam clears, the spooled jobs and the tray's pages
+        stay; the engine starts again from the faults it was made with, as :meth:`start` does. Raises
+        PrinterSimError."""
+        self._signal(signal.SIGTERM)
+        return self.start(timeout)
+
+    def purge(self) -> list[Path]:
+        """Remove ippeveprinter's spooled job files from ``jobs`` and the engine's pages from ``tray``
+        (nothing else), then those folders if that left them empty; the files removed. Raises OSError if
+        a file cannot be removed."""
+        found = [p for p in self._listing(self.jobs) if _JOB_FILE.fullmatch(p.name)]
+        found += [p for p in self._listing(self.tray) if _TRAY_PAGE.fullmatch(p.name)]
+        for path in found:
+            path.unlink(missing_ok=True)
+        for folder in (self.jobs, self.tray):
+            with contextlib.suppress(OSError):  # not empty (something not ours), or already gone
+                folder.rmdir()
+        if found:
+            log.info("printer simulator: %d spooled job file(s) and page(s) removed", len(found))
+        return found
+
+    @staticmethod
+    def _listing(folder: Path) -> list[Path]:
+        try:
+            return [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()]
+        except FileNotFoundError:
+            return []
 
     def _signal(self, sig: signal.Signals) -> None:
         if self.process is None:

@@ -22,7 +22,9 @@ def _bench_up(args: argparse.Namespace) -> int:
     from harness.bench import Bench, BenchOptions
 
     clock = parse_clock(args.clock) if args.clock else service_time(datetime.now(JST))
-    options = BenchOptions(Path(args.folder), clock, args.resident, args.pin, args.reader, args.vpcd_port)
+    options = BenchOptions(
+        Path(args.folder), clock, args.resident, args.pin, args.reader, args.vpcd_port, keep=args.keep
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -77,6 +79,11 @@ def add_bench_commands(sub: Any) -> None:
     )
     up.add_argument(
         "--vpcd-port", type=int, default=FIRST_PORT, help=f"vpcd's port ({FIRST_PORT}: Virtual PCD 00 00)"
+    )
+    up.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the printer's spooled jobs and pages in DIR/spool when the bench stops (default: removed)",
     )
     up.set_defaults(func=_bench_up)
     p = sub.add_parser("drive", help="play a scenario at a kiosk through its [bench] control_socket")

@@ -6,8 +6,9 @@ scripted resident at such a kiosk, through its control socket).
 
 The simulated kiosk's clock is ``--clock``, else the scenario's ``clock``, else 10:00 JST on the next day
 the mock center serves. Work goes to ``--work`` or to a temporary folder removed at the end (``--keep``
-keeps it); printed pages go only where ``--out`` (``--pages`` for demo-ui) says. Errors are one line,
-exit 2.
+keeps it); printed pages go only where ``--out`` (``--pages`` for demo-ui) says. The simulated printer's
+spooled jobs and printed pages (certificates with residents' names) are removed from the work folder when
+the kiosk stops, ``--work`` or not, unless ``--keep``. Errors are one line, exit 2.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _play(args: argparse.Namespace) -> int:
         setup["crash_at"] = args.crash_at
     with WorkFolder(args.work, keep=args.keep, prefix="kiosk-play-") as work:
         print(f"scenario: {scenario.name} (work {work.path})")
-        with SimKiosk(work.path, setup, clock=clock) as kiosk:
+        with SimKiosk(work.path, setup, clock=clock, keep=args.keep) as kiosk:
             _print_recovery(kiosk)
             try:
                 final = Player(kiosk.flow, kiosk.hands).play(scenario, step_timeout=args.step_timeout)
@@ -111,7 +112,7 @@ def _sim(args: argparse.Namespace) -> int:
             if prepare_kivy(work.path / "kivy-home", offscreen=args.offscreen or None, size=args.size):
                 why = "as asked (--offscreen)" if args.offscreen else "no display (DISPLAY is unset)"
                 print(f"the touchscreen renders off screen: {why}; nothing is shown. --headless: use stdin")
-        with SimKiosk(work.path, setup, clock=clock) as kiosk:
+        with SimKiosk(work.path, setup, clock=clock, keep=args.keep) as kiosk:
             _print_recovery(kiosk)
             controls = SimControls(kiosk)
             kiosk.flow.subscribe(  # one write per line (end=""): never interleaved with the answers
@@ -164,7 +165,7 @@ def _demo_ui(args: argparse.Namespace) -> int:
             setup["reader"] = args.reader
         from harness.ui.demo import run_demo
 
-        with SimKiosk(work.path, setup, clock=clock) as kiosk:
+        with SimKiosk(work.path, setup, clock=clock, keep=args.keep) as kiosk:
             result = run_demo(scenario, kiosk, screens, step_timeout=args.step_timeout)
             for capture in result.captures:
                 print(f"screenshot {capture.path} ({capture.ui_screen})")
@@ -185,7 +186,12 @@ def _fleet(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser, *, reader: bool = True) -> None:
     p.add_argument("--work", help="working folder, kept (default: a temporary one, removed at the end)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary working folder")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary working folder, and the printer's spooled jobs and pages in the working"
+        " folder (default: removed at the end)",
+    )
     p.add_argument("--clock", help="the kiosk's clock, e.g. 2027-03-01T10:00:00+09:00 (runs on from there)")
     if reader:
         p.add_argument("--reader", choices=READERS, help=READER_HELP)

@@ -13,10 +13,15 @@ resolution, rangeOfInteger, octetString, text/name with and without language, ke
 uriScheme, charset, naturalLanguage, mimeMediaType, out-of-band values, and collections
 (``media-col`` and friends, which every IPP Everywhere printer returns). Unknown value tags are
 kept as raw bytes, never dropped. Any malformed input raises :class:`IppError`, nothing else.
+
+Each value keeps its own value tag: RFC 8010 §3.1.4 lets an additional value carry another tag than
+the first (``printer-state-reasons`` as out-of-band ``unknown`` then keyword ``none``), so a decoded
+message encodes back to a message that decodes to the same values under the same tags.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import struct
 from dataclasses import dataclass, field
@@ -84,19 +89,34 @@ Value = int | bool | str | bytes | dt.datetime | Resolution | IntRange | TextWit
 
 @dataclass(frozen=True)
 class Attribute:
-    """One attribute: its name, the value tag of its values, and one or more values.
+    """One attribute: its name and one or more values, each with its own value tag.
 
-    Out-of-band values (unsupported, unknown, no-value) are ``None``. Unknown value tags keep the
-    raw value bytes.
+    ``Attribute(name, tag, values)`` gives every value the tag ``tag``; ``tags`` names one tag per
+    value where they differ (RFC 8010 §3.1.4), and ``tag`` is then the first value's. Out-of-band
+    values (unsupported, unknown, no-value) are ``None``. Unknown value tags keep the raw value bytes.
+    Raises ValueError if ``tags`` does not have one tag per value, starting with ``tag``.
     """
 
     name: str
     tag: int
     values: tuple[Value, ...]
+    tags: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.tags:
+            object.__setattr__(self, "tags", (self.tag,) * len(self.values))
+        elif len(self.tags) != len(self.values) or self.tags[0] != self.tag:
+            raise ValueError(
+                f"{self.name}: tags {self.tags} for tag {self.tag} and {len(self.values)} values"
+            )
 
     @property
     def value(self) -> Value:
         return self.values[0] if self.values else None
+
+    def tagged(self) -> tuple[tuple[int, Value], ...]:
+        """(value tag, value) of each value, in wire order."""
+        return tuple(zip(self.tags, self.values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -158,25 +178,38 @@ def encode(message: IppMessage) -> bytes:
     return bytes(out) + message.data
 
 
-def _encode_attribute(out: bytearray, attribute: Attribute) -> None:
+def _encode_attribute(out: bytearray, attribute: Attribute, *, named: bool = True) -> None:
+    """The attribute's values, each under its own tag; the name on the first (``named``: not for a
+    collection member, which memberAttrName names)."""
     if not attribute.values:
         raise IppError(f"attribute {attribute.name!r} has no values")
-    for index, value in enumerate(attribute.values):
-        name = attribute.name if index == 0 else ""
-        if attribute.tag == ValueTag.BEG_COLLECTION:
+    if named and not attribute.name:
+        raise IppError("an attribute with no name (on the wire, its values would join the one before)")
+    for index, (tag, value) in enumerate(attribute.tagged()):
+        name = _utf8(attribute.name, "attribute name") if named and index == 0 else b""
+        if tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME):
+            raise IppError(f"{attribute.name}: tag 0x{tag:02X} is not a value tag")
+        if tag == ValueTag.BEG_COLLECTION:
             if not isinstance(value, Collection):
                 raise IppError(f"{attribute.name}: collection tag needs a Collection value")
             _encode_collection(out, name, value)
         else:
-            _put(out, attribute.tag, name.encode(), _encode_value(attribute.tag, value, attribute.name))
+            _put(out, tag, name, _encode_value(tag, value, attribute.name))
 
 
-def _encode_collection(out: bytearray, name: str, collection: Collection) -> None:
-    _put(out, ValueTag.BEG_COLLECTION, name.encode(), b"")
+def _encode_collection(out: bytearray, name: bytes, collection: Collection) -> None:
+    _put(out, ValueTag.BEG_COLLECTION, name, b"")
     for member in collection.members:
-        _put(out, ValueTag.MEMBER_NAME, b"", member.name.encode())
-        _encode_attribute(out, Attribute("", member.tag, member.values))
+        _put(out, ValueTag.MEMBER_NAME, b"", _utf8(member.name, "member name"))
+        _encode_attribute(out, member, named=False)
     _put(out, ValueTag.END_COLLECTION, b"", b"")
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        raise IppError(f"{what} {text!r} is not encodable as UTF-8") from exc
 
 
 def _put(out: bytearray, tag: int, name: bytes, value: bytes) -> None:
@@ -202,10 +235,10 @@ def _encode_value(tag: int, value: Value, name: str) -> bytes:
         if tag in (ValueTag.TEXT_WITH_LANGUAGE, ValueTag.NAME_WITH_LANGUAGE) and isinstance(
             value, TextWithLanguage
         ):
-            lang, text = value.language.encode(), value.text.encode()
+            lang, text = _utf8(value.language, name), _utf8(value.text, name)
             return struct.pack(">H", len(lang)) + lang + struct.pack(">H", len(text)) + text
         if tag in _STRING_TAGS and isinstance(value, str):
-            return value.encode()
+            return _utf8(value, name)
         if isinstance(value, bytes) and tag not in (ValueTag.INTEGER, ValueTag.ENUM, ValueTag.BOOLEAN):
             return value
     except struct.error as exc:
@@ -277,13 +310,13 @@ def decode(data: bytes) -> IppMessage:
     code = reader.u16("operation-id/status-code")
     request_id = struct.unpack(">I", reader.take(4, "request-id"))[0]
     groups: list[AttributeGroup] = []
-    current: list[Attribute] | None = None
+    current: list[_Building] | None = None
     current_tag = 0
     while True:
         tag = reader.u8("tag (no end-of-attributes tag)")
         if tag < 0x10:
             if current is not None:
-                groups.append(AttributeGroup(current_tag, tuple(current)))
+                groups.append(AttributeGroup(current_tag, tuple(b.done() for b in current)))
             if tag == GroupTag.END:
                 break
             if tag == 0x00:
@@ -296,17 +329,32 @@ def decode(data: bytes) -> IppMessage:
     return IppMessage(code, request_id, tuple(groups), (major, minor), reader.data[reader.pos :])
 
 
-def _read_attribute(reader: _Reader, tag: int, into: list[Attribute], depth: int) -> None:
+class _Building:
+    """An attribute being read: its values and their tags grow in place (a frozen Attribute copied for
+    each additional value would make decoding quadratic in their number)."""
+
+    def __init__(self, name: str, tag: int, value: Value) -> None:
+        self.name, self.tags, self.values = name, [tag], [value]
+
+    def add(self, tag: int, value: Value) -> None:
+        """An additional value, under its own tag (RFC 8010 §3.1.4)."""
+        self.tags.append(tag)
+        self.values.append(value)
+
+    def done(self) -> Attribute:
+        return Attribute(self.name, self.tags[0], tuple(self.values), tuple(self.tags))
+
+
+def _read_attribute(reader: _Reader, tag: int, into: list[_Building], depth: int) -> None:
     """Read one (name, value) pair and append it as a new attribute or an extra value."""
     name, raw = reader.raw_attribute(tag)
     if tag in (ValueTag.END_COLLECTION, ValueTag.MEMBER_NAME):
         raise IppError(f"tag 0x{tag:02X} outside a collection")
     value = _read_value(reader, tag, raw, depth)
     if name:
-        into.append(Attribute(name, tag, (value,)))
+        into.append(_Building(name, tag, value))
     elif into:
-        last = into[-1]
-        into[-1] = Attribute(last.name, last.tag, (*last.values, value))
+        into[-1].add(tag, value)
     else:
         raise IppError("additional value (empty name) with no attribute before it")
 
@@ -314,7 +362,7 @@ def _read_attribute(reader: _Reader, tag: int, into: list[Attribute], depth: int
 def _read_collection(reader: _Reader, depth: int) -> Collection:
     if depth > _MAX_COLLECTION_DEPTH:
         raise IppError("collections nested too deeply")
-    members: list[Attribute] = []
+    members: list[_Building] = []
     pending_name: str | None = None
     while True:
         tag = reader.u8("collection member tag")
@@ -322,7 +370,7 @@ def _read_collection(reader: _Reader, depth: int) -> Collection:
             reader.raw_attribute(tag)
             if pending_name is not None:
                 raise IppError(f"collection member {pending_name!r} has no value")
-            return Collection(tuple(members))
+            return Collection(tuple(m.done() for m in members))
         if tag < 0x10:
             raise IppError(f"delimiter tag 0x{tag:02X} inside a collection")
         name, raw = reader.raw_attribute(tag)
@@ -335,11 +383,10 @@ def _read_collection(reader: _Reader, depth: int) -> Collection:
             continue
         value = _read_value(reader, tag, raw, depth)
         if pending_name is not None:
-            members.append(Attribute(pending_name, tag, (value,)))
+            members.append(_Building(pending_name, tag, value))
             pending_name = None
         elif members:
-            last = members[-1]
-            members[-1] = Attribute(last.name, last.tag, (*last.values, value))
+            members[-1].add(tag, value)
         else:
             raise IppError("collection value before any member name")
 
@@ -405,7 +452,19 @@ def _decode_datetime(raw: bytes) -> dt.datetime:
         raise IppError(f"dateTime: {exc}") from exc
 
 
+def _one_char_per_byte(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return "?" * (error.end - error.start), error.end
+
+
+_LENIENT = "myna-ipp-lenient"
+codecs.register_error(_LENIENT, _one_char_per_byte)
+
+
 def _text(raw: bytes, what: str) -> str:
     # Lenient on purpose: a printer with a Latin-1 printer-location must not make its status unreadable.
+    # Each byte that is not UTF-8 becomes one "?" (not U+FFFD, three bytes in UTF-8): the text encodes
+    # back to as many bytes as it came in, so a value that fitted its 2-byte length still fits it.
     del what
-    return raw.decode("utf-8", errors="replace")
+    return raw.decode("utf-8", errors=_LENIENT)

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from crash_helpers import Run, fresh_work, play, printed_jobs, tray_pages
+from crash_play import Run, fresh_work, play, printed_jobs, tray_pages
 
 from firmware_sim.card.image import CardImage
 from firmware_sim.printer.dnssd import DnssdServices

@@ -1,4 +1,5 @@
-"""``firmware-sim printer``: prints the URI, serves IPP with the scripted fault, stops cleanly on SIGTERM."""
+"""``firmware-sim printer``: prints the URI, serves IPP with the scripted fault, stops cleanly on SIGTERM and
+then leaves no spooled job or printed page behind unless ``--keep`` (issue #14)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from kiosk.devices.printer.driver import IppPrinter, PrintOutcome
 pytestmark = pytest.mark.interop
 
 
-def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", [[], ["--keep"]], ids=["default", "keep"])
+def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path, keep: list[str]) -> None:
     spool = tmp_path / "spool"
     cli = subprocess.Popen(
         [
@@ -33,6 +35,7 @@ def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path) -> None:
             "2",
             "--fault-hold",
             "0",
+            *keep,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -46,12 +49,14 @@ def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path) -> None:
         result = printer.print_pdf(make_pdf("DOC-7", 2), job_name="DOC-7", timeout=20)
         assert (result.outcome, result.pages_printed) == (PrintOutcome.ABORTED, 1)
         assert result.reasons[0] == "media-empty"
-        assert [p.name for p in (spool / "tray").iterdir()] == [f"{result.job_id}-page-1.pdf"]
+        printed = [f"jobs/{result.job_id}-doc-7.pdf", f"tray/{result.job_id}-page-1.pdf"]
+        assert sorted(str(p.relative_to(spool)) for p in spool.rglob("*.pdf")) == printed
     finally:
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=10) == 0
     leftovers = [cmd for cmd in command_lines() if "ippeveprinter" in cmd and str(spool) in cmd]
     assert leftovers == []
+    assert sorted(str(p.relative_to(spool)) for p in spool.rglob("*.pdf")) == (printed if keep else [])
 
 
 def command_lines() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -115,6 +116,78 @@ def test_lookup_helpers() -> None:
     assert MEDIA_COL.get("media-type") == Attribute("media-type", ValueTag.KEYWORD, ("stationery",))
 
 
+# RFC 8010 §3.1.4: an additional value may carry another value tag than the first. Each keeps its own.
+MIXED = [
+    (  # printer-state-reasons as out-of-band unknown, then keyword none
+        Attribute(
+            "printer-state-reasons", ValueTag.UNKNOWN, (None, "none"), (ValueTag.UNKNOWN, ValueTag.KEYWORD)
+        ),
+        f"12 0015 {a('printer-state-reasons')} 0000  44 0000 0004 {a('none')}",
+    ),
+    (
+        Attribute("number-up-supported", ValueTag.INTEGER, (1, ipp.IntRange(2, 4)), (0x21, ValueTag.RANGE)),
+        f"21 0013 {a('number-up-supported')} 0004 00000001  33 0000 0008 00000002 00000004",
+    ),
+    (
+        Attribute(
+            "media-col-ready",
+            ValueTag.KEYWORD,
+            ("custom", Collection((Attribute("media-type", ValueTag.NO_VALUE, (None, "x"), (0x13, 0x44)),))),
+            (ValueTag.KEYWORD, ValueTag.BEG_COLLECTION),
+        ),
+        f"44 000F {a('media-col-ready')} 0006 {a('custom')}  34 0000 0000"
+        f"  4A 0000 000A {a('media-type')} 13 0000 0000  44 0000 0001 {a('x')}  37 0000 0000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("attribute", "wire"), MIXED, ids=lambda x: getattr(x, "name", ""))
+def test_each_value_keeps_its_own_tag(attribute: Attribute, wire: str) -> None:
+    message = IppMessage(Status.OK, 1, (AttributeGroup(GroupTag.PRINTER, (attribute,)),))
+    encoded = h(f"02 00 0000 00000001  04 {wire}  03")
+    decoded = ipp.decode(encoded)
+    assert decoded == message and decoded.groups[0].attributes[0].tagged() == attribute.tagged()
+    assert ipp.encode(decoded) == encoded
+    assert ipp.decode(ipp.encode(decoded)) == decoded
+
+
+def test_attributes_built_with_one_tag_give_it_to_every_value() -> None:
+    reasons = Attribute("printer-state-reasons", ValueTag.KEYWORD, ("media-low-report", "none"))
+    assert reasons.tags == (ValueTag.KEYWORD, ValueTag.KEYWORD)
+    assert reasons == Attribute(reasons.name, ValueTag.KEYWORD, reasons.values, reasons.tags)
+    with pytest.raises(ValueError, match="tags"):
+        Attribute("x", ValueTag.KEYWORD, ("a", "b"), (ValueTag.KEYWORD,))
+    with pytest.raises(ValueError, match="tags"):
+        Attribute("x", ValueTag.KEYWORD, ("a",), (ValueTag.NAME,))
+
+
+def test_text_that_is_not_utf8_decodes_to_as_many_bytes_and_round_trips() -> None:
+    # 30,000 bytes of Latin-1: as U+FFFD each, the text would re-encode to 90,000 bytes, past the 2-byte
+    # value length. One "?" per byte keeps it the same length.
+    latin = "Caf\xe9 ".encode("latin-1") * 6000
+    wire = h(f"02 00 0000 00000001 04 41 0010 {a('printer-location')} 7530") + latin + b"\x03"
+    decoded = ipp.decode(wire)
+    assert decoded.find("printer-location") == Attribute("printer-location", ValueTag.TEXT, ("Caf? " * 6000,))
+    assert ipp.encode(decoded) == wire.replace(b"\xe9", b"?")
+    assert ipp.decode(ipp.encode(decoded)) == decoded
+
+
+def test_many_additional_values_decode_in_linear_time() -> None:
+    # A hostile printer's 200 kB answer: one attribute with 40,000 additional out-of-band values. Copying
+    # the attribute for each value took 40 s; growing it in place takes well under a second.
+    wire = h(f"{HEADER} 04 12 0001 61 0000") + h("12 0000 0000") * 40_000 + b"\x03"
+    started = time.monotonic()
+    (attribute,) = ipp.decode(wire).groups[0].attributes
+    assert time.monotonic() - started < 10
+    assert len(attribute.values) == 40_001 and set(attribute.tags) == {ValueTag.UNKNOWN}
+
+
+def test_a_mixed_value_that_does_not_fit_its_own_tag_is_refused() -> None:
+    wrong = Attribute("copies", ValueTag.INTEGER, (1, "two"), (ValueTag.INTEGER, ValueTag.INTEGER))
+    with pytest.raises(IppError, match="does not fit tag 0x21"):
+        ipp.encode(IppMessage(Status.OK, 1, (AttributeGroup(GroupTag.JOB, (wrong,)),)))
+
+
 HEADER = "02 00 0000 00000001"
 MALFORMED = [
     ("", "truncated"),
@@ -157,6 +230,12 @@ def test_malformed_input_is_a_clear_ipp_error(wire: str, complaint: str) -> None
         (Attribute("job-name", ValueTag.NAME, ("x" * 70000,)), "too large"),
         (Attribute("media-col", ValueTag.BEG_COLLECTION, ("x",)), "Collection"),
         (Attribute("copies", ValueTag.INTEGER, ()), "no values"),
+        (Attribute("", ValueTag.INTEGER, (1,)), "no name"),
+        (
+            Attribute("x", ValueTag.KEYWORD, ("a", "b"), (ValueTag.KEYWORD, ValueTag.MEMBER_NAME)),
+            "not a value",
+        ),
+        (Attribute("job-name", ValueTag.NAME, ("\ud800",)), "not encodable"),
     ],
 )
 def test_values_that_do_not_fit_are_refused_when_encoding(attribute: Attribute, complaint: str) -> None:
@@ -199,6 +278,16 @@ _SCALARS: list[tuple[int, st.SearchStrategy[ipp.Value]]] = [
 ]
 
 
+_tagged_scalar = st.one_of([values.map(lambda v, tag=tag: (tag, v)) for tag, values in _SCALARS])
+_out_of_band = st.tuples(
+    st.sampled_from([ValueTag.UNSUPPORTED, ValueTag.UNKNOWN, ValueTag.NO_VALUE]), st.none()
+)
+
+
+def _mixed(name: str, pairs: list[tuple[int, ipp.Value]]) -> Attribute:
+    return Attribute(name, pairs[0][0], tuple(v for _, v in pairs), tuple(t for t, _ in pairs))
+
+
 def _attribute(depth: int) -> st.SearchStrategy[Attribute]:
     choices = [
         st.builds(
@@ -208,6 +297,7 @@ def _attribute(depth: int) -> st.SearchStrategy[Attribute]:
         )
         for tag, values in _SCALARS
     ]
+    tagged = _tagged_scalar | _out_of_band
     if depth < 2:
         members = st.lists(_attribute(depth + 1), min_size=0, max_size=3)
         collections = members.map(lambda ms: Collection(tuple(ms)))
@@ -218,6 +308,9 @@ def _attribute(depth: int) -> st.SearchStrategy[Attribute]:
                 st.lists(collections, min_size=1, max_size=2),
             )
         )
+        tagged |= collections.map(lambda c: (ValueTag.BEG_COLLECTION, c))
+    # RFC 8010 §3.1.4: additional values under other tags (out-of-band ones and collections too)
+    choices.append(st.builds(_mixed, _names, st.lists(tagged, min_size=2, max_size=4)))
     return st.one_of(choices)
 
 

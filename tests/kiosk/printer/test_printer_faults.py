@@ -125,7 +125,7 @@ def test_cancel_before_the_start_sends_nothing(sim_printer: SimFactory) -> None:
     cancel.set()
     result = IppPrinter(sim.uri).print_pdf(DOC, job_name="DOC-1234", cancel=cancel)
     assert result.outcome is PrintOutcome.CANCELED and result.job_id is None and result.pages_printed == 0
-    assert not list(sim.spool.glob("*.pdf"))
+    assert not list(sim.jobs.glob("*.pdf"))
 
 
 def test_timeout_aborts_with_the_pages_that_came_out(sim_printer: SimFactory) -> None:
@@ -162,7 +162,7 @@ def test_raster_only_printer_gets_pwg_raster_identical_to_poppler(sim_printer: S
     sim = sim_printer(formats=("image/pwg-raster",))
     result = IppPrinter(sim.uri, poll_interval=0.1).print_pdf(DOC, job_name="DOC-1234", timeout=60)
     assert result.outcome is PrintOutcome.COMPLETED
-    spooled = sim.spool / f"{result.job_id}-doc-1234.pwg"
+    spooled = sim.jobs / f"{result.job_id}-doc-1234.pwg"
     pages = list(read_pwg_pages(spooled.read_bytes()))
     expected = render_gray_pages(DOC, dpi=300)
     assert [(p.width, p.height, p.dpi) for p in pages] == [(e.width, e.height, 300) for e in expected]

@@ -63,8 +63,7 @@ def test_a_stale_fault_after_the_fix_is_forgotten(route: Route, tmp_path: Path) 
     jammed = print_copy(printer, tmp_path / "j.sqlite", "DOC-J", 2)
     assert jammed.record.state == "failed" and not route.tray()
     assert not printer.health().ok
-    route.sim.stop()  # the fix: open, clear, close (a jam clears when the printer restarts)
-    route.sim.start()
+    route.sim.restart()  # the fix: open, clear, close (a jam clears when the printer restarts)
     assert printer.health().ok, printer.health().summary
     again = print_copy(printer, tmp_path / "j2.sqlite", "DOC-J2", 2)
     assert len(route.tray()) == 2

@@ -13,11 +13,13 @@ import contextlib
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
 import random
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -43,13 +45,14 @@ class Card:
     pin: str
 
 
-def prepare_cards(center_data: Path, out: Path, seed: int) -> list[Card]:
-    """Issue (once; later calls reuse them) a card for every resident who is alive and in the register.
-    Safe to call from several processes at once. Raises PkiError, CardImageError, OSError."""
+def prepare_cards(center_data: Path, out: Path, seed: int, *, processes: int = 1) -> list[Card]:
+    """Issue (once; later calls reuse them) a card for every resident who is alive and in the register,
+    in ``processes`` processes (a card is two RSA keys and a dozen scrypt PIN records: about a second of
+    CPU each). Safe to call from several processes at once. Raises PkiError, CardImageError, OSError."""
     out.mkdir(parents=True, exist_ok=True)
     with _locked(out / ".prepare.lock", blocking=True):
         if not (out / PINS).exists():
-            _issue_all(center_data, out, seed)
+            _issue_all(center_data, out, seed, processes)
     return load_cards(out)
 
 
@@ -68,38 +71,57 @@ def load_cards(out: Path) -> list[Card]:
     ]
 
 
-def _issue_all(center_data: Path, out: Path, seed: int) -> None:
+def _issue_all(center_data: Path, out: Path, seed: int, processes: int) -> None:
     rng = random.Random(f"pins-{seed}")
-    pki = TestPki.open(center_data / "jpki")
     registry = Registry(center_data / "registry.sqlite")
-    entries = []
     try:
-        for resident in registry.residents():
-            if resident.status is ResidentStatus.DECEASED:
-                continue
-            pin = _draw_pin(rng)
-            image = out / f"{resident.id}.card"
-            try:
-                personalise_for(pki, registry, resident.id, image, auth_pin=pin)
-            except ValueError as exc:  # holder data a card cannot carry: this resident stays home
-                log.warning("no card for %s: %s", resident.id, exc)
-                continue
-            locked = out / f"{resident.id}-locked.card"
-            shutil.copy2(image, locked)
-            card = CardImage.load(locked)
-            wrong = b"0000" if pin != "0000" else b"9999"
-            while card.tries_left("auth") > 0:
-                card.verify_pin("auth", wrong)
-            name = f"{resident.family_name} {resident.given_name}"
-            entries.append({"resident_id": resident.id, "name": name, "pin": pin})
+        alive = [r for r in registry.residents() if r.status is not ResidentStatus.DECEASED]
     finally:
         registry.close()
+    wanted = [(r.id, _draw_pin(rng)) for r in alive]  # the PINs in the register's order, whatever fails
+    if processes > 1:  # the PKI's and the register's SQLite files take writers from several processes
+        shares = [wanted[i::processes] for i in range(processes)]
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            issued = pool.map(_issue_some, [center_data] * processes, [out] * processes, shares)
+            order = {rid: i for i, (rid, _) in enumerate(wanted)}
+            entries = sorted((e for share in issued for e in share), key=lambda e: order[e["resident_id"]])
+    else:
+        entries = _issue_some(center_data, out, wanted)
     path = out / PINS
     fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(entries, f, ensure_ascii=False, indent=1)
     os.replace(path.with_suffix(".tmp"), path)
     log.info("issued %d residents' cards in %s", len(entries), out)
+
+
+def _issue_some(center_data: Path, out: Path, wanted: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """Cards for ``wanted`` (resident id, PIN), each with a copy whose PIN is locked; the entries of
+    ``pins.json`` for those issued."""
+    pki = TestPki.open(center_data / "jpki")
+    registry = Registry(center_data / "registry.sqlite")
+    entries = []
+    try:
+        for resident_id, pin in wanted:
+            resident = registry.resident(resident_id)
+            assert resident is not None
+            image = out / f"{resident_id}.card"
+            try:
+                personalise_for(pki, registry, resident_id, image, auth_pin=pin)
+            except ValueError as exc:  # holder data a card cannot carry: this resident stays home
+                log.warning("no card for %s: %s", resident_id, exc)
+                continue
+            locked = out / f"{resident_id}-locked.card"
+            shutil.copy2(image, locked)
+            card = CardImage.load(locked)
+            wrong = b"0000" if pin != "0000" else b"9999"
+            while card.tries_left("auth") > 0:
+                card.verify_pin("auth", wrong)
+            name = f"{resident.family_name} {resident.given_name}"
+            entries.append({"resident_id": resident_id, "name": name, "pin": pin})
+    finally:
+        registry.close()
+    return entries
 
 
 def _draw_pin(rng: random.Random) -> str:

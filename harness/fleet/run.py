@@ -58,9 +58,10 @@ def open_center(fleet_dir: Path, given: Path | None) -> CenterHandle:
     return CenterHandle.start_local(fleet_dir / CENTER_DIR, service_time(datetime.now(JST)))
 
 
-def prepare(fleet_dir: Path, center: CenterHandle, seed: int) -> list[Card]:
-    """The residents' cards for this fleet directory (issued once). Raises PkiError, OSError."""
-    return prepare_cards(center.data, fleet_dir / "cards", seed)
+def prepare(fleet_dir: Path, center: CenterHandle, seed: int, processes: int = 1) -> list[Card]:
+    """The residents' cards for this fleet directory (issued once, in ``processes`` processes). Raises
+    PkiError, OSError."""
+    return prepare_cards(center.data, fleet_dir / "cards", seed, processes=processes)
 
 
 def default_processes(kiosks: int) -> int:
@@ -93,7 +94,7 @@ def run_local(
     fleet_dir = settings.fleet_dir
     center = open_center(fleet_dir, given_center)
     try:
-        cards = prepare(fleet_dir, center, settings.seed)
+        cards = prepare(fleet_dir, center, settings.seed, processes)
         started = time.time()
         settings = FleetSettings(**{**settings.__dict__, "started": started})
         faults = CenterFaults(settings.schedule, center, fleet_dir / "fault-windows.jsonl").start()

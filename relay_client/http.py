@@ -14,8 +14,12 @@
 * requests/urllib3 exceptions are caught here only and re-raised as ours with ``from``: TLS failures
   become :class:`CenterTlsError` (not retryable), connection failures and timeouts
   :class:`CenterUnavailable`.
-* One ``requests.Session`` per thread (requests does not promise a Session is thread-safe); each has a pooled
-  HTTPAdapter, so a kiosk's sequential calls reuse one TLS connection.
+* One ``requests.Session`` per thread (requests does not promise a Session is thread-safe), all mounting the
+  client's one pooled HTTPAdapter (urllib3's pools are thread-safe), so a kiosk's calls reuse its TLS
+  connections whichever thread makes them. The flow runs each job on a new thread: with a pool per thread,
+  every job opened a new TLS connection (a full mutual-TLS handshake) and left it open in a Session kept
+  until ``close()``, so a busy kiosk held dozens of idle connections and met the center's per-terminal
+  bound (429 ``too_many_connections``), and a long-running one grew without bound.
 """
 
 from __future__ import annotations
@@ -147,12 +151,12 @@ class CenterHttp:
         self._ca = str(center_ca)
         self.timeouts = timeouts
         self.retry = retry
-        self._pool_size = pool_size
         self._rng = rng or random.Random()
         self._clock = clock
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
+        # the one pool of this client, shared by every thread's Session (thread-safe in urllib3)
+        self._https = _WatchedAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._http = _WatchedAdapter(max_retries=0)
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -161,20 +165,15 @@ class CenterHttp:
             session.cert = self._cert
             session.verify = self._ca
             session.trust_env = False  # no proxies, no REQUESTS_CA_BUNDLE: the pinned CA only
-            adapter = _WatchedAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", _WatchedAdapter(max_retries=0))
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
+            session.mount("https://", self._https)
+            session.mount("http://", self._http)
+            self._local.session = session  # dropped with its thread; the pool stays with the client
         return session
 
     def close(self) -> None:
-        """Close every pooled connection. Never raises."""
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        """Close every pooled connection (a later call opens a new one). Never raises."""
+        self._https.close()
+        self._http.close()
         self._local = threading.local()
 
     def get(

@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", default="fleet-report", help="report and evidence directory")
     p.add_argument("--keep-pages", action="store_true", help="REPORT/printed/<kiosk>/<txn>/page-N.pdf")
     p.add_argument("--center", help="a running center's data directory (default: start a local one)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        help="kiosk processes of a local run (default: one per core from 16 kiosks on, else 1)",
+    )
     p.add_argument("--judge", action="store_true", help="no run: judge the evidence already in --report")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--locust", action="store_true", help="run on Locust, headless, in this process")
@@ -45,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.fleet.mix import Mix, MixError
     from harness.fleet.schedule import Schedule, ScheduleError
 
-    if args.kiosks < 1 or (args.transactions is not None and args.transactions < 1):
-        print("kiosk-harness fleet: --kiosks and --transactions must be positive", file=sys.stderr)
+    if (
+        args.kiosks < 1
+        or (args.transactions is not None and args.transactions < 1)
+        or (args.processes or 1) < 1
+    ):
+        print(
+            "kiosk-harness fleet: --kiosks, --transactions and --processes must be positive", file=sys.stderr
+        )
         return 2
     try:
         mix = Mix.load(Path(args.mix))
@@ -61,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     _log_to(report / "fleet.log", args.verbose)
     if args.locust or args.master or args.worker:
         return _locust(args, report)
-    from harness.fleet.run import run_local
+    from harness.fleet.run import HostArgs, default_processes, run_local
     from harness.fleet.verdicts import first_lines
     from harness.fleet.worker import FleetSettings
 
@@ -69,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
     settings = FleetSettings(report, mix, schedule, args.seed, transactions, args.duration, now)
     center = Path(args.center) if args.center else None
-    result = run_local(settings, args.kiosks, center, args.keep_pages)
+    processes = args.processes or default_processes(args.kiosks)
+    host_args = HostArgs(args.mix, args.faults or "")
+    result = run_local(
+        settings, args.kiosks, center, args.keep_pages, processes=processes, host_args=host_args
+    )
     for line in first_lines(list(result.verdicts)):
         print(line)
     if not result.transactions:

@@ -99,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=0.0, help="seconds from the fleet's first transaction")
     p.add_argument("--started", type=float, default=0.0, help="wall clock of the run's start")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(threadName)s %(name)s %(message)s",
+    )
     settings = FleetSettings(
         Path(args.fleet_dir),
         Mix.load(Path(args.mix)),

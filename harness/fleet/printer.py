@@ -245,7 +245,9 @@ class LightPrinter:
         name = request.find("job-name", GroupTag.OPERATION)
         job = TrayJob(next(self._ids), str(name.value) if name else "", pages, time.monotonic())
         self.jobs[job.job_id] = job
-        (self.tray / f"{job.job_id}.pdf").write_bytes(request.data)
+        pdf = self.tray / f"{job.job_id}.pdf"  # whole or not at all: evidence is read while printing goes on
+        pdf.with_suffix(".part").write_bytes(request.data)
+        pdf.with_suffix(".part").replace(pdf)
         log.debug("job %d: %s, %d page(s)", job.job_id, job.name, pages)
         return Status.OK, (ipp.AttributeGroup(GroupTag.JOB, self._job_attributes(job)),)
 

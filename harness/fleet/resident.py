@@ -90,9 +90,10 @@ class Resident:
         self.watch = _Watcher(kiosk)
         self.step_timeout = step_timeout
 
-    def play(self, plan: Plan) -> Played:
-        """One whole transaction, then back to the attract screen. Never raises: a stuck kiosk is
-        ``Played.error``."""
+    def play(self, plan: Plan, gone: Callable[[], None] = lambda: None) -> Played:
+        """One whole transaction, then back to the attract screen; ``gone()`` once the resident has taken
+        their card and left (while the kiosk returns to its attract screen and staff tend it, the
+        resident may already be at another kiosk). Never raises: a stuck kiosk is ``Played.error``."""
         self.watch.ended = None
         played = Played(plan, time.time())
         try:
@@ -101,7 +102,7 @@ class Resident:
         except TimeoutError as exc:
             played.error = str(exc)
         played.ended = time.time()
-        self._leave()
+        self._leave(gone)
         return played
 
     # --- steps -----------------------------------------------------------------------------------------
@@ -213,10 +214,12 @@ class Resident:
             (self.kiosk.insert_note if yen >= 1000 else self.kiosk.insert_coin)(yen)
             time.sleep(0.12)  # one coin per acceptor poll, as a resident would
 
-    def _leave(self) -> None:
-        """Take the certificate or the money and go; staff tend the kiosk; back on the attract screen."""
+    def _leave(self, gone: Callable[[], None]) -> None:
+        """Take the card, the certificate or the money and go; staff tend the kiosk; back on the attract
+        screen."""
         k = self.kiosk
         k.remove_card()
+        gone()
         deadline = time.monotonic() + self.step_timeout
         while k.flow.view.screen is not Screen.ATTRACT and time.monotonic() < deadline:
             if k.flow.view.screen in _END:

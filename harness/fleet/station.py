@@ -34,7 +34,14 @@ from kiosk.flow.card import JpkiCard
 from kiosk.flow.recovery import recover
 from kiosk.flow.steps import Ports
 from kiosk.flow.timeouts import Timeouts
-from kiosk.journal.hopper_stock import cash_unit_config, hopper_slots, hopper_stock, refill, stock_source
+from kiosk.journal.hopper_stock import (
+    StockRefused,
+    cash_unit_config,
+    hopper_slots,
+    hopper_stock,
+    refill,
+    stock_source,
+)
 from kiosk.journal.store import Journal
 from reader.loopback import LoopbackTransport
 from reader.monitor import PollingPresence
@@ -160,8 +167,12 @@ class FleetKiosk(StackedKiosk):
                 or figure.stock < LOW_STOCK
                 or figure.emptied
             ):
+                try:  # the journal first: when it refuses, the hopper stays as it is too
+                    refill(self.journal, self.slots, address, set_to=full)
+                except StockRefused as exc:  # e.g. a result report still pending: refill next time
+                    log.info("%s: hopper %d not refilled: %s", self.name, address, exc)
+                    continue
                 self.cash_sim.set_hopper_stock(full, address)
-                refill(self.journal, self.slots, address, set_to=full)
                 log.info("%s: hopper %d refilled to %d", self.name, address, full)
 
 

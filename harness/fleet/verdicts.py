@@ -29,6 +29,7 @@ from typing import Any
 from harness.fleet.evidence import Evidence, Txn
 
 _MAX_LISTED = 20
+_WORD = re.compile(rb"[-0-9A-Za-z.]+")  # a PIN is a word of its own: not within one of these runs
 
 
 @dataclass
@@ -214,15 +215,15 @@ def no_pin(ev: Evidence) -> Verdict:
     """PINs as a word of their own: not inside a longer run of letters, digits, dots or dashes (a UUID's
     ``-4611-`` group or a time's ``.1234`` is not a PIN)."""
     v = Verdict("e", "no PIN in any artefact")
-    pins = {pin: rid for rid, pin in ev.pins.items()}
-    pattern = re.compile(
-        rb"(?<![-0-9A-Za-z.])(" + b"|".join(re.escape(p.encode()) for p in pins) + rb")(?![-0-9A-Za-z.])"
-    )
+    pins = {pin.encode(): rid for rid, pin in ev.pins.items()}
     for path in _artefacts(ev.fleet_dir):
         v.checked += 1
         data = _ledger_text(path) if path == ev.ledger else path.read_bytes()
-        for found in sorted(set(pattern.findall(data)))[:_MAX_LISTED]:
-            v.failures.append(f"{path.relative_to(ev.fleet_dir)}: holds {pins[found.decode()]}'s PIN")
+        # every word, then which are PINs (one alternative per resident in the pattern itself made the
+        # scan cost residents × bytes: 6 s for an 800-transaction fleet)
+        found = {w for w in _WORD.findall(data) if len(w) == 4} & pins.keys()
+        for pin in sorted(found)[:_MAX_LISTED]:
+            v.failures.append(f"{path.relative_to(ev.fleet_dir)}: holds {pins[pin]}'s PIN")
     return v
 
 

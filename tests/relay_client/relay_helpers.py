@@ -231,6 +231,7 @@ class FakeCenter:
         self.routes: dict[tuple[str, str], list[Reply] | Handler] = {}
         self.requests: list[Recorded] = []
         self.delay: float = 0.0
+        self.connections = 0  # TCP connections accepted (one handler each)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server = server or pki.server
         (pki.root / "srv.pem").write_bytes(server.pem)
@@ -246,6 +247,10 @@ class FakeCenter:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                outer.connections += 1
+                super().setup()
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

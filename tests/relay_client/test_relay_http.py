@@ -224,6 +224,25 @@ def test_get_is_retried_up_to_the_attempt_limit(center: FakeCenter, client: Issu
     assert err.value.code == "http_502" and len(center.requests) == FAST_RETRY.attempts
 
 
+def test_calls_from_many_threads_share_the_clients_connections(
+    center: FakeCenter, client: IssuanceClient
+) -> None:
+    """The flow runs each job on a new thread; each must reuse the client's pooled TLS connection, not
+    open (and keep) one of its own (a busy kiosk met the center's per-terminal connection bound)."""
+    center.routes[("GET", "/v1/health")] = [
+        (200, {"status": "ok", "server_time": T, "version": "1", "terminal_id": "T-0001"})
+    ]
+    for _ in range(20):
+        job = threading.Thread(target=client.health)
+        job.start()
+        job.join()
+    assert len(center.requests) == 20
+    assert center.connections == 1
+    client.close()
+    client.health()  # a closed client opens a new connection when used again
+    assert center.connections == 2
+
+
 def test_backoff_is_bounded_with_jitter() -> None:
     policy = RetryPolicy(attempts=10, base=0.5, cap=4.0, jitter=0.25)
     rng = random.Random(7)

@@ -217,7 +217,7 @@ class Player:
             "copies": lambda: post(ev.ChooseCopies(int(step["copies"]))),
             "confirm": lambda: post(ev.Confirm()),
             "cancel": lambda: post(ev.Cancel()),
-            "finish": lambda: post(ev.Finish()),
+            "finish": lambda: post(ev.Finish(resident=True)),  # 終了: refused on a call-staff screen
             "idle": lambda: time.sleep(float(step.get("seconds", 1))),
             "coins": lambda: self._money(step["coins"], self.hands.insert_coin),
             "notes": lambda: self._money(step["notes"], self.hands.insert_note),

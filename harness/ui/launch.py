@@ -45,8 +45,11 @@ def harness_app(flow: Flow, controls: SimControls, staff: StaffAccess | None = N
         title = "myna-kiosk (simulated, test harness)"
 
         def build(self) -> Any:
+            from kiosk.ui.app import freeze_heap
+
             self.root_box = harness_root(self.flow, controls, self.staff)
             self.attach_guard()
+            freeze_heap()
             return self.root_box
 
         def on_stop(self) -> None:

@@ -127,7 +127,7 @@ TAPS: dict[str, Tap] = {
     "confirm": Tap(frozenset({Screen.CONFIRM}), _bare(ev.Confirm, "confirm"), "confirm"),
     "back": Tap(frozenset({Screen.OPTIONS, Screen.COPIES}), _bare(ev.Back, "back"), "back"),
     "cancel": Tap(CANCELLABLE, _bare(ev.Cancel, "cancel"), "cancel", settles=False),
-    "finish": Tap(ENDED, _bare(ev.Finish, "finish"), "finish"),
+    "finish": Tap(ENDED, _bare(lambda: ev.Finish(resident=True), "finish"), "finish"),
 }
 
 

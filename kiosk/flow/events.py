@@ -98,7 +98,17 @@ class PrintProgressed:
 
 @dataclass(frozen=True)
 class Finish:
-    """The resident stops the 'take your certificate' sound (or leaves the outcome screen)."""
+    """The outcome screen is over: the resident's 終了 (``resident``: from the touchscreen, or a bench tapping
+    as a resident would), or a driver of the flow leaving it. The resident's is refused while the screen
+    asks for staff (``StaffCleared`` ends that one)."""
+
+    resident: bool = False
+
+
+@dataclass(frozen=True)
+class StaffCleared:
+    """Staff cleared the call-staff screen from staff mode: the kiosk goes on to the next resident (the
+    journal keeps anything still owed for staff to settle)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,7 @@ Event = (
     | CashCredited
     | PrintProgressed
     | Finish
+    | StaffCleared
     | Tick
     | JobDone
 )

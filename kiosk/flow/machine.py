@@ -25,7 +25,7 @@ from typing import Any
 
 from kiosk.flow import events as ev
 from kiosk.flow import steps
-from kiosk.flow.outcomes import outcome, outcome_for_error, with_staff_flag
+from kiosk.flow.outcomes import CALL_STAFF, outcome, outcome_for_error, with_staff_flag
 from kiosk.flow.ports import CardCheckError, CardRead, Job, Runner, Scheduler
 from kiosk.flow.timeouts import CANCELLABLE, Timeouts
 from kiosk.flow.view import MenuItem, Outcome, Screen, ViewState
@@ -91,7 +91,8 @@ class Flow:
             (Screen.PAY, ev.CashCredited): self._credited,
             (Screen.PRINTING, ev.PrintProgressed): self._progress,
             (Screen.DONE, ev.Finish): lambda _e: self._end(),
-            (Screen.FAILED, ev.Finish): lambda _e: self._end(),
+            (Screen.FAILED, ev.Finish): self._finish_failed,
+            (Screen.FAILED, ev.StaffCleared): self._staff_cleared,
             (Screen.TAKE_CARD, ev.CardRemoved): lambda _e: self._wipe(),
             (Screen.HONSEKI_CONFIRM, ev.Confirm): self._register_honseki,
             (Screen.REGISTERED, ev.Finish): lambda _e: self._end(),
@@ -173,9 +174,16 @@ class Flow:
                 return
             handler(event)
 
+    @property
+    def calling_staff(self) -> bool:
+        """The outcome screen asks the resident to call staff: it stays until staff clear it
+        (``StaffCleared``) or ``Timeouts.call_staff`` passes; the resident cannot end it."""
+        return self.view.screen is Screen.FAILED and self.view.message_key == CALL_STAFF
+
     def _show(self, screen: Screen | None = None, **changes: Any) -> None:
         if screen is not None and screen != self.view.screen:
-            seconds = self.timeouts.for_screen(screen)
+            calling_staff = changes.get("message_key") == CALL_STAFF
+            seconds = self.timeouts.for_screen(screen, calling_staff=calling_staff)
             self._deadline = None if seconds is None else self.clock() + seconds
             changes.setdefault("countdown", None)
             changes.setdefault("countdown_warning", False)
@@ -214,12 +222,20 @@ class Flow:
         screen = self.view.screen
         if left > 0:
             warn = left <= self.timeouts.warning and screen in self.timeouts.interactive
+            warn = warn and not self.calling_staff  # nothing the resident could do with more time there
             shown = int(left + 0.999) if warn else None
             if shown != self.view.countdown:
                 self._show(countdown=shown, countdown_warning=warn)
             return
         self._deadline = None
         if screen in (Screen.DONE, Screen.FAILED, Screen.REGISTERED):
+            if self.calling_staff:
+                log.warning(
+                    "the call-staff screen (%s) was not cleared by staff in %.0f s: back to the start screen,"
+                    " the journal keeps the record",
+                    self.view.outcome.staff_code if self.view.outcome else "-",
+                    self.timeouts.call_staff,
+                )
             self._end()
         elif screen is Screen.PRINTING:
             self._job_cancel.set()  # the job stops, reports what came out, refunds the rest
@@ -231,6 +247,8 @@ class Flow:
         screen = self.view.screen
         seconds = self.timeouts.for_screen(screen)
         if self._deadline is None or seconds is None or screen not in self.timeouts.interactive:
+            return
+        if self.calling_staff:  # its time is staff's, not the resident's
             return
         self._deadline = self.clock() + seconds
         if self.view.countdown is not None or self.view.countdown_warning:
@@ -540,6 +558,20 @@ class Flow:
             self.journal.finish(self._txn.id, final.reason, final.staff_code)
         change = self._txn.change if self._txn is not None and self._txn.paid else 0  # change paid out
         self._show(Screen.FAILED, outcome=final, message_key=final.message_key, change=change)
+
+    def _finish_failed(self, event: ev.Finish) -> None:
+        if event.resident and self.calling_staff:
+            log.info("終了 refused: the call-staff screen waits for staff")
+            return
+        self._end()
+
+    def _staff_cleared(self, _event: ev.StaffCleared) -> None:
+        if not self.calling_staff:
+            log.debug("staff cleared nothing: the screen does not call staff")
+            return
+        code = self.view.outcome.staff_code if self.view.outcome else "-"
+        log.info("the call-staff screen (%s) was cleared by staff", code)
+        self._end()
 
     def _report_pending(self) -> bool:
         record = self.journal.transaction(self._txn.id) if self._txn else None

@@ -57,11 +57,17 @@ class Timeouts:
     printing: float = 300.0
     finishing: float = 60.0
     outcome: float = 30.0
+    # the call-staff outcome (money owed, a fault): it waits for staff to clear it (staff mode), and after
+    # this long returns to the start screen by itself, the journal keeping what is owed
+    call_staff: float = 600.0
     warning: float = 10.0
     interactive: frozenset[Screen] = field(default=INTERACTIVE)
 
-    def for_screen(self, screen: Screen) -> float | None:
-        """Seconds allowed on ``screen`` (None: no limit, the attract screen)."""
+    def for_screen(self, screen: Screen, *, calling_staff: bool = False) -> float | None:
+        """Seconds allowed on ``screen`` (None: no limit, the attract screen); ``calling_staff``: the outcome
+        asks the resident to call staff (``call_staff``, not ``outcome``)."""
+        if calling_staff and screen is Screen.FAILED:
+            return self.call_staff
         table = {
             Screen.ATTRACT: None,
             Screen.REMOVE_CARD: self.remove_card,

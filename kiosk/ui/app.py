@@ -5,6 +5,7 @@ Set the environment with ``kiosk.ui.env.prepare_environment`` before importing t
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.graphics import ClearBuffers, ClearColor, ScissorPop, ScissorPush
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition
@@ -41,6 +43,7 @@ from kiosk.ui.screens import (
     route,
     wait,
 )
+from kiosk.ui.screens.error import CALL_STAFF
 from kiosk.ui.sound import SoundPlayer
 from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME
@@ -106,6 +109,15 @@ class KioskShell(BoxLayout):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # The background is a clear of the shell's area, not a quad as large as the window: a software
+        # renderer (llvmpipe) blends such a quad in ~8 ms of every frame and clears the area in a fraction.
+        with self.canvas.before:
+            self._area = ScissorPush(x=0, y=0, width=1, height=1)
+            self._background = ClearColor(*THEME.bg)
+            ClearBuffers(clear_color=True)
+            ScissorPop()
+        self.bind(pos=self._fit_background, size=self._fit_background)
+        THEME.bind(bg=self._fit_background)
         self.on_intent: Intent = on_intent or (lambda kind, value: None)
         self.sound = sound or SoundPlayer(Path(_kivy_home()) / "sounds", Clock.schedule_interval)
         self.language = DEFAULT_LANGUAGE
@@ -161,6 +173,11 @@ class KioskShell(BoxLayout):
             Clock.schedule_once(self._drawn_now, 0)
         self.screens[name].render(state, tr)
         self._cue(previous, state)
+
+    def _fit_background(self, *_args: object) -> None:
+        self._area.x, self._area.y = int(self.x), int(self.y)
+        self._area.width, self._area.height = int(self.width), int(self.height)
+        self._background.rgba = tuple(THEME.bg)
 
     def _drawn_now(self, _dt: float) -> None:
         self.shown_at = max(self.shown_at, time.time())
@@ -226,15 +243,24 @@ class KioskShell(BoxLayout):
         self.language, self._language_open = language, False
         self.show(self.state)
 
+    @property
+    def calling_staff(self) -> bool:
+        """The resident's screen asks for staff (店員をお呼びください): it stays until staff clear it in staff
+        mode (or the flow's ``call_staff`` timeout passes)."""
+        outcome = self.state.outcome
+        return self.state.screen == "error" and outcome is not None and outcome.message_key == CALL_STAFF
+
     def open_staff(self) -> None:
-        """Staff mode (the 3 s press on the title): only from the attract screen, never mid-transaction."""
-        if "staff" in self.screens and self.ids.manager.current == "attract":
+        """Staff mode (the 3 s press on the title): from the attract screen or the call-staff screen, never
+        mid-transaction."""
+        current = self.ids.manager.current
+        if "staff" in self.screens and (current == "attract" or (current == "error" and self.calling_staff)):
             self.screens["staff"].begin()
             self.staff_open = True
             self.show(self.state)
 
     def close_staff(self) -> None:
-        """Leave staff mode: the flow's screen (the attract screen) again."""
+        """Leave staff mode: the flow's screen again."""
         self.staff_open = False
         self.show(self.state)
 
@@ -252,6 +278,27 @@ def _kivy_home() -> str:
     import os
 
     return os.environ.get("KIVY_HOME", str(Path.home() / ".kivy"))
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (the shell, its screens, Kivy's and our modules) out of the garbage
+    collector's reach: they live as long as the process, and a full collection in the middle of a tap
+    would walk all of them again (tens of ms). Call once, after the shell is built. Never raises."""
+    gc.freeze()
+
+
+def clear_colour_only(window: Any) -> None:
+    """Make ``window`` clear only its colour before each frame: Kivy clears the depth and stencil buffers
+    too, but nothing here uses depth and Kivy's stencil instructions clear the stencil when they start. On a
+    software renderer those two clears of the whole window cost more than the rest of a 1920x1080 frame.
+    Never raises."""
+    from kivy.graphics import opengl as gl
+
+    def clear() -> None:
+        gl.glClearColor(*window.clearcolor)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+
+    window.clear = clear
 
 
 def build_shell(on_intent: Intent | None = None, staff: StaffAccess | None = None) -> KioskShell:
@@ -285,13 +332,16 @@ class KioskApp(App):
         )
         self.flow.subscribe(lambda view: Clock.schedule_once(lambda _dt: shell.show(from_view(view))))
         self.attach_guard()
+        freeze_heap()
         return shell
 
     def attach_guard(self) -> None:
-        """Lock the window down (subclasses that build their own root call this). Never raises."""
+        """Lock the window down and let it clear only its colour (subclasses that build their own root call
+        this). Never raises."""
         from kivy.core.window import Window
 
         self.guard.attach(Window)
+        clear_colour_only(Window)
 
     def request_stop(self) -> None:
         """A stop request: let the window close and stop the app. Never raises."""

@@ -243,6 +243,7 @@ def to_flow_event(kind: str, value: object = None) -> ev.Event:
         "cancel_confirmed": lambda _v: ev.Cancel(),
         "keep_going": lambda _v: ev.KeepGoing(),
         "more_time": lambda _v: ev.MoreTime(),
-        "finish": lambda _v: ev.Finish(),
+        "finish": lambda _v: ev.Finish(resident=True),  # refused while the screen calls staff
+        "clear_call": lambda _v: ev.StaffCleared(),  # staff mode only
     }
     return makers[kind](value)

@@ -15,6 +15,8 @@ def prepare_environment(kivy_home: Path, *, offscreen: bool = False, quiet: bool
     os.environ["KIVY_NO_ARGS"] = "1"
     os.environ["KIVY_NO_CONFIG"] = "1"  # Kivy's config.ini is neither read nor written (kiosk.ui.lockdown)
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # the screens draw no image files: SDL2's loader (PNG screenshots too) without PIL's (~2 MiB of RSS)
+    os.environ.setdefault("KIVY_IMAGE", "sdl2")
     if quiet:
         os.environ["KIVY_NO_CONSOLELOG"] = "1"
     if offscreen:

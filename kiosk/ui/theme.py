@@ -81,12 +81,16 @@ class Theme(EventDispatcher):
         self.fs_title, self.fs_display = round(dp(28) * text), round(dp(42) * text)
         self.fs_small = round(dp(16) * self.scale * (1.15 if self.large else 1.0))
         self.touch = max(mm(TOUCH_MM), dp(48) * self.scale)
-        self.key = max(mm(TOUCH_MM), dp(60) * self.scale) * (1.2 if self.large else 1.0)
+        self.key = self.key_normal() * (1.2 if self.large else 1.0)
         self.gap = dp(12) * self.scale
 
     def fs_body_normal(self) -> float:
         """The body text size without large text at the current window scale. Never raises."""
         return float(round(dp(21) * self.scale))
+
+    def key_normal(self) -> float:
+        """The keypad key's height without large text at the current window scale. Never raises."""
+        return float(max(mm(TOUCH_MM), dp(60) * self.scale))
 
     def fit_window(self, width: float, height: float) -> None:
         """Scale sizes to a window of ``width`` x ``height`` pixels. Never raises."""

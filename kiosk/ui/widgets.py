@@ -3,6 +3,7 @@ screen derives from."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
-from kivy.uix.screenmanager import Screen
+from kivy.uix.screenmanager import Screen, ScreenManager
 from kivy.uix.togglebutton import ToggleButton
 
 from kiosk.ui.bridge import UiState
@@ -109,11 +110,73 @@ class KToggle(ToggleButton):
     """An option value: selected shows yellow with a drawn mark (never colour alone)."""
 
 
+class TextureCache:
+    """Rendered text textures by everything that decides their pixels, the least recently used dropped past
+    ``size`` entries. Each entry keeps the lines Kivy laid out (the fit checks read them). Never raises."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[object, ...], tuple[Any, list[Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[object, ...]) -> tuple[Any, list[Any]] | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: tuple[object, ...], texture: Any, lines: list[Any]) -> None:
+        self._entries[key] = (texture, lines)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+# Six steps, each current or not, in full or as a number: a few dozen small textures per language and size.
+STEP_TEXTURES = TextureCache(48)
+
+
 class StepLabel(Label):
-    """One step of the step indicator; ``current`` is highlighted with a mark, ``passed`` dimmed."""
+    """One step of the step indicator; ``current`` is highlighted with a mark, ``passed`` dimmed.
+
+    Moving the mark changes two labels' colour and weight (and, when narrow, their words): their textures
+    come from ``STEP_TEXTURES`` once drawn, so a tap to the next step draws no text."""
 
     current = BooleanProperty(False)
     passed = BooleanProperty(False)
+
+    def _texture_key(self) -> tuple[object, ...]:
+        return (
+            self.text,
+            self.font_name,
+            self.font_size,
+            self.bold,
+            tuple(self.color),
+            tuple(self.text_size),
+            self.halign,
+            self.valign,
+        )
+
+    def texture_update(self, *largs: Any) -> None:
+        key = self._texture_key()
+        hit = STEP_TEXTURES.get(key)
+        if hit is not None:
+            texture, lines = hit
+            self._label._cached_lines = lines
+            self.texture, self.texture_size = texture, list(texture.size)
+            return
+        super().texture_update(*largs)
+        core, texture = self._label, self.texture
+        if texture is None or core.texture is not texture or min(texture.size) <= 1:
+            return  # no text, or Kivy's shared 1-pixel texture: nothing worth keeping
+        texture.bind()  # fill it now, from this text (Kivy fills a text texture at its first draw)
+        core.texture = None  # this label's next text gets a texture of its own: this one stays as it is
+        STEP_TEXTURES.put(key, texture, list(getattr(core, "_cached_lines", [])))
 
 
 class StepBar(BoxLayout):
@@ -151,6 +214,14 @@ class StepBar(BoxLayout):
     def _fit(self, *_args: object) -> None:
         tallest = max((c.texture_size[1] for c in self.children), default=0)
         self.height = tallest + dp(14)
+
+
+class ScreenStack(ScreenManager):
+    """The shell's screens, one at a time, switched without a transition. Kivy's ScreenManager clips its
+    screens with a stencil, which a software renderer (llvmpipe) pays for on every frame: the stencil is
+    filled and emptied across the whole area and every pixel drawn is tested against it (about half the cost
+    of a 1920x1080 frame). A screen that appears at once and lays itself out inside its area needs no clip,
+    so this manager's kv rule (widgets.kv) drops Kivy's."""
 
 
 class KioskScreen(Screen):

@@ -1,7 +1,8 @@
 """Outcome other than success: what to do (retry / city hall / staff / take money), every yen that came out
 (refund and change) or is still to come back, the staff code. The button does what the message asks:
-最初の画面へ for "start again", 終了 otherwise; "call a staff member" offers no button at all (the screen
-stays until staff deal with it, or the flow's timeout ends it; the journal keeps what is owed)."""
+最初の画面へ for "start again", 終了 otherwise; "call a staff member" offers no button at all: the screen
+stays until staff clear it in staff mode (hold the title 3 s: 呼出し画面を終了), or after ``[timeouts]
+call_staff`` (10 minutes) the flow returns to the start screen; either way the journal keeps what is owed."""
 
 from __future__ import annotations
 

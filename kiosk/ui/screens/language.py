@@ -1,4 +1,6 @@
-"""Language list: each language named in its own words and its own font (UI-local until start)."""
+"""Language list: each language named in its own words and its own font (UI-local until start).
+
+The buttons are made once (their names never change); only the title and 戻る follow the language."""
 
 from __future__ import annotations
 
@@ -17,13 +19,15 @@ class LanguageScreen(KioskScreen):
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.back_text = tr("language_title"), tr("back")
         grid = self.ids.grid
-        grid.clear_widgets()
-        for language in LANGUAGES:
-            button = KButton(text=Translator(language)("language_name"))
-            button.font_name = font_name(language)  # after kv applied the theme font
-            button.language = language
-            button.bind(on_release=lambda b: self.pick(b.language))
-            grid.add_widget(button)
+        if not grid.children:
+            for language in LANGUAGES:
+                button = KButton(text=Translator(language)("language_name"))
+                button.language = language
+                button.bind(on_release=lambda b: self.pick(b.language))
+                grid.add_widget(button)
+        for button in grid.children:
+            # each name in its own font: set again after the theme's font changed (the kv rule follows it)
+            button.font_name = font_name(button.language)
 
     def pick(self, language: str) -> None:
         self.shell.pick_language(language)

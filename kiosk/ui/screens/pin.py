@@ -10,7 +10,7 @@ from typing import Any
 
 from kivy.graphics import Color, Ellipse, Line
 from kivy.metrics import dp
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
 from kiosk.ui.bridge import UiState
@@ -25,14 +25,15 @@ class PinDots(Widget):
     """Four circles; the first ``filled`` are solid. No digit is ever drawn."""
 
     filled = NumericProperty(0)
+    grow = NumericProperty(1.0)  # larger on a stacked (portrait) screen
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bind(pos=self._draw, size=self._draw, filled=self._draw)
+        self.bind(pos=self._draw, size=self._draw, filled=self._draw, grow=self._draw)
 
     def _draw(self, *_args: object) -> None:
         self.canvas.clear()
-        d, gap = dp(36) * THEME.scale, dp(24) * THEME.scale
+        d, gap = dp(36) * THEME.scale * self.grow, dp(24) * THEME.scale * self.grow
         left = self.center_x - (PIN_LENGTH * d + (PIN_LENGTH - 1) * gap) / 2
         with self.canvas:
             for i in range(PIN_LENGTH):
@@ -41,15 +42,40 @@ class PinDots(Widget):
                 if i < self.filled:
                     Ellipse(pos=(x, y), size=(d, d))
                 else:
-                    Line(ellipse=(x, y, d, d), width=dp(2))
+                    # miter joints, a step every ~1.5 px of the ring: Kivy's defaults (a round joint at each
+                    # of ~180 steps) draw ~2,000 triangles a ring, which a software renderer feels every frame
+                    Line(ellipse=(x, y, d, d, 0, 360, int(max(72, d * 2))), width=dp(2), joint="miter")
 
 
-class PinKey(KButton):
-    """A keypad key: ``THEME.key`` tall (12 mm or more, larger in large text), digits in title size."""
+class KeypadRow:
+    """A keypad key's height: ``THEME.key`` at least; ``row`` when the screen asks for taller keys."""
+
+    row = NumericProperty(0)
 
 
-class PinClearKey(KSecondary):
+class PinKey(KeypadRow, KButton):
+    """A keypad key: ``THEME.key`` tall (12 mm or more, larger in large text), digits in title size; taller
+    on a stacked (portrait) keypad, digits in display size."""
+
+
+class PinClearKey(KeypadRow, KSecondary):
     """訂正: a keypad key in the secondary colour."""
+
+
+WIDE = 1.15  # wider than tall by this much: prompt and keypad side by side; else stacked
+STACKED_SHARE = 0.4  # a stacked keypad may take this much of the window's height
+STACKED_MAX = 1.3  # ... with keys up to this many times their side-by-side height (large text fits too)
+
+
+def stacked_row(stacked: bool, window_height: float) -> float:
+    """The keys' height on a stacked keypad (0 when side by side): taller keys in the room a portrait screen
+    has below the prompt, by the window's height alone (never by what the screen shows around them, so that
+    a warning or a countdown does not change them), larger again in large text. Never raises."""
+    if not stacked:
+        return 0.0
+    normal = THEME.key_normal()
+    boost = min(STACKED_MAX, max(1.0, (window_height * STACKED_SHARE - 3 * dp(8)) / (4 * normal)))
+    return float(THEME.key * boost)
 
 
 FULL_TRIES = 3  # a card's PIN tries when nothing went wrong: nothing to warn about
@@ -75,9 +101,14 @@ class PinScreen(KioskScreen):
     message_text = StringProperty("")  # one warning at a time: a wrong PIN and what is left merged
     cancel_text = StringProperty("")
     filled = NumericProperty(0)
+    stacked = BooleanProperty(False)  # taller than wide: the prompt above the keypad
+    key_row = NumericProperty(0)  # the keys' height when stacked (``stacked_row``); 0 side by side
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
+        self.bind(size=self._fit_keypad)
+        shell.bind(height=self._fit_keypad)
+        THEME.bind(key=self._fit_keypad)
         self._digits: list[str] = []
         self._too_short = ""
         self._keys: dict[str, KButton] = {}
@@ -88,6 +119,12 @@ class PinScreen(KioskScreen):
             self.ids.keypad.add_widget(key)
         for digit in "0123456789":
             self._keys[digit].text = digit  # the key's own face, not what was typed
+
+    def _fit_keypad(self, *_args: object) -> None:
+        self.stacked = not self.width > self.height * WIDE
+        self.key_row = stacked_row(self.stacked, self.shell.height)
+        for key in self._keys.values():
+            key.row = self.key_row  # type: ignore[attr-defined]
 
     def render(self, state: UiState, tr: Translator) -> None:
         self.title_text, self.cancel_text = tr("pin_title"), tr("cancel")

@@ -1,7 +1,10 @@
-"""Staff mode (the store clerk's diagnostics) over the shell: entered only from the attract screen by holding
-the header title for 3 s, then a staff passcode on a keypad. Shows the devices, the open items with a
-"settled by hand" / "checked" action (staff number + confirm, journaled by ``kiosk.staff.diagnostics``), the
-hoppers' stock and the recent transactions; 終了 returns to the attract screen.
+"""Staff mode (the store clerk's diagnostics) over the shell: entered from the attract screen, or from the
+call-staff screen a resident was left on, by holding the header title for 3 s, then a staff passcode on a
+keypad. Shows the devices, the open items with a "settled by hand" / "checked" action (staff number +
+confirm, journaled by ``kiosk.staff.diagnostics``), the hoppers' stock and the recent transactions; 終了
+returns to the screen it was entered from. Entered from the call-staff screen, the board starts with that
+call (its code, the money owed) and 呼出し画面を終了, which ends the call-staff screen (the kiosk takes the
+next resident; what is owed stays an open item until it is settled).
 
 The passcode follows the PIN screen's rules: the digits live in a private list, never in a widget's text
 (only ``*`` per digit is shown); they are checked against the salted hash once on 確定 and cleared then,
@@ -164,6 +167,7 @@ class StaffScreen(KioskScreen):
         self._tries = 0
         self._item: OpenItem | None = None
         self.item_buttons: dict[tuple[str, str], KButton] = {}
+        self.clear_call_button: KButton | None = None  # on the board while the resident's screen calls staff
         self.passcode_keys = self._keypad(self.ids.passcode_keys, self.press_passcode)
         self.staff_keys = self._keypad(self.ids.staff_keys, self.press_staff)
         self._texts()
@@ -265,6 +269,17 @@ class StaffScreen(KioskScreen):
         rows, st, diag = self.ids.rows, self.st, self.access.diagnostics
         rows.clear_widgets()
         self.item_buttons = {}
+        self.clear_call_button = None
+        outcome = self.shell.state.outcome if self.shell.calling_staff else None
+        if outcome is not None:  # the resident's screen waits for staff: say so first, and how to end it
+            call = self._section(st("staff_calling", code=outcome.staff_code or "-"))
+            if outcome.refund_owed:
+                self._line(call, st("staff_calling_owed", yen=f"{outcome.refund_owed:,}"), warn=True)
+            action = Factory.SButton(text=st("staff_clear_call"))
+            action.size_hint_x, action.width = None, dp(280)
+            action.bind(on_release=lambda _b: self.clear_call())
+            rows.add_widget(action)
+            self.clear_call_button = action
         devices = self._section(st("staff_devices"))
         self._line(devices, st("staff_devices_checking" if diag.devices else "staff_devices_none"))
         items = diag.open_items()
@@ -394,6 +409,16 @@ class StaffScreen(KioskScreen):
         self.shell.click()
         self.show_board(self.st("staff_recorded", txn=item.txn_id))
 
+    def clear_call(self) -> None:
+        """呼出し画面を終了: end the call-staff screen (the flow goes on to the next resident, or asks for a
+        card left on the reader) and leave staff mode. Nothing is sent once the screen no longer calls
+        staff."""
+        self.shell.click()
+        if self.shell.calling_staff:
+            log.info("staff cleared the call-staff screen")
+            self.shell.send("clear_call", quiet=True)
+        self.leave()
+
     # --- leaving -------------------------------------------------------------------------------------
     def toggle_language(self) -> None:
         """Japanese <-> English."""
@@ -402,7 +427,7 @@ class StaffScreen(KioskScreen):
         self.show_board()
 
     def leave(self) -> None:
-        """終了: back to the attract screen (everything typed is forgotten)."""
+        """終了: back to the resident's screen (everything typed is forgotten)."""
         self.clear()
         self.shell.close_staff()
 

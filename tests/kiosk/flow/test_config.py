@@ -87,6 +87,14 @@ def test_numbers_within_range_are_taken(tmp_path: Path) -> None:
     )
 
 
+def test_the_call_staff_screen_waits_ten_minutes_unless_told(tmp_path: Path) -> None:
+    assert load_config(write_toml(tmp_path), check_certificates=False).timeouts.call_staff == 600.0
+    config = load_config(write_toml(tmp_path, timeouts="call_staff = 1800"), check_certificates=False)
+    assert config.timeouts.call_staff == 1800.0 and config.timeouts.outcome == 30.0
+    with pytest.raises(ConfigError, match=r"timeouts\.call_staff: expected 1 to 3600 seconds, got 86400"):
+        load_config(write_toml(tmp_path, timeouts="call_staff = 86400"), check_certificates=False)
+
+
 def test_a_pn532_poll_must_be_finite_and_in_range(tmp_path: Path) -> None:
     for poll in ("nan", "inf", "1e308", "0"):
         path = write_toml(tmp_path, f'[reader]\nurl = "pn532:///dev/ttyUSB1?poll={poll}"')

@@ -1,15 +1,18 @@
 """What the flow owns for a resident at a real touchscreen: more time on a countdown, the cancel question
 once the PIN was verified or money went in, the card chased at the end of every transaction that read it,
-and the change that came out kept on the outcome."""
+the change that came out kept on the outcome, and the call-staff screen that only staff end (or its long
+timeout)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flow_fakes import PIN, FakePrinter, build_kiosk
+from flow_fakes import PIN, FakePrinter, Kiosk, build_kiosk
 
 from kiosk.flow import events as ev
+from kiosk.flow.timeouts import Timeouts
 from kiosk.flow.view import Screen
+from kiosk.staff.diagnostics import Diagnostics
 
 
 def test_more_time_restarts_the_countdown_on_screens_where_the_resident_acts(tmp_path: Path) -> None:
@@ -108,3 +111,58 @@ def test_a_jam_keeps_the_change_that_came_out_on_the_outcome(tmp_path: Path) -> 
     view = k.flow.view
     assert view.screen is Screen.FAILED and view.outcome is not None
     assert (view.outcome.refunded, view.change) == (view.fee, 500 - view.fee) == (300, 200)  # all 500 yen
+
+
+def _calling_staff(tmp_path: Path) -> Kiosk:
+    """A transaction that ends owing 150 yen change (an empty hopper): the call-staff screen, card taken."""
+    k, _ = build_kiosk(tmp_path)
+    k.cash.hopper = 50
+    k.to_pay()
+    k.cash.insert(500)
+    view = k.flow.view
+    assert view.screen is Screen.FAILED and view.message_key == "call_staff" and k.flow.calling_staff
+    assert view.outcome is not None and view.outcome.refund_owed == 150
+    return k
+
+
+def test_the_call_staff_screen_outlasts_the_outcome_timeout_and_the_resident(tmp_path: Path) -> None:
+    k = _calling_staff(tmp_path)
+    k.clock.now += Timeouts().outcome + 1
+    k.post(ev.Tick(), ev.Finish(resident=True), ev.MoreTime())  # 終了 from the touchscreen is refused
+    assert k.flow.view.screen is Screen.FAILED and k.flow.calling_staff
+    k.clock.now += Timeouts().call_staff - Timeouts().outcome - 5
+    k.post(ev.Tick())
+    view = k.flow.view  # no countdown, no "more time": there is nothing the resident can do with it
+    assert view.screen is Screen.FAILED and view.countdown is None and not view.countdown_warning
+    k.post(ev.Start())
+    assert k.flow.view.screen is Screen.FAILED  # no next resident over it
+
+
+def test_staff_clear_the_call_staff_screen_and_the_owed_money_stays_open(tmp_path: Path) -> None:
+    k = _calling_staff(tmp_path)
+    k.post(ev.StaffCleared())
+    assert k.flow.view.screen is Screen.ATTRACT
+    (item,) = Diagnostics(k.journal).open_items()
+    assert (item.kind, item.yen, item.staff_code) == ("owed", 150, "M02")
+    k.post(ev.StaffCleared())  # nothing to clear on the start screen
+    assert k.flow.view.screen is Screen.ATTRACT
+
+
+def test_the_call_staff_screen_ends_by_itself_after_its_long_timeout(tmp_path: Path) -> None:
+    k = _calling_staff(tmp_path)
+    k.clock.now += Timeouts().call_staff + 1
+    k.post(ev.Tick())
+    assert k.flow.view.screen is Screen.ATTRACT
+    assert [i.yen for i in Diagnostics(k.journal).open_items()] == [150]  # the journal keeps the record
+
+
+def test_staff_cannot_clear_another_outcome_and_it_keeps_its_short_timeout(tmp_path: Path) -> None:
+    k, _ = build_kiosk(tmp_path)
+    k.to_pin()
+    k.post(ev.Cancel(), ev.CardRemoved())
+    assert k.flow.view.screen is Screen.FAILED and not k.flow.calling_staff
+    k.post(ev.StaffCleared())
+    assert k.flow.view.screen is Screen.FAILED
+    k.clock.now += Timeouts().outcome + 1
+    k.post(ev.Tick())
+    assert k.flow.view.screen is Screen.ATTRACT

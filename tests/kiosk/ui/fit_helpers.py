@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.lang import Builder
 from kivy.metrics import dp
 from kivy.uix.button import Button
 from kivy.uix.label import Label
@@ -24,10 +25,13 @@ SLACK = 1.5  # pixels of rounding
 
 
 def settle(frames: int = 3) -> None:
-    """Run Kivy's pending layout and texture triggers without drawing a frame (fast)."""
+    """Run Kivy's pending layout and texture triggers and canvas rules, as a frame does before it draws,
+    without drawing it (fast)."""
     for _ in range(frames):
         Clock.tick()
+        Builder.sync()
         Clock.tick_draw()
+        Builder.sync()
 
 
 def visible_labels(root: Any) -> Iterator[Any]:

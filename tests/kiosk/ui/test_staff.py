@@ -1,10 +1,13 @@
 """Staff mode on an off-screen window: the 3 s press on the header title opens the passcode keypad only on
-the attract screen; a wrong passcode is refused (three close staff mode); the right one shows the open
-item (change owed, M02), which is settled by taps (staff number + confirm, journaled); 終了 returns to the
-attract screen; the passcode's digits are never in the widget tree; the flow's views do not override it."""
+the attract screen (and on the call-staff screen); a wrong passcode is refused (three close staff mode); the
+right one shows the open item (change owed, M02), which is settled by taps (staff number + confirm,
+journaled); 終了 returns to the resident's screen; the passcode's digits are never in the widget tree; the
+flow's views do not override it. Through the real flow: the call-staff screen waits for staff past the
+outcome timeout, the resident cannot end it, staff clear it from the board."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -13,14 +16,20 @@ from pathlib import Path
 from kivy.tests.common import UnitTestTouch
 from ui_helpers import FakeFlow, TouchTest, texts
 
+from kiosk.flow import events as ev
+from kiosk.flow.timeouts import Timeouts
+from kiosk.flow.view import Screen
 from kiosk.journal.store import Journal
 from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, StaffAccess
 from kiosk.staff.passcode import PasscodeGuard, PasscodeVerifier
 from kiosk.ui.app import build_shell
-from kiosk.ui.bridge import UiState
+from kiosk.ui.bridge import UiOutcome, UiState, from_view, to_flow_event
 from kiosk.ui.catalogs import STAFF_DOMAIN
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens.staff import HOLD_SECONDS, StaffScreen, device_name, device_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flow"))
+from flow_fakes import build_kiosk
 
 PASSCODE = "2468"
 VERIFIER = PasscodeVerifier.for_passcode(PASSCODE)  # scrypt once for the module
@@ -49,7 +58,9 @@ class FakeSelfTest:
         return [center, DeviceStatus("printer", False, "paper out")]
 
 
-class StaffTest(TouchTest):
+class StaffShellTest(TouchTest):
+    """A shell with staff mode over a journal that owes 300 yen, and the hands to use it."""
+
     def setUp(self) -> None:
         super().setUp()
         self.Window.size = (800, 600)
@@ -91,6 +102,8 @@ class StaffTest(TouchTest):
         self.passcode(PASSCODE)
         assert self.staff.page == "board"
 
+
+class StaffTest(StaffShellTest):
     def test_a_3_second_press_on_the_title_opens_the_passcode_keypad(self) -> None:
         self.shell.staff_press.seconds = HOLD_SECONDS
         self.hold_title(1.0)  # released early: nothing
@@ -173,6 +186,23 @@ class StaffTest(TouchTest):
         assert not any(PASSCODE in t for t in texts(self.Window))
         assert self.staff._digits == []
 
+    def test_the_press_opens_staff_mode_on_the_call_staff_screen_only_among_outcomes(self) -> None:
+        retry = UiOutcome("outcome_retry", "T01")
+        self.shell.show(replace(UiState(), screen="error", outcome=retry))
+        self.hold_title(0.2)
+        assert self.shell.ids.manager.current == "error" and not self.shell.staff_open
+        call = UiOutcome("outcome_call_staff", "M02", refund_owed=300)
+        self.shell.show(replace(UiState(), screen="error", outcome=call))
+        self.open_board()
+        shown = texts(self.staff)
+        assert ST("staff_calling", code="M02") in shown and ST("staff_calling_owed", yen="300") in shown
+        self.tap(self.staff.ids.exit)  # 終了 without clearing: the call-staff screen again, still calling
+        assert self.shell.ids.manager.current == "error" and self.flow.intents == []
+        self.open_board()
+        assert self.staff.clear_call_button is not None
+        self.tap(self.staff.clear_call_button)
+        assert self.flow.intents == [("clear_call", None)] and not self.shell.staff_open
+
     def test_the_flow_views_do_not_override_staff_mode(self) -> None:
         self.open_board()
         self.shell.show(UiState())  # the flow publishes its attract view again
@@ -250,6 +280,54 @@ class StaffTest(TouchTest):
         self.passcode(PASSCODE)
         assert self.staff.page == "passcode" and self.staff.passcode_message == locked
         assert any(d == "staff passcode" and "S01" in detail for _k, d, detail in self.journal.faults(""))
+
+
+class CallStaffTest(StaffShellTest):
+    """The call-staff screen on the real flow (kiosk.flow.Flow on fakes at its ports): change owed."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.kiosk, _ = build_kiosk(self.tmp / "flow")
+        self.shell.on_intent = lambda kind, value: self.kiosk.flow.post(to_flow_event(kind, value))
+        self.kiosk.flow.subscribe(lambda view: self.shell.show(from_view(view)))
+        self.staff.access = StaffAccess(Diagnostics(self.kiosk.journal), VERIFIER)
+        self.kiosk.cash.hopper = 50  # 150 yen of the change cannot be paid out
+        self.kiosk.to_pay()
+        self.kiosk.cash.insert(500)
+        self.advance_frames(2)
+
+    def tearDown(self, fake: bool = False) -> None:
+        self.kiosk.journal.close()
+        super().tearDown(fake)
+
+    def test_it_outlasts_the_outcome_timeout_the_resident_cannot_end_it_staff_clear_it(self) -> None:
+        flow = self.kiosk.flow
+        screen = self.shell.current
+        assert self.shell.ids.manager.current == "error" and self.shell.calling_staff
+        assert screen.message_text == "店員をお呼びください" and "150円" in screen.money_text
+        self.tap(screen.ids.finish)  # no button there: a tap where it would be does nothing
+        self.shell.send("finish")  # and a 終了 reaching the flow is refused
+        self.kiosk.clock.now += Timeouts().outcome + 60
+        self.kiosk.post(ev.Tick())
+        self.advance_frames(2)
+        assert flow.view.screen is Screen.FAILED and self.shell.ids.manager.current == "error"
+        assert self.shell.countdown_text == ""  # no countdown: nothing the resident can do with time
+        self.open_board()
+        shown = texts(self.staff)
+        assert ST("staff_calling", code="M02") in shown and ST("staff_calling_owed", yen="150") in shown
+        self.tap(self.staff.clear_call_button)
+        self.advance_frames(2)
+        assert flow.view.screen is Screen.ATTRACT and self.shell.ids.manager.current == "attract"
+        assert not self.shell.staff_open
+        (item,) = Diagnostics(self.kiosk.journal).open_items()  # the owed change is still for staff to settle
+        assert (item.kind, item.yen) == ("owed", 150)
+
+    def test_after_its_long_timeout_it_returns_to_the_start_screen_by_itself(self) -> None:
+        self.kiosk.clock.now += Timeouts().call_staff + 1
+        self.kiosk.post(ev.Tick())
+        self.advance_frames(2)
+        assert self.shell.ids.manager.current == "attract" and not self.shell.calling_staff
+        assert [i.yen for i in Diagnostics(self.kiosk.journal).open_items()] == [150]
 
 
 def test_devices_are_named_in_the_staff_language() -> None:

@@ -83,7 +83,7 @@ class JpkiChecker:
         try:
             cert = x509.load_der_x509_certificate(cert_der)
             public_key = cert.public_key()
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise JpkiCheckError("certificate_invalid", "the certificate cannot be parsed") from exc
         issuer = self._pki.issuer_of(cert)
         if issuer is None or issuer not in self._pki.auth_ca_certs:

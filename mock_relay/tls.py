@@ -129,7 +129,7 @@ def _load_pair(cert_path: Path, key_path: Path) -> _Pair:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, x509.InvalidVersion) as exc:
         raise CenterPkiError(f"cannot load {cert_path.name}/{key_path.name}: {exc}") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise CenterPkiError(f"{key_path} is not an EC key")

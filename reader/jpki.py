@@ -166,7 +166,7 @@ class JpkiClient(AppClient):
         der = self.read_certificate_der(which, cancel)
         try:
             return x509.load_der_x509_certificate(der)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise ProtocolError(f"{CertKind(which).value} certificate is not valid DER X.509: {exc}") from exc
 
     def cert_presence(self, cancel: threading.Event | None = None) -> CertPresence:

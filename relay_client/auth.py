@@ -41,7 +41,11 @@ def cert_serial_hash(serial: int) -> str:
 
 def cert_serial_hash_of(certificate_der: bytes) -> str:
     """The serial hash of a DER certificate. Raises ValueError if the bytes are not a certificate."""
-    return cert_serial_hash(x509.load_der_x509_certificate(certificate_der).serial_number)
+    try:
+        cert = x509.load_der_x509_certificate(certificate_der)
+    except x509.InvalidVersion as exc:  # not a ValueError
+        raise ValueError(f"not an X.509 certificate: {exc}") from exc
+    return cert_serial_hash(cert.serial_number)
 
 
 def canonical(binding: Mapping[str, Any]) -> bytes:

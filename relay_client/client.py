@@ -330,7 +330,7 @@ def _seg(value: str) -> str:
 def _load_cert(path: Path, what: str) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, x509.InvalidVersion) as exc:
         raise ConfigurationError(f"cannot read the {what} at {path}: {exc}") from exc
 
 

@@ -67,7 +67,7 @@ def check_signer(
     """
     try:
         cert = x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise DocumentBindingError("signer_certificate", "not a PEM certificate") from exc
     try:
         cert.verify_directly_issued_by(center_ca)

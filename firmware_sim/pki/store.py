@@ -55,7 +55,7 @@ def read_cert(path: Path) -> x509.Certificate:
     """Load one PEM certificate. Raises PkiError if missing or unreadable."""
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, x509.InvalidVersion) as exc:
         raise PkiError(f"{path}: cannot load certificate ({exc.__class__.__name__}: {exc})") from exc
 
 

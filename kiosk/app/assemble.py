@@ -452,7 +452,7 @@ def _trusted(bundle: Path | None) -> list[x509.Certificate]:
         return []
     try:
         return x509.load_pem_x509_certificates(bundle.read_bytes())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, x509.InvalidVersion) as exc:
         raise StartupError((DeviceCheck("jpki", False, f"CA bundle {bundle}: {exc}"),)) from exc
 
 

@@ -377,7 +377,7 @@ def _certs(where: str, dotted: str, file: Path) -> list[x509.Certificate]:
     def parse(data: bytes) -> list[x509.Certificate]:
         try:
             found = x509.load_pem_x509_certificates(data)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
             found = []
         if not found:
             raise ValueError("no PEM certificate in it")

@@ -68,7 +68,7 @@ def _file_facts(path: Path, *, certificate: bool) -> dict[str, Any]:
                 {"subject": c.subject.rfc4514_string(), "not_after": c.not_valid_after_utc.isoformat()}
                 for c in certs
             ]
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, x509.InvalidVersion) as exc:
             facts["error"] = f"{type(exc).__name__}: {exc}"
     return facts
 

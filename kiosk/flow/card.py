@@ -24,7 +24,7 @@ def check_certificate(der: bytes, trusted: Sequence[x509.Certificate], now: date
     """The kiosk's own checks before any PIN is asked. Raises CardCheckError (reason key)."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise CardCheckError("card_not_usable", "certificate is not DER X.509") from exc
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise CardCheckError("card_expired", "outside its validity")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from firmware_sim.holder import demo_holder
 from firmware_sim.personalise import personalise_card
@@ -107,3 +109,18 @@ def test_kiosk_sequence_apdus_per_token(tmp_path: Path) -> None:
         "kiosk auth sequence, android": 11,  # the same commands, the certificate read after the PIN
         "kiosk auth sequence, iphone": 9,  # no VERIFY and no second SELECT of the PIN EF
     }
+
+
+def test_a_certificate_with_an_impossible_version_is_not_usable(tmp_path: Path, pki: TestPki) -> None:
+    """cryptography raises InvalidVersion, not ValueError, for a version field it does not know."""
+    from kiosk.flow.card import check_certificate
+    from relay_client.auth import cert_serial_hash_of
+
+    der = pki.auth_ca_cert.public_bytes(serialization.Encoding.DER)
+    bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x12", 1)
+    assert bad != der
+    with pytest.raises(CardCheckError) as refused:
+        check_certificate(bad, [pki.auth_ca_cert], datetime.now(UTC))
+    assert refused.value.reason == "card_not_usable"
+    with pytest.raises(ValueError):
+        cert_serial_hash_of(bad)

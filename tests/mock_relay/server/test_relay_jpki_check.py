@@ -70,3 +70,17 @@ def test_foreign_pki_and_signature_ca_certificates_are_untrusted(relay, kiosk, k
     assert kiosk.post(
         "/v1/sessions/S-x/authenticate", {"route": "residence", "certificate": "!!", "signature": "AA=="}
     ).code in ("bad_request", "session_not_found")
+
+
+def bad_version(der: bytes) -> bytes:
+    """``der`` with its X.509 version field set to 18 (cryptography raises InvalidVersion, not ValueError)."""
+    v3 = b"\xa0\x03\x02\x01\x02"
+    assert v3 in der
+    return der.replace(v3, b"\xa0\x03\x02\x01\x12", 1)
+
+
+def test_a_certificate_with_an_impossible_version_is_a_client_error(kiosk, cards):
+    card = cards("C-001")
+    answer = _authenticate(kiosk, bad_version(card.cert_der), card.key)
+    assert answer.status == 403 and answer.code == "certificate_invalid", answer.body
+    assert answer.body["retryable"] is False

@@ -25,6 +25,15 @@ POINT = re.compile(r"journal point (\d+): (\S+)")
 PRINTER = re.compile(r"simulated printer at (\S+) \(pid (\d+)\)")
 SPOOLED = re.compile(r"^(\d+)-(.+)\.pdf$")  # ippeveprinter's job file: <job id>-<job name, lower case>.pdf
 TRAY_PAGE = re.compile(r"^(\d+)-page-\d+\.pdf$")
+_NOT_KEPT = re.compile(r"[^a-z0-9-]+")
+
+
+def spooled_name(document_id: str) -> str:
+    """How ippeveprinter names a job called ``document_id`` in its spool: lower case, each run of
+    characters other than letters, digits and ``-`` one ``_`` (``D-ab__c`` is ``d-ab_c``)."""
+    return _NOT_KEPT.sub("_", document_id.lower())
+
+
 # The harness CLI, with the journal's per-point debug line switched on (the points are named in it).
 RUNNER = (
     "import logging, sys\n"
@@ -100,7 +109,8 @@ def fresh_work(template: Path, work: Path) -> Path:
 
 
 def printed_jobs(spool: Path) -> dict[str, list[str]]:
-    """Document id (lower case, as ippeveprinter names the spooled file) -> the print job ids sent."""
+    """Document id (as ippeveprinter names the spooled file, see :func:`spooled_name`) -> the print job
+    ids sent."""
     jobs: dict[str, list[str]] = {}
     for path in sorted((spool / "jobs").glob("*.pdf")):
         match = SPOOLED.match(path.name)

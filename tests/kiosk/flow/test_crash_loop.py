@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from crash_play import Run, fresh_work, play, printed_jobs, tray_pages
+from crash_play import Run, fresh_work, play, printed_jobs, spooled_name, tray_pages
 
 from firmware_sim.card.image import CardImage
 from firmware_sim.printer.dnssd import DnssdServices
@@ -127,7 +127,7 @@ def test_after_a_crash_mid_print_the_restarted_kiosk_serves_the_next_resident(
     assert (first.outcome, [d.state for d in first.documents]) == ("recovered_reported", ["failed"])
     assert (second.outcome, [d.state for d in second.documents]) == ("completed", ["printed"])
     assert all(journal.balance(t.id).settled for t in (first, second))
-    new_doc = second.documents[0].document_id.lower()
+    new_doc = spooled_name(second.documents[0].document_id)
     assert printed_jobs(work / "spool") == {new_doc: [printed_jobs(work / "spool")[new_doc][0]]}
 
 
@@ -162,7 +162,7 @@ def _check_printed_once(txn: TxnRecord, spool: Path) -> None:
     jobs = printed_jobs(spool)
     assert all(len(ids) == 1 for ids in jobs.values()), jobs  # no document sent twice
     pages = tray_pages(spool)
-    ours = {d.document_id.lower(): d for d in txn.documents}
+    ours = {spooled_name(d.document_id): d for d in txn.documents}
     assert set(pages) <= set(ours), pages
     for doc_id, doc in ours.items():
         out = pages.get(doc_id, 0)

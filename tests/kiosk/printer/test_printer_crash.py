@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crash_play import Run, end_printer, fresh_work, play, printed_jobs, tray_pages
+from crash_play import Run, end_printer, fresh_work, play, printed_jobs, spooled_name, tray_pages
 
 from firmware_sim.printer.dnssd import DnssdServices
 from firmware_sim.printer.ippeve import PrinterSim
@@ -108,7 +108,7 @@ def check_books(kiosk: Restarted, spool: Path) -> tuple[str, int, int]:
     (doc,) = txn.documents
     jobs = printed_jobs(spool)
     assert all(len(ids) == 1 for ids in jobs.values()), jobs  # nothing printed twice
-    out = tray_pages(spool).get(doc.document_id.lower(), 0)
+    out = tray_pages(spool).get(spooled_name(doc.document_id), 0)
     balance = kiosk.journal.balance(txn.id)
     assert txn.finished and balance.settled, (txn, balance)
     assert balance.printed_fees == (FEE if doc.state == "printed" else 0)

@@ -5,6 +5,7 @@ staff-passcode guesser. Each ends as a resident and the store need; the window e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 from desktop_helpers import KEYS_THAT_MUST_DO_NOTHING, ROOT, Kiosk, tools_present, xvfb
 
 pytestmark = [pytest.mark.slow]
+
+# A card placed is seen by the reader's presence watch within a few of its 0.2 s steps (reader/monitor.py).
+CARD_NOTICED_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +133,7 @@ def test_cancel_asks_once_more_and_the_card_is_chased(kiosk: Kiosk) -> None:
     k.tap("cancel_ask", "cancel")
     k.ui("error", timeout=30)
     k.say("card")  # the resident puts the card back on the reader … and leaves it
+    time.sleep(CARD_NOTICED_S)  # … long enough for the reader's presence watch to see it, as a person would
     k.tap("error", "finish")
     k.ui("remove_card")  # chased: not the start screen while the card is on the reader
     keys_do_nothing(k, "remove_card")

@@ -44,6 +44,7 @@ from harness.controls import (
 )
 from harness.sim import Pn532Slot
 from harness.vpcd import FIRST_PORT, ReaderBusyError, VpcdSlot
+from kiosk.app.assemble import StackedKiosk
 from kiosk.app.config import load_config
 from kiosk.app.control import LineServer
 from kiosk.journal.hopper_stock import hopper_slots, refill
@@ -80,7 +81,7 @@ class BenchOptions:
     keep: bool = False  # the printer's spooled jobs and pages stay in DIR/spool when the bench stops
 
 
-class Bench:
+class Bench(StackedKiosk):  # the same start/stop discipline as a kiosk: one ExitStack
     """The simulated devices of one kiosk under ``options.folder``; a context manager that stops them."""
 
     def __init__(self, options: BenchOptions) -> None:
@@ -89,17 +90,6 @@ class Bench:
         self._stack = contextlib.ExitStack()
         self.slot: Any = None
         self.reader_url = ""
-
-    def __enter__(self) -> Bench:
-        try:
-            self._start()
-        except BaseException:
-            self._stack.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
 
     def _start(self) -> None:
         """Raises BenchError, or what a simulator raises (PrinterSimError, WireError, OSError)."""

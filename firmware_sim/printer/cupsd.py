@@ -24,11 +24,12 @@ from pathlib import Path
 from types import TracebackType
 
 from firmware_sim.printer.dnssd import PrinterSimError
-from firmware_sim.printer.ippeve import free_port
+from firmware_sim.printer.ports import free_port, owns_listening_port, someone_listens
 
 __all__ = ["CUPSD", "CupsServer"]
 
 CUPSD = "/usr/sbin/cupsd"
+_PORT_TRIES = 5  # fresh ports tried when another process took the one chosen
 _CONF = """Listen 127.0.0.1:{port}
 Listen {root}/cups.sock
 LogLevel info
@@ -82,13 +83,17 @@ class CupsServer:
         self.root.chmod(0o755)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._started = False  # once started, the port stays (queue URIs name it)
         user, group, system_group = _identity()
         for sub in ("etc/ppd", "etc/ssl", "spool", "cache", "state", "tmp", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        (self.root / "etc/cupsd.conf").write_text(_CONF.format(port=self.port, root=self.root))
+        self._write_conf()
         (self.root / "etc/cups-files.conf").write_text(
             _FILES.format(root=self.root, user=user, group=group, system_group=system_group)
         )
+
+    def _write_conf(self) -> None:
+        (self.root / "etc/cupsd.conf").write_text(_CONF.format(port=self.port, root=self.root))
 
     @property
     def server(self) -> str:
@@ -98,13 +103,28 @@ class CupsServer:
         return f"ipp://127.0.0.1:{self.port}/printers/{name}"
 
     def start(self, timeout: float = 15.0) -> CupsServer:
-        """Start cupsd in the foreground (own process group) and wait until it answers.
+        """Start cupsd in the foreground (own process group) and wait until it answers on its port. On
+        the first start, if another process took the port chosen, start again on a fresh one; a restart
+        keeps the port its queues' URIs name.
 
-        Raises PrinterSimError (cupsd missing, exited, or silent)."""
+        Raises PrinterSimError (cupsd missing, exited, silent, or its port held by another process)."""
         if not Path(CUPSD).exists():
             raise PrinterSimError(f"{CUPSD} is missing (Debian packages cups-daemon, cups)")
+        for attempt in range(_PORT_TRIES):
+            if self._launch(timeout):
+                self._started = True
+                return self
+            if self._started or attempt == _PORT_TRIES - 1:
+                raise PrinterSimError(f"cupsd: port {self.port} is held by another process")
+            self.port = free_port()
+            self._write_conf()
+        raise AssertionError("unreachable")
+
+    def _launch(self, timeout: float) -> bool:
+        """Run cupsd until it answers on its own port (True) or another process is seen holding it
+        (False, cupsd stopped). Raises PrinterSimError."""
         log = (self.root / "log" / "cupsd.out").open("ab")
-        self.process = subprocess.Popen(
+        self.process = process = subprocess.Popen(
             [
                 CUPSD,
                 "-f",
@@ -120,15 +140,23 @@ class CupsServer:
         log.close()
         until = time.monotonic() + timeout
         while time.monotonic() < until:
-            if self.process.poll() is not None:
-                raise PrinterSimError(f"cupsd exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"http://{self.server}/", timeout=1):
-                    return self
-            except urllib.error.HTTPError:
-                return self  # it answers (403/404 without the web interface)
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.05)
+            if process.poll() is not None:
+                self.process = None
+                raise PrinterSimError(f"cupsd exited with {process.returncode}: {self.log_tail()}")
+            # cupsd keeps running on its local socket when it cannot bind the TCP port: whoever answers
+            # there must be this cupsd, not the process that took the port.
+            if owns_listening_port(process.pid, self.port):
+                try:
+                    with urllib.request.urlopen(f"http://{self.server}/", timeout=1):
+                        return True
+                except urllib.error.HTTPError:
+                    return True  # it answers (403/404 without the web interface)
+                except (OSError, urllib.error.URLError):
+                    pass
+            elif someone_listens(self.port) and not owns_listening_port(process.pid, self.port):
+                self.stop()
+                return False
+            time.sleep(0.05)
         self.stop()
         raise PrinterSimError(f"cupsd did not answer on {self.server} within {timeout:.0f} s")
 

@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 
 from firmware_sim.printer.dnssd import DnssdServices, PrinterSimError
+from firmware_sim.printer.ports import free_port, owns_listening_port, someone_listens
 
 __all__ = ["DnssdServices", "PrinterSim", "PrinterSimError", "free_port"]
 
@@ -49,12 +49,11 @@ _JOB_FILE = re.compile(r"\d+-[0-9a-z_-]*\.[0-9a-z]+")
 _TRAY_PAGE = re.compile(r"\d+-page-\d+\.[0-9a-z]+")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (ippeveprinter cannot take port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+_PORT_TRIES = 5  # fresh ports tried when another process took the one chosen
+
+
+class _PortTaken(PrinterSimError):
+    """ippeveprinter exited because another process holds its port."""
 
 
 class PrinterSim:
@@ -77,6 +76,7 @@ class PrinterSim:
         self.spool = spool
         self.keep = keep
         self.port = port or free_port()
+        self._port_chosen = not port  # we may move to another port if this one is taken
         self.name = name
         self.formats = formats
         self.work = spool / ".sim"
@@ -97,7 +97,20 @@ class PrinterSim:
         return f"ipp://127.0.0.1:{self.port}/ipp/print"
 
     def start(self, timeout: float = 10.0) -> PrinterSim:
-        """Start ippeveprinter and wait until it answers. Raises PrinterSimError."""
+        """Start ippeveprinter and wait until it answers on its port. If the port was ours to choose and
+        another process takes it first, start again on a fresh one (:attr:`uri` changes). Raises
+        PrinterSimError."""
+        for attempt in range(_PORT_TRIES):
+            try:
+                return self._start(timeout)
+            except _PortTaken as exc:
+                if not self._port_chosen or attempt == _PORT_TRIES - 1:
+                    raise PrinterSimError(str(exc)) from exc
+                log.warning("printer simulator: %s; trying another port", exc)
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> PrinterSim:
         if not Path(IPPEVEPRINTER).exists():
             raise PrinterSimError(f"{IPPEVEPRINTER} is missing (Debian package cups-ipp-utils)")
         for folder in (self.work, self.jobs, self.tray):
@@ -148,13 +161,19 @@ class PrinterSim:
         while time.monotonic() < until:
             assert self.process is not None
             if self.process.poll() is not None:
+                code, self.process = self.process.returncode, None
                 tail = (self.work / "ippeveprinter.log").read_text(errors="replace")[-500:]
-                raise PrinterSimError(f"ippeveprinter exited with {self.process.returncode}: {tail}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1):
-                    return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.05)
+                if someone_listens(self.port):
+                    raise _PortTaken(f"port {self.port} is held by another process (ippeveprinter exited)")
+                raise PrinterSimError(f"ippeveprinter exited with {code}: {tail}")
+            # Something answering is not enough: it must be our ippeveprinter, not whoever took the port.
+            if owns_listening_port(self.process.pid, self.port):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1):
+                        return
+                except (OSError, urllib.error.URLError):
+                    pass
+            time.sleep(0.05)
         self.stop()
         raise PrinterSimError(f"ippeveprinter did not answer on port {self.port} within {timeout:.0f} s")
 
@@ -202,9 +221,12 @@ class PrinterSim:
     def restart(self, timeout: float = 10.0) -> PrinterSim:
         """Switch the printer off and on (same port): a jam clears, the spooled jobs and the tray's pages
         stay; the engine starts again from the faults it was made with, as :meth:`start` does. Raises
-        PrinterSimError."""
+        PrinterSimError (also when another process took the port meanwhile)."""
         self._signal(signal.SIGTERM)
-        return self.start(timeout)
+        try:
+            return self._start(timeout)
+        except _PortTaken as exc:
+            raise PrinterSimError(str(exc)) from exc
 
     def purge(self) -> list[Path]:
         """Remove ippeveprinter's spooled job files from ``jobs`` and the engine's pages from ``tray``

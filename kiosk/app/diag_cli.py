@@ -7,7 +7,9 @@ runs: both refuse, naming the running kiosk, while it holds the journal, ``kiosk
 ``--self-test`` (with --config) opens them the same way and runs the staff self-test (center health,
 printer, cash unit self-check, a heartbeat), printing only its results. ``kiosk diag settle TXN
 --amount N --staff ID`` journals that staff handed the money owed over by hand; ``kiosk diag check TXN
-ITEM --staff ID`` closes a records item (M03, M04, a copy cut short).
+ITEM --staff ID`` closes a records item (M03, M04, a copy cut short). ``kiosk diag unlock --staff ID``
+clears the staff passcode's count of wrong codes: a back-off or a lockout (S01) ends at once, in the
+running kiosk too; who did it is journaled.
 ``kiosk diag passcode`` reads a new staff passcode twice (never echoed; from a pipe, two lines) and
 prints the hash for ``[staff] passcode_hash``. No PIN and no personal data are shown: the journal holds
 none. Times are shown in JST, labelled (``kiosk.staff.clock``). ``kiosk diag --export FILE`` writes a
@@ -33,7 +35,14 @@ from kiosk.app.instance import InUse
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.journal.store import Journal, JournalWriteError
 from kiosk.staff.clock import staff_time
-from kiosk.staff.diagnostics import DeviceStatus, Diagnostics, OpenItem, SettleRefused, TxnSummary
+from kiosk.staff.diagnostics import (
+    DeviceStatus,
+    Diagnostics,
+    OpenItem,
+    SettleRefused,
+    StaffRecordError,
+    TxnSummary,
+)
 from kiosk.staff.passcode import PasscodeError, check_passcode_format, hash_passcode
 
 if TYPE_CHECKING:  # the device stack loads only when a command opens the devices
@@ -62,7 +71,7 @@ def _source(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``diag`` (with ``settle``, ``check``, ``passcode``) to ``subparsers``; each sets
+    """Add ``diag`` (with ``settle``, ``check``, ``passcode``, ``unlock``) to ``subparsers``; each sets
     ``func(args) -> int``. Never raises."""
     diag = subparsers.add_parser("diag", help="staff: open items, hopper stock, recent transactions")
     _source(diag, suppress=False)
@@ -87,6 +96,10 @@ def add_commands(subparsers: Any) -> None:
     check.set_defaults(func=run_check)
     passcode = sub.add_parser("passcode", help="read a new staff passcode twice, print its hash")
     passcode.set_defaults(func=run_passcode)
+    unlock = sub.add_parser("unlock", help="end a staff passcode back-off or lockout (S01)")
+    unlock.add_argument("--staff", required=True, help="your staff id")
+    _source(unlock, suppress=True)
+    unlock.set_defaults(func=run_unlock)
 
 
 def _open(args: argparse.Namespace) -> tuple[Diagnostics, KioskConfig | None]:
@@ -319,6 +332,19 @@ def run_settle(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """``kiosk diag check``: close a records item. Returns 0, 2 (journal problem) or 3 (refused)."""
     return _close(args, money=False)
+
+
+def run_unlock(args: argparse.Namespace) -> int:
+    """``kiosk diag unlock``: clear the staff passcode's count of wrong codes. Returns 0 (cleared, or
+    nothing to clear), 2 (journal problem) or 3 (refused: a bad staff id)."""
+
+    def unlock(diag: Diagnostics, _config: KioskConfig | None) -> tuple[int, str]:
+        cleared = diag.unlock_passcode(staff_id=args.staff)
+        if not cleared:
+            return 0, "staff passcode: not locked (no wrong codes counted); nothing to unlock"
+        return 0, f"staff passcode unlocked by {args.staff}: {cleared} wrong code(s) in a row cleared"
+
+    return _on_journal(args, unlock, errors=(JournalWriteError, StaffRecordError), refusals=(SettleRefused,))
 
 
 def _read_secret(prompt: str) -> str:

@@ -15,7 +15,10 @@ both checked inside the same SQLite transaction as the insert (the flow may star
 ``staff_passcode`` holds one row: how many wrong staff passcodes came in a row and until when none is
 checked (a back-off, or a lockout), so that restarting the kiosk lifts neither. Its times are the guard's
 clock's (``kiosk.staff.passcode.PasscodeGuard``), ISO 8601 UTC; the row is written as one journal point
-(``staff:passcode``) whenever the count changes. Never the passcode, nor what was typed.
+(``staff:passcode``) whenever the count changes. Never the passcode, nor what was typed. Staff who may
+(``kiosk diag unlock``) clear the count: one journal point (``staff:unlock``) that zeroes the row and
+keeps who did it as a ``staff_action`` of no transaction (item ``passcode-unlock:<when>``, kind
+``unlocked``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 __all__ = ["PASSCODE_SCHEMA", "STAFF_SCHEMA", "PasscodeState", "StaffAction", "StaffRecords"]
 
@@ -66,7 +70,9 @@ class StaffRecords:
     _db: sqlite3.Connection
     _lock: threading.RLock
 
-    def _write(self, point: str, sql: str, args: tuple[object, ...]) -> None:
+    def _write(
+        self, point: str, sql: str, args: tuple[object, ...], *more: tuple[str, tuple[object, ...]]
+    ) -> None:
         raise NotImplementedError  # Journal._write
 
     def staff_action(self, txn_id: str, item: str, kind: str, yen: int, staff_id: str, at: str) -> bool:
@@ -104,6 +110,24 @@ class StaffRecords:
                 "SELECT failures, not_before, at FROM staff_passcode WHERE slot=1"
             ).fetchone()
         return None if row is None else PasscodeState(int(row[0]), str(row[1]), str(row[2]))
+
+    def unlock_passcode(self, staff_id: str, at: str) -> int:
+        """Clear the staff passcode guard's count (a back-off or lockout ends) and keep that ``staff_id``
+        did so ``at`` (ISO 8601), in one journal point; the count cleared (0: nothing was counted, nothing
+        written). A running guard reads the cleared count at its next check. Raises JournalWriteError."""
+        state = self.passcode_state()
+        if state is None or state.failures == 0:
+            return 0
+        self._write(
+            "staff:unlock",
+            "INSERT INTO staff_action(txn_id, item, kind, yen, staff_id, at) VALUES ('',?,'unlocked',0,?,?)",
+            (f"passcode-unlock:{at}", staff_id, at),
+            (
+                "UPDATE staff_passcode SET failures=0, not_before=?, at=? WHERE slot=1",
+                (datetime.fromtimestamp(0, UTC).isoformat(), at),
+            ),
+        )
+        return state.failures
 
     def save_passcode_state(self, state: PasscodeState) -> None:
         """Journal the staff passcode guard's state (one journal point). Raises JournalWriteError."""

@@ -10,6 +10,8 @@ tray), the hoppers' stock (``kiosk.journal.hopper_stock``) and, given a ``Device
 ``settle`` records that staff handed the money owed over by hand (who, when, how much; refused twice, for
 another amount, or while a transaction is open); ``check`` closes a records item the same way (0 yen).
 Both are journal points (``kiosk.journal.staff_actions``); the books still balance (``Books.balanced``).
+``unlock_passcode`` clears the staff passcode guard's count of wrong codes (a lockout ends at once, in the
+running kiosk too), keeping who did it.
 
 ``live_diagnostics(kiosk)`` wires it to a running kiosk (``kiosk.staff.status.StaffKiosk``: journal, cash,
 printer, center client, heartbeat). ``DeviceStatus``, ``DeviceProbe`` and ``SelfTester`` live in
@@ -283,6 +285,22 @@ class Diagnostics:
                 f"{txn_id}: money owed is closed by settling it with the amount handed over", "money_item"
             )
         return self._close(found, "checked", 0, staff_id)
+
+    def unlock_passcode(self, *, staff_id: str) -> int:
+        """Journal that staff ``staff_id`` cleared the staff passcode guard's count of wrong codes (a
+        back-off or lockout ends; the running kiosk's guard reads it at its next check); the count cleared,
+        0 when there was none (nothing written).
+
+        Raises SettleRefused (bad staff id), StaffRecordError (a JournalWriteError)."""
+        if not STAFF_ID.fullmatch(staff_id):
+            raise SettleRefused("a staff id is 1-32 letters, digits, '.', '_' or '-'", "bad_staff_id")
+        try:
+            cleared = self.journal.unlock_passcode(staff_id, _now())
+        except JournalWriteError as exc:
+            raise StaffRecordError(str(exc)) from exc
+        if cleared:
+            log.info("staff %s: staff passcode unlocked (%d wrong codes in a row cleared)", staff_id, cleared)
+        return cleared
 
     def _open(self, txn_id: str, item: str, staff_id: str) -> OpenItem:
         if not STAFF_ID.fullmatch(staff_id):

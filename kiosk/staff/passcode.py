@@ -3,7 +3,9 @@
 ``PasscodeGuard`` limits guessing across entries into staff mode: back-off, then a lockout with a staff
 code, journaled when a journal is at hand. Given a ``store`` (the journal), the guard keeps its count and
 the end of a back-off or lockout there, so restarting the kiosk lifts neither; a lockout then lasts
-``GuardPolicy.lockout_for``. The running kiosk's guard is kept so (``kiosk.app.run.real_staff``)."""
+``GuardPolicy.lockout_for``. The running kiosk's guard is kept so (``kiosk.app.run.real_staff``), and
+reads the store again at each check, so a count staff cleared (``kiosk diag unlock``) takes effect at
+once."""
 
 from __future__ import annotations
 
@@ -168,12 +170,15 @@ class PasscodeGuard:
         self.store = store
         self.failures = 0
         self._not_before = 0.0
-        self._lock = threading.Lock()
+        self._seen_at: str | None = None  # the store's row as this guard last read or wrote it
+        self._read_failed = False
+        self._lock = threading.RLock()
         self._load()
 
     @property
     def locked_out(self) -> bool:
         """Whether staff mode is locked out (for ``policy.lockout_for`` from the last wrong code)."""
+        self._load()
         if self.failures < self.policy.lockout_after:
             return False
         return self.policy.lockout_for is None or self.clock() < self._not_before
@@ -217,16 +222,21 @@ class PasscodeGuard:
             return False
 
     def _load(self) -> None:
-        """Take the count and the end of a back-off or lockout from the store, if any."""
+        """Take the count and the end of a back-off or lockout from the store, if any, when another
+        process (staff clearing it) wrote it since this guard last read or wrote it."""
         if self.store is None:
             return
-        try:
-            state = self.store.passcode_state()
-            if state is not None:
-                failures, not_before = state.failures, datetime.fromisoformat(state.not_before).timestamp()
-                self.failures, self._not_before = failures, not_before
-        except Exception:  # the guard starts afresh rather than keep staff out for good
-            log.exception("staff passcode: the guard's count could not be read")
+        with self._lock:
+            try:
+                state = self.store.passcode_state()
+                if state is not None and state.at != self._seen_at:
+                    not_before = datetime.fromisoformat(state.not_before).timestamp()
+                    self.failures, self._not_before, self._seen_at = state.failures, not_before, state.at
+                self._read_failed = False
+            except Exception:  # the guard holds what it has rather than keep staff out for good
+                if not self._read_failed:  # once, not at every check
+                    log.exception("staff passcode: the guard's count could not be read")
+                self._read_failed = True
 
     def _save(self) -> None:
         if self.store is None:
@@ -236,6 +246,7 @@ class PasscodeGuard:
         )
         try:
             self.store.save_passcode_state(PasscodeState(self.failures, not_before, at))
+            self._seen_at = at
         except Exception:  # the guard holds in memory whether or not the store can write
             log.exception("staff passcode: the guard's count could not be kept")
 

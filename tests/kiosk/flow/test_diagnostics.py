@@ -358,3 +358,24 @@ def test_staff_times_are_jst_and_labelled(journal: Journal) -> None:
         "settle", item.txn_id, "--amount", "300", "--staff", "S-9", "--journal", str(journal.path)
     )
     assert settled.returncode == 3 and settled.stderr.rstrip().endswith(" JST")
+
+
+def test_diag_unlock_on_the_command_line(tmp_path: Path) -> None:
+    from kiosk.journal.staff_actions import PasscodeState
+
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.save_passcode_state(PasscodeState(10, "2026-01-05T01:00:00+00:00", "2026-01-05T00:00:00+00:00"))
+    journal.close()
+    cli = [sys.executable, "-m", "kiosk", "diag", "unlock", "--journal", str(path)]
+    bad = subprocess.run([*cli, "--staff", "no spaces"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 3 and "refused: a staff id is" in bad.stderr
+    done = subprocess.run([*cli, "--staff", "S-017"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "staff passcode unlocked by S-017: 10 wrong code(s) in a row cleared"
+    again = subprocess.run([*cli, "--staff", "S-017"], capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and "nothing to unlock" in again.stdout
+    journal = Journal(path)
+    state = journal.passcode_state()
+    journal.close()
+    assert state is not None and state.failures == 0

@@ -180,3 +180,58 @@ def test_the_running_kiosk_s_guard_is_kept_in_its_journal(tmp_path: Path) -> Non
         assert again.verifier.verify("97531") is True
     finally:
         journal.close()
+
+
+def test_staff_unlock_ends_a_lockout_in_the_running_kiosk_and_is_kept(tmp_path: Path) -> None:
+    """``kiosk diag unlock`` writes through its own Journal object (another process); the running guard
+    takes it at its next check, without a restart, and the journal keeps who unlocked it."""
+    from kiosk.staff.diagnostics import Diagnostics, SettleRefused
+
+    path, clock, code = tmp_path / "journal.sqlite", Clock(), Code()
+    running, journal = guard(path, clock, code)
+    lock_out(running, clock)
+    checked = code.checked
+    staff = Diagnostics(Journal(path))
+    with pytest.raises(SettleRefused) as bad:
+        staff.unlock_passcode(staff_id="S 01")
+    assert bad.value.code == "bad_staff_id" and running.locked_out
+    assert staff.unlock_passcode(staff_id="S-017") == POLICY.lockout_after
+    assert not running.locked_out and running.wait_left() == 0
+    assert running.verify("2468") is True and code.checked == checked + 1
+    (done,) = [a for a in staff.journal.staff_actions() if a.kind == "unlocked"]
+    assert (done.txn_id, done.staff_id, done.yen) == ("", "S-017", 0) and done.item.startswith(
+        "passcode-unlock:"
+    )
+    assert staff.open_items() == []  # an unlock is a record, not an item left for staff
+    assert staff.unlock_passcode(staff_id="S-017") == 0  # nothing counted: nothing written
+    assert len([a for a in staff.journal.staff_actions() if a.kind == "unlocked"]) == 1
+    staff.journal.close()
+    journal.close()
+
+
+def test_the_guard_keeps_its_own_count_over_a_stale_row_it_could_not_replace(tmp_path: Path) -> None:
+    """Re-reading the store must not hand a guesser back free tries: when the guard's own write fails,
+    the row it wrote before is stale, and the guard keeps what it counted."""
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.row: PasscodeState | None = None
+            self.broken = False
+
+        def passcode_state(self) -> PasscodeState | None:
+            return self.row
+
+        def save_passcode_state(self, state: PasscodeState) -> None:
+            if self.broken:
+                raise OSError("disk full")
+            self.row = state
+
+    clock, store = Clock(), Flaky()
+    g = PasscodeGuard(Code(), policy=POLICY, clock=clock, store=store)
+    g.verify("0000")
+    store.broken = True
+    for candidate in ("1111", "2222", "3333"):
+        clock.now += g.wait_left() or 0
+        g.verify(candidate)
+    assert store.row is not None and store.row.failures == 1
+    assert g.failures == 4 and g.wait_left() == 30

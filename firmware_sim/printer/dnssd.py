@@ -39,11 +39,35 @@ class PrinterSimError(Exception):
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (dead, not yet reaped by a parent that may never reap it) does not."""
     try:
         os.kill(pid, 0)
     except OSError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _end(name: str, pid: int, grace: float = 5.0) -> None:
+    """Stop a daemon and wait until it is gone, so that the next user, who takes the record's lock after
+    us, never finds it still dying (it would be taken as running and not restarted). SIGKILL after
+    ``grace`` seconds."""
+    os.kill(pid, signal.SIGTERM)
+    for sig in (signal.SIGKILL, None):
+        until = time.monotonic() + grace
+        while _alive(pid) and time.monotonic() < until:
+            time.sleep(0.02)
+        if not _alive(pid):
+            break
+        if sig is None:
+            log.warning("%s (pid %d) outlived SIGKILL by %.0f s", name, pid, grace)
+            return
+        log.warning("%s (pid %d) ignored SIGTERM for %.0f s: killed", name, pid, grace)
+        os.kill(pid, sig)
+    log.info("stopped %s (pid %d)", name, pid)
 
 
 def _pid_in(pid_file: Path) -> int | None:
@@ -112,8 +136,8 @@ class DnssdServices:
                 return
             for name, pid in reversed(record["started"]):
                 if _alive(pid):
-                    os.kill(pid, signal.SIGTERM)
-                    log.info("stopped %s (pid %d)", name, pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        _end(name, pid)
             record["started"] = []
 
     @staticmethod

@@ -106,16 +106,24 @@ def test_a_malformed_clock_is_one_line(
 
 
 class Lines:
-    """A process's stdout, line by line, from a reader thread."""
+    """A process's stdout, line by line, from a reader thread; its stderr kept apart, to explain a failure
+    (and read, so a chatty process never blocks on a full pipe)."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
         self.queue: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.errors: list[str] = []
         assert process.stdout is not None
         stream = process.stdout
         threading.Thread(
             target=lambda: [self.queue.put(line.rstrip("\n")) for line in stream], daemon=True
         ).start()
+        if process.stderr is not None:
+            errors = process.stderr
+            threading.Thread(
+                target=lambda: [self.errors.append(line) for line in errors], daemon=True
+            ).start()
 
     def until(self, prefix: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
@@ -123,11 +131,19 @@ class Lines:
             try:
                 line = self.queue.get(timeout=0.1)
             except queue.Empty:
+                if self.process.poll() is not None and self.queue.empty():
+                    time.sleep(0.2)  # the stderr thread's last lines
+                    raise AssertionError(
+                        f"no {prefix!r}: the process exited with {self.process.returncode}; "
+                        f"stdout {self.seen[-20:]}; stderr:\n{''.join(self.errors)[-3000:]}"
+                    ) from None
                 continue
             self.seen.append(line)
             if line.startswith(prefix):
                 return line
-        raise AssertionError(f"no {prefix!r} in {self.seen[-20:]}")
+        raise AssertionError(
+            f"no {prefix!r} in {timeout} s: stdout {self.seen[-20:]}; stderr:\n{''.join(self.errors)[-3000:]}"
+        )
 
 
 @pytest.mark.timeout(90)

@@ -13,7 +13,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -82,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print("firmware-sim printer: --port must be 0..65535", file=sys.stderr)
         return 2
-    stop = threading.Event()
+    stop: list[int] = []  # the signals seen; a plain list, not an Event: the handler runs in the main
+    # thread, possibly while it holds the Event's lock in the wait loop below (a deadlock)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stop.append(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             keep=args.keep,
         ) as sim:
             print(sim.uri, flush=True)
-            while not stop.wait(0.5):
+            while not stop:
+                time.sleep(0.5)
                 if sim.process is None or sim.process.poll() is not None:
                     print("firmware-sim printer: ippeveprinter stopped", file=sys.stderr)
                     return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -49,35 +49,43 @@ def run(args: argparse.Namespace) -> int:
         return 1
     port = args.port if args.port is not None else DEFAULT_PORT + args.reader_index
     bridge = VpcdBridge(card, args.host, port)
-    stop = threading.Event()
-    inserted = threading.Event()
-    inserted.set()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if signum in (signal.SIGTERM, signal.SIGINT):
-            stop.set()
-        elif signum == signal.SIGUSR1:
-            inserted.clear()
-        elif signum == signal.SIGUSR2:
-            inserted.set()
-
+    wanted = _Wanted()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, on_signal)
+        signal.signal(sig, wanted.on_signal)
     bridge.start()
-    _supervise(bridge, args.card, stop, inserted)
+    _supervise(bridge, args.card, wanted)
     bridge.stop()
     print(f"removed {args.card} from vpcd {args.host}:{port}", flush=True)
     return 0
 
 
-def _supervise(bridge: VpcdBridge, name: str, stop: threading.Event, inserted: threading.Event) -> None:
-    """Follow the signal flags: report connection changes, remove / insert on request."""
+class _Wanted:
+    """What the signals ask for, as plain attributes. The handler runs in the main thread between two
+    bytecodes, possibly while that thread holds a lock: setting a ``threading.Event`` there deadlocks
+    when the main thread is inside the same Event (as a ``stop.wait(0.1)`` loop mostly is)."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.inserted = True
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self.stop = True
+        elif signum == signal.SIGUSR1:
+            self.inserted = False
+        elif signum == signal.SIGUSR2:
+            self.inserted = True
+
+
+def _supervise(bridge: VpcdBridge, name: str, wanted: _Wanted) -> None:
+    """Follow what the signals ask: report connection changes, remove / insert on request."""
     where = f"vpcd {bridge.host}:{bridge.port}"
     said_waiting = was_connected = False
     want_in = True
-    while not stop.wait(_POLL):
-        if inserted.is_set() != want_in:
-            want_in = inserted.is_set()
+    while not wanted.stop:
+        time.sleep(_POLL)  # a signal is seen at most _POLL late
+        if wanted.inserted != want_in:
+            want_in = wanted.inserted
             if want_in:
                 bridge.insert()
             else:

@@ -30,10 +30,18 @@ class CardProcess:
         wait_card(True, timeout=10)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=10)
-        self.proc = None
+        """Stop it with ``sig``; one that does not end in 10 s is killed (a card left in the reader would
+        fail every later PC/SC test) and the test fails."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                wait_card(False)
+                raise AssertionError(f"firmware-sim vpcd did not end on signal {sig} in 10 s") from None
         wait_card(False)
 
 

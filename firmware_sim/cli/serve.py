@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TextIO, TypeVar
 
@@ -53,7 +53,8 @@ def serve_commands(path: str, execute: Callable[[str], str], stdin: TextIO, stdo
 
 def wait_for_signal() -> None:
     """Block until SIGINT or SIGTERM."""
-    done = threading.Event()
+    seen: list[int] = []  # a plain list: a handler setting an Event the main thread waits on can hang it
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
+        signal.signal(sig, lambda signum, _frame: seen.append(signum))
+    while not seen:
+        time.sleep(0.2)

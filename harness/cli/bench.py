@@ -15,6 +15,7 @@ from typing import Any
 from harness.clock import parse_clock, service_time
 from harness.scenario import load_scenario, scenario_path
 from harness.vpcd import FIRST_PORT
+from kiosk.app.stopping import wait_for_stop
 from mock_relay.faults import JST
 
 
@@ -31,7 +32,7 @@ def _bench_up(args: argparse.Namespace) -> int:
     with Bench(options) as bench:  # BenchError (an OSError): one line, exit 2
         for line in bench.lines():
             print(line, flush=True)
-        stop.wait()
+        wait_for_stop(stop)  # not stop.wait(): see kiosk.app.stopping
         print("bench: stopping", flush=True)
     return 0
 

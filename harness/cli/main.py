@@ -97,6 +97,7 @@ def _sim(args: argparse.Namespace) -> int:
     from harness.commands import serve_stdin
     from harness.controls import ControlError, SimControls, run_setup
     from harness.sim import SimKiosk, sim_staff
+    from kiosk.app.stopping import wait_for_stop
 
     try:
         setup = run_setup(args.reader, args.resident)
@@ -123,7 +124,7 @@ def _sim(args: argparse.Namespace) -> int:
                 if args.headless:
                     print("harness: type 'help' for commands; 'quit' or the end of input stops", flush=True)
                     serve_stdin(controls, stop)
-                    stop.wait()
+                    wait_for_stop(stop)  # not stop.wait(): see kiosk.app.stopping
                 else:
                     from harness.ui.launch import run_with_panel  # kivy loads here, after prepare_kivy
 

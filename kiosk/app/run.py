@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk.app.config import DEFAULT_CONFIG
 from kiosk.app.notify import SystemdNotifier  # light: no device library
+from kiosk.app.stopping import wait_for_stop
 from kiosk.journal.hopper_stock import hopper_slots
 from kiosk.staff.diagnostics import StaffAccess, live_diagnostics
 from kiosk.staff.passcode import LOCKOUT_FOR, GuardPolicy, PasscodeGuard, PasscodeVerifier
@@ -149,7 +150,7 @@ def _open_and_serve(config: KioskConfig, headless: bool, stop: threading.Event) 
 def _serve(kiosk: RealKiosk, stop: threading.Event, headless: bool) -> int:
     try:
         if headless:
-            stop.wait()
+            wait_for_stop(stop)  # not stop.wait(): see kiosk.app.stopping
         else:
             from kiosk.ui.launch import run_app  # kivy loads here, after prepare_kivy
 

@@ -114,7 +114,7 @@ class Center:
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
         registry = Registry(data_dir / "registry.sqlite", clock=clock.now)
         renderer = renderer_for(registry, data_dir / "registry.sqlite", config.render_processes)
-        return cls(
+        center = cls(
             data_dir=data_dir,
             config=config,
             center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
@@ -129,6 +129,16 @@ class Center:
             admin_token=_admin_token(data_dir),
             renderer=renderer,
         )
+        # The center asks its own responder in process: the same DER request and checks, no HTTP hop.
+        center.checker.local = center.answer_ocsp
+        return center
+
+    def answer_ocsp(self, request_der: bytes) -> bytes | None:
+        """The responder's DER answer to ``request_der``, or None while an ``ocsp_down`` fault holds (the
+        responder is "down": HTTP 503 with tryLater on the wire). Never raises for bad input."""
+        if any(r.kind == "ocsp_down" for r in self.faults.take("ocsp", None, ocsp=True)):
+            return None
+        return self.responder.respond(request_der)
 
     def close(self) -> None:
         """Stop the renderer and close the databases."""

@@ -161,6 +161,9 @@ class Ledger:
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}
         if "order_id" not in columns:  # a ledger from before stored answers were tied to their order
             self._db.execute("ALTER TABLE idempotency ADD COLUMN order_id TEXT")
+        if "claimed_by" not in columns:  # a ledger from before keys were claimed (status 0: in hand)
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN claimed_by INTEGER")
+        self._db.execute("PRAGMA busy_timeout=10000")  # other API processes write the same file
 
     def query_one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
         """One row of a read query (for the idempotency store, which owns its table's SQL)."""

@@ -192,6 +192,14 @@ def validate_body(raw: bytes, schema_name: str) -> dict[str, Any]:
     return body
 
 
+def warm_validators() -> None:
+    """Parse openapi.yaml and compile every request schema now, not in a kiosk's first request."""
+    for name in spec()["components"]["schemas"]:
+        if name.endswith("Request"):
+            _fast_validator(name)
+            _validator(name)
+
+
 def b64decode_field(value: str, name: str) -> bytes:
     """Standard or URL-safe base64 (padding optional). Raises ApiProblem ``bad_request``."""
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import multiprocessing
@@ -293,6 +294,7 @@ class RelayServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
             await self.start_async()
+            gc.freeze()  # what start-up made lives as long as the server: no full collection walks it again
             try:
                 if callable(on_ready):
                     on_ready()
@@ -398,6 +400,7 @@ def _api_worker(
             budget,
             stop.set,
         )
+        gc.freeze()  # see RelayServer.serve_forever
         ready.send("ready")
         ready.close()
         parent = os.getppid()

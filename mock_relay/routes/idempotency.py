@@ -99,17 +99,10 @@ def store_response(
     an answered key is ignored. An answer about an order names it (``order_id``): the issuing call's
     answer is deleted when the order ends."""
     with ledger.transaction() as db:
-        db.execute(
-            "DELETE FROM idempotency WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
-            (terminal_id, key, PENDING, os.getpid()),
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO idempotency"
-            " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
+        cur = db.execute(
+            "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
+            " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
             (
-                terminal_id,
-                key,
                 resp.route,
                 resp.request_hash,
                 resp.status,
@@ -117,8 +110,29 @@ def store_response(
                 resp.body,
                 at,
                 order_id,
+                terminal_id,
+                key,
+                PENDING,
+                os.getpid(),
             ),
         )
+        if cur.rowcount == 0:  # not claimed by this process (a caller outside the middleware)
+            db.execute(
+                "INSERT OR IGNORE INTO idempotency"
+                " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    terminal_id,
+                    key,
+                    resp.route,
+                    resp.request_hash,
+                    resp.status,
+                    resp.content_type,
+                    resp.body,
+                    at,
+                    order_id,
+                ),
+            )
 
 
 def _alive(pid: int | None) -> bool:

@@ -4,11 +4,13 @@ per transaction of the center (every process of it) and of the load generator, b
 in the same run.
 
 The center under test serves its API from ``API_PROCESSES`` processes (``mock-relay serve --api-processes
-2``, one per core, each rendering its own documents). The baseline is the serving of the previous
-release, started beside it and measured in turns with it (same kiosks, same load generator, same moment
-of the shared machine): one API process with documents rendered in ``RENDER_PROCESSES`` worker processes
-(``--api-processes 1 --render-processes 2``). A second baseline row measures the load generator of the
-previous release (http.client and full JSON parsing) against the center under test.
+2``, one per core, each rendering its own documents). Two baselines run beside it, measured in turns
+with it at the COMPARED kiosk counts (same load generator, same moment of the shared machine): the same
+code serving the previous way, one API process with documents rendered in ``RENDER_PROCESSES`` worker
+processes (``--api-processes 1 --render-processes 2``), and the center as it was before this work
+(commit BEFORE, taken from git into a temporary directory, on its own data directory) serving that same
+way. A last baseline row drives the center under test with the previous load generator (http.client,
+every answer parsed).
 
 Each simulated kiosk keeps one mutual-TLS keep-alive connection and speaks raw HTTP/1.1 on it (pre-built
 headers, the answer read by Content-Length), running whole transactions for the Ohira residents (their
@@ -24,6 +26,7 @@ import contextlib
 import functools
 import hashlib
 import http.client
+import io
 import json
 import multiprocessing
 import os
@@ -34,6 +37,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -72,6 +76,7 @@ COMPARED = (4, 16)  # kiosk counts measured against the baseline, in turns
 LOADGEN_PROCESSES = 2
 API_PROCESSES = min(2, os.cpu_count() or 1)
 RENDER_PROCESSES = min(2, os.cpu_count() or 1)
+BEFORE = "43ec3b0f589655387ab7de7051037e663361ff14"  # the center before issue #12 item 5 (its serving)
 
 
 def _clock() -> datetime:
@@ -412,49 +417,86 @@ def _render_cpu(data: Path, rounds: int = 20) -> tuple[float, float]:
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class _Center:
+    """One running center of the comparison: its name, API URL, pid and data directory."""
+
+    name: str
+    url: str
+    pid: int
+    data: Path
+
+
 @contextlib.contextmanager
-def _serve(data: Path, api_processes: int, render_processes: int) -> Iterator[tuple[str, int]]:
-    """A ``mock-relay serve`` on ``data``: (API URL, pid). Raises RuntimeError if it does not start."""
+def _serve(
+    name: str, data: Path, api_processes: int, render_processes: int, code: Path | None = None
+) -> Iterator[_Center]:
+    """A ``mock-relay serve`` on ``data`` (from the source tree ``code``, default this one; an older tree
+    has no ``--api-processes`` and gets none). Raises RuntimeError if it does not start."""
+    command = [sys.executable, "-m", "mock_relay.cli.main", "serve", "--data", str(data)]
+    command += ["--clock", _clock().isoformat(), "--render-processes", str(render_processes)]
+    if code is None:
+        command += ["--api-processes", str(api_processes)]
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_relay.cli.main",
-            "serve",
-            "--data",
-            str(data),
-            "--clock",
-            _clock().isoformat(),
-            "--api-processes",
-            str(api_processes),
-            "--render-processes",
-            str(render_processes),
-        ],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=env,
+        cwd=code,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.startswith("listening on "):
-            raise RuntimeError("mock-relay serve did not start")
-        yield line.split()[-1], proc.pid
+            raise RuntimeError(f"mock-relay serve ({name}) did not start")
+        yield _Center(name, line.split()[-1], proc.pid, data)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
 
 
+def _source_before(into: Path) -> Path | None:
+    """The center's source as of BEFORE (git archive of this repository), or None without git or that
+    commit (e.g. a source tarball)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", BEFORE, "mock_relay", "firmware_sim", "reader"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def run() -> list[Row]:
     """The benchmark rows. Raises RuntimeError if a server does not start or a transaction fails."""
     with tempfile.TemporaryDirectory() as tmp:
-        data, work = Path(tmp) / "center", Path(tmp)
-        with (
-            _serve(data, API_PROCESSES, 0) as ours,
-            _serve(data, 1, RENDER_PROCESSES) as before,
-        ):
-            rows = _measure(ours, before, data, work)
-        rows += _documents_rows(data)
+        work = Path(tmp)
+        old_code = _source_before(work / "before-src")
+        with contextlib.ExitStack() as stack:
+            ours = stack.enter_context(_serve("ours", work / "center", API_PROCESSES, 0))
+            centers = [
+                ours,
+                stack.enter_context(_serve("one API process", work / "center", 1, RENDER_PROCESSES)),
+            ]
+            if old_code is not None:
+                centers.append(
+                    stack.enter_context(
+                        _serve("before", work / "center-before", 1, RENDER_PROCESSES, old_code)
+                    )
+                )
+            rows = _measure(centers, work)
+        rows += _documents_rows(work / "center")
+        if old_code is None:
+            rows.append(Row("baseline: the center before", "skipped", "", f"no git archive of {BEFORE}"))
     return rows
 
 
@@ -472,8 +514,9 @@ def _cards(data: Path) -> tuple[Path, ...]:
 
 def _kiosks(data: Path, tmp: Path, n: int, tag: str) -> list[tuple[Path, Path]]:
     center, cards = CenterPki.open(data / "center"), _cards(data)
+    where = tmp / f"terminals-{data.name}"
     return [
-        (center.issue_terminal(f"T-{tag}{i:03d}", tmp / f"T-{tag}{i:03d}"), cards[i % len(cards)])
+        (center.issue_terminal(f"T-{tag}{i:03d}", where / f"T-{tag}{i:03d}"), cards[i % len(cards)])
         for i in range(n)
     ]
 
@@ -485,26 +528,32 @@ def _cpu_note(run: _Run) -> str:
     )
 
 
-def _measure(ours: tuple[str, int], before: tuple[str, int], data: Path, tmp: Path) -> list[Row]:
-    """Every kiosk count on the center under test; at COMPARED counts the baseline right after it."""
+def _measure(centers: list[_Center], tmp: Path) -> list[Row]:
+    """Every kiosk count on the center under test (``centers[0]``); at COMPARED counts each baseline
+    center right after it, with the same kiosks."""
+    ours, *baselines = centers
     rows: list[Row] = []
     label = f"{API_PROCESSES} API processes"
     for n in CLIENT_COUNTS:
-        specs = _kiosks(data, tmp, n, str(n))
-        run = _load(ours[0], specs, ours[1])
+        specs = _kiosks(ours.data, tmp, n, str(n))
+        run = _load(ours.url, specs, ours.pid)
         rows.append(Row(f"transactions/s, {n} kiosk(s), {label}", run.tps, "tx/s", _cpu_note(run)))
         if n in COMPARED:
-            base = _load(before[0], specs, before[1])
-            rows.append(
-                Row(
-                    f"  baseline: 1 API process + {RENDER_PROCESSES} render processes, {n} kiosks",
-                    base.tps,
-                    "tx/s",
-                    f"{_cpu_note(base)}; ours {run.tps / base.tps:.2f}x the rate,"
-                    f" {run.worst_p99() / base.worst_p99():.2f}x the worst p99,"
-                    f" {run.center_cpu / base.center_cpu:.2f}x the center CPU/tx",
+            for base_center in baselines:
+                base_specs = (
+                    specs if base_center.data == ours.data else _kiosks(base_center.data, tmp, n, str(n))
                 )
-            )
+                base = _load(base_center.url, base_specs, base_center.pid)
+                rows.append(
+                    Row(
+                        f"  baseline: {_BASELINE_NAMES[base_center.name]}, {n} kiosks",
+                        base.tps,
+                        "tx/s",
+                        f"{_cpu_note(base)}; ours {run.tps / base.tps:.2f}x the rate,"
+                        f" {run.worst_p99() / base.worst_p99():.2f}x the worst p99,"
+                        f" {run.center_cpu / base.center_cpu:.2f}x the center CPU/tx",
+                    )
+                )
         if n == COMPARED[-1]:
             for call in CALLS:
                 values = run.timings[call]
@@ -516,7 +565,7 @@ def _measure(ours: tuple[str, int], before: tuple[str, int], data: Path, tmp: Pa
                         f"p99 {_pct(values, 0.99):.1f} ms",
                     )
                 )
-            library = _load(ours[0], specs, ours[1], library=True)
+            library = _load(ours.url, specs, ours.pid, library=True)
             rows.append(
                 Row(
                     f"  baseline: load generator on http.client, {n} kiosks, {label}",
@@ -527,6 +576,12 @@ def _measure(ours: tuple[str, int], before: tuple[str, int], data: Path, tmp: Pa
                 )
             )
     return rows
+
+
+_BASELINE_NAMES = {
+    "one API process": f"1 API process + {RENDER_PROCESSES} render processes",
+    "before": f"the center before ({BEFORE[:7]}), 1 API + {RENDER_PROCESSES} render processes",
+}
 
 
 def _documents_rows(data: Path) -> list[Row]:

@@ -1,16 +1,22 @@
 """Mock issuance center: complete transactions per second (open → authenticate → order → documents →
-payment → result) from N concurrent kiosks against one ``mock-relay serve`` process, p50/p99 per call,
-beside the bare cost of the same crypto and PDF work done in a loop in one process (the ceiling).
+payment → result) from N concurrent kiosks against one ``mock-relay serve``, p50/p99 per call, and the CPU
+per transaction of the center (every process of it) and of the load generator, beside baselines measured
+in the same run.
 
-The center renders documents in ``RENDER_PROCESSES`` worker processes (``mock-relay serve
---render-processes``), one per core; the baseline beside it is the same center and load with documents
-rendered in a thread of the server's own process (``--render-processes 0``), measured in the same run.
+The center under test serves its API from ``API_PROCESSES`` processes (``mock-relay serve --api-processes
+2``, one per core, each rendering its own documents). Two baselines run beside it, measured in turns
+with it at the COMPARED kiosk counts (same load generator, same moment of the shared machine): the same
+code serving the previous way, one API process with documents rendered in ``RENDER_PROCESSES`` worker
+processes (``--api-processes 1 --render-processes 2``), and the center as it was before this work
+(commit BEFORE, taken from git into a temporary directory, on its own data directory) serving that same
+way. A last baseline row drives the center under test with the previous load generator (http.client,
+every answer parsed).
 
-Each kiosk thread keeps one mTLS keep-alive connection (http.client) and runs whole transactions for
-the Ohira residents (their municipality allows same-day reissue, so transactions can repeat). The kiosks
-run in ``LOADGEN_PROCESSES`` processes, and the CPU seconds the center and the load generator spent per
-transaction are printed too: when the center uses a whole core and the load generator less, the center is
-the bottleneck, not the load.
+Each simulated kiosk keeps one mutual-TLS keep-alive connection and speaks raw HTTP/1.1 on it (pre-built
+headers, the answer read by Content-Length), running whole transactions for the Ohira residents (their
+municipality allows same-day reissue, so transactions can repeat). The kiosks run as threads in
+``LOADGEN_PROCESSES`` processes. When the center's CPU per transaction times the rate is near the cores
+it has and the load generator's is small, the center is the bottleneck, not the load.
 """
 
 from __future__ import annotations
@@ -20,19 +26,25 @@ import contextlib
 import functools
 import hashlib
 import http.client
+import io
 import json
 import multiprocessing
 import os
+import re
 import resource
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,8 +72,11 @@ RESIDENTS = ("V-001", "V-002", "V-003")  # 大衡村: refuse_same_day_reissue=Fa
 CALLS = ("open", "authenticate", "order", "documents", "payment", "result")
 SECONDS_PER_RUN = 6.0
 CLIENT_COUNTS = (1, 4, 16, 32)
+COMPARED = (4, 16)  # kiosk counts measured against the baseline, in turns
 LOADGEN_PROCESSES = 2
+API_PROCESSES = min(2, os.cpu_count() or 1)
 RENDER_PROCESSES = min(2, os.cpu_count() or 1)
+BEFORE = "43ec3b0f589655387ab7de7051037e663361ff14"  # the center before issue #12 item 5 (its serving)
 
 
 def _clock() -> datetime:
@@ -72,23 +87,74 @@ def _clock() -> datetime:
 
 
 class _Kiosk:
+    """One simulated kiosk: a persistent mutual-TLS keep-alive connection speaking raw HTTP/1.1 (headers
+    pre-built, responses read by Content-Length), so that the load generator spends its CPU on what a
+    kiosk must do (TLS, the card's RSA signature, JSON) and not on an HTTP client library."""
+
     def __init__(self, url: str, tdir: Path, card: Path) -> None:
         host, port = url.removeprefix("https://").split(":")
-        ctx = client_context(tdir / "terminal.pem", tdir / "terminal.key", tdir / "center-ca.pem")
-        self.conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=60)
+        self.address = (host, int(port))
+        self.ctx = client_context(tdir / "terminal.pem", tdir / "terminal.key", tdir / "center-ca.pem")
+        self.host = f"{host}:{port}".encode()
+        self.sock: ssl.SSLSocket | None = None
+        self.buffer = b""
         image = CardImage.load(card)
         self.cert_b64 = base64.b64encode(image.jpki_files[0x000A]).decode()
         self.key = image.auth_key()
         self.terminal = tdir.name
 
+    def _connect(self) -> ssl.SSLSocket:
+        raw = socket.create_connection(self.address, timeout=60)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock, self.buffer = self.ctx.wrap_socket(raw, server_hostname=self.address[0]), b""
+        return self.sock
+
+    def _read_until(self, sock: ssl.SSLSocket, marker: bytes) -> int:
+        while (at := self.buffer.find(marker)) < 0:
+            chunk = sock.recv(262144)
+            if not chunk:
+                raise ConnectionError("the center closed the connection")
+            self.buffer += chunk
+        return at
+
+    def _read_body(self, sock: ssl.SSLSocket, length: int) -> bytes:
+        parts, have = [self.buffer], len(self.buffer)
+        while have < length:
+            chunk = sock.recv(max(262144, length - have))
+            if not chunk:
+                raise ConnectionError("the center closed the connection")
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        self.buffer = data[length:]
+        return data[:length]
+
+    def post_raw(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of one POST on the kept connection (connecting first when there is none)."""
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host.decode()}\r\nContent-Type: application/json\r\n"
+            f"Idempotency-Key: {uuid.uuid4().hex}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        sock = self.sock or self._connect()
+        sock.sendall(head + body)
+        end = self._read_until(sock, b"\r\n\r\n")
+        header, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+        status = int(header[9:12])
+        lowered = header.lower()
+        at = lowered.find(b"\r\ncontent-length:")
+        if at < 0:
+            raise RuntimeError(f"{path}: an answer without Content-Length")
+        length = int(lowered[at + 17 : lowered.find(b"\r\n", at + 2)])
+        data = self._read_body(sock, length)
+        if b"\r\nconnection: close" in lowered:
+            sock.close()
+            self.sock = None
+        if status >= 300:
+            raise RuntimeError(f"{path}: {status} {data[:200]!r}")
+        return status, data
+
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
-        self.conn.request("POST", path, body=json.dumps(body), headers=headers)
-        resp = self.conn.getresponse()
-        data = json.loads(resp.read())
-        if resp.status >= 300:
-            raise RuntimeError(f"{path}: {resp.status} {data.get('code')}")
-        return data  # type: ignore[no-any-return]
+        return json.loads(self.post_raw(path, json.dumps(body).encode())[1])  # type: ignore[no-any-return]
 
     def transaction(self, timings: dict[str, list[float]]) -> None:
         def timed(name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -112,20 +178,67 @@ class _Kiosk:
             "order", f"/v1/sessions/{s['session_id']}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}
         )
         oid = order["order_id"]
-        docs = timed("documents", f"/v1/orders/{oid}/documents", {})
+        start = time.perf_counter()
+        _, raw = self.post_raw(f"/v1/orders/{oid}/documents", b"{}")
+        timings["documents"].append(time.perf_counter() - start)
+        # The ~130 kB answer is not parsed as a whole: the kiosk needs its document ids, each right
+        # after its own "document_id" key (relay_client verifies documents in full; this is load).
+        ids = _DOCUMENT_ID.findall(raw)
+        if not ids:
+            raise RuntimeError(f"documents: no document in the answer {raw[:200]!r}")
         timed("payment", f"/v1/orders/{oid}/payment", {"amount_received": order["total"], "change_given": 0})
-        copies = [{"document_id": d["document_id"], "outcome": "printed"} for d in docs["documents"]]
+        copies = [{"document_id": d.decode(), "outcome": "printed"} for d in ids]
         timed("result", f"/v1/orders/{oid}/result", {"copies": copies})
 
 
+_DOCUMENT_ID = re.compile(rb'\{"document_id":"(D-[A-Za-z0-9_-]+)"')
+
+
+class _LibraryKiosk(_Kiosk):
+    """The previous release's load generator (the baseline of the load generator's CPU): http.client on a
+    keep-alive connection, every answer parsed as JSON, the documents answer too."""
+
+    def __init__(self, url: str, tdir: Path, card: Path) -> None:
+        super().__init__(url, tdir, card)
+        self.conn = http.client.HTTPSConnection(*self.address, context=self.ctx, timeout=60)
+
+    def _connect(self) -> ssl.SSLSocket:
+        self.conn.connect()
+        assert isinstance(self.conn.sock, ssl.SSLSocket)
+        return self.conn.sock
+
+    def post_raw(self, path: str, body: bytes) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+        self.conn.request("POST", path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status >= 300:
+            raise RuntimeError(f"{path}: {resp.status} {data[:200]!r}")
+        if path.endswith("/documents"):
+            json.loads(data)
+        return resp.status, data
+
+
 def _kiosk_process(
-    url: str, specs: list[tuple[Path, Path]], queue: Any, seconds: float = SECONDS_PER_RUN
+    url: str, specs: list[tuple[Path, Path]], queue: Any, start_at: float, library: bool
 ) -> None:
-    """One load-generator process: a thread per kiosk; puts (done, timings, cpu seconds, error)."""
-    kiosks = [_Kiosk(url, tdir, card) for tdir, card in specs]
-    done, timings, errors = _threads(kiosks, seconds)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put((done, dict(timings), usage.ru_utime + usage.ru_stime, str(errors[0]) if errors else ""))
+    """One load-generator process: a thread per kiosk, each connected before ``start_at`` (wall clock)
+    and running transactions from then for SECONDS_PER_RUN; puts (done, timings, CPU seconds of the
+    timed part, when it ended, error)."""
+    try:
+        kind = _LibraryKiosk if library else _Kiosk
+        kiosks = [kind(url, tdir, card) for tdir, card in specs]
+        for kiosk in kiosks:
+            kiosk._connect()
+    except Exception as exc:
+        queue.put((0, {}, 0.0, time.time(), f"set-up: {exc}"))
+        return
+    time.sleep(max(0.0, start_at - time.time()))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    done, timings, errors = _threads(kiosks, SECONDS_PER_RUN)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    queue.put((done, dict(timings), cpu, time.time(), str(errors[0]) if errors else ""))
 
 
 def _threads(kiosks: list[_Kiosk], seconds: float) -> tuple[int, dict[str, list[float]], list[BaseException]]:
@@ -162,32 +275,58 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _load(
-    url: str, specs: list[tuple[Path, Path]], server_pid: int
-) -> tuple[float, dict[str, list[float]], float, float]:
-    """Transactions/s, timings per call, center CPU s and load-generator CPU s per transaction.
+def _center_cpu(pid: int) -> float:
+    """CPU seconds so far of the center: its process and its children (API and render processes)."""
+    total = _cpu_seconds(pid)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            total += _cpu_seconds(int(child))
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class _Run:
+    """One measured run: transactions/s, timings per call, CPU seconds per transaction."""
+
+    tps: float
+    done: int
+    timings: dict[str, list[float]]
+    center_cpu: float
+    loadgen_cpu: float
+
+    def worst_p99(self) -> float:
+        return max(_pct(v, 0.99) for v in self.timings.values())
+
+
+def _load(url: str, specs: list[tuple[Path, Path]], server_pid: int, *, library: bool = False) -> _Run:
+    """Drive the center at ``url`` with the kiosks ``specs`` for SECONDS_PER_RUN.
     Raises RuntimeError if a kiosk failed."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     parts = [specs[i::LOADGEN_PROCESSES] for i in range(LOADGEN_PROCESSES) if specs[i::LOADGEN_PROCESSES]]
-    procs = [ctx.Process(target=_kiosk_process, args=(url, part, queue)) for part in parts]
-    cpu0, start = _cpu_seconds(server_pid), time.monotonic()
+    start_at = time.time() + 1.0 + 0.1 * len(specs)  # every kiosk loaded and connected by then
+    procs = [ctx.Process(target=_kiosk_process, args=(url, part, queue, start_at, library)) for part in parts]
     for p in procs:
         p.start()
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu0 = _center_cpu(server_pid)
     results = [queue.get(timeout=SECONDS_PER_RUN + 120) for _ in procs]
+    center_cpu = _center_cpu(server_pid) - cpu0
     for p in procs:
         p.join()
-    elapsed, center_cpu = time.monotonic() - start, _cpu_seconds(server_pid) - cpu0
-    errors = [r[3] for r in results if r[3]]
+    errors = [r[4] for r in results if r[4]]
     if errors:
         raise RuntimeError(f"a kiosk failed: {errors[0]}")
+    elapsed = max(r[3] for r in results) - start_at
     done = sum(r[0] for r in results)
     timings: dict[str, list[float]] = defaultdict(list)
     for r in results:
         for k, v in r[1].items():
             timings[k].extend(v)
     loadgen_cpu = sum(r[2] for r in results)
-    return done / elapsed, timings, center_cpu / max(done, 1), loadgen_cpu / max(done, 1)
+    return _Run(done / elapsed, done, timings, center_cpu / max(done, 1), loadgen_cpu / max(done, 1))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -278,57 +417,86 @@ def _render_cpu(data: Path, rounds: int = 20) -> tuple[float, float]:
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class _Center:
+    """One running center of the comparison: its name, API URL, pid and data directory."""
+
+    name: str
+    url: str
+    pid: int
+    data: Path
+
+
 @contextlib.contextmanager
-def _serve(data: Path, render_processes: int) -> Iterator[tuple[str, int]]:
-    """A ``mock-relay serve`` on ``data``: (API URL, pid). Raises RuntimeError if it does not start."""
+def _serve(
+    name: str, data: Path, api_processes: int, render_processes: int, code: Path | None = None
+) -> Iterator[_Center]:
+    """A ``mock-relay serve`` on ``data`` (from the source tree ``code``, default this one; an older tree
+    has no ``--api-processes`` and gets none). Raises RuntimeError if it does not start."""
+    command = [sys.executable, "-m", "mock_relay.cli.main", "serve", "--data", str(data)]
+    command += ["--clock", _clock().isoformat(), "--render-processes", str(render_processes)]
+    if code is None:
+        command += ["--api-processes", str(api_processes)]
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_relay.cli.main",
-            "serve",
-            "--data",
-            str(data),
-            "--clock",
-            _clock().isoformat(),
-            "--render-processes",
-            str(render_processes),
-        ],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=env,
+        cwd=code,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.startswith("listening on "):
-            raise RuntimeError("mock-relay serve did not start")
-        yield line.split()[-1], proc.pid
+            raise RuntimeError(f"mock-relay serve ({name}) did not start")
+        yield _Center(name, line.split()[-1], proc.pid, data)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
 
 
-def _workers_cpu(pid: int) -> float:
-    """CPU seconds of ``pid``'s child processes (the render workers) so far."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    total = 0.0
-    for child in children:
-        try:
-            total += _cpu_seconds(int(child))
-        except (OSError, ValueError):
-            continue
-    return total
+def _source_before(into: Path) -> Path | None:
+    """The center's source as of BEFORE (git archive of this repository), or None without git or that
+    commit (e.g. a source tarball)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", BEFORE, "mock_relay", "firmware_sim", "reader"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def run() -> list[Row]:
-    """The benchmark rows. Raises RuntimeError if the server does not start or a transaction fails."""
+    """The benchmark rows. Raises RuntimeError if a server does not start or a transaction fails."""
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "center"
-        with _serve(data, RENDER_PROCESSES) as (url, pid):
-            rows = _measure(url, data, Path(tmp), pid)
-        with _serve(data, 0) as (url, pid):
-            rows += _baseline(url, data, Path(tmp), pid)
+        work = Path(tmp)
+        old_code = _source_before(work / "before-src")
+        with contextlib.ExitStack() as stack:
+            ours = stack.enter_context(_serve("ours", work / "center", API_PROCESSES, 0))
+            centers = [
+                ours,
+                stack.enter_context(_serve("one API process", work / "center", 1, RENDER_PROCESSES)),
+            ]
+            if old_code is not None:
+                centers.append(
+                    stack.enter_context(
+                        _serve("before", work / "center-before", 1, RENDER_PROCESSES, old_code)
+                    )
+                )
+            rows = _measure(centers, work)
+        rows += _documents_rows(work / "center")
+        if old_code is None:
+            rows.append(Row("baseline: the center before", "skipped", "", f"no git archive of {BEFORE}"))
     return rows
 
 
@@ -346,43 +514,49 @@ def _cards(data: Path) -> tuple[Path, ...]:
 
 def _kiosks(data: Path, tmp: Path, n: int, tag: str) -> list[tuple[Path, Path]]:
     center, cards = CenterPki.open(data / "center"), _cards(data)
+    where = tmp / f"terminals-{data.name}"
     return [
-        (center.issue_terminal(f"T-{tag}{i:03d}", tmp / f"T-{tag}{i:03d}"), cards[i % len(cards)])
+        (center.issue_terminal(f"T-{tag}{i:03d}", where / f"T-{tag}{i:03d}"), cards[i % len(cards)])
         for i in range(n)
     ]
 
 
-def _baseline(url: str, data: Path, tmp: Path, server_pid: int) -> list[Row]:
-    n = CLIENT_COUNTS[-2]
-    tps, timings, center_cpu, _ = _load(url, _kiosks(data, tmp, n, "9"), server_pid)
-    docs = timings["documents"]
-    return [
-        Row(
-            f"baseline: transactions/s, {n} kiosks, documents rendered in a thread",
-            tps,
-            "tx/s",
-            f"CPU/tx center {center_cpu * 1000:.0f} ms; documents p99 {_pct(docs, 0.99):.0f} ms",
-        )
-    ]
+def _cpu_note(run: _Run) -> str:
+    return (
+        f"{run.done} tx; CPU/tx center {run.center_cpu * 1000:.1f} ms, load {run.loadgen_cpu * 1000:.1f} ms;"
+        f" worst call p99 {run.worst_p99():.0f} ms"
+    )
 
 
-def _measure(url: str, data: Path, tmp: Path, server_pid: int) -> list[Row]:
+def _measure(centers: list[_Center], tmp: Path) -> list[Row]:
+    """Every kiosk count on the center under test (``centers[0]``); at COMPARED counts each baseline
+    center right after it, with the same kiosks."""
+    ours, *baselines = centers
     rows: list[Row] = []
+    label = f"{API_PROCESSES} API processes"
     for n in CLIENT_COUNTS:
-        specs = _kiosks(data, tmp, n, str(n))
-        workers0 = _workers_cpu(server_pid)
-        tps, timings, center_cpu, loadgen_cpu = _load(url, specs, server_pid)
-        done = max(sum(len(v) for v in timings.values()) // 6, 1)
-        workers = (_workers_cpu(server_pid) - workers0) / done
-        worst = max(_pct(v, 0.99) for v in timings.values())
-        note = (
-            f"{done} tx; CPU/tx center {center_cpu * 1000:.0f} ms + render workers {workers * 1000:.0f} ms,"
-            f" load {loadgen_cpu * 1000:.0f} ms; worst call p99 {worst:.0f} ms"
-        )
-        rows.append(Row(f"transactions/s, {n} kiosk(s)", tps, "tx/s", note))
-        if n == CLIENT_COUNTS[-2]:
+        specs = _kiosks(ours.data, tmp, n, str(n))
+        run = _load(ours.url, specs, ours.pid)
+        rows.append(Row(f"transactions/s, {n} kiosk(s), {label}", run.tps, "tx/s", _cpu_note(run)))
+        if n in COMPARED:
+            for base_center in baselines:
+                base_specs = (
+                    specs if base_center.data == ours.data else _kiosks(base_center.data, tmp, n, str(n))
+                )
+                base = _load(base_center.url, base_specs, base_center.pid)
+                rows.append(
+                    Row(
+                        f"  baseline: {_BASELINE_NAMES[base_center.name]}, {n} kiosks",
+                        base.tps,
+                        "tx/s",
+                        f"{_cpu_note(base)}; ours {run.tps / base.tps:.2f}x the rate,"
+                        f" {run.worst_p99() / base.worst_p99():.2f}x the worst p99,"
+                        f" {run.center_cpu / base.center_cpu:.2f}x the center CPU/tx",
+                    )
+                )
+        if n == COMPARED[-1]:
             for call in CALLS:
-                values = timings[call]
+                values = run.timings[call]
                 rows.append(
                     Row(
                         f"{call} p50 ({n} kiosks)",
@@ -391,18 +565,35 @@ def _measure(url: str, data: Path, tmp: Path, server_pid: int) -> list[Row]:
                         f"p99 {_pct(values, 0.99):.1f} ms",
                     )
                 )
+            library = _load(ours.url, specs, ours.pid, library=True)
+            rows.append(
+                Row(
+                    f"  baseline: load generator on http.client, {n} kiosks, {label}",
+                    library.tps,
+                    "tx/s",
+                    f"{_cpu_note(library)}; raw HTTP/1.1 load {run.loadgen_cpu / library.loadgen_cpu:.2f}x"
+                    " its CPU/tx",
+                )
+            )
+    return rows
+
+
+_BASELINE_NAMES = {
+    "one API process": f"1 API process + {RENDER_PROCESSES} render processes",
+    "before": f"the center before ({BEFORE[:7]}), 1 API + {RENDER_PROCESSES} render processes",
+}
+
+
+def _documents_rows(data: Path) -> list[Row]:
     fresh, cached = _render_cpu(data)
-    rows.append(
+    per_tx = _ceiling(data)
+    return [
         Row(
             "documents: CPU per certificate",
             cached * 1000,
             "ms",
             f"with nothing cached (images, font subsets): {fresh * 1000:.1f} ms",
-        )
-    )
-    per_tx = _ceiling(data)
-    rows.append(Row("ceiling: crypto + rules + PDF per transaction", per_tx * 1000, "ms", "in-process loop"))
-    rows.append(
-        Row("ceiling: transactions/s (one core)", 1 / per_tx, "tx/s", "no HTTP, TLS, ledger or OCSP hop")
-    )
-    return rows
+        ),
+        Row("ceiling: crypto + rules + PDF per transaction", per_tx * 1000, "ms", "in-process loop"),
+        Row("ceiling: transactions/s (one core)", 1 / per_tx, "tx/s", "no HTTP, TLS, ledger or OCSP hop"),
+    ]

@@ -30,9 +30,17 @@ import aiohttp
 from aiohttp import web
 
 from mock_relay.center import Center
+from mock_relay.documents.pdf import register_fonts
 from mock_relay.listeners import guarded_connection
 from mock_relay.routes import admin, documents, honseki, idempotency, orders, public, sessions
-from mock_relay.routes.common import CENTER_KEY, HTTP_KEY, TERMINAL, ApiProblem, problem_response
+from mock_relay.routes.common import (
+    CENTER_KEY,
+    HTTP_KEY,
+    TERMINAL,
+    ApiProblem,
+    problem_response,
+    warm_validators,
+)
 from mock_relay.tls import terminal_id_of
 
 log = logging.getLogger(__name__)
@@ -133,7 +141,9 @@ def _application(center: Center, *middlewares: Any) -> web.Application:
 
 
 def build_api_app(center: Center) -> web.Application:
-    """The mutual-TLS kiosk API."""
+    """The mutual-TLS kiosk API (its contract parsed and fonts read now, not in the first requests)."""
+    warm_validators()
+    register_fonts()
     app = _application(center, _terminal, admin.faults_middleware, idempotency.middleware)
     app.on_startup.append(_http_startup)
     app.on_cleanup.append(_http_cleanup)

@@ -48,6 +48,10 @@ class CenterConfig:
     #: worker processes that render documents (0: a thread of the server's own process); a busy center
     #: wants one per core (mock_relay.documents.renderer)
     render_processes: int = 0
+    #: processes serving the mutual-TLS API on one port (``SO_REUSEPORT``); with more than one, the
+    #: operator controls and connection counts are shared through ``<data>/controls.sqlite``
+    #: (mock_relay.shared) and, with ``render_processes == 0``, each renders in line on its own loop
+    api_processes: int = 1
 
     def accepts(self, terminal_id: str, form: str) -> bool:
         """True when ``terminal_id`` takes certificates held by ``form``. Never raises."""
@@ -100,10 +104,14 @@ class Center:
         config: CenterConfig | None = None,
         clock: CenterClock | None = None,
         key_factory: KeyFactory | None = None,
+        *,
+        faults: Faults | None = None,
+        maintenance: Maintenance | None = None,
     ) -> Center:
         """Open (creating and seeding on first use) the center's data directory.
 
-        ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool).
+        ``key_factory`` makes the JPKI test PKI's RSA keys (tests pass a pre-generated pool). ``faults`` and
+        ``maintenance`` replace the process-local controls (mock_relay.shared, for several API processes).
 
         Raises CenterPkiError / PkiError for corrupt PKI files, sqlite3.Error for a corrupt database,
         OSError when the directory cannot be written.
@@ -113,8 +121,10 @@ class Center:
         clock = clock or CenterClock()
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
         registry = Registry(data_dir / "registry.sqlite", clock=clock.now)
-        renderer = renderer_for(registry, data_dir / "registry.sqlite", config.render_processes)
-        return cls(
+        renderer = renderer_for(
+            registry, data_dir / "registry.sqlite", config.render_processes, inline=config.api_processes > 1
+        )
+        center = cls(
             data_dir=data_dir,
             config=config,
             center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
@@ -122,13 +132,23 @@ class Center:
             registry=registry,
             ledger=Ledger(data_dir / "ledger.sqlite"),
             clock=clock,
-            faults=Faults(),
-            maintenance=Maintenance(),
+            faults=faults or Faults(),
+            maintenance=maintenance or Maintenance(),
             responder=OcspResponder(jpki),
             checker=JpkiChecker(jpki, "", timeout=config.ocsp_timeout_s),
             admin_token=_admin_token(data_dir),
             renderer=renderer,
         )
+        # The center asks its own responder in process: the same DER request and checks, no HTTP hop.
+        center.checker.local = center.answer_ocsp
+        return center
+
+    def answer_ocsp(self, request_der: bytes) -> bytes | None:
+        """The responder's DER answer to ``request_der``, or None while an ``ocsp_down`` fault holds (the
+        responder is "down": HTTP 503 with tryLater on the wire). Never raises for bad input."""
+        if any(r.kind == "ocsp_down" for r in self.faults.take("ocsp", None, ocsp=True)):
+            return None
+        return self.responder.respond(request_der)
 
     def close(self) -> None:
         """Stop the renderer and close the databases."""

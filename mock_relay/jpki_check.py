@@ -9,7 +9,9 @@ Order of checks (cheap and local first, so a forged request never costs an OCSP 
 5. RSA PKCS#1 v1.5 / SHA-256 signature over ``auth_message(...)`` (docs/center-protocol.md) → else
    ``signature_invalid``. The message carries session id, challenge and terminal id, so a signature
    made for another session, challenge or terminal never verifies here;
-6. revocation through a real OCSP request over HTTP to the responder URL: ``revoked`` →
+6. revocation through a real OCSP request (DER, with a fresh nonce) to the responder: over HTTP to the
+   responder URL, or, when the center answers its own OCSP (``local``), handed to its responder in
+   process — the same request and the same checks of the answer, without the HTTP hop: ``revoked`` →
    ``certificate_revoked``, ``unknown`` → ``certificate_unknown``; no answer, a non-200, ``tryLater``,
    a bad responder signature, a wrong nonce or serial, or a stale answer → ``ocsp_unavailable``
    (retryable). OCSP freshness is judged on the real clock (the responder's own time base).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -68,13 +71,21 @@ def cert_serial_hash(serial: int) -> str:
     return hashlib.sha256(serial.to_bytes(20, "big")).hexdigest()
 
 
-class JpkiChecker:
-    """Checks certificates against the PKI's user-auth CA generations and the OCSP responder."""
+#: An in-process OCSP responder: the DER answer to a DER request, or None when it is down.
+LocalResponder = Callable[[bytes], bytes | None]
 
-    def __init__(self, pki: TestPki, ocsp_url: str, *, timeout: float = 5.0) -> None:
+
+class JpkiChecker:
+    """Checks certificates against the PKI's user-auth CA generations and the OCSP responder: over HTTP
+    at ``ocsp_url``, or ``local`` (the center's own responder, called in process) when given."""
+
+    def __init__(
+        self, pki: TestPki, ocsp_url: str, *, timeout: float = 5.0, local: LocalResponder | None = None
+    ) -> None:
         self._pki = pki
         self.ocsp_url = ocsp_url
         self._timeout = timeout
+        self.local = local
 
     def check_local(
         self, cert_der: bytes, signature: bytes, message: bytes, now: datetime
@@ -105,7 +116,12 @@ class JpkiChecker:
         return cert, issuer
 
     async def check(
-        self, cert_der: bytes, signature: bytes, message: bytes, now: datetime, http: aiohttp.ClientSession
+        self,
+        cert_der: bytes,
+        signature: bytes,
+        message: bytes,
+        now: datetime,
+        http: aiohttp.ClientSession | None = None,
     ) -> CheckedCard:
         """All checks, OCSP included. Raises JpkiCheckError (``ocsp_unavailable`` is retryable)."""
         cert, issuer = self.check_local(cert_der, signature, message, now)
@@ -113,7 +129,7 @@ class JpkiChecker:
         return CheckedCard(cert.serial_number, cert_serial_hash(cert.serial_number))
 
     async def _revocation(
-        self, cert: x509.Certificate, issuer: x509.Certificate, http: aiohttp.ClientSession
+        self, cert: x509.Certificate, issuer: x509.Certificate, http: aiohttp.ClientSession | None
     ) -> None:
         nonce = os.urandom(16)
         req = (
@@ -123,6 +139,14 @@ class JpkiChecker:
             .build()
         )
         body = req.public_bytes(serialization.Encoding.DER)
+        if self.local is not None:
+            raw_local = self.local(body)
+            if raw_local is None:
+                raise _unavailable("responder answered HTTP 503 (tryLater)")
+            self._judge(raw_local, cert, issuer, nonce)
+            return
+        if http is None:
+            raise _unavailable("no HTTP client for the OCSP responder")
         try:
             async with http.post(
                 self.ocsp_url,

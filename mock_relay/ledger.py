@@ -161,6 +161,12 @@ class Ledger:
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}
         if "order_id" not in columns:  # a ledger from before stored answers were tied to their order
             self._db.execute("ALTER TABLE idempotency ADD COLUMN order_id TEXT")
+        if "claimed_by" not in columns:  # a ledger from before keys were claimed (status 0: in hand)
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN claimed_by INTEGER")
+        # An order's stored answers are found by order (deleted when it ends): without this index every
+        # result report scanned every answer ever stored.
+        self._db.execute("CREATE INDEX IF NOT EXISTS idempotency_by_order ON idempotency(order_id)")
+        self._db.execute("PRAGMA busy_timeout=10000")  # other API processes write the same file
 
     def query_one(self, sql: str, params: tuple[object, ...]) -> sqlite3.Row | None:
         """One row of a read query (for the idempotency store, which owns its table's SQL)."""
@@ -312,12 +318,15 @@ class Ledger:
         session become ``expired`` and the documents issued for it ``void`` (they were never paid for,
         so they must never verify as valid). Paid orders are never expired. Returns how many documents
         were voided."""
+        query = (
+            "SELECT o.order_id, o.session_id FROM orders o JOIN sessions s ON s.session_id=o.session_id"
+            " WHERE o.state IN ('priced', 'issued') AND s.expires_ts<=?"
+        )
+        with self._lock:  # the usual case, nothing overdue, needs no write transaction
+            if self._db.execute(query + " LIMIT 1", (now_ts,)).fetchone() is None:
+                return 0
         with self.transaction() as db:
-            overdue = db.execute(
-                "SELECT o.order_id, o.session_id FROM orders o JOIN sessions s ON s.session_id=o.session_id"
-                " WHERE o.state IN ('priced', 'issued') AND s.expires_ts<=?",
-                (now_ts,),
-            ).fetchall()
+            overdue = db.execute(query, (now_ts,)).fetchall()
             voided = 0
             for row in overdue:
                 db.execute("UPDATE orders SET state='expired' WHERE order_id=?", (row["order_id"],))

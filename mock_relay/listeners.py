@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -54,6 +56,15 @@ class ListenerLimits:
     idle_timeout_s: float
     max_connections_per_client: int | None  # None: unbounded (the plain listener's own OCSP client)
     client_key: ClientKey = peer_address
+
+
+class Budget(Protocol):
+    """What a listener counts connections with (``ConnectionBudget``, or a shared one across API
+    processes: mock_relay.shared.SharedConnectionBudget)."""
+
+    def admit(self, client: str) -> bool: ...
+
+    def release(self, client: str) -> None: ...
 
 
 class ConnectionBudget:
@@ -106,7 +117,7 @@ class GuardedHandler(web.RequestHandler):
         *,
         loop: asyncio.AbstractEventLoop,
         limits: ListenerLimits,
-        budget: ConnectionBudget,
+        budget: Budget,
     ) -> None:
         super().__init__(
             manager,
@@ -199,8 +210,14 @@ async def listen(
     port: int,
     limits: ListenerLimits,
     ssl_context: ssl.SSLContext | None = None,
-) -> asyncio.Server:
-    """Serve ``runner``'s application on ``host:port`` (0: any free port) with ``limits``.
+    *,
+    budget: Budget | None = None,
+    share_with: Sequence[socket.socket] = (),
+) -> asyncio.Server | Dispatcher:
+    """Serve ``runner``'s application on ``host:port`` (0: any free port) with ``limits``, counting
+    connections in ``budget`` (default: this listener's own). With ``share_with`` (unix sockets to other
+    API processes, each running :func:`serve_handed`), the accepted connections are dealt in turn to this
+    process and each of those.
 
     Close the returned server before ``runner.cleanup()``. Raises OSError if the port is taken.
     """
@@ -208,12 +225,14 @@ async def listen(
     if manager is None:
         raise RuntimeError("call runner.setup() before listen()")
     loop = asyncio.get_running_loop()
-    budget = ConnectionBudget(limits.max_connections_per_client)
+    counted: Budget = budget or ConnectionBudget(limits.max_connections_per_client)
 
     def protocol() -> GuardedHandler:
         assert manager is not None
-        return GuardedHandler(manager, loop=loop, limits=limits, budget=budget)
+        return GuardedHandler(manager, loop=loop, limits=limits, budget=counted)
 
+    if share_with:
+        return Dispatcher(protocol, host, port, limits, ssl_context, share_with)
     return await loop.create_server(
         protocol,
         host,
@@ -221,3 +240,112 @@ async def listen(
         ssl=ssl_context,
         ssl_handshake_timeout=limits.header_timeout_s if ssl_context is not None else None,
     )
+
+
+class Dispatcher:
+    """A listening socket whose accepted connections are dealt in turn to this process (served here) and to
+    other API processes (the file descriptor passed over a unix socket, SCM_RIGHTS): round robin, so that
+    16 kiosks' keep-alive connections split 8 / 8 over two processes (SO_REUSEPORT's hash of the address
+    pair may give one process most of a few connections). The TLS handshake happens in the process that
+    serves the connection."""
+
+    def __init__(
+        self,
+        protocol: Callable[[], GuardedHandler],
+        host: str,
+        port: int,
+        limits: ListenerLimits,
+        ssl_context: ssl.SSLContext | None,
+        share_with: Sequence[socket.socket],
+    ) -> None:
+        self._protocol, self._limits, self._ssl = protocol, limits, ssl_context
+        self._peers = list(share_with)
+        listening = socket.create_server((host, port), backlog=1024)
+        listening.setblocking(False)
+        self.sockets = [listening]
+        self._turn = 0
+        self._task = asyncio.get_running_loop().create_task(self._accept())
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        listening = self.sockets[0]
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(listening)
+            except OSError as exc:
+                log.warning("accept failed: %s", exc)
+                await asyncio.sleep(0.05)
+                continue
+            self._turn = (self._turn + 1) % (len(self._peers) + 1)
+            if self._turn == 0:
+                serve_accepted(conn, self._protocol, self._limits, self._ssl)
+                continue
+            try:
+                socket.send_fds(self._peers[self._turn - 1], [b"c"], [conn.fileno()])
+            except OSError as exc:  # that process is gone: serve the connection here
+                log.warning("could not hand a connection to API process %d: %s", self._turn, exc)
+                serve_accepted(conn, self._protocol, self._limits, self._ssl)
+                continue
+            conn.close()
+
+    def close(self) -> None:
+        """Stop accepting (connections already served go on until the application's cleanup)."""
+        self._task.cancel()
+        self.sockets[0].close()
+
+
+def serve_accepted(
+    conn: socket.socket,
+    protocol: Callable[[], GuardedHandler],
+    limits: ListenerLimits,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Serve one accepted connection on the running loop (TLS handshake first, within the header limit)."""
+    loop = asyncio.get_running_loop()
+    conn.setblocking(False)
+    timeout = limits.header_timeout_s if ssl_context is not None else None
+    task = loop.create_task(
+        loop.connect_accepted_socket(protocol, conn, ssl=ssl_context, ssl_handshake_timeout=timeout)
+    )
+    task.add_done_callback(_handshake_done)
+
+
+def _handshake_done(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a connection ended before its TLS handshake completed: %s", task.exception())
+
+
+def serve_handed(
+    channel: socket.socket,
+    runner: web.AppRunner,
+    limits: ListenerLimits,
+    ssl_context: ssl.SSLContext | None,
+    budget: Budget,
+    on_closed: Callable[[], None],
+) -> None:
+    """Serve, on the running loop, every connection the dispatching process hands over ``channel``;
+    ``on_closed`` runs when the channel closes (that process is gone)."""
+    manager = runner.server
+    if manager is None:
+        raise RuntimeError("call runner.setup() before serve_handed()")
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> GuardedHandler:
+        assert manager is not None
+        return GuardedHandler(manager, loop=loop, limits=limits, budget=budget)
+
+    def readable() -> None:
+        try:
+            msg, fds, _, _ = socket.recv_fds(channel, 64, 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            msg, fds = b"", []
+        for fd in fds:
+            serve_accepted(socket.socket(fileno=fd), protocol, limits, ssl_context)
+        if not msg and not fds:
+            loop.remove_reader(channel.fileno())
+            on_closed()
+
+    channel.setblocking(False)
+    loop.add_reader(channel.fileno(), readable)

@@ -52,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         session_ttl_s=args.session_ttl,
         max_connections_per_client=args.max_connections,
         render_processes=args.render_processes,
+        api_processes=args.api_processes,
     )
     server = RelayServer(
         Path(args.data),
@@ -300,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="render documents in N worker processes (0: in a thread of the server; a busy center wants"
         " one per core)",
+    )
+    p.add_argument(
+        "--api-processes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="serve the kiosk API from N processes on one port (a busy center wants one per core; with"
+        " --render-processes 0 each renders its own documents)",
     )
     p.add_argument(
         "--max-connections",

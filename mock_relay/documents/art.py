@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import math
 from pathlib import Path
 
@@ -21,6 +22,49 @@ from reportlab.graphics.barcode.qr import QrCodeWidget
 qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(  # type: ignore[method-assign]
     functools.lru_cache(maxsize=64)(qrencoder.QRUtil.getErrorCorrectPolynomial)
 )
+
+
+def _create_bytes(buffer: qrencoder.QRBitBuffer, rs_blocks: list[qrencoder.QRRSBlock]) -> list[int]:
+    """``QRCode.createBytes`` with the Reed-Solomon remainders computed by a table-driven shift register:
+    the same codewords as reportlab's recursive polynomial division (checked by tests), about ten times
+    faster (that division was a sixth of a document's rendering time)."""
+    exp, log = qrencoder.EXP_TABLE, qrencoder.LOG_TABLE
+    offset = 0
+    dcdata: list[list[int]] = []
+    ecdata: list[list[int]] = []
+    for block in rs_blocks:
+        dc_count = block.dataCount
+        ec_count = block.totalCount - dc_count
+        data = buffer.buffer[offset : offset + dc_count]
+        offset += dc_count
+        dcdata.append(data)
+        generator = _generator_logs(ec_count)
+        remainder = [0] * ec_count
+        for byte in data:
+            factor = byte ^ remainder[0]
+            remainder = remainder[1:]
+            remainder.append(0)
+            if factor:
+                lf = log[factor]
+                remainder = [r ^ exp[(lf + g) % 255] for r, g in zip(remainder, generator, strict=True)]
+        ecdata.append(remainder)
+    return [
+        d
+        for dd in itertools.chain(itertools.zip_longest(*dcdata), itertools.zip_longest(*ecdata))
+        for d in dd
+        if d is not None
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _generator_logs(ec_count: int) -> tuple[int, ...]:
+    """The logs of the generator polynomial's coefficients after the leading 1, for ``ec_count``."""
+    poly = qrencoder.QRUtil.getErrorCorrectPolynomial(ec_count)
+    return tuple(qrencoder.QRMath.glog(c) for c in poly.num[1:])
+
+
+_reportlab_create_bytes = qrencoder.QRCode.createBytes
+qrencoder.QRCode.createBytes = staticmethod(_create_bytes)  # type: ignore[method-assign]
 
 FONT_DIRS = (
     Path("/usr/share/fonts/opentype/ipaexfont-gothic"),
@@ -154,6 +198,22 @@ def qr_png(text: str) -> bytes:
     img = Image.frombytes("L", (n, n), b"".join(rows)).convert("1")
     img = img.resize((n * QR_MODULE_PX, n * QR_MODULE_PX), Image.Resampling.NEAREST)
     return _png(img)
+
+
+def qr_bitmap(text: str) -> tuple[int, bytes]:
+    """The QR image of ``text`` as :func:`qr_png` draws it (4 px per module, 4-module quiet zone), as the
+    side in pixels and the rows packed 1 bit per pixel (1 = white, each row padded to a byte): what a
+    PDF image with ``/BitsPerComponent 1 /ColorSpace /DeviceGray`` holds, made without a PNG."""
+    matrix = qr_matrix(text)
+    n = len(matrix) + 2 * QR_QUIET
+    quiet = bytes([255]) * QR_QUIET
+    rows = [bytes([255]) * n] * QR_QUIET
+    rows += [quiet + bytes(0 if dark else 255 for dark in row) + quiet for row in matrix]
+    rows += [bytes([255]) * n] * QR_QUIET
+    side = n * QR_MODULE_PX
+    img = Image.frombytes("L", (n, n), b"".join(rows))
+    img = img.resize((side, side), Image.Resampling.NEAREST).convert("1", dither=Image.Dither.NONE)
+    return side, img.tobytes()
 
 
 def _png(img: Image.Image) -> bytes:

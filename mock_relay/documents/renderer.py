@@ -11,7 +11,7 @@ and page count: personal data crosses the pipe only inside the process tree, nev
 Public API:
     RenderJob(resident_id, priced_item, copy_index, document_id, verification_code, verify_url, now)
     render_job(registry, job) -> RenderedDocument                       raises ValueError
-    ThreadRenderer(registry) / ProcessRenderer(registry_path, processes)
+    ThreadRenderer(registry) / InlineRenderer(registry) / ProcessRenderer(registry_path, processes)
         await .render(job) -> RenderedDocument                          raises ValueError, RenderError
         .close()
 """
@@ -90,6 +90,22 @@ class Renderer(Protocol):
     async def render(self, job: RenderJob) -> RenderedDocument: ...
 
     def close(self) -> None: ...
+
+
+class InlineRenderer:
+    """Renders on the event loop itself, from the server's own register connection: for a center with
+    one API process per core (``--api-processes N``), where another process serves while this one
+    renders and a thread would only add GIL hand-overs."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    async def render(self, job: RenderJob) -> RenderedDocument:
+        """The rendered copy. Raises ValueError (see :func:`render_job`)."""
+        return render_job(self._registry, job)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class ThreadRenderer:
@@ -172,13 +188,16 @@ def _ready() -> bool:
     return _worker_registry is not None
 
 
-def renderer_for(registry: Registry, registry_path: Path, processes: int) -> Renderer:
-    """A thread renderer for ``processes == 0``, else a process renderer with its workers started.
-    Raises ValueError when ``processes`` is negative, RenderError when a worker cannot start."""
+def renderer_for(
+    registry: Registry, registry_path: Path, processes: int, *, inline: bool = False
+) -> Renderer:
+    """A thread renderer for ``processes == 0`` (an inline one with ``inline``), else a process renderer
+    with its workers started. Raises ValueError when ``processes`` is negative, RenderError when a worker
+    cannot start."""
     if processes < 0:
         raise ValueError("render processes must be 0 (a thread) or more")
     if processes == 0:
-        return ThreadRenderer(registry)
+        return InlineRenderer(registry) if inline else ThreadRenderer(registry)
     renderer = ProcessRenderer(registry_path, processes)
     try:
         renderer.warm()
@@ -189,6 +208,7 @@ def renderer_for(registry: Registry, registry_path: Path, processes: int) -> Ren
 
 
 __all__ = [
+    "InlineRenderer",
     "ProcessRenderer",
     "RenderError",
     "RenderJob",

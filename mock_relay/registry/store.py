@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS issues (
     id INTEGER PRIMARY KEY AUTOINCREMENT, resident_id TEXT NOT NULL REFERENCES residents(id),
     cert_type TEXT NOT NULL, issued_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS issues_resident ON issues (resident_id, cert_type);
+CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, resident_id TEXT);
 """
+_KEEP_CHANGES = 10000  # rows of the change log kept (a reader further behind forgets everything)
 _T = TypeVar("_T")
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 _SERIAL_RE = re.compile(r"^[0-9A-Fa-f]{1,40}$")
@@ -78,9 +80,13 @@ class Registry:
         self._lock = threading.RLock()
         self._clock = clock or (lambda: datetime.now(JST))
         # Reads are cached (records are frozen) until a write: this connection's own commits clear the
-        # cache, another connection's (a CLI on the same file) show in ``PRAGMA data_version``.
+        # cache, another connection's (another API process, a CLI on the same file) show in ``PRAGMA
+        # data_version``. Each write logs what it changed in ``changes``: a resident's issue (every
+        # transaction's result report) forgets only what holds that resident; anything else, or a write
+        # that logged nothing, forgets everything.
         self._cache: dict[tuple[str, str | None], Any] = {}
         self._data_version = -1
+        self._seen_change = -1
         if str(db_path) != ":memory:":
             owner_only_database(Path(db_path))  # personal data: never readable by others
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
@@ -104,25 +110,64 @@ class Registry:
 
     # --- plumbing -------------------------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on error), under the lock."""
+    def transaction(self, *, issue_of: str | None = None) -> Iterator[sqlite3.Connection]:
+        """The connection inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on error), under the lock. The change
+        is logged for other connections' caches: as an issue to resident ``issue_of`` (the only change),
+        else as "anything may have changed"."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                cur = self._conn.execute("INSERT INTO changes (resident_id) VALUES (?)", (issue_of,))
+                if cur.lastrowid is not None and cur.lastrowid % 1000 == 0:
+                    self._conn.execute("DELETE FROM changes WHERE seq <= ?", (cur.lastrowid - _KEEP_CHANGES,))
             except BaseException:
                 self._conn.execute("ROLLBACK")
-                raise
-            finally:
                 self._cache.clear()
+                raise
             self._conn.execute("COMMIT")
+            if issue_of is None:
+                self._cache.clear()
+            else:
+                self._forget_resident(issue_of)
+
+    def _forget_resident(self, resident_id: str) -> None:
+        """Drop every cached answer that holds ``resident_id``'s record."""
+        for cache_key, value in list(self._cache.items()):
+            records = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(r, Resident) and r.id == resident_id for r in records):
+                del self._cache[cache_key]
+
+    def _catch_up(self) -> None:
+        """Apply what other connections changed since this one last looked (under the lock)."""
+        rows = self._conn.execute(
+            "SELECT seq, resident_id FROM changes WHERE seq > ? ORDER BY seq", (self._seen_change,)
+        ).fetchall()
+        first = self._conn.execute("SELECT MIN(seq) FROM changes").fetchone()[0]
+        selective = (
+            rows
+            and self._seen_change >= 0
+            and first is not None
+            and first <= self._seen_change + 1
+            and all(r["resident_id"] is not None for r in rows)
+        )
+        if selective:
+            for r in rows:
+                self._forget_resident(str(r["resident_id"]))
+        else:  # another kind of change, a write that logged nothing, or too far behind
+            self._cache.clear()
+        if rows:
+            self._seen_change = int(rows[-1]["seq"])
+        elif self._seen_change < 0:
+            last = self._conn.execute("SELECT MAX(seq) FROM changes").fetchone()[0]
+            self._seen_change = int(last or 0)
 
     def _cached(self, kind: str, key: str | None, load: Callable[[], _T]) -> _T:
         """``load()``'s answer, kept until the register changes (by this object or another connection)."""
         with self._lock:
             version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
             if version != self._data_version:
-                self._cache.clear()
+                self._catch_up()
                 self._data_version = version
             try:
                 value: _T = self._cache[(kind, key)]
@@ -288,7 +333,7 @@ class Registry:
             raise ValueError("cert_serial_hash must be 64 lower-case hex digits")
         if not _SERIAL_RE.match(auth_serial_hex):
             raise ValueError("auth_serial_hex must be 1..40 hex digits")
-        with self.transaction() as conn:
+        with self.transaction(issue_of=resident_id) as conn:
             if conn.execute("SELECT 1 FROM residents WHERE id = ?", (resident_id,)).fetchone() is None:
                 raise KeyError(resident_id)
             row = conn.execute(
@@ -353,7 +398,7 @@ class Registry:
         """
         if when.tzinfo is None:
             raise ValueError("when must be timezone-aware")
-        with self.transaction() as conn:
+        with self.transaction(issue_of=resident_id) as conn:
             if conn.execute("SELECT 1 FROM residents WHERE id = ?", (resident_id,)).fetchone() is None:
                 raise KeyError(resident_id)
             conn.execute(

@@ -68,10 +68,10 @@ def _drop(request: web.Request) -> web.StreamResponse:
 
 # --- OCSP ----------------------------------------------------------------------------------------------
 def _ocsp_answer(request: web.Request, der: bytes) -> web.Response:
-    center = request.app[CENTER_KEY]
-    if any(r.kind == "ocsp_down" for r in center.faults.take("ocsp", None, ocsp=True)):
+    answer = request.app[CENTER_KEY].answer_ocsp(der)
+    if answer is None:
         return web.Response(status=503, body=try_later(), content_type=OCSP_RESPONSE)
-    return web.Response(body=center.responder.respond(der), content_type=OCSP_RESPONSE)
+    return web.Response(body=answer, content_type=OCSP_RESPONSE)
 
 
 async def ocsp_post(request: web.Request) -> web.Response:

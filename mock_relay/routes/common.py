@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+import jsonschema_rs
 import yaml
 from aiohttp import web
 from jsonschema import Draft202012Validator
@@ -64,10 +65,21 @@ def error_codes() -> dict[str, CodeInfo]:
     }
 
 
+def _root(schema_name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{schema_name}", "components": spec()["components"]}
+
+
 @functools.cache
 def _validator(schema_name: str) -> Draft202012Validator:
-    root = {"$ref": f"#/components/schemas/{schema_name}", "components": spec()["components"]}
-    return Draft202012Validator(root)
+    """The reference validator (pure Python): it words the error of a body that fails."""
+    return Draft202012Validator(_root(schema_name))
+
+
+@functools.cache
+def _fast_validator(schema_name: str) -> Any:
+    """The same schema compiled by jsonschema-rs: it decides whether a body passes (about 100 times
+    faster than the reference validator, which then runs only for a body that fails, to word why)."""
+    return jsonschema_rs.Draft202012Validator(_root(schema_name))
 
 
 class ApiProblem(Exception):
@@ -167,12 +179,25 @@ def validate_body(raw: bytes, schema_name: str) -> dict[str, Any]:
     body = parse_json(raw)
     if body is None:
         raise ApiProblem("bad_request", "a JSON object body is required")
-    error = next(iter(_validator(schema_name).iter_errors(body)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(body)"
-        raise ApiProblem("bad_request", f"{where}: {error.message}"[:300])
+    if not _fast_validator(schema_name).is_valid(body):
+        error = next(iter(_validator(schema_name).iter_errors(body)), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(body)"
+            raise ApiProblem("bad_request", f"{where}: {error.message}"[:300])
+        fast = next(iter(_fast_validator(schema_name).iter_errors(body)), None)
+        raise ApiProblem(
+            "bad_request", f"(body): {getattr(fast, 'message', 'does not match the schema')}"[:300]
+        )
     assert isinstance(body, dict)
     return body
+
+
+def warm_validators() -> None:
+    """Parse openapi.yaml and compile every request schema now, not in a kiosk's first request."""
+    for name in spec()["components"]["schemas"]:
+        if name.endswith("Request"):
+            _fast_validator(name)
+            _validator(name)
 
 
 def b64decode_field(value: str, name: str) -> bytes:

@@ -30,7 +30,7 @@ from mock_relay.center import Center
 from mock_relay.documents.renderer import RenderError, RenderJob
 from mock_relay.ledger import ISSUE_ROUTE, DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
-from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, json_response, read_body, terminal_of
+from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, read_body, terminal_of
 from mock_relay.routes.lookup import load_order, require_live_session
 from mock_relay.rules import menu as rules
 
@@ -85,9 +85,14 @@ def _job(center: Center, session: SessionRow, priced: PricedItem, copy_index: in
     )
 
 
+def _pdf_slot(document_id: str) -> str:
+    """What stands for a copy's base64 PDF in the answer until :func:`_answer` splices it in."""
+    return f"@pdf:{document_id}@"
+
+
 async def _issue_one(
     center: Center, session: SessionRow, order: OrderRow, item_index: int, priced: PricedItem, copy_index: int
-) -> tuple[dict[str, Any], DocumentRow, str, str]:
+) -> tuple[dict[str, Any], DocumentRow, str, str, bytes]:
     job = _job(center, session, priced, copy_index)
     rendered = await center.renderer.render(job)
     document_id, code = job.document_id, job.verification_code
@@ -111,7 +116,7 @@ async def _issue_one(
         "type": priced.item.type.value,
         "page_count": rendered.page_count,
         "sha256": digest,
-        "pdf": base64.b64encode(rendered.pdf).decode("ascii"),
+        "pdf": _pdf_slot(document_id),
         "verification_code": code,
         "binding": binding,
         "signature": b64(signature),
@@ -129,7 +134,20 @@ async def _issue_one(
         iso(job.now),
         priced.municipality_code,
     )
-    return envelope, row, canonical(binding).decode("utf-8"), b64(signature)
+    return envelope, row, canonical(binding).decode("utf-8"), b64(signature), base64.b64encode(rendered.pdf)
+
+
+def _answer(obj: dict[str, Any], pdfs: dict[str, bytes]) -> web.Response:
+    """``json_response(obj)`` with each document's ``pdf`` slot replaced by its base64 text, spliced in as
+    bytes: the JSON encoder never scans the ~130 kB of base64 per copy (base64 needs no JSON escaping)."""
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    for document_id, pdf_b64 in pdfs.items():
+        slot = json.dumps(_pdf_slot(document_id)).encode("ascii")
+        before, found, after = body.partition(slot)
+        if not found:  # pragma: no cover - every envelope carries its own slot
+            raise ValueError(f"no PDF slot for {document_id}")
+        body = b"".join((before, b'"', pdf_b64, b'"', after))
+    return web.Response(status=200, body=body, content_type="application/json")
 
 
 async def issue_documents(request: web.Request) -> web.Response:
@@ -154,17 +172,18 @@ async def issue_documents(request: web.Request) -> web.Response:
         raise ApiProblem("internal_error", "the document could not be produced") from exc
     try:
         center.ledger.record_documents(
-            order.order_id, [(row, binding, sig) for _, row, binding, sig in rendered]
+            order.order_id, [(row, binding, sig) for _, row, binding, sig, _ in rendered]
         )
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
     log.info("order %s: %d documents issued", order.order_id, len(rendered))
-    return json_response(
+    return _answer(
         {
             "order_id": order.order_id,
             "documents": [env for env, *_ in rendered],
             "signer_certificate": center.center_pki.signer_pem(),
-        }
+        },
+        {env["document_id"]: pdf_b64 for env, *_, pdf_b64 in rendered},
     )
 
 

@@ -210,3 +210,30 @@ def test_cached_reads_follow_another_connections_writes(registry: Registry) -> N
 def registry_path(registry: Registry) -> Path:
     row = registry._conn.execute("PRAGMA database_list").fetchone()
     return Path(row["file"])
+
+
+def test_another_connections_issue_forgets_only_what_holds_that_resident(registry: Registry) -> None:
+    issued, other_resident = registry.resident("C-001"), registry.resident("C-005")
+    assert issued is not None and other_resident is not None
+    household = registry.household(issued.household_id)
+    other = Registry(registry_path(registry), seed=False)  # another API process on the same file
+    try:
+        other.record_issue("C-001", CertType.INKAN, MONDAY)
+    finally:
+        other.close()
+    again = registry.resident("C-001")
+    assert again is not None and again.last_issued[CertType.INKAN] == MONDAY
+    assert registry.household(issued.household_id) is not household  # holds C-001: read again
+    assert registry.resident("C-005") is other_resident  # untouched: still the cached record
+
+
+def test_a_write_that_logs_nothing_forgets_everything(registry: Registry) -> None:
+    kept = registry.resident("C-005")
+    assert kept is not None
+    with sqlite3.connect(registry_path(registry)) as raw:  # not through Registry: no change logged
+        raw.execute(
+            "INSERT INTO issues (resident_id, cert_type, issued_at) VALUES ('C-005', ?, ?)",
+            (CertType.INKAN.value, MONDAY.isoformat()),
+        )
+    again = registry.resident("C-005")
+    assert again is not kept and again is not None and again.last_issued[CertType.INKAN] == MONDAY

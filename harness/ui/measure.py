@@ -10,6 +10,13 @@ starts before Kivy is imported.
 ``python -m harness.ui.measure KIVY_HOME --taps 1920x1080`` measures only the taps, in a window made at that
 size. (An off-screen SDL window keeps the surface it was made with: a window made at 800x600 and resized
 draws only the 800x600 corner of a larger layout, which would flatter the larger size.)
+
+Without ``--warm`` the shell has no warm-up (``kiosk.ui.warmup``): every screen's first visit pays for its
+layout and texts. With ``--warm`` (either form) the shell is the kiosk's own: before the taps it idles on
+the start screen while the warm-up runs, a tap arrives part-way through it (``midwarm_<W>x<H>``: that
+tap's frame, and the warm-up must give way), the start screen comes back and the warm-up is let finish;
+the slowest frame while it ran is ``warmup_frame_max_<W>x<H>`` (the start screen must stay responsive).
+Every figure of a warm run is named ``warm_<name>``.
 """
 
 from __future__ import annotations
@@ -83,10 +90,60 @@ def taps(shell: Any, event_loop: Any, window: Any) -> dict[str, float]:
     }
 
 
-def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None) -> dict[str, float]:
+WARM_TIMEOUT = 60.0  # seconds the warm-up may take on a busy machine before the run fails
+MIDWARM_SLICES = 12  # the tap that arrives part-way through the warm-up comes after this many slices
+
+
+def warm_up(shell: Any, event_loop: Any, window: Any) -> dict[str, float]:
+    """Idle on the start screen while the warm-up runs; tap (to the route screen, as 開始 does) part-way
+    through it, go back to the start screen and let it finish. Returns the mid-warm-up tap to drawn frame,
+    whether the warm-up kept going after that tap, the warm-up's wall time and slices, and the slowest frame
+    while it ran, in seconds. Raises TimeoutError."""
+    from harness.ui.gallery import render_sample
+    from harness.ui.samples import sample_states
+
+    warmup = shell.warmup
+    states = sample_states("ja")
+    frames: list[float] = []
+
+    def frames_until(done: Any) -> None:
+        deadline = time.perf_counter() + WARM_TIMEOUT
+        while not done():
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the warm-up did not finish")
+            t0 = time.perf_counter()
+            _drawn(event_loop, window)
+            if warmup.running:
+                frames.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    frames_until(lambda: warmup.slices >= MIDWARM_SLICES)
+    slices = warmup.slices
+    t1 = time.perf_counter()
+    warmup.touched()  # what the shell's on_touch_down does first
+    render_sample(shell, "route", states["route"], "ja")
+    _drawn(event_loop, window)
+    midwarm = time.perf_counter() - t1
+    _drawn(event_loop, window)
+    kept_going = float(warmup.slices > slices + 1)  # it must give way: no slice after the tap's own frame
+    render_sample(shell, "attract", states["attract"], "ja")
+    frames_until(lambda: warmup.warm)
+    key = "{}x{}".format(*(int(v) for v in window.size))
+    return {
+        f"midwarm_{key}": midwarm,
+        f"midwarm_kept_going_{key}": kept_going,
+        f"warmup_wall_{key}": time.perf_counter() - t0,
+        f"warmup_slices_{key}": float(warmup.slices),
+        f"warmup_frame_max_{key}": max(frames),
+        f"warmup_frame_median_{key}": statistics.median(frames),
+    }
+
+
+def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None, warm: bool = False) -> dict[str, float]:
     """First frame (and the peak RSS then), mean render time, peak RSS (kB) after every view state, taps at
     800x600 and the peak RSS at the end, of one fresh start; with ``taps_at``, only the taps, in a window
-    made at that size."""
+    made at that size. With ``warm``, the shell has its warm-up and it runs before the taps (``warm_up``);
+    every figure's name starts ``warm_``."""
     from kiosk.ui.env import prepare_environment
 
     prepare_environment(kivy_home, offscreen=True)
@@ -102,7 +159,7 @@ def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None) -> dict[str
     from harness.ui.samples import sample_states
     from kiosk.ui.app import build_shell, clear_colour_only, freeze_heap
 
-    shell = build_shell()
+    shell = build_shell(warm_up=warm)
     Window.add_widget(shell)
     clear_colour_only(Window)  # as KioskApp.build does
     freeze_heap()
@@ -111,6 +168,9 @@ def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None) -> dict[str
     while not flipped:
         EventLoop.idle()
     figures: dict[str, float] = {}
+    if warm:
+        figures.update(warm_up(shell, EventLoop, Window))
+        figures[f"rss_warmed_{width}x{height}_kb"] = _peak_rss_kb()
     if taps_at is None:
         figures["first"] = flipped[0] - _T0
         figures["rss_first_kb"] = _peak_rss_kb()
@@ -124,7 +184,7 @@ def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None) -> dict[str
     figures.update(taps(shell, EventLoop, Window))
     figures[f"rss_taps_{width}x{height}_kb"] = _peak_rss_kb()
     shell.sound.stop_reminder()
-    return figures
+    return {f"warm_{k}": v for k, v in figures.items()} if warm else figures
 
 
 def _peak_rss_kb() -> int:
@@ -133,12 +193,15 @@ def _peak_rss_kb() -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``KIVY_HOME [--taps WxH]``: print the figures as one JSON line. Returns 2 for bad arguments."""
-    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--taps"):
-        print("usage: python -m harness.ui.measure KIVY_HOME [--taps WxH]", file=sys.stderr)
+    """``KIVY_HOME [--taps WxH] [--warm]``: print the figures as one JSON line. Returns 2 for bad
+    arguments."""
+    warm = "--warm" in argv
+    args = [a for a in argv if a != "--warm"]
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--taps"):
+        print("usage: python -m harness.ui.measure KIVY_HOME [--taps WxH] [--warm]", file=sys.stderr)
         return 2
-    taps_at = tuple(int(v) for v in argv[2].split("x")) if len(argv) == 3 else None
-    print(json.dumps(measure(Path(argv[0]), taps_at)))  # type: ignore[arg-type]
+    taps_at = tuple(int(v) for v in args[2].split("x")) if len(args) == 3 else None
+    print(json.dumps(measure(Path(args[0]), taps_at, warm)))  # type: ignore[arg-type]
     return 0
 
 

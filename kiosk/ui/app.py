@@ -47,6 +47,7 @@ from kiosk.ui.screens.error import CALL_STAFF
 from kiosk.ui.sound import SoundPlayer
 from kiosk.ui.steps import STEP_KEYS, step_of
 from kiosk.ui.theme import THEME
+from kiosk.ui.warmup import WarmUp
 from kiosk.ui.widgets import KioskScreen, load_kv
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class KioskShell(BoxLayout):
         on_intent: Intent | None = None,
         sound: SoundPlayer | None = None,
         staff: StaffAccess | None = None,  # staff mode from the title
+        warm_up: bool = True,  # warm the screens while idle on the start screen (kiosk.ui.warmup)
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -133,6 +135,7 @@ class KioskShell(BoxLayout):
             self.screens[name] = cls(self, name=name)
             manager.add_widget(self.screens[name])
         self.staff_open = False
+        self.warmup: WarmUp | None = WarmUp(self) if warm_up else None
         if staff is not None:  # imported only with staff mode: the diagnostics and journal are ~8 MiB
             from kiosk.ui.screens.staff import attach_staff
 
@@ -165,14 +168,24 @@ class KioskShell(BoxLayout):
         step = None if self.staff_open or state.cancel_asked else step_of(state)
         self.ids.steps.show([tr(key) for key in STEP_KEYS], step)
         manager = self.ids.manager
+        warmup = self.warmup
+        if warmup is not None:
+            warmup.remember_menu(state.menu)
         if manager.current != name:
             self.current.clear()
+            if warmup is not None:
+                warmup.before_show(name)
             manager.current = name
             self.shown_at = time.time()
             # the guard counts from the frame that draws the new screen: a slow frame does not eat into it
             Clock.schedule_once(self._drawn_now, 0)
         self.screens[name].render(state, tr)
         self._cue(previous, state)
+        if warmup is not None:
+            if name == "attract":
+                warmup.idle()
+            else:
+                warmup.stop()
 
     def _fit_background(self, *_args: object) -> None:
         self._area.x, self._area.y = int(self.x), int(self.y)
@@ -205,7 +218,10 @@ class KioskShell(BoxLayout):
 
     def on_touch_down(self, touch: Any) -> bool:
         """A touch on the screen area that began too soon after the screen appeared is swallowed (tap-through
-        of a double tap); any touch while the countdown warns asks for more time."""
+        of a double tap); any touch while the countdown warns asks for more time; any touch pauses the warm-up
+        at once (``kiosk.ui.warmup``)."""
+        if self.warmup is not None:
+            self.warmup.touched()
         if self.state.countdown_warning and not self.staff_open:
             self.send("more_time", quiet=True)
         manager = self.ids.manager
@@ -301,13 +317,15 @@ def clear_colour_only(window: Any) -> None:
     window.clear = clear
 
 
-def build_shell(on_intent: Intent | None = None, staff: StaffAccess | None = None) -> KioskShell:
-    """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``).
-    Raises FontMissingError."""
+def build_shell(
+    on_intent: Intent | None = None, staff: StaffAccess | None = None, *, warm_up: bool = True
+) -> KioskShell:
+    """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``;
+    without the warm-up when ``warm_up`` is False). Raises FontMissingError."""
     register_fonts()
     THEME.refresh_metrics()
     load_kv(Path(__file__).with_name("shell.kv"))
-    return KioskShell(on_intent=on_intent, staff=staff)
+    return KioskShell(on_intent=on_intent, staff=staff, warm_up=warm_up)
 
 
 class KioskApp(App):

@@ -523,7 +523,8 @@ def _kiosks(data: Path, tmp: Path, n: int, tag: str) -> list[tuple[Path, Path]]:
 
 def _cpu_note(run: _Run) -> str:
     return (
-        f"{run.done} tx; CPU/tx center {run.center_cpu * 1000:.1f} ms, load {run.loadgen_cpu * 1000:.1f} ms;"
+        f"{run.done} tx; CPU/tx center {run.center_cpu * 1000:.1f} ms, load {run.loadgen_cpu * 1000:.1f} ms"
+        f" ({(os.cpu_count() or 1) / (run.center_cpu + run.loadgen_cpu):.0f} tx/s on idle cores);"
         f" worst call p99 {run.worst_p99():.0f} ms"
     )
 
@@ -539,6 +540,16 @@ def _measure(centers: list[_Center], tmp: Path) -> list[Row]:
         run = _load(ours.url, specs, ours.pid)
         rows.append(Row(f"transactions/s, {n} kiosk(s), {label}", run.tps, "tx/s", _cpu_note(run)))
         if n in COMPARED:
+            cores = os.cpu_count() or 1
+            rows.append(
+                Row(
+                    f"  CPU-bound rate, {n} kiosks, {label}",
+                    cores / (run.center_cpu + run.loadgen_cpu),
+                    "tx/s",
+                    f"what {cores} idle cores allow at this CPU per transaction (center + load);"
+                    " the shared machine is not idle",
+                )
+            )
             for base_center in baselines:
                 base_specs = (
                     specs if base_center.data == ours.data else _kiosks(base_center.data, tmp, n, str(n))

@@ -101,12 +101,15 @@ async def _body_in_time(request: web.Request, handler: Any) -> web.StreamRespons
     """The whole body must arrive within the center's ``body_timeout_s`` (read here once; handlers then
     get it from aiohttp's cache). Raises ApiProblem ``request_timeout`` (408), ``bad_request`` (413)."""
     if request.can_read_body:
-        try:
-            async with asyncio.timeout(request.app[CENTER_KEY].config.body_timeout_s):
-                await request.read()
-        except TimeoutError:
-            log.info("%s %s: the body did not arrive in time", request.method, request.path)
-            raise ApiProblem("request_timeout", "the request body did not arrive in time") from None
+        if request.content.is_eof():  # it all came with the headers: nothing to wait for
+            await request.read()
+        else:
+            try:
+                async with asyncio.timeout(request.app[CENTER_KEY].config.body_timeout_s):
+                    await request.read()
+            except TimeoutError:
+                log.info("%s %s: the body did not arrive in time", request.method, request.path)
+                raise ApiProblem("request_timeout", "the request body did not arrive in time") from None
     result: web.StreamResponse = await handler(request)
     return result
 
@@ -114,9 +117,15 @@ async def _body_in_time(request: web.Request, handler: Any) -> web.StreamRespons
 @web.middleware
 async def _terminal(request: web.Request, handler: Any) -> web.StreamResponse:
     """The terminal id comes from the verified client certificate only (never a header)."""
-    transport = request.transport
-    peercert = transport.get_extra_info("peercert") if transport is not None else None
-    terminal = terminal_id_of(peercert)
+    connection = guarded_connection(request)
+    if connection is not None and connection.terminal is not None:  # read once per connection
+        terminal: str | None = connection.terminal
+    else:
+        transport = request.transport
+        peercert = transport.get_extra_info("peercert") if transport is not None else None
+        terminal = terminal_id_of(peercert)
+        if connection is not None:
+            connection.terminal = terminal
     if terminal is None:
         raise ApiProblem("certificate_untrusted", "the client certificate names no terminal")
     request[TERMINAL] = terminal

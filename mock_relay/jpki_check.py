@@ -21,6 +21,7 @@ Challenge single use and expiry are the caller's (the ledger's atomic test-and-s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -86,6 +87,7 @@ class JpkiChecker:
         self.ocsp_url = ocsp_url
         self._timeout = timeout
         self.local = local
+        self._issuers: dict[x509.Certificate, x509.Certificate] = {}  # certificates by DER
 
     def check_local(
         self, cert_der: bytes, signature: bytes, message: bytes, now: datetime
@@ -96,7 +98,9 @@ class JpkiChecker:
             public_key = cert.public_key()
         except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise JpkiCheckError("certificate_invalid", "the certificate cannot be parsed") from exc
-        issuer = self._pki.issuer_of(cert)
+        issuer = self._issuers.get(cert) or self._pki.issuer_of(cert)
+        if issuer is not None and len(self._issuers) < 4096:  # who signed a certificate never changes
+            self._issuers[cert] = issuer
         if issuer is None or issuer not in self._pki.auth_ca_certs:
             raise JpkiCheckError("certificate_untrusted", "not issued by a JPKI user-authentication CA")
         if now < cert.not_valid_before_utc:
@@ -184,16 +188,23 @@ class JpkiChecker:
             raise JpkiCheckError("certificate_unknown", "the JPKI responder does not know this certificate")
 
 
+@functools.lru_cache(maxsize=64)
+def _delegated_by(candidate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """``candidate`` is an OCSP responder certificate issued by ``issuer`` (signature and EKU OCSPSigning).
+    Kept per pair (certificates compare and hash by their DER): the same responder signs every answer."""
+    try:
+        candidate.verify_directly_issued_by(issuer)
+        eku = candidate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+        return False
+    return ExtendedKeyUsageOID.OCSP_SIGNING in eku
+
+
 def _verify_response_signature(resp: ocsp.OCSPResponse, issuer: x509.Certificate) -> None:
     """The response is signed by the issuing CA or by a responder it delegated to (EKU OCSPSigning)."""
     signer = issuer
     for candidate in resp.certificates:
-        try:
-            candidate.verify_directly_issued_by(issuer)
-            eku = candidate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
-            continue
-        if ExtendedKeyUsageOID.OCSP_SIGNING in eku:
+        if _delegated_by(candidate, issuer):
             signer = candidate
             break
     key = signer.public_key()

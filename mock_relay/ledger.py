@@ -174,6 +174,12 @@ class Ledger:
             row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
             return row
 
+    def write_one(self, sql: str, params: tuple[object, ...]) -> int:
+        """One write statement, a transaction of its own (SQLite commits a lone statement atomically,
+        without the BEGIN/COMMIT round trips of :meth:`transaction`); returns the rows it changed."""
+        with self._lock:
+            return int(self._db.execute(sql, params).rowcount)
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

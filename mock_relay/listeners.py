@@ -132,6 +132,8 @@ class GuardedHandler(web.RequestHandler):
         self._in_request = False
         self._header_timer: asyncio.TimerHandle | None = None
         self.over_limit = False
+        #: the terminal named by this connection's verified client certificate (the application's, once read)
+        self.terminal: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         client = self._limits.client_key(transport)

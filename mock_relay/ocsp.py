@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import urllib.parse
 from dataclasses import dataclass
@@ -45,7 +46,23 @@ class _Target:
 
 
 def issuer_key_hash(ca: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
-    """Hash of the CA's subjectPublicKey BIT STRING contents (RFC 6960 CertID.issuerKeyHash)."""
+    """Hash of the CA's subjectPublicKey BIT STRING contents (RFC 6960 CertID.issuerKeyHash). Kept per CA
+    certificate (compared by its DER) for the hashes kiosks use: every request is matched against every CA
+    generation."""
+    if algorithm.name in _KEPT:
+        return _kept_key_hash(ca, algorithm.name)
+    return _key_hash(ca, algorithm)
+
+
+_KEPT = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_key_hash(ca: x509.Certificate, algorithm_name: str) -> bytes:
+    return _key_hash(ca, _KEPT[algorithm_name]())
+
+
+def _key_hash(ca: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     key = ca.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("JPKI CAs are RSA")

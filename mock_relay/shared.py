@@ -6,10 +6,13 @@ The ledger and the register are SQLite files already, opened by every process. W
 in a single-process center is here:
 
 - ``SharedFaults``, ``SharedClock``, ``SharedMaintenance`` behave as ``Faults``, ``CenterClock`` and
-  ``Maintenance`` (mock_relay.faults), whichever process the admin routes reached. Each keeps the last
-  state it read and asks SQLite's ``PRAGMA data_version`` (no disk read, a few microseconds) before using
-  it, so a change made through any process is seen by the next request in every process. Taking a fault
-  rule with a count is one write transaction, so a ``count=1`` fault fires once in the whole center.
+  ``Maintenance`` (mock_relay.faults), whichever process the admin routes reached. Each process keeps the
+  last state it read and compares a change counter before using it: 8 bytes of ``<data>/controls.version``,
+  mapped into every process's memory, that a writer increments after its commit while holding the file's
+  lock (so increments are never lost and never seen before the data). A read costs well under a
+  microsecond, and a change made through any process is seen by the next request in every process.
+  Taking a fault rule with a count is one write transaction, so a ``count=1`` fault fires once in the
+  whole center.
 - ``SharedConnectionBudget`` counts connections per (listener, client, process); a connection is admitted
   in one write transaction only while the sum over every process is below the limit. The rows of a
   process are cleared when it starts and when it stops.
@@ -17,9 +20,12 @@ in a single-process center is here:
 
 from __future__ import annotations
 
+import fcntl
 import json
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,9 +34,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mock_relay.faults import JST, CenterClock, FaultError, FaultRule, Faults, Maintenance
-from mock_relay.private import owner_only_database
+from mock_relay.private import owner_only_database, owner_only_file
 
 CONTROLS_FILE = "controls.sqlite"
+VERSION_FILE = "controls.version"
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -53,38 +60,58 @@ class SharedControls:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        version_path = owner_only_file(Path(data_dir) / VERSION_FILE)
+        self._version_fd = os.open(version_path, os.O_RDWR)
+        if os.fstat(self._version_fd).st_size < 8:
+            os.ftruncate(self._version_fd, 8)
+        self._counter = mmap.mmap(self._version_fd, 8)
         self._version = -1
         self._values: dict[str, Any] = {}
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and the counter."""
         with self._lock:
             self._db.close()
+            self._counter.close()
+            os.close(self._version_fd)
+
+    def _changed(self) -> None:
+        """Count a committed change (the caller holds the counter file's lock)."""
+        self._counter[:8] = struct.pack("<Q", struct.unpack("<Q", self._counter[:8])[0] + 1)
 
     def reset(self) -> None:
         """Forget every control and connection count (the primary, at start: a restart clears them)."""
-        with self.transaction() as db:
+        with self.transaction(counted=True) as db:
             db.execute("DELETE FROM controls")
             db.execute("DELETE FROM connections")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT under this object's lock; the cached values are dropped."""
+    def transaction(self, *, counted: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT under this object's lock; the cached values are dropped. ``counted``:
+        a change of the controls, counted for every process's cache after the commit."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if counted:
+                fcntl.flock(self._version_fd, fcntl.LOCK_EX)
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._values.clear()
+                self._db.execute("COMMIT")
+                if counted:
+                    self._changed()
             finally:
-                self._values.clear()
-            self._db.execute("COMMIT")
+                if counted:
+                    fcntl.flock(self._version_fd, fcntl.LOCK_UN)
 
     def get(self, name: str, default: Any) -> Any:
         """The JSON value of control ``name`` as last committed by any process (``default`` if unset)."""
         with self._lock:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            version = struct.unpack("<Q", self._counter[:8])[0]
             if version != self._version:
                 self._values.clear()
                 self._version = version
@@ -95,7 +122,7 @@ class SharedControls:
 
     def update(self, name: str, default: Any, change: Callable[[Any], tuple[Any, _T]]) -> _T:
         """Replace control ``name`` by ``change(current)[0]`` atomically; returns ``change(current)[1]``."""
-        with self.transaction() as db:
+        with self.transaction(counted=True) as db:
             row = db.execute("SELECT value FROM controls WHERE name=?", (name,)).fetchone()
             new, result = change(default if row is None else json.loads(row[0]))
             db.execute(

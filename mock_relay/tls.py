@@ -219,9 +219,12 @@ class CenterPki:
         return out_dir
 
     def server_context(self, *, require_client_cert: bool) -> ssl.SSLContext:
-        """A TLS ≥ 1.2 server context; with ``require_client_cert`` it demands a terminal-CA client cert."""
+        """A TLS ≥ 1.2 server context; with ``require_client_cert`` it demands a terminal-CA client cert.
+        No TLS 1.2 renegotiation: a connection keeps the client certificate of its handshake, so the
+        terminal it names is read once per connection."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.options |= ssl.OP_NO_RENEGOTIATION
         ctx.load_cert_chain(self.server.cert_path, self.server.key_path)
         if require_client_cert:
             ctx.verify_mode = ssl.CERT_REQUIRED

@@ -59,7 +59,7 @@ def reprice(center: Center, session: SessionRow, order: OrderRow) -> tuple[Price
     items = [OrderItem.parse({"type": i.type, "options": i.options, "copies": i.copies}) for i in order.items]
     try:
         menu = rules.open_menu(center.registry, resident, Route(session.route), now)
-        priced = rules.price_order(center.registry, resident, menu, items, now)
+        priced = rules.price_order(center.registry, resident, menu, items, now, menu_is_fresh=True)
     except Refusal as refusal:
         raise ApiProblem(refusal.code, refusal.detail) from None
     if rules.order_total(priced) != order.total:

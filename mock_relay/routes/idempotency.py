@@ -74,65 +74,43 @@ def claim(
 ) -> bool:
     """Claim (terminal, key) for this process's request: True when this call made the claim, False when
     the key is already claimed or answered (atomic: one INSERT OR IGNORE)."""
-    with ledger.transaction() as db:
-        cur = db.execute(
+    return (
+        ledger.write_one(
             "INSERT OR IGNORE INTO idempotency (terminal_id, key, route, request_hash, status,"
             " content_type, body, created_at, order_id, claimed_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (terminal_id, key, route, digest, PENDING, "", b"", at, order_id, os.getpid()),
         )
-        return cur.rowcount == 1
+        == 1
+    )
 
 
 def release_claim(ledger: Ledger, terminal_id: str, key: str, pid: int | None = None) -> None:
     """Drop a claim whose request ended without a storable answer (or whose process, ``pid``, died)."""
-    with ledger.transaction() as db:
-        db.execute(
-            "DELETE FROM idempotency WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
-            (terminal_id, key, PENDING, os.getpid() if pid is None else pid),
-        )
+    ledger.write_one(
+        "DELETE FROM idempotency WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
+        (terminal_id, key, PENDING, os.getpid() if pid is None else pid),
+    )
 
 
 def store_response(
     ledger: Ledger, terminal_id: str, key: str, resp: StoredResponse, at: str, order_id: str | None = None
 ) -> None:
-    """Store the first answer under (terminal, key): it replaces this process's claim; a second store for
-    an answered key is ignored. An answer about an order names it (``order_id``): the issuing call's
-    answer is deleted when the order ends."""
-    with ledger.transaction() as db:
-        cur = db.execute(
-            "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
-            " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
-            (
-                resp.route,
-                resp.request_hash,
-                resp.status,
-                resp.content_type,
-                resp.body,
-                at,
-                order_id,
-                terminal_id,
-                key,
-                PENDING,
-                os.getpid(),
-            ),
+    """Store the first answer under (terminal, key): it replaces this process's claim (one UPDATE); a
+    second store for an answered key is ignored. An answer about an order names it (``order_id``): the
+    issuing call's answer is deleted when the order ends."""
+    answer = (resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at, order_id)
+    replaced = ledger.write_one(
+        "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
+        " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
+        (*answer, terminal_id, key, PENDING, os.getpid()),
+    )
+    if replaced == 0:  # not claimed by this process (a caller outside the middleware)
+        ledger.write_one(
+            "INSERT OR IGNORE INTO idempotency"
+            " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (terminal_id, key, *answer),
         )
-        if cur.rowcount == 0:  # not claimed by this process (a caller outside the middleware)
-            db.execute(
-                "INSERT OR IGNORE INTO idempotency"
-                " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    terminal_id,
-                    key,
-                    resp.route,
-                    resp.request_hash,
-                    resp.status,
-                    resp.content_type,
-                    resp.body,
-                    at,
-                    order_id,
-                ),
-            )
 
 
 def _alive(pid: int | None) -> bool:

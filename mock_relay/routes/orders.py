@@ -65,7 +65,7 @@ async def create_order(request: web.Request) -> web.Response:
             OrderItem.parse({**raw, "options": members_in(session.session_id, menu, raw.get("options", {}))})
             for raw in body["items"]
         ]
-        priced = rules.price_order(center.registry, resident, menu, items, now)
+        priced = rules.price_order(center.registry, resident, menu, items, now, menu_is_fresh=True)
     except Refusal as refusal:
         raise ApiProblem(refusal.code, refusal.detail) from None
     rows = [

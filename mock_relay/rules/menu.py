@@ -210,9 +210,19 @@ def _unavailable(
 
 
 def price_order(
-    registry: Registry, resident: Resident, menu: Menu, items: Sequence[OrderItem], now: datetime
+    registry: Registry,
+    resident: Resident,
+    menu: Menu,
+    items: Sequence[OrderItem],
+    now: datetime,
+    *,
+    menu_is_fresh: bool = False,
 ) -> tuple[PricedItem, ...]:
     """Validate the chosen items against the menu re-opened at ``now``; fill defaults; compute fees.
+
+    ``menu_is_fresh``: the caller opened ``menu`` itself an instant ago with ``open_menu`` at this very
+    ``now`` from the register's current record of ``resident``; then it is used as the re-opened menu (when
+    the register still gives that same record), not opened a second time.
 
     Raises:
         Refusal: anything ``open_menu`` raises, ``empty_order``/``too_many_items``, the entry's
@@ -231,7 +241,8 @@ def price_order(
     current = registry.resident(resident.id)
     if current is None:
         raise refusal("unknown_resident")
-    fresh = open_menu(registry, current, menu.route, now)
+    same = menu_is_fresh and menu.opened_at == jst(now) and current is resident
+    fresh = menu if same else open_menu(registry, current, menu.route, now)
     if fresh.municipality_code != menu.municipality_code:
         raise refusal("type_not_offered")
     priced = tuple(_price_item(registry, current, fresh, item, jst(now)) for item in items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pytest
@@ -9,7 +10,7 @@ from relay_data_helpers import MONDAY, jst, menu_for, price
 
 from mock_relay.model import REFUSAL_CODES, CertType, OrderItem, Refusal, Route
 from mock_relay.registry.store import Registry
-from mock_relay.rules.menu import order_total, price_order
+from mock_relay.rules.menu import open_menu, order_total, price_order
 from mock_relay.rules.text import MESSAGES
 
 
@@ -230,3 +231,19 @@ def test_an_order_holds_at_most_twenty_copies(registry: Registry) -> None:
     with pytest.raises(Refusal) as info:
         price_order(registry, resident, menu, [*twenty, OrderItem(CertType.JUMINHYO_KISAI)], MONDAY)
     assert (info.value.code, info.value.detail_en) == ("order_too_large", "At most 20 copies per order.")
+
+
+def test_a_fresh_menu_is_used_as_it_is_and_any_other_is_opened_again(registry: Registry) -> None:
+    resident = registry.resident("C-001")
+    assert resident is not None
+    menu = open_menu(registry, resident, Route.RESIDENCE, MONDAY)
+    item = [OrderItem(CertType.JUMINHYO)]
+    priced = price_order(registry, resident, menu, item, MONDAY, menu_is_fresh=True)
+    assert priced == price_order(registry, resident, menu, item, MONDAY)
+    emptied = dataclasses.replace(menu, entries=())  # not what the rules give: only trusted when fresh
+    assert price_order(registry, resident, emptied, item, MONDAY) == priced
+    with pytest.raises(Refusal):
+        price_order(registry, resident, emptied, item, MONDAY, menu_is_fresh=True)
+    registry.record_issue("C-001", CertType.INKAN, MONDAY)  # the register moved on: a new record
+    assert registry.resident("C-001") is not resident
+    assert price_order(registry, resident, emptied, item, MONDAY, menu_is_fresh=True) == priced

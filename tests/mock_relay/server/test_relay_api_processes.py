@@ -12,6 +12,7 @@ import json
 import sqlite3
 import ssl
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,14 +75,25 @@ def _serving_pids(relay: RelayServer, terminal: str) -> dict[int, int]:
     return {int(pid): int(held) for pid, held in rows if held > 0}
 
 
+def _settled(relay: RelayServer, terminal: str, held: int) -> dict[int, int]:
+    """The shared counts once ``terminal`` holds ``held`` connections (closes reach the center a moment
+    after the client's)."""
+    deadline = time.monotonic() + 10
+    while sum((counts := _serving_pids(relay, terminal)).values()) != held:
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.02)
+    return counts
+
+
 @pytest.fixture
 def two(relay: RelayServer, kiosk: Kiosk) -> Iterator[tuple[Conn, Conn]]:
     """Two connections of T-0001, served by two different processes."""
+    _settled(relay, "T-0001", 0)
     first, second = Conn(relay.api_url, kiosk.ctx), Conn(relay.api_url, kiosk.ctx)
     try:
         for conn in (first, second):
             assert conn.post("/v1/sessions", {})[0] == 201  # served: counted by its process
-        assert sorted(_serving_pids(relay, "T-0001").values()) == [1, 1]
+        assert sorted(_settled(relay, "T-0001", 2).values()) == [1, 1]
         yield first, second
     finally:
         first.close()
@@ -108,11 +120,12 @@ def _both(a: Conn, b: Conn, path: str, body: Any, key: str) -> list[tuple[int, d
 def test_connections_are_dealt_to_both_processes_and_bounded_over_both(
     relay: RelayServer, kiosk: Kiosk
 ) -> None:
+    _settled(relay, "T-0001", 0)
     held = [Conn(relay.api_url, kiosk.ctx) for _ in range(LIMIT)]
     try:
         for conn in held:
             assert conn.post("/v1/sessions", {})[0] == 201
-        by_process = _serving_pids(relay, "T-0001")
+        by_process = _settled(relay, "T-0001", LIMIT)
         assert len(by_process) == 2 and sum(by_process.values()) == LIMIT
         for _ in range(2):  # dealt one to each process: neither holds LIMIT itself, both refuse
             extra = Conn(relay.api_url, kiosk.ctx)

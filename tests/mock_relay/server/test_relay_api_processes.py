@@ -237,3 +237,20 @@ def test_stopping_the_center_stops_its_api_processes(
     assert len(workers) == 1 and workers[0].is_alive()
     server.stop()
     assert not workers[0].is_alive()
+
+
+def test_an_api_process_that_dies_costs_its_connections_not_the_center(
+    tmp_path: Path, key_pool: KeyPool, terminals: Callable[[str], Path]
+) -> None:
+    server = start_relay(tmp_path / "center", key_pool, CenterConfig(api_processes=2))
+    try:
+        assert server.center is not None
+        tdir = server.center.center_pki.issue_terminal("T-0009", tmp_path / "T-0009")
+        kiosk = Kiosk(server.api_url, tdir)
+        (worker,) = server._workers
+        worker.kill()
+        worker.join(10)
+        # every new connection is served, whichever process's turn it was (the primary takes the dead one's)
+        assert [kiosk.post("/v1/sessions", {}).status for _ in range(4)] == [201] * 4
+    finally:
+        server.stop()

@@ -14,6 +14,13 @@ It never changes what a resident sees: it renders screens that are not on displa
 state (the shell's own language and text size, no personal data), calls each one's ``clear`` after, and
 never touches the shell's language, text size, sounds, or the screen on display. Texts it has taken over
 from Kivy's clock and not yet drawn are handed back (``before_show``) before their screen is shown.
+
+What it warms: every screen but the start screen, in the shell's language, text size and window size; the
+type, options and payment screens with the menu the kiosk last saw from its center (``remember_menu``:
+types, fees and options, every type available; before any, ``DEFAULT_MENU``); the step indicator's texts.
+Memory: it draws ahead what a resident's first pass draws anyway (about 12 MiB at 800x600), so the peak
+after one resident is the same with or without it; the screens stay warm until a resident's language or
+choices change them, and the next idle spell on the start screen warms them again.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ from kivy.uix.label import Label
 
 from kiosk.ui.bridge import UiMenuItem, UiOutcome, UiState
 from kiosk.ui.i18n import LANGUAGES, Translator
+from kiosk.ui.steps import STEP_KEYS
 from kiosk.ui.theme import THEME
+from kiosk.ui.widgets import StepBar
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +138,9 @@ class WarmUp:
         self._held: dict[str, list[Label]] = {}  # screen -> texts taken from the clock, not yet drawn
         self._start: Any = None  # the ClockEvent that begins (or resumes) the work after a quiet spell
         self._next = Clock.create_trigger(self._slice, 0)
+        shell.ids.manager.bind(size=self._resized)
+        shell.bind(parent=self._resized)  # put in a window: warm up (a shell in none waits for nobody)
+        self._watch_theme()
 
     @property
     def running(self) -> bool:
@@ -155,7 +167,8 @@ class WarmUp:
         if self.warm:
             return
         if self._work is not None and self._key != self._current_key():
-            self._work = None  # warming for another language or size: start over
+            self._work = None  # warming for another language or size: start over (after a quiet spell)
+            self._next.cancel()
         if self._next.is_triggered or self._waiting:
             return
         self._arm()
@@ -182,6 +195,40 @@ class WarmUp:
             self._start.cancel()
         self._start = Clock.schedule_once(self._begin, self.quiet)
 
+    def _resized(self, *_args: object) -> None:
+        """The screens' area changed size (a turned or new window; the shell's layout settling; the shell
+        put in a window): warm them again at the new size, if the start screen is shown."""
+        if self.shell.ids.manager.current == "attract" and not self.shell.staff_open:
+            self.idle()
+
+    def _watch_theme(self) -> None:
+        """Watch the theme for changes that redraw every text, after every label made so far (observers
+        are called in the order they were bound: ours must come after the labels' own)."""
+        for name in ("large", "font", "scale"):
+            THEME.funbind(name, self._theme_changed)
+            THEME.fbind(name, self._theme_changed)
+
+    def _theme_changed(self, *_args: object) -> None:
+        """Larger text, another language's font or another window size: every text on every screen is
+        to be measured and drawn again. Those on screens not shown are taken from Kivy's clock (it would do
+        them all in the next frame, the one that should draw the tap that asked for the change): the
+        warm-up does them when idle, or they go back before their screen is shown (``before_show``)."""
+        manager = self.shell.ids.manager
+        for name, screen in self.shell.screens.items():
+            if name == manager.current or screen.parent is not None:
+                continue
+            self._hold(name, screen)
+        self._resized()  # warm again at the new size, once the start screen is quiet
+
+    def _hold(self, name: str, screen: Any) -> None:
+        """Take the texts of ``screen`` that wait for Kivy's clock into the warm-up's hands."""
+        held = self._held.setdefault(name, [])
+        for label in (w for w in screen.walk() if isinstance(w, Label)):
+            if label._trigger_texture.is_triggered:
+                label._trigger_texture.cancel()
+                if label not in held:
+                    held.append(label)
+
     def before_show(self, name: str) -> None:
         """Screen ``name`` is about to be shown: texts the warm-up holds for it go back to Kivy's clock (they
         are measured and drawn before the frame, as on a visit without the warm-up); any screen but the start
@@ -193,7 +240,10 @@ class WarmUp:
             self._work = None  # it may have been part-way through this screen: start over when idle again
 
     def _begin(self, _dt: float = 0) -> None:
-        if self.shell.ids.manager.current != "attract" or self.shell.staff_open or self.warm:
+        shell = self.shell
+        if shell.ids.manager.current != "attract" or shell.staff_open or self.warm:
+            return
+        if shell.get_root_window() is None:  # not in a window (yet, or any more): nobody to warm up for
             return
         if self._work is None or self._key != self._current_key():
             self._key = self._current_key()
@@ -216,6 +266,8 @@ class WarmUp:
             self._work = None
             self._warm_key = self._key
             log.debug("warm-up done in %d slices", self.slices)
+            if not self.warm:  # the window (or the shell's layout) changed size while it ran: again
+                self._begin()
             return
         except Exception:  # a warm-up must never take the start screen down
             log.exception("warm-up failed")
@@ -232,6 +284,8 @@ class WarmUp:
             yield False
         manager = self.shell.ids.manager
         for name in ORDER:
+            if name == "place_card":  # the first screen with the step indicator
+                yield from self._step_texts(tr)
             screen = self.shell.screens[name]
             if manager.current == name:
                 continue
@@ -240,12 +294,7 @@ class WarmUp:
                 yield True
             screen.render(neutral_state(name, language, menu), tr)
             screen.clear()  # as a screen is left: nothing of the neutral state stays in its inputs
-            held = self._held.setdefault(name, [])  # with any left from a warm-up started over
-            for label in (w for w in screen.walk() if isinstance(w, Label)):
-                if label._trigger_texture.is_triggered:
-                    label._trigger_texture.cancel()
-                    if label not in held:
-                        held.append(label)
+            self._hold(name, screen)  # with any left from a warm-up started over or a theme change
             yield False
             while self._held.get(name):
                 label = self._held[name].pop()
@@ -255,3 +304,18 @@ class WarmUp:
                 yield False
             self._held.pop(name, None)
             yield True  # the layout the new text sizes ask for, before the next screen
+        self._watch_theme()  # after the labels this warm-up made (language list, tiles, option rows)
+
+    def _step_texts(self, tr: Translator) -> Iterator[bool]:
+        """The step indicator's texts, each step current in turn, drawn into its texture cache
+        (``STEP_TEXTURES``) by a twin of the shell's indicator that is never shown: the shell's own stays
+        hidden on the start screen, and on its first visit to a step finds every text drawn."""
+        twin = StepBar(width=self.shell.ids.steps.width)
+        names = [tr(key) for key in STEP_KEYS]
+        for index in range(len(names)):
+            twin.show(names, index)
+            twin.do_layout()
+            for label in twin.children:
+                label._trigger_texture.cancel()
+                label.texture_update()  # a StepLabel keeps its drawn texture in STEP_TEXTURES
+                yield False

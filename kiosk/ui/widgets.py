@@ -209,6 +209,7 @@ class StepBar(BoxLayout):
             label.current, label.passed = i == index, i < index
             label.text = f"{i + 1} {name}" if label.current or not compact else str(i + 1)
             label.size_hint_x = 3 if label.current and compact else 1
+        self.do_layout()  # the labels' widths now: their texts are drawn once, at the width they are shown
         self._fit()
 
     def _fit(self, *_args: object) -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from fit_helpers import fit_problems, settle
+from kivy.tests.common import UnitTestTouch
 from kivy.uix.label import Label
 from ui_helpers import FakeFlow, TouchTest, walk
 
@@ -16,6 +17,7 @@ from kiosk.ui.app import build_shell
 from kiosk.ui.i18n import LANGUAGES, Translator
 from kiosk.ui.theme import THEME
 from kiosk.ui.warmup import ORDER, WarmUp
+from kiosk.ui.widgets import STEP_TEXTURES
 
 SAMPLES = sample_states("ja")
 
@@ -50,6 +52,7 @@ class WarmUpTest(TouchTest):
         self.Window.add_widget(self.shell)
         self.warmup: WarmUp = self.shell.warmup
         self.warmup.quiet = 0.0  # no one at the kiosk: the tests do not wait for a quiet spell
+        self.warmup.stop()
         self.warmup.idle()
 
     def tearDown(self, fake: bool = False) -> None:
@@ -160,3 +163,48 @@ class WarmUpTest(TouchTest):
         self.advance_frames(5)
         assert self.warmup.slices == slices and not self.warmup.running
         assert self.shell.screens["pin"].entered == 0
+
+    def test_the_step_indicator_finds_its_texts_drawn(self) -> None:
+        STEP_TEXTURES.clear()
+        self.frames_until(lambda: self.warmup.warm)
+        drawn = len(STEP_TEXTURES)
+        assert drawn >= 2 * 6  # every step, current and not
+        assert self.shell.ids.steps.opacity == 0  # the shell's own indicator stays hidden on the start screen
+        for name in ("place_card", "pin", "choose_type", "confirm", "pay", "printing"):
+            self.shell.show(SAMPLES[name])
+            settle()
+            assert len(STEP_TEXTURES) == drawn, name  # no step text drawn anew on the visit
+
+    def test_larger_text_on_the_start_screen_redraws_only_what_is_shown(self) -> None:
+        """The tap on larger text (or a language in another font) is drawn without every warm screen's text
+        being redrawn in the same frame; each screen, when shown, has its text at the new size."""
+        self.frames_until(lambda: self.warmup.warm)
+        self.warmup.quiet = 60.0  # the resident is still there
+        button = self.shell.ids.large_text
+        touch = UnitTestTouch(*button.to_window(*button.center))
+        touch.touch_down()
+        touch.touch_up()  # the frame that draws this tap has not run yet
+        assert THEME.large
+        hidden = [s for n, s in self.shell.screens.items() if n != "attract"]
+        assert sum(len(unmeasured(s)) for s in hidden) == 0  # none left to Kivy's clock for that frame
+        assert unmeasured(self.shell.current) != []  # what is shown is redrawn in it
+        self.advance_frames(1)
+        for name in ("route", "pin", "confirm"):
+            self.shell.show(SAMPLES[name])
+            settle()
+            assert stale(self.shell.current) == [] and unmeasured(self.shell.current) == [], name
+            font_sizes = {w.font_size for w in walk(self.shell.current) if isinstance(w, Label) and w.text}
+            assert THEME.fs_body in font_sizes, name
+            assert fit_problems(self.shell, "ja", (800, 600)) == [], name
+
+    def test_a_new_window_size_is_warmed_again(self) -> None:
+        self.frames_until(lambda: self.warmup.warm)
+        self.Window.size = (600, 1024)
+        try:
+            self.advance_frames(2)
+            assert not self.warmup.warm
+            self.frames_until(lambda: self.warmup.warm)
+            manager = self.shell.ids.manager
+            assert all(tuple(self.shell.screens[n].size) == tuple(manager.size) for n in ORDER)
+        finally:
+            self.Window.size = (800, 600)

@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from kivy.clock import Clock
 from kivy.tests.common import UnitTestTouch
 from ui_helpers import FakeFlow, TouchTest, texts
 
@@ -85,10 +86,13 @@ class StaffShellTest(TouchTest):
         title = self.shell.ids.title
         touch = UnitTestTouch(*title.to_window(*title.center))
         touch.touch_down()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        # Held for ``seconds`` of Kivy's clock, not of the wall: on a loaded machine one frame may take
+        # longer than the whole hold, and the press's timer fires only on a clock tick past it.
+        start = Clock.get_time()  # the last tick's time; the press's timer counts from it
+        while Clock.get_time() - start < seconds:
             self.advance_frames(1)
             time.sleep(0.02)
+        self.advance_frames(1)
         touch.touch_up()
         self.advance_frames(2)
 

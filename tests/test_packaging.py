@@ -5,6 +5,7 @@ with the core dependencies only (no harness extra, no Kivy), and the store's com
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,9 @@ def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _run(env_dir: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A command of the installed copy, as a store runs it: without this session's PYTHONPATH (which may
+    name the repository and would put it before the installed packages)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     return subprocess.run(
         [str(env_dir / "bin" / args[0]), *args[1:]],
         capture_output=True,
@@ -68,6 +72,7 @@ def _run(env_dir: Path, *args: str, cwd: Path | None = None) -> subprocess.Compl
         timeout=60,
         check=False,
         cwd=cwd,
+        env=env,
     )
 
 

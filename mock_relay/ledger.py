@@ -324,15 +324,27 @@ class Ledger:
         session become ``expired`` and the documents issued for it ``void`` (they were never paid for,
         so they must never verify as valid). Paid orders are never expired. Returns how many documents
         were voided."""
+        return self._expire(now_ts, None)[1]
+
+    def expire_order(self, now_ts: float, order_id: str) -> tuple[bool, int]:
+        """``expire_overdue`` for the one order ``order_id`` (its own deadline, looked up by key): whether
+        it expired now, and how many documents were voided."""
+        orders, voided = self._expire(now_ts, order_id)
+        return orders > 0, voided
+
+    def _expire(self, now_ts: float, order_id: str | None) -> tuple[int, int]:
         query = (
             "SELECT o.order_id, o.session_id FROM orders o JOIN sessions s ON s.session_id=o.session_id"
             " WHERE o.state IN ('priced', 'issued') AND s.expires_ts<=?"
         )
+        args: tuple[float] | tuple[float, str] = (now_ts,)
+        if order_id is not None:
+            query, args = query + " AND o.order_id=?", (now_ts, order_id)
         with self._lock:  # the usual case, nothing overdue, needs no write transaction
-            if self._db.execute(query + " LIMIT 1", (now_ts,)).fetchone() is None:
-                return 0
+            if self._db.execute(query + " LIMIT 1", args).fetchone() is None:
+                return 0, 0
         with self.transaction() as db:
-            overdue = db.execute(query, (now_ts,)).fetchall()
+            overdue = db.execute(query, args).fetchall()
             voided = 0
             for row in overdue:
                 db.execute("UPDATE orders SET state='expired' WHERE order_id=?", (row["order_id"],))
@@ -347,7 +359,7 @@ class Ledger:
                 )
                 voided += cur.rowcount
                 _forget_delivered(db, row["order_id"])
-            return voided
+            return len(overdue), voided
 
     # --- orders ---------------------------------------------------------------------------------------
     def create_order(

@@ -168,7 +168,7 @@ async def reconcile(request: web.Request) -> web.Response:
     terminal = terminal_of(request)
     since = _parse_since(request.query.get("since"))
     limit = _parse_limit(request.query.get("limit"))
-    expire_overdue(center)
+    expire_overdue(center, force=True)  # every order listed with its deadline applied
     orders = center.ledger.orders_since(terminal, since.timestamp(), limit)
     out = []
     for o in orders:

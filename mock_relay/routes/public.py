@@ -18,7 +18,7 @@ from mock_relay.routes.common import (
     read_body,
     terminal_of,
 )
-from mock_relay.routes.lookup import expire_overdue
+from mock_relay.routes.lookup import expire_order
 from mock_relay.rules.calendar import check_service_hours
 
 log = logging.getLogger(__name__)
@@ -76,16 +76,20 @@ async def heartbeat(request: web.Request) -> web.Response:
 async def verify(request: web.Request) -> web.Response:
     """GET /v1/verify/{verification_code}: no personal data, only what proves the paper.
 
-    Deadlines are applied first, so a document never paid for reads ``void`` (``void_reason``
-    ``expired``) once its session's deadline has passed. Raises ApiProblem ``verification_not_found``.
+    The deadline of the document's order is applied first, so a document never paid for reads ``void``
+    (``void_reason`` ``expired``) once its session's deadline has passed.
+    Raises ApiProblem ``verification_not_found``.
     """
     center = request.app[CENTER_KEY]
     code = request.match_info["verification_code"].strip().upper()
-    expire_overdue(center)
     found = center.ledger.by_verification_code(code)
     if found is None:
         raise ApiProblem("verification_not_found", "no document carries this verification code")
     row, order_state = found
+    if order_state in ("priced", "issued") and expire_order(center, row.order_id):
+        found = center.ledger.by_verification_code(code)
+        assert found is not None
+        row, order_state = found
     return json_response(
         {
             "verification_code": row.verification_code,

@@ -219,7 +219,7 @@ async def cancel(request: web.Request) -> web.Response:
     center = request.app[CENTER_KEY]
     await read_body(request, "CancelRequest")
     row = load_session(center, request, request.match_info["session_id"])
-    expire_overdue(center)
+    expire_overdue(center, force=True)  # an order already past its deadline stays expired, not cancelled
     try:
         done = center.ledger.cancel_session(row.session_id, iso(center.clock.now()))
     except LedgerConflict as exc:

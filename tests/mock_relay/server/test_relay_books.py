@@ -10,6 +10,7 @@ from typing import Any
 
 from relay_server_helpers import Kiosk, open_and_authenticate
 
+from mock_relay.routes import lookup
 from mock_relay.server import RelayServer
 
 
@@ -108,6 +109,31 @@ def test_unpaid_documents_are_void_once_the_session_deadline_passes(relay: Relay
         assert entry["state"] == "expired" and entry["paid"] == 0 and entry["refund_due"] == 0
         assert [d["state"] for d in entry["documents"]] == ["void", "void"]
         assert kiosk.post(f"/v1/sessions/{sid}/cancel", {}).body["voided_documents"] == 0
+    finally:
+        relay.clock.set(start)
+
+
+def test_each_request_applies_its_own_orders_deadline_between_sweeps(
+    relay: RelayServer, kiosk, cards, monkeypatch
+):
+    """The sweep over every overdue order is throttled; a request for one order still sees that order's
+    deadline: a late payment is refused and a document never paid for verifies void, with no sweep run."""
+    monkeypatch.setattr(lookup, "SWEEP_INTERVAL_S", float("inf"))  # no sweep from here on
+    start = relay.clock.now()
+    _, paying = _ordered(kiosk, cards("C-008"), [{"type": "juminhyo", "copies": 1}])
+    _, verified = _ordered(kiosk, cards("O-002"), [{"type": "juminhyo", "copies": 1}])
+    assert kiosk.post(f"/v1/orders/{paying['order_id']}/documents", {}).status == 200
+    docs = kiosk.post(f"/v1/orders/{verified['order_id']}/documents", {}).body["documents"]
+    relay.clock.set(start + timedelta(seconds=601))
+    try:
+        late = kiosk.post(
+            f"/v1/orders/{paying['order_id']}/payment",
+            {"amount_received": paying["total"], "change_given": 0},
+        )
+        assert late.status == 409 and late.code == "session_expired", late.body
+        public = Kiosk(relay.public_url, None, ctx=kiosk.ctx)
+        verdict = public.get(f"/v1/verify/{docs[0]['verification_code']}").body
+        assert (verdict["valid"], verdict["state"], verdict["void_reason"]) == (False, "void", "expired")
     finally:
         relay.clock.set(start)
 

@@ -256,6 +256,9 @@ def run_demo(
             except (TimeoutError, ScenarioError, TapMissed) as exc:
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
             finally:
+                # the scenario's screens only: a screen the flow moves on to after its last step (the start
+                # screen after 終了) raced the window's closing and was captured in some runs, not others
+                self.recorder.closed = True
                 Clock.schedule_once(lambda _dt: self.stop())
 
         def on_stop(self) -> None:

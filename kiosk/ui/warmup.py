@@ -204,9 +204,9 @@ class WarmUp:
     def _watch_theme(self) -> None:
         """Watch the theme for changes that redraw every text, after every label made so far (observers
         are called in the order they were bound: ours must come after the labels' own)."""
-        for name in ("large", "font", "scale"):
-            THEME.funbind(name, self._theme_changed)
-            THEME.fbind(name, self._theme_changed)
+        for name in ("large", "font", "scale"):  # bind, not fbind: a weak reference (the shell may go)
+            THEME.unbind(**{name: self._theme_changed})
+            THEME.bind(**{name: self._theme_changed})
 
     def _theme_changed(self, *_args: object) -> None:
         """Larger text, another language's font or another window size: every text on every screen is
@@ -214,6 +214,8 @@ class WarmUp:
         them all in the next frame, the one that should draw the tap that asked for the change): the
         warm-up does them when idle, or they go back before their screen is shown (``before_show``)."""
         manager = self.shell.ids.manager
+        if self.shell.get_root_window() is None:
+            return  # a shell in no window: its texts are measured when it is shown again, as ever
         for name, screen in self.shell.screens.items():
             if name == manager.current or screen.parent is not None:
                 continue

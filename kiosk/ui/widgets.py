@@ -44,16 +44,27 @@ NO_LINE_START = frozenset(chr(int(code, 16)) for code in _NO_START.split())
 NO_LINE_END = frozenset(chr(int(code, 16)) for code in _NO_END.split())
 
 
-def kinsoku(lines: list[str]) -> list[str] | None:
+_LATIN = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def kinsoku(lines: list[str], text: str = "") -> list[str] | None:
     """``lines`` with characters carried to the next line where a line would start with a closing mark
-    (or end with an opening one), or None when nothing needs to change. Never raises."""
+    (or end with an opening one), or, given the ``text`` they were laid out from, where a Latin word inside
+    Japanese or Chinese text (iPhone, Face ID) was cut in two; None when nothing needs to change. Never
+    raises."""
     fixed, changed = list(lines), False
+    cjk = any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text)  # not in spaced text
     for i in range(1, len(fixed)):
         for _ in range(3):  # e.g. 「せん。」: carry up to three characters
             before, after = fixed[i - 1], fixed[i]
             if len(before) < 2 or not (after[:1] in NO_LINE_START or before[-1:] in NO_LINE_END):
                 break
             fixed[i - 1], fixed[i], changed = before[:-1], before[-1] + after, True
+        before, after = fixed[i - 1], fixed[i]
+        head = len(before.rstrip(_LATIN))
+        word = before[head:] + after[: len(after) - len(after.lstrip(_LATIN))]
+        if cjk and head > 0 and before[head:] and word != before[head:] and word in text:
+            fixed[i - 1], fixed[i], changed = before[:head], before[head:] + after, True  # the whole word
     return fixed if changed else None
 
 
@@ -67,7 +78,7 @@ class Kinsoku:
         super().texture_update(*largs)  # type: ignore[misc]
         core = self._label
         lines = ["".join(word.text for word in line.words) for line in getattr(core, "_cached_lines", [])]
-        fixed = kinsoku(lines) if len(lines) > 1 else None
+        fixed = kinsoku(lines, core.text) if len(lines) > 1 else None
         if fixed is None:
             return
         original = core.text

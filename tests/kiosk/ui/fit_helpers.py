@@ -75,6 +75,9 @@ def fit_problems(root: Any, language: str, window: tuple[int, int]) -> list[str]
             for before, after in itertools.pairwise(lines):
                 if after.lstrip()[:1] in NO_LINE_START or before.rstrip()[-1:] in NO_LINE_END:
                     problems.append(f"{name}: a line broken at {before[-3:]!r}/{after[:3]!r}")
+                tail, head = re.findall(r"[A-Za-z0-9]*$", before)[0], re.findall(r"^[A-Za-z0-9]*", after)[0]
+                if tail and head and tail + head in label.text and tail != before:
+                    problems.append(f"{name}: a Latin word broken inside ({tail!r}/{head!r})")
     return problems
 
 

@@ -312,6 +312,17 @@ def test_kinsoku_carries_a_character_over() -> None:
     assert kinsoku(["fine", "lines"]) is None
 
 
+def test_kinsoku_keeps_a_latin_word_in_japanese_whole() -> None:
+    text = "スマートフォンの場合：iPhoneはFace IDで"
+    assert kinsoku(["スマートフォンの場合：iPhon", "eはFace IDで"], text) == [
+        "スマートフォンの場合：",
+        "iPhoneはFace IDで",
+    ]
+    assert kinsoku(["Put the", "card here"], "Put the card here") is None  # broken at a space: as it is
+    assert kinsoku(["iPhon", "e"], "iPhone") is None  # a line that is one word stays as it is
+    assert kinsoku(["chứng nh", "ận"], "chứng nhận") is None  # spaced text is Kivy's to break
+
+
 class FitTest(ShellTest):
     """Item 3 (and 7): every screen x language x size x text mode: no text outside its box or the window, no
     word broken inside, every text >= 4.5:1 on its background. Every language in both modes at the two

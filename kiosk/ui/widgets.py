@@ -53,7 +53,7 @@ def kinsoku(lines: list[str], text: str = "") -> list[str] | None:
     Japanese or Chinese text (iPhone, Face ID) was cut in two; None when nothing needs to change. Never
     raises."""
     fixed, changed = list(lines), False
-    cjk = any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text)  # not in spaced text
+    cjk = any(0x3000 <= ord(c) <= 0x9FFF or 0xFF00 <= ord(c) <= 0xFFEF for c in text)  # not spaced text
     for i in range(1, len(fixed)):
         for _ in range(3):  # e.g. 「せん。」: carry up to three characters
             before, after = fixed[i - 1], fixed[i]

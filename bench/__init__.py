@@ -1,6 +1,6 @@
 """Benchmarks (`make bench` → `python -m bench`).
 
-Each module ``bench/bench_<area>.py`` has ``run() -> list[Row]``; the runner discovers them, runs
+Each module ``bench/<area>.py`` has ``run() -> list[Row]``; the runner discovers them, runs
 them one after the other and prints one table. Add a module to add a benchmark.
 """
 

@@ -1,4 +1,4 @@
-"""Run every ``bench/bench_*.py`` module (or those named on the command line) and print a table."""
+"""Run every benchmark module of ``bench/`` (or those named on the command line) and print a table."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from bench import Row
 
 
 def discover() -> list[str]:
-    """Names of the benchmark modules (``card`` for bench/bench_card.py), sorted."""
-    return sorted(
-        m.name[len("bench_") :] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
-    )
+    """Names of the benchmark modules (``card`` for bench/card.py; not ``_``-prefixed ones), sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
 
 
 def print_table(area: str, rows: list[Row], seconds: float) -> None:
@@ -43,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for area in areas:
         start = time.monotonic()
         try:
-            rows = importlib.import_module(f"bench.bench_{area}").run()
+            rows = importlib.import_module(f"bench.{area}").run()
         except Exception:
             failed += 1
             print(f"\n== {area}: FAILED", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Start-up and tap figures of the touchscreen, for ``make bench`` (bench/bench_ui.py runs this in child
+"""Start-up and tap figures of the touchscreen, for ``make bench`` (bench/ui.py runs this in child
 processes).
 
 ``python -m harness.ui.measure KIVY_HOME`` prints one JSON line: seconds from this module's start to the

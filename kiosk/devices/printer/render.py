@@ -179,7 +179,7 @@ def compress_line(line: bytes) -> bytes:
     """PackBits-style PWG line body: 0..127 = next pixel (n+1) times; 129..255 = (257-n) literals.
 
     Only runs of 3 or more become repeat codes; shorter ones stay in literal stretches. That costs
-    at most a byte per short run and keeps the Python work per line small (see bench_printer).
+    at most a byte per short run and keeps the Python work per line small (see bench/printer.py).
     """
     out = bytearray()
     append = out.append  # this loop runs per run of pixels: keep it lean

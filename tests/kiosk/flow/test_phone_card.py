@@ -101,7 +101,7 @@ def test_myna_reader_signs_with_a_phone(
 
 
 def test_kiosk_sequence_apdus_per_token(tmp_path: Path) -> None:
-    from bench.bench_card import token_rows
+    from bench.card import token_rows
 
     rows = {row.name: row.value for row in token_rows(tmp_path)}
     assert rows == {

@@ -24,7 +24,7 @@ def test_runner_discovers_and_rejects_unknown(capsys: pytest.CaptureFixture[str]
 
 
 def test_card_bench_figures(pcscd: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench import bench_card
+    from bench import card as bench_card
 
     monkeypatch.setattr(bench_card, "REPEATS", 20)
     rows = {row.name: row.value for row in bench_card.run()}

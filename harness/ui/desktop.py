@@ -97,7 +97,7 @@ def serve_driver(controls: SimControls, shell_of: Any, stop: threading.Event) ->
                 answer = f"at {screen} {target} none"
         else:
             answer = execute(controls, line)
-        print(answer, flush=True)
+        _say(answer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,9 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with SimKiosk(work, run_setup(None, args.resident)) as kiosk:
         controls = SimControls(kiosk)
-        kiosk.flow.subscribe(
-            lambda view: print(f"screen {view.screen} {view.message_key}\n", end="", flush=True)
-        )
+        kiosk.flow.subscribe(lambda view: _say(f"screen {view.screen} {view.message_key}"))
         app = _app(kiosk, sim_staff(kiosk))
         threading.Thread(target=serve_driver, args=(controls, lambda: app.root, stop), daemon=True).start()
         from kiosk.ui.launch import run_app
@@ -138,11 +136,18 @@ def _app(kiosk: Any, staff: Any) -> Any:
     class DesktopApp(KioskApp):
         def build(self) -> Any:
             shell = super().build()
-            shell.ids.manager.bind(current=lambda _m, name: print(f"ui {name}", flush=True))
-            print(f"ui {shell.ids.manager.current}", flush=True)
+            shell.ids.manager.bind(current=lambda _m, name: _say(f"ui {name}"))
+            _say(f"ui {shell.ids.manager.current}")
             return shell
 
     return DesktopApp(kiosk.flow, staff)
+
+
+def _say(line: str) -> None:
+    """One line on stdout in one write: the window's, the flow's and the driver's threads all print, and
+    ``print(line)`` writes the line and its newline apart, so another thread's line could land between
+    them ("ui donescreen attract …")."""
+    print(f"{line}\n", end="", flush=True)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ from mock_relay.tls import CenterPki, client_context
 RESIDENTS = ("V-001", "V-002", "V-003")  # 大衡村: refuse_same_day_reissue=False
 CALLS = ("open", "authenticate", "order", "documents", "payment", "result")
 SECONDS_PER_RUN = 6.0
-CLIENT_COUNTS = (1, 4, 16, 32)
+CLIENT_COUNTS = (1, 4, 8, 16, 32)
 COMPARED = (4, 16)  # kiosk counts measured against the baseline, in turns
 LOADGEN_PROCESSES = 2
 API_PROCESSES = min(2, os.cpu_count() or 1)

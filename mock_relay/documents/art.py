@@ -187,23 +187,10 @@ QR_QUIET = 4
 QR_MODULE_PX = 4
 
 
-def qr_png(text: str) -> bytes:
-    """A 1-bit QR image of ``text``: 4 px per module, 4-module quiet zone."""
-    matrix = qr_matrix(text)
-    n = len(matrix) + 2 * QR_QUIET
-    quiet = bytes([255]) * QR_QUIET
-    rows = [bytes([255]) * n] * QR_QUIET
-    rows += [quiet + bytes(0 if dark else 255 for dark in row) + quiet for row in matrix]
-    rows += [bytes([255]) * n] * QR_QUIET
-    img = Image.frombytes("L", (n, n), b"".join(rows)).convert("1")
-    img = img.resize((n * QR_MODULE_PX, n * QR_MODULE_PX), Image.Resampling.NEAREST)
-    return _png(img)
-
-
 def qr_bitmap(text: str) -> tuple[int, bytes]:
-    """The QR image of ``text`` as :func:`qr_png` draws it (4 px per module, 4-module quiet zone), as the
-    side in pixels and the rows packed 1 bit per pixel (1 = white, each row padded to a byte): what a
-    PDF image with ``/BitsPerComponent 1 /ColorSpace /DeviceGray`` holds, made without a PNG."""
+    """The QR image of ``text`` (4 px per module, 4-module quiet zone), as the side in pixels and the rows
+    packed 1 bit per pixel (1 = white, each row padded to a byte): what a PDF image with
+    ``/BitsPerComponent 1 /ColorSpace /DeviceGray`` holds, made without a PNG."""
     matrix = qr_matrix(text)
     n = len(matrix) + 2 * QR_QUIET
     quiet = bytes([255]) * QR_QUIET

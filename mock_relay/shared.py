@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from mock_relay.faults import JST, CenterClock, FaultError, FaultRule, Faults, Maintenance
 from mock_relay.private import owner_only_database, owner_only_file
+from mock_relay.sqlite_tx import immediate_transaction
 
 CONTROLS_FILE = "controls.sqlite"
 VERSION_FILE = "controls.version"
@@ -93,15 +94,11 @@ class SharedControls:
             if counted:
                 fcntl.flock(self._version_fd, fcntl.LOCK_EX)
             try:
-                self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                    with immediate_transaction(self._db) as db:
+                        yield db
                 finally:
                     self._values.clear()
-                self._db.execute("COMMIT")
                 if counted:
                     self._changed()
             finally:

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from mock_relay.model import JST, CertType, Municipality, Resident, ResidentStatus, SealStatus
 from mock_relay.private import owner_only_database
 from mock_relay.registry import codec, seed
+from mock_relay.sqlite_tx import immediate_transaction
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +116,15 @@ class Registry:
         is logged for other connections' caches: as an issue to resident ``issue_of`` (the only change),
         else as "anything may have changed"."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-                cur = self._conn.execute("INSERT INTO changes (resident_id) VALUES (?)", (issue_of,))
-                if cur.lastrowid is not None and cur.lastrowid % 1000 == 0:
-                    self._conn.execute("DELETE FROM changes WHERE seq <= ?", (cur.lastrowid - _KEEP_CHANGES,))
+                with immediate_transaction(self._conn) as db:
+                    yield db
+                    cur = db.execute("INSERT INTO changes (resident_id) VALUES (?)", (issue_of,))
+                    if cur.lastrowid is not None and cur.lastrowid % 1000 == 0:
+                        db.execute("DELETE FROM changes WHERE seq <= ?", (cur.lastrowid - _KEEP_CHANGES,))
             except BaseException:
-                self._conn.execute("ROLLBACK")
                 self._cache.clear()
                 raise
-            self._conn.execute("COMMIT")
             if issue_of is None:
                 self._cache.clear()
             else:

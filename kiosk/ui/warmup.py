@@ -34,7 +34,7 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.uix.label import Label
 
-from kiosk.ui.bridge import UiMenuItem, UiOutcome, UiState
+from kiosk.ui.bridge import SCREENS, UiMenuItem, UiOutcome, UiState
 from kiosk.ui.i18n import LANGUAGES, Translator
 from kiosk.ui.steps import STEP_KEYS
 from kiosk.ui.theme import THEME
@@ -42,8 +42,9 @@ from kiosk.ui.widgets import StepBar
 
 log = logging.getLogger(__name__)
 
-# The screens in the order a resident meets them (the likeliest first: a pause may come before the end).
-ORDER: tuple[str, ...] = (
+# The screens in the order a resident meets them (the likeliest first: a pause may come before the end),
+# then every other screen but the start screen, in the shell's order (a new screen is warmed too).
+_LIKELIEST: tuple[str, ...] = (
     "route",
     "language",
     "place_card",
@@ -60,9 +61,8 @@ ORDER: tuple[str, ...] = (
     "cancel_ask",
     "error",
     "locked",
-    "honseki_confirm",
-    "honseki_done",
 )
+ORDER: tuple[str, ...] = _LIKELIEST + tuple(s for s in SCREENS if s not in _LIKELIEST and s != "attract")
 BUDGET = 0.006  # seconds of work per slice (a frame): a tap arriving mid-slice waits at most this long
 QUIET = 1.5  # seconds without a touch on the start screen before the warm-up starts or resumes
 # Before the kiosk has seen a center's menu: the certificates most asked for, without options (their

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import Row
+from bench import AUTH_PIN, Row, make_card
 from reader.apdu import CommandApdu, h
 from reader.constants import Ins
 from reader.jpki import JpkiClient
@@ -24,19 +24,7 @@ from reader.pcsc import PcscTransport, bare_transmitter, list_readers
 ROOT = Path(__file__).resolve().parent.parent
 READER = "Virtual PCD 00 00"
 PORT = 35963
-AUTH_PIN = "1234"
 REPEATS = 400
-
-
-def make_card(directory: Path) -> Path:
-    """A demo card image with its own test PKI under ``directory``."""
-    from firmware_sim.holder import demo_holder
-    from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki.hierarchy import TestPki
-
-    path = directory / "card.json"
-    personalise_card(path, pki=TestPki.open(directory / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN)
-    return path
 
 
 def auth_sequence(client: JpkiClient) -> None:

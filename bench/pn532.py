@@ -11,26 +11,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import Row
+from bench import AUTH_PIN, Row, make_card
 from reader.jpki import JpkiClient
 from reader.loopback import LoopbackTransport
 from reader.pn532.transport import Pn532Transport, open_pn532
 from reader.transport import Transport
 
-AUTH_PIN = "1234"
 BAUD = 115200
 BITS_PER_BYTE = 10  # 8N1: start + 8 data + stop
 REPEATS = 5
-
-
-def make_card(directory: Path) -> Path:
-    from firmware_sim.holder import demo_holder
-    from firmware_sim.personalise import personalise_card
-    from firmware_sim.pki.hierarchy import TestPki
-
-    path = directory / "card.json"
-    personalise_card(path, pki=TestPki.open(directory / "pki"), holder=demo_holder(), auth_pin=AUTH_PIN)
-    return path
 
 
 def auth_sequence(transport: Transport) -> None:

@@ -6,8 +6,6 @@ is too narrow to hit on demand; these runs check the way out, with the signal on
 
 from __future__ import annotations
 
-import ctypes
-import platform
 import queue
 import signal
 import socket
@@ -19,9 +17,9 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+from signal_helpers import sigterm_on_a_side_thread
 
 ROUNDS = 6
-_SYS_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]
 
 
 def _held_port() -> socket.socket:
@@ -29,17 +27,6 @@ def _held_port() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     return sock
-
-
-def _sigterm_to_a_side_thread(pid: int) -> None:
-    """SIGTERM delivered on the bridge thread, not the main one (tgkill): as the kernel may choose for a
-    process-directed signal. The main thread then runs the handler at its next check, which is mostly
-    as it comes back into its wait, holding the wait's lock."""
-    threads = sorted(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir())
-    side = next(t for t in threads if t != pid)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syscall(_SYS_TGKILL, pid, side, signal.SIGTERM) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill")
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
@@ -72,7 +59,7 @@ def test_sigterm_ends_it_every_time_while_it_retries(card_image: Path) -> None:
                 assert "is not listening; retrying" in line, line
                 time.sleep(0.25)  # a few rounds of its wait loop
                 if round_ % 2:
-                    _sigterm_to_a_side_thread(proc.pid)
+                    sigterm_on_a_side_thread(proc.pid)
                 else:
                     proc.send_signal(signal.SIGTERM)
                 try:

@@ -3,18 +3,15 @@ signal to (a process-directed signal may land on any thread that does not block 
 
 from __future__ import annotations
 
-import ctypes
-import platform
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from signal_helpers import sigterm_on_a_side_thread
 
 REPO = Path(__file__).resolve().parents[3]
-_SYS_TGKILL = {"x86_64": 234, "aarch64": 131}[platform.machine()]
 
 PROGRAM = """
 import signal, sys, threading, time
@@ -29,13 +26,6 @@ print("stopped", flush=True)
 """
 
 
-def _sigterm_on_the_side_thread(pid: int) -> None:
-    side = next(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syscall(_SYS_TGKILL, pid, side, signal.SIGTERM) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill")
-
-
 def _run(wait: str) -> bool:
     """Whether the program stops within 3 s of a SIGTERM delivered on its side thread."""
     proc = subprocess.Popen(
@@ -44,7 +34,7 @@ def _run(wait: str) -> bool:
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
         time.sleep(0.3)  # into its wait
-        _sigterm_on_the_side_thread(proc.pid)
+        sigterm_on_a_side_thread(proc.pid)
         try:
             out, _ = proc.communicate(timeout=3)
         except subprocess.TimeoutExpired:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from firmware_sim.cli.serve import StopSignals
 from firmware_sim.printer.dnssd import DnssdServices
 from firmware_sim.printer.ippeve import PrinterSim, PrinterSimError
 
@@ -82,14 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print("firmware-sim printer: --port must be 0..65535", file=sys.stderr)
         return 2
-    stop: list[int] = []  # the signals seen; a plain list, not an Event: the handler runs in the main
-    # thread, possibly while it holds the Event's lock in the wait loop below (a deadlock)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.append(signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopSignals()
     formats = ("image/pwg-raster",) if args.raster_only else ("application/pdf", "image/pwg-raster")
     dnssd = DnssdServices()
     try:
@@ -107,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
             keep=args.keep,
         ) as sim:
             print(sim.uri, flush=True)
-            while not stop:
-                time.sleep(0.5)
+            while not stop.seen_within(0.5):
                 if sim.process is None or sim.process.poll() is not None:
                     print("firmware-sim printer: ippeveprinter stopped", file=sys.stderr)
                     return 1

@@ -53,8 +53,26 @@ def serve_commands(path: str, execute: Callable[[str], str], stdin: TextIO, stdo
 
 def wait_for_signal() -> None:
     """Block until SIGINT or SIGTERM."""
-    seen: list[int] = []  # a plain list: a handler setting an Event the main thread waits on can hang it
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: seen.append(signum))
-    while not seen:
-        time.sleep(0.2)
+    stop = StopSignals()
+    while not stop.seen_within(0.2):
+        pass
+
+
+class StopSignals:
+    """SIGINT and SIGTERM, from when it is made, noted in a plain list that the main thread polls in
+    short sleeps. Not a ``threading.Event``: the handler runs in the main thread, and one setting an Event
+    the main thread is waiting on can deadlock on the Event's lock, or never run while the main thread
+    sleeps in it (a signal the kernel handed to another thread)."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, _frame: self.seen.append(signum))
+
+    def seen_within(self, seconds: float) -> bool:
+        """Whether a stop signal came, by now or within ``seconds`` (it returns at once when one comes
+        to the main thread, within 0.1 s otherwise)."""
+        until = time.monotonic() + seconds
+        while not self.seen and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+        return bool(self.seen)

@@ -31,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--screens", default="", help="comma-separated screen names (default: every screen)")
     parser.add_argument("--large", action="store_true", help="large text too (names get -large)")
     args = parser.parse_args(argv)
-    sizes = [tuple(int(v) for v in size.split("x")) for size in args.size.split(",")]
+    languages = _languages(parser, args.languages)
+    sizes = _sizes(parser, args.size)
+    wanted = _screens(parser, args.screens)
     prepare_environment(Path(tempfile.mkdtemp(prefix="kivy-home-")), offscreen=True)
     from kivy.config import Config
 
@@ -43,7 +45,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.ui.samples import sample_states
     from kiosk.ui.app import build_shell
     from kiosk.ui.fonts import FontMissingError
-    from kiosk.ui.i18n import LANGUAGES
     from kiosk.ui.theme import THEME
 
     try:
@@ -52,8 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ui-screenshots: {exc}", file=sys.stderr)
         return 1
     Window.add_widget(shell)
-    languages = LANGUAGES if args.languages == "all" else tuple(args.languages.split(","))
-    wanted = set(args.screens.split(",")) if args.screens else None
     args.out.mkdir(parents=True, exist_ok=True)
     count = 0
     for width, height in sizes:
@@ -74,6 +73,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell.sound.stop_reminder()
     print(f"ui-screenshots: {count} screenshot(s) in {args.out}")
     return 0
+
+
+def _languages(parser: argparse.ArgumentParser, asked: str) -> tuple[str, ...]:
+    """The asked language tags, or exit 2 naming an unknown one and the tags there are (``zh_Hans`` is not a
+    tag: it would have rendered Japanese under a Chinese file name)."""
+    from kiosk.ui.i18n import LANGUAGES
+
+    if asked == "all":
+        return LANGUAGES
+    languages = tuple(tag.strip() for tag in asked.split(",") if tag.strip())
+    unknown = [tag for tag in languages if tag not in LANGUAGES]
+    if unknown or not languages:
+        parser.error(
+            f"unknown language {', '.join(unknown) or repr(asked)}; "
+            f"the languages are {', '.join(LANGUAGES)} (or all)"
+        )
+    return languages
+
+
+def _screens(parser: argparse.ArgumentParser, asked: str) -> set[str] | None:
+    """The asked screen names (None: every screen), or exit 2 naming an unknown one and the screens there
+    are."""
+    from harness.ui.samples import sample_states
+
+    if not asked:
+        return None
+    names = sample_states("ja").keys()
+    wanted = {name.strip() for name in asked.split(",") if name.strip()}
+    unknown = sorted(wanted - set(names))
+    if unknown or not wanted:
+        parser.error(
+            f"unknown screen {', '.join(unknown) or repr(asked)}; the screens are {', '.join(names)}"
+        )
+    return wanted
+
+
+def _sizes(parser: argparse.ArgumentParser, asked: str) -> list[tuple[int, int]]:
+    """The asked window sizes (``WxH``, comma-separated), or exit 2 naming the one that is not a size."""
+    sizes = []
+    for size in asked.split(","):
+        width, _, height = size.strip().partition("x")
+        if not (width.isdigit() and height.isdigit() and int(width) >= 320 and int(height) >= 320):
+            parser.error(f"--size {size!r} is not WxH with both sides at least 320 pixels (e.g. 1920x1080)")
+        sizes.append((int(width), int(height)))
+    return sizes
 
 
 def render_sample(shell: Any, name: str, state: UiState, language: str) -> None:

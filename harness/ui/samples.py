@@ -12,7 +12,7 @@ MENU = (
     UiMenuItem("koseki_zenbu", 350, True, 3),
     UiMenuItem("shotoku_kazei", 300, False, 3, (("year", ("2025", "2024")),)),
 )
-REFUNDED = UiOutcome("outcome_take_your_money", "PR1", refunded=400)
+REFUNDED = UiOutcome("outcome_take_your_money", "PR1", refunded=400, cause_key="cause_print_failed")
 
 
 def sample_states(language: str = "ja") -> dict[str, UiState]:

@@ -93,6 +93,25 @@ HINT_KEYS: dict[str, str] = {
     "registration_pending": "hint_registration_pending",
     "register_honseki_first": "hint_register_honseki",
 }
+# An outcome's reason -> what happened, said before what to do (catalog key); reasons with nothing the
+# resident can understand or act on (a protocol fault, a journal fault) say only what to do.
+CAUSE_KEYS: dict[str, str] = {
+    "cancelled_refunded": "outcome_cancelled",
+    "timeout": "cause_timeout",
+    "card_removed": "cause_card_removed",
+    "card_error": "cause_card_unreadable",
+    "not_my_number_card": "cause_card_not_usable",
+    "card_not_usable": "cause_card_not_usable",
+    "card_expired": "cause_card_expired",
+    "center_unavailable": "cause_center_unavailable",
+    "service_hours": "cause_service_hours",
+    "service_closed": "cause_service_closed",
+    "cash_fault": "cause_money_fault",
+    "change_shortfall": "cause_change_short",
+    "print_failed": "cause_print_failed",
+    "print_failed_owed": "cause_print_failed",
+    "printer_unsettled": "cause_print_failed",
+}
 OUTCOME_KEYS = frozenset(
     {"take_certificate", "retry", "go_to_city_hall", "call_staff", "take_your_money", "cancelled"}
 )
@@ -119,6 +138,7 @@ class UiOutcome:
     refunded: int = 0
     refund_owed: int = 0
     hint_key: str = ""  # one more line of what to do (HINT_KEYS), or ""
+    cause_key: str = ""  # what happened, before what to do (CAUSE_KEYS), or ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +198,7 @@ def _outcome(raw: Outcome | None) -> UiOutcome | None:
         raw.refunded,
         raw.refund_owed,
         HINT_KEYS.get(raw.reason, ""),
+        CAUSE_KEYS.get(raw.reason, ""),
     )
 
 

@@ -1,5 +1,6 @@
-"""Outcome other than success: what to do (retry / city hall / staff / take money), every yen that came out
-(refund and change) or is still to come back, the staff code. The button does what the message asks:
+"""Outcome other than success: what happened (when the resident can make sense of it), what to do (retry /
+city hall / staff / take money), every yen that came out (refund and change) or is still to come back, the
+staff code. The button does what the message asks:
 最初の画面へ for "start again", 終了 otherwise; "call a staff member" offers no button at all: the screen
 stays until staff clear it in staff mode (hold the title 3 s: 呼出し画面を終了), or after ``[timeouts]
 call_staff`` (10 minutes) the flow returns to the start screen; either way the journal keeps what is owed."""
@@ -32,6 +33,7 @@ def money_lines(state: UiState, tr: Translator) -> str:
 
 
 class ErrorScreen(KioskScreen):
+    cause_text = StringProperty("")  # what happened (e.g. the printer failed), or ""
     message_text = StringProperty("")
     hint_text = StringProperty("")
     money_text = StringProperty("")
@@ -43,6 +45,7 @@ class ErrorScreen(KioskScreen):
         outcome = state.outcome
         key = outcome.message_key if outcome else "outcome_retry"
         self.card_text = tr("done_card")
+        self.cause_text = tr(outcome.cause_key) if outcome and outcome.cause_key else ""
         self.message_text = tr(key)
         if outcome and outcome.hint_key:  # a phone to unlock, a card to use, a registration pending
             self.message_text += "\n" + tr(outcome.hint_key)

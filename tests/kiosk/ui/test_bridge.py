@@ -104,3 +104,31 @@ def test_the_new_intents_become_flow_events() -> None:
     assert to_flow_event("cancel") == ev.Cancel(ask=True)  # the touchscreen's 取消 may be asked about
     assert to_flow_event("cancel_confirmed") == ev.Cancel()
     assert to_flow_event("keep_going") == ev.KeepGoing() and to_flow_event("more_time") == ev.MoreTime()
+
+
+def test_an_ending_says_what_happened_before_what_to_do() -> None:
+    """The resident whose certificate did not print is told so, not only to take the money back."""
+    failed = from_view(ViewState(screen=Screen.FAILED, outcome=outcome("print_failed", refunded=400)))
+    assert failed.outcome is not None
+    assert (failed.outcome.cause_key, failed.outcome.message_key) == (
+        "cause_print_failed",
+        "outcome_take_your_money",
+    )
+    refunded = outcome("cancelled_refunded", refunded=200)
+    cancelled = from_view(ViewState(screen=Screen.FAILED, outcome=refunded))
+    assert cancelled.outcome is not None and cancelled.outcome.cause_key == "outcome_cancelled"
+    protocol = from_view(ViewState(screen=Screen.FAILED, outcome=outcome("center_protocol")))
+    assert protocol.outcome is not None and protocol.outcome.cause_key == ""  # nothing a resident can act on
+
+
+def test_every_cause_is_a_reason_the_flow_gives_and_a_key_every_catalog_has() -> None:
+    from kiosk.flow.outcomes import _CENTER_REASON, _TABLE
+    from kiosk.ui.bridge import CAUSE_KEYS, HINT_KEYS
+    from kiosk.ui.catalogs import LOCALE_DIR, parse_po
+
+    template = parse_po(LOCALE_DIR / "kiosk.pot")
+    assert set(CAUSE_KEYS) <= set(_TABLE) | set(_CENTER_REASON), (
+        set(CAUSE_KEYS) - set(_TABLE) - set(_CENTER_REASON)
+    )
+    missing = {key for key in (*CAUSE_KEYS.values(), *HINT_KEYS.values()) if key not in template}
+    assert not missing

@@ -185,6 +185,20 @@ class ScreenTest(TouchTest):
         assert screen.message_text == "Please call a staff member" and screen.code_text == "Error code PR2"
         assert "Refund: ¥200" in screen.money_text and "Not yet returned: ¥200" in screen.money_text
 
+    def test_error_screen_says_what_happened_above_what_to_do(self) -> None:
+        view = ViewState(
+            screen=Screen.FAILED,
+            language="ja",
+            outcome=Outcome("take_your_money", "print_failed", "PR1", 400),
+        )
+        self.show(from_view(view))
+        screen = self.shell.current
+        cause, message = screen.ids.cause, screen.ids.message
+        assert (cause.text, message.text) == ("証明書を印刷できませんでした", "お金をお取りください")
+        assert cause.y > message.y and cause.height > 0  # read first: above the instruction, not hidden
+        self.show(replace(from_view(view), outcome=UiOutcome("outcome_call_staff", "S02")))
+        assert screen.cause_text == "" and screen.ids.cause.height == 0
+
 
 class AppSeamTest(GraphicUnitTest):  # type: ignore[misc]
     def test_app_renders_published_views_and_posts_events(self) -> None:

@@ -190,6 +190,12 @@ class StepLabel(Label):
         STEP_TEXTURES.put(key, texture, list(getattr(core, "_cached_lines", [])))
 
 
+def step_mark_room() -> float:
+    """Room under (and over) a step's text: the current step's mark fits in it without touching the text at
+    every window size. Never raises."""
+    return float(dp(9) * THEME.scale)
+
+
 class StepBar(BoxLayout):
     """The step indicator: the transaction's steps in order, the current one highlighted."""
 
@@ -225,7 +231,7 @@ class StepBar(BoxLayout):
 
     def _fit(self, *_args: object) -> None:
         tallest = max((c.texture_size[1] for c in self.children), default=0)
-        self.height = tallest + dp(14)
+        self.height = tallest + 2 * step_mark_room()
 
 
 class ScreenStack(ScreenManager):

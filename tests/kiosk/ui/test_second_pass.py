@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from fit_helpers import contrast_problems, fit_problems, settle
+from kivy.graphics import Triangle
 from kivy.metrics import mm
 from ui_helpers import FakeFlow, TouchTest, walk
 
@@ -304,6 +305,21 @@ class StepsTest(ShellTest):
         assert [lb.current for lb in labels] == [False, False, False, False, True, False]
         self.show(SAMPLES["done"])
         assert self.shell.ids.steps.opacity == 0
+
+    def test_the_current_steps_mark_stays_clear_of_its_text_at_every_size(self) -> None:
+        """At 1920x1080 the mark (drawn for 800x600) touched the letters above it."""
+        for size in SIZES:
+            self.resize(size)
+            for large in (False, True):
+                THEME.large = large
+                self.show(SAMPLES["pay"])
+                settle(3)
+                current = next(w for w in self.shell.ids.steps.children if getattr(w, "current", False))
+                mark = next(i for i in current.canvas.before.children if isinstance(i, Triangle))
+                text_bottom = current.center_y - current.texture_size[1] / 2
+                mark_width = mark.points[2] - mark.points[0]
+                assert mark.points[5] < text_bottom - 1, (size, large, mark.points, text_bottom)
+                assert mark_width >= 14 * THEME.scale - 1, (size, large)  # grows with the text
 
 
 def test_kinsoku_carries_a_character_over() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import logging
+import re
 from functools import cache
 
 from kiosk.ui.catalogs import DOMAIN, LOCALE_DIR, STAFF_DOMAIN, compile_all
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 # Language tags as the flow carries them, in the order the language screen shows them.
 LANGUAGES: tuple[str, ...] = ("ja", "en", "zh-Hans", "ko", "pt", "es", "vi", "tl")
 DEFAULT_LANGUAGE = "ja"
+NO_BREAK_SPACE = chr(0xA0)
 STAFF_LANGUAGES: tuple[str, ...] = ("ja", "en")  # the staff domain (kiosk/ui/screens/staff.py)
 
 
@@ -49,12 +51,18 @@ class Translator:
 
     def plural(self, key: str, n: int, **values: object) -> str:
         """The text for ``key`` in the language's plural form for the count ``n`` (gettext ``ngettext``;
-        ``{n}`` is filled in). Never raises."""
+        ``{n}`` is filled in and held to the word after it with a no-break space, so that a wrapped line
+        never ends on a bare "2" with "kopya" on the next). Never raises."""
         text = self._catalog.ngettext(key, key, n)
         if text == key:
             log.warning("catalog %s has no plural entry for %s", self.language, key)
             return ""
-        return self._format(key, text, {"n": n, **values})
+        return re.sub(
+            rf"(?<![\d,.]){n} (?=\S)",
+            f"{n}{NO_BREAK_SPACE}",
+            self._format(key, text, {"n": n, **values}),
+            count=1,
+        )
 
     def _format(self, key: str, text: str, values: dict[str, object]) -> str:
         if not values:

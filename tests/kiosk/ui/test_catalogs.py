@@ -88,7 +88,8 @@ def test_counts_use_gettext_plural_forms(language: str) -> None:
     assert "Plural-Forms: nplurals=" in header, language
     tr = Translator(language)
     if language in SINGULAR:
-        assert (tr.plural("copies_n", 1), tr.plural("copies_n", 2)) == SINGULAR[language]
+        forms = tuple(tr.plural("copies_n", n).replace("\u00a0", " ") for n in (1, 2))
+        assert forms == SINGULAR[language]
         assert tr.plural("pin_wrong_tries", 1) != tr.plural("pin_wrong_tries", 2).replace("2", "1")
     for key in PLURAL_KEYS:
         assert "{" not in tr.plural(key, 2) and "2" in tr.plural(key, 2), (language, key)
@@ -113,7 +114,7 @@ def test_plural_po_round_trip(tmp_path: Path) -> None:
 
 def test_translator_formats_and_never_shows_a_key() -> None:
     assert Translator("ko").plural("pin_tries_left", 2) == "2번 더 틀리면 잠깁니다"
-    assert Translator("en").plural("copies_n", 1) == "1 copy"
+    assert Translator("en").plural("copies_n", 1) == "1\u00a0copy"
     assert Translator("xx").language == "ja"
     assert Translator("en")("no_such_key") == ""
 
@@ -225,3 +226,12 @@ def test_ipaex_lacks_hangul_which_is_why_korean_has_its_own_font() -> None:
 def test_the_checks_see_the_screens() -> None:
     assert {"pin.kv", "pin.py"} <= {p.name for p in _resident_facing("*.*")}
     assert "screens/pin.py:1" in {f"{_name(p)}:1" for p in UI.rglob("*.py")}
+
+
+def test_a_count_is_held_to_its_word_so_a_line_never_ends_on_a_bare_number() -> None:
+    """Portrait, large text, Tagalog: "… paninirahan  2" / "kopya" wrapped the count away from its word."""
+    assert Translator("tl").plural("copies_n", 2) == "2\u00a0kopya"
+    assert Translator("en").plural("countdown", 42) == "42\u00a0seconds left"
+    assert Translator("ja").plural("copies_n", 2) == "2通"  # no space, nothing to hold
+    tries = Translator("en").plural("pin_tries_left", 1)
+    assert "1\u00a0" in tries and tries.count("\u00a0") == 1  # only the count, no other space

@@ -119,7 +119,7 @@ class ScreenTest(TouchTest):
         self.show(replace(UiState(), screen="route", countdown=30))
         assert self.shell.countdown_text == "残り30秒" and not self.shell.notice_text
         self.show(replace(UiState(), screen="route", countdown=5, countdown_warning=True, language="en"))
-        assert self.shell.countdown_text == "5 seconds left"
+        assert self.shell.countdown_text == "5\u00a0seconds left"
         assert self.shell.notice_text == "Time is almost up"
         assert list(self.shell.ids.countdown.color) == list(THEME.warn)
         self.show(replace(UiState(), screen="route"))
@@ -224,7 +224,7 @@ class AppSeamTest(GraphicUnitTest):  # type: ignore[misc]
         self.Window.add_widget(shell)
         flow.observers[0](ViewState(screen=Screen.ROUTE, language="vi", countdown=9))
         self.advance_frames(2)  # the view arrives through Clock, on the UI thread
-        assert shell.ids.manager.current == "route" and shell.countdown_text == "Còn 9 giây"
+        assert shell.ids.manager.current == "route" and shell.countdown_text == "Còn 9\u00a0giây"
         shell.current.ids.honseki.dispatch("on_release")
         assert flow.posted == [ev.ChooseRoute(route="honseki")]
         shell.sound.stop_reminder()

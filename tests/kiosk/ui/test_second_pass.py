@@ -181,7 +181,7 @@ class KeypadTest(ShellTest):
         assert pin.message_text == ""  # no alarming "3 more tries" before any mistake
         pin = self.show(replace(self.STATES["wrong once"], language="en"))
         assert pin.message_text == tr.plural("pin_wrong_tries", 2)
-        assert pin.message_text == "Wrong PIN. 2 more wrong tries will lock it"
+        assert pin.message_text == "Wrong PIN. 2\u00a0more wrong tries will lock it"
         pin = self.show(replace(SAMPLES["pin"], language="en"))
         assert pin.message_text == tr("pin_wrong_last")
         assert [w for w in walk(pin) if type(w).__name__ == "KWarn" and w.text] == [pin.ids.message]
@@ -252,7 +252,7 @@ class ButtonsTest(ShellTest):
         assert lines == ["住民票の写し", "世帯全員／一部：世帯全員", "本籍・筆頭者：記載する", "2通"]
         assert screen.ids.summary.line_height > 1.2
         english = self.show(replace(SAMPLES["confirm"], language="en"))
-        assert english.fee_text == "Fee: ¥200 × 2 copies = ¥400"
+        assert english.fee_text == "Fee: ¥200 × 2\u00a0copies = ¥400"
 
 
 class ContrastAndSelectionTest(ShellTest):

@@ -25,9 +25,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mock_relay.private import owner_only_database
 from mock_relay.sqlite_tx import immediate_transaction
@@ -70,6 +71,24 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE TABLE IF NOT EXISTS heartbeats (
   terminal_id TEXT PRIMARY KEY, at TEXT NOT NULL, payload TEXT NOT NULL);
 """
+
+
+class TransactionHook(Protocol):
+    """Work that rides along in every write transaction of one request (the request's idempotency key:
+    ``mock_relay.routes.idempotency``), set for the request's task in :data:`TRANSACTION_HOOK`."""
+
+    def before_commit(self, db: sqlite3.Connection) -> None:
+        """Last statements of the transaction, after the caller's; raising rolls it all back."""
+
+    def committed(self) -> None:
+        """The transaction committed."""
+
+    def rolled_back(self) -> None:
+        """The transaction rolled back (the caller's block or :meth:`before_commit` raised)."""
+
+
+#: the hook of the request being served in this context (None: a write transaction carries nothing else)
+TRANSACTION_HOOK: ContextVar[TransactionHook | None] = ContextVar("ledger_transaction_hook", default=None)
 
 
 class LedgerConflict(Exception):
@@ -188,9 +207,21 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error) under the ledger's lock."""
-        with self._lock, immediate_transaction(self._db) as db:
-            yield db
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error) under the ledger's lock, with the current request's
+        :data:`TRANSACTION_HOOK` (if any) writing its part last, in the same transaction."""
+        hook = TRANSACTION_HOOK.get()
+        with self._lock:
+            try:
+                with immediate_transaction(self._db) as db:
+                    yield db
+                    if hook is not None:
+                        hook.before_commit(db)
+            except BaseException:
+                if hook is not None:
+                    hook.rolled_back()
+                raise
+            if hook is not None:
+                hook.committed()
 
     # --- sessions -------------------------------------------------------------------------------------
     def open_session(

@@ -10,6 +10,7 @@ import functools
 import io
 import itertools
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -25,10 +26,9 @@ qrencoder.QRUtil.getErrorCorrectPolynomial = staticmethod(  # type: ignore[metho
 
 
 def _create_bytes(buffer: qrencoder.QRBitBuffer, rs_blocks: list[qrencoder.QRRSBlock]) -> list[int]:
-    """``QRCode.createBytes`` with the Reed-Solomon remainders computed by a table-driven shift register:
-    the same codewords as reportlab's recursive polynomial division (checked by tests), about ten times
-    faster (that division was a sixth of a document's rendering time)."""
-    exp, log = qrencoder.EXP_TABLE, qrencoder.LOG_TABLE
+    """``QRCode.createBytes`` with the Reed-Solomon remainders computed by a table-driven shift register
+    held in one integer: the same codewords as reportlab's recursive polynomial division (checked by
+    tests), many times faster (that division was a sixth of a document's rendering time)."""
     offset = 0
     dcdata: list[list[int]] = []
     ecdata: list[list[int]] = []
@@ -38,16 +38,12 @@ def _create_bytes(buffer: qrencoder.QRBitBuffer, rs_blocks: list[qrencoder.QRRSB
         data = buffer.buffer[offset : offset + dc_count]
         offset += dc_count
         dcdata.append(data)
-        generator = _generator_logs(ec_count)
-        remainder = [0] * ec_count
+        products = _generator_products(ec_count)
+        top, full = 8 * (ec_count - 1), (1 << 8 * ec_count) - 1
+        remainder = 0  # the ec_count remainder bytes, first byte most significant
         for byte in data:
-            factor = byte ^ remainder[0]
-            remainder = remainder[1:]
-            remainder.append(0)
-            if factor:
-                lf = log[factor]
-                remainder = [r ^ exp[(lf + g) % 255] for r, g in zip(remainder, generator, strict=True)]
-        ecdata.append(remainder)
+            remainder = ((remainder << 8) & full) ^ products[byte ^ (remainder >> top)]
+        ecdata.append(list(remainder.to_bytes(ec_count, "big")))
     return [
         d
         for dd in itertools.chain(itertools.zip_longest(*dcdata), itertools.zip_longest(*ecdata))
@@ -57,10 +53,17 @@ def _create_bytes(buffer: qrencoder.QRBitBuffer, rs_blocks: list[qrencoder.QRRSB
 
 
 @functools.lru_cache(maxsize=64)
-def _generator_logs(ec_count: int) -> tuple[int, ...]:
-    """The logs of the generator polynomial's coefficients after the leading 1, for ``ec_count``."""
+def _generator_products(ec_count: int) -> tuple[int, ...]:
+    """For each byte f, f times the generator polynomial's coefficients after its leading 1 (in GF(256)),
+    as one integer of ``ec_count`` bytes: what one step of the shift register XORs in."""
+    exp, log = qrencoder.EXP_TABLE, qrencoder.LOG_TABLE
     poly = qrencoder.QRUtil.getErrorCorrectPolynomial(ec_count)
-    return tuple(qrencoder.QRMath.glog(c) for c in poly.num[1:])
+    logs = [qrencoder.QRMath.glog(c) for c in poly.num[1:]]
+    products = [0]
+    for factor in range(1, 256):
+        row = bytes(exp[(log[factor] + g) % 255] for g in logs)
+        products.append(int.from_bytes(row, "big"))
+    return tuple(products)
 
 
 _reportlab_create_bytes = qrencoder.QRCode.createBytes
@@ -171,31 +174,107 @@ def personal_seal_png(text: str) -> bytes:
 QR_MASK = 2  # ISO/IEC 18004 lets the encoder pick any of the 8 masks; readers take it from the format bits
 
 
+def _put_bits(self: qrencoder.QRBitBuffer, num: int, length: int) -> None:
+    """``QRBitBuffer.put``: the ``length`` low bits of ``num``, most significant first, appended a byte at a
+    time (reportlab's puts them one by one through ``putBit``)."""
+    num &= (1 << length) - 1
+    used = self.length % 8
+    if used:
+        take = min(8 - used, length)
+        length -= take
+        self.buffer[-1] |= (num >> length) << (8 - used - take)
+        num &= (1 << length) - 1
+        self.length += take
+    while length >= 8:
+        length -= 8
+        self.buffer.append(num >> length)
+        num &= (1 << length) - 1
+        self.length += 8
+    if length:
+        self.buffer.append(num << (8 - length))
+        self.length += length
+
+
+_reportlab_put = qrencoder.QRBitBuffer.put
+qrencoder.QRBitBuffer.put = _put_bits  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What every symbol of one version and error-correction level has in common (with mask QR_MASK): the
+    function patterns and format information (row-major, one byte per module, 1 = dark), where the data
+    bits go (flat indices, in placement order) and the mask's bit at each of those places."""
+
+    side: int
+    template: bytes
+    places: tuple[int, ...]
+    mask: int  # the mask bits of ``places`` as one integer, one byte (0/1) per place, first place first
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(version: int, level: int) -> _Layout:
+    qr = qrencoder.QRCode(version, level)
+    n = qr.moduleCount = version * 4 + 17
+    qr.modules = [[False] * n for _ in range(n)]
+    qr.setupPositionProbePattern(0, 0)  # reportlab's makeImpl, all but the data
+    qr.setupPositionProbePattern(n - 7, 0)
+    qr.setupPositionProbePattern(0, n - 7)
+    qr.setupPositionAdjustPattern()
+    qr.setupTimingPattern()
+    qr.setupTypeInfo(False, QR_MASK)
+    if version >= 7:
+        qr.setupTypeNumber(False)
+    mask = qrencoder.QRUtil.getMask(QR_MASK)
+    places = tuple(row * n + col for col, row in qr.dataPosIterator())
+    mask_bits = bytes(1 if mask(i // n, i % n) else 0 for i in places)
+    template = bytes(1 if dark else 0 for row in qr.modules for dark in row)
+    return _Layout(n, template, places, int.from_bytes(mask_bits, "big"))
+
+
+_BYTE_BITS = tuple(bytes((b >> (7 - i)) & 1 for i in range(8)) for b in range(256))
+
+
+def _qr_modules(text: str) -> tuple[int, bytes]:
+    """The side and the modules (row-major, one byte per module, 1 = dark) of the QR symbol of ``text``
+    (error correction M, mask QR_MASK): reportlab's segments and codewords, placed over the version's
+    cached function patterns (``makeImpl`` rebuilt those and placed the data bit by bit in Python)."""
+    qr = QrCodeWidget(text, barLevel="M").qr
+    version = qr.version if qr.version is not None else qr.calculate_version()
+    layout = _layout(version, qr.errorCorrectLevel)
+    codewords = qrencoder.QRCode.createData(version, qr.errorCorrectLevel, qr.dataList)
+    count = len(layout.places)
+    bits = b"".join(_BYTE_BITS[c] for c in codewords)[:count].ljust(count, b"\0")  # remainder bits: light
+    values = (int.from_bytes(bits, "big") ^ layout.mask).to_bytes(count, "big")
+    modules = bytearray(layout.template)
+    for place, value in zip(layout.places, values, strict=True):
+        modules[place] = value
+    return layout.side, bytes(modules)
+
+
 def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
-    """The QR module matrix (error correction M) of ``text``, via reportlab's QR encoder; True = dark.
+    """The QR module matrix (error correction M) of ``text``: reportlab's symbol; True = dark.
 
     One fixed mask (``QR_MASK``) instead of scoring all eight: the scoring was a third of a document's
     rendering time in pure Python, and every reader decodes any mask."""
-    qr = QrCodeWidget(text, barLevel="M").qr
-    if qr.version is None:
-        qr.version = qr.calculate_version()
-    qr.makeImpl(False, QR_MASK)
-    return tuple(tuple(bool(m) for m in row) for row in qr.modules)
+    n, modules = _qr_modules(text)
+    return tuple(tuple(m == 1 for m in modules[r * n : (r + 1) * n]) for r in range(n))
 
 
 QR_QUIET = 4
 QR_MODULE_PX = 4
+_TO_GREY = bytes([255, 0]) + bytes(254)  # module byte 1 (dark) → black 0, 0 (light) → white 255
 
 
 def qr_bitmap(text: str) -> tuple[int, bytes]:
     """The QR image of ``text`` (4 px per module, 4-module quiet zone), as the side in pixels and the rows
     packed 1 bit per pixel (1 = white, each row padded to a byte): what a PDF image with
     ``/BitsPerComponent 1 /ColorSpace /DeviceGray`` holds, made without a PNG."""
-    matrix = qr_matrix(text)
-    n = len(matrix) + 2 * QR_QUIET
+    count, modules = _qr_modules(text)
+    n = count + 2 * QR_QUIET
     quiet = bytes([255]) * QR_QUIET
+    grey = modules.translate(_TO_GREY)
     rows = [bytes([255]) * n] * QR_QUIET
-    rows += [quiet + bytes(0 if dark else 255 for dark in row) + quiet for row in matrix]
+    rows += [quiet + grey[r * count : (r + 1) * count] + quiet for r in range(count)]
     rows += [bytes([255]) * n] * QR_QUIET
     side = n * QR_MODULE_PX
     img = Image.frombytes("L", (n, n), b"".join(rows))

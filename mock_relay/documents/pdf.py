@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import re
+import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,13 +53,69 @@ def register_fonts() -> None:
 
 @dataclass(frozen=True)
 class _SubsetParts:
-    """What one glyph subset of a font puts in a PDF, made once: the deflated TrueType program and its
-    length, the glyph widths array, the deflated ToUnicode CMap (text stays extractable)."""
+    """The PDF objects of one glyph subset of a font, made and formatted once (:func:`_freeze`): the
+    TrueType font dictionary (glyph widths, ToUnicode: text stays extractable), its FontDescriptor, the
+    deflated FontFile2 program and the deflated ToUnicode CMap, with the names they are registered under
+    (each names the subset, so one document's objects never collide)."""
 
-    program: bytes
-    program_length: int
-    widths: bytes
-    to_unicode: bytes
+    font: _Frozen
+    descriptor: tuple[str, _Frozen]
+    font_file: tuple[str, _Frozen]
+    to_unicode: tuple[str, _Frozen]
+
+
+class _Frozen(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab has no type information
+    """A PDF object formatted once for every document that holds it: its bytes as reportlab writes them,
+    with the references it makes (by object name) numbered for the document at hand. reportlab marks an
+    object registered in a document, so each document gets its own :meth:`copy`."""
+
+    __RefOnly__ = 1  # written as an indirect object, named by reference wherever it is used
+
+    def __init__(self, parts: tuple[bytes, ...], refs: tuple[str, ...]) -> None:
+        self.parts, self.refs = parts, refs
+
+    def copy(self) -> _Frozen:
+        """A fresh instance of the same object, to register in one document."""
+        return _Frozen(self.parts, self.refs)
+
+    def format(self, document: pdfdoc.PDFDocument) -> bytes:
+        """The object's bytes, its references resolved in ``document``."""
+        if not self.refs:
+            return self.parts[0]
+        numbers = document.idToObjectNumberAndVersion
+        out = [self.parts[0]]
+        for name, part in zip(self.refs, self.parts[1:], strict=True):
+            number, version = numbers[name]
+            out += (f"{number} {version} R".encode("ascii"), part)
+        return b"".join(out)
+
+
+class _Marking:
+    """Stands in for the document while an object is formatted once (:func:`_freeze`): each reference is
+    written as a marker naming it, which no content can hold by chance (a random token)."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(16)
+        self.names: list[str] = []
+        self.encrypt = pdfdoc.NoEncryption()
+        self.defaultStreamFilters = None
+        self.idToObjectNumberAndVersion = self
+
+    def __getitem__(self, name: str) -> tuple[str, int]:
+        self.names.append(name)
+        return f"@{self.token}:{len(self.names) - 1}@", 0
+
+
+def _freeze(obj: pdfdoc.PDFObject) -> _Frozen:
+    """``obj`` formatted once, as :class:`_Frozen` (its references left to each document). Raises
+    ValueError if it holds a reference only some document could format (an unnamed object)."""
+    marking = _Marking()
+    data = pdfdoc.format(obj, marking, toplevel=1)
+    pieces = re.split(rb"@" + marking.token.encode() + rb":(\d+)@ 0 R", data)
+    refs = tuple(marking.names[int(i)] for i in pieces[1::2])
+    if len(refs) != len(marking.names):
+        raise ValueError("a reference was not written where expected")
+    return _Frozen(tuple(pieces[0::2]), refs)
 
 
 class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type information
@@ -80,13 +138,48 @@ class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type inform
         """Drop the cached subsets."""
         self._parts.cache_clear()
 
-    def _make_parts(self, base_font_name: str, subset: tuple[int, ...]) -> _SubsetParts:
+    def _make_parts(self, base_font_name: str, subset: tuple[int, ...], internal_name: str) -> _SubsetParts:
+        """The objects reportlab writes for a subset (``TTFont.addObjects``), formatted once."""
         face = self.face
         program = face.makeSubset(list(subset))
-        widths = " ".join(fp_str(face.getCharWidth(code)) for code in subset)
+        font_file = pdfdoc.PDFStream(content=zlib.compress(program))
+        font_file.dictionary["Length1"] = len(program)
+        font_file.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
         cmap = makeToUnicodeCMap(base_font_name, list(subset)).encode("ascii")
+        to_unicode = pdfdoc.PDFStream(content=zlib.compress(cmap))
+        to_unicode.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+        font_file_name = f"fontFile:{face.filename}({base_font_name})"
+        descriptor = pdfdoc.PDFDictionary(
+            {
+                "Type": "/FontDescriptor",
+                "Ascent": face.ascent,
+                "CapHeight": face.capHeight,
+                "Descent": face.descent,
+                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                "FontBBox": pdfdoc.PDFArray(face.bbox),
+                "FontName": pdfdoc.PDFName(base_font_name),
+                "ItalicAngle": face.italicAngle,
+                "StemV": face.stemV,
+                "FontFile2": PDFObjectReference(font_file_name),
+                "MissingWidth": face.defaultWidth,
+            }
+        )
+        to_unicode_name = "toUnicodeCMap:" + base_font_name
+        descriptor_name = "fontDescriptor:" + base_font_name
+        font = pdfdoc.PDFTrueTypeFont()
+        font.Name = internal_name
+        font.BaseFont = base_font_name
+        font.FirstChar = 0
+        font.LastChar = len(subset) - 1
+        widths = " ".join(fp_str(face.getCharWidth(code)) for code in subset)
+        font.Widths = f"[ {widths} ]".encode()
+        font.ToUnicode = PDFObjectReference(to_unicode_name)
+        font.FontDescriptor = PDFObjectReference(descriptor_name)
         return _SubsetParts(
-            zlib.compress(program), len(program), f"[ {widths} ]".encode(), zlib.compress(cmap)
+            _freeze(font),
+            (descriptor_name, _freeze(descriptor)),
+            (font_file_name, _freeze(font_file)),
+            (to_unicode_name, _freeze(to_unicode)),
         )
 
     def addObjects(self, doc: pdfdoc.PDFDocument) -> None:
@@ -97,35 +190,10 @@ class _SubsetFont(TTFont):  # type: ignore[misc]  # reportlab has no type inform
         for n, subset in enumerate(state.subsets):
             internal_name = self.getSubsetInternalName(n, doc)[1:]
             base_font_name = (SUBSETN(n) + b"+" + face.name + face.subfontNameX).decode("pdfdoc")
-            parts = self._parts(base_font_name, tuple(subset))
-            font_file = pdfdoc.PDFStream(content=parts.program)
-            font_file.dictionary["Length1"] = parts.program_length
-            font_file.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-            to_unicode = pdfdoc.PDFStream(content=parts.to_unicode)
-            to_unicode.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-            descriptor = pdfdoc.PDFDictionary(
-                {
-                    "Type": "/FontDescriptor",
-                    "Ascent": face.ascent,
-                    "CapHeight": face.capHeight,
-                    "Descent": face.descent,
-                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-                    "FontBBox": pdfdoc.PDFArray(face.bbox),
-                    "FontName": pdfdoc.PDFName(base_font_name),
-                    "ItalicAngle": face.italicAngle,
-                    "StemV": face.stemV,
-                    "FontFile2": doc.Reference(font_file, f"fontFile:{face.filename}({base_font_name})"),
-                    "MissingWidth": face.defaultWidth,
-                }
-            )
-            font = pdfdoc.PDFTrueTypeFont()
-            font.Name = internal_name
-            font.BaseFont = base_font_name
-            font.FirstChar = 0
-            font.LastChar = len(subset) - 1
-            font.Widths = parts.widths
-            font.ToUnicode = doc.Reference(to_unicode, "toUnicodeCMap:" + base_font_name)
-            font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_font_name)
+            parts = self._parts(base_font_name, tuple(subset), internal_name)
+            for name, obj in (parts.font_file, parts.to_unicode, parts.descriptor):
+                doc.Reference(obj.copy(), name)
+            font = parts.font.copy()
             doc.Reference(font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = font
         del self.state[doc]
@@ -141,20 +209,33 @@ def forget_cached_objects() -> None:
             font.forget_subsets()
 
 
+@dataclass(frozen=True)
+class _Image:
+    """An image XObject to draw: its name, and the PDF objects it puts in a document, in the order they
+    are registered (the image, then its soft mask if any), each under its registered name."""
+
+    name: str
+    objects: tuple[tuple[str, _Frozen | PDFImageXObject], ...]
+
+
 @functools.lru_cache(maxsize=256)
-def _image_objects(png: bytes, mask: str | None) -> tuple[PDFImageXObject, PDFImageXObject | None]:
-    """The PDF image XObject of ``png`` (and of its alpha soft mask), decoded and deflated once for every
-    document that shows it: the ground pattern alone took a fifth of a document's time to re-deflate."""
+def _image_objects(png: bytes, mask: str | None) -> _Image:
+    """The PDF image XObject of ``png`` (and of its alpha soft mask), decoded, deflated and formatted once
+    for every document that shows it: the ground pattern alone took a fifth of a document's time to
+    re-deflate, and formatting the images' dictionaries again a tenth of what was left."""
     name = "ImgC" + hashlib.sha256(png + str(mask).encode()).hexdigest()[:24]
     image = PDFImageXObject(name, ImageReader(io.BytesIO(png)), mask=mask)
     image.name = name
     smask = getattr(image, "_smask", None)
-    if smask is not None:
-        del image._smask
-    return image, smask
+    if smask is None:
+        return _Image(name, ((pdfdoc.xObjectName(name), _freeze(image)),))
+    del image._smask
+    mask_name = pdfdoc.xObjectName(smask.name)
+    image.smask = PDFObjectReference(mask_name)
+    return _Image(name, ((pdfdoc.xObjectName(name), _freeze(image)), (mask_name, _freeze(smask))))
 
 
-def _qr_object(text: str) -> PDFImageXObject:
+def _qr_object(text: str) -> _Image:
     """The QR image of ``text`` as a PDF image XObject: 1 bit per pixel, deflated, straight from the module
     matrix (reportlab's drawImage of a PNG decoded it and wrote it as 8-bit RGB, three times the work)."""
     side, bits = art.qr_bitmap(text)
@@ -167,7 +248,7 @@ def _qr_object(text: str) -> PDFImageXObject:
     image.streamContent = zlib.compress(bits)
     image._filters = ("FlateDecode",)
     image.mask = None
-    return image
+    return _Image(name, ((pdfdoc.xObjectName(name), image),))
 
 
 def _draw_png(
@@ -175,37 +256,18 @@ def _draw_png(
 ) -> None:
     """``canvas.drawImage`` of ``png``, from the cached XObject: the same PDF objects, operators and page
     resources as reportlab's own path (an image XObject, its SMask, ``q w 0 0 h x y cm /Name Do Q``)."""
-    image, smask = _image_objects(png, mask)
-    _draw_xobject(canvas, image, smask, x, y, w, h)
+    _draw_xobject(canvas, _image_objects(png, mask), x, y, w, h)
 
 
-def _draw_xobject(
-    canvas: Canvas,
-    image: PDFImageXObject,
-    smask: PDFImageXObject | None,
-    x: float,
-    y: float,
-    w: float,
-    h: float,
-) -> None:
-    """Draw ``image`` (with its soft mask) at (x, y) scaled to w x h, registering it in this document the
-    first time it is drawn in it."""
+def _draw_xobject(canvas: Canvas, image: _Image, x: float, y: float, w: float, h: float) -> None:
+    """Draw ``image`` (with its soft mask) at (x, y) scaled to w x h, registering its objects in this
+    document the first time it is drawn in it (a frozen object as a copy of its own)."""
     doc = canvas._doc
     reg_name = doc.getXObjectName(image.name)
     if reg_name not in doc.idToObject:
-        for obj in (image, smask):  # registered in an earlier document: reportlab marks it; unmark
-            if obj is not None:
-                obj.__dict__.pop("__InternalName__", None)
-        canvas._setXObjects(image)
-        doc.Reference(image, reg_name)
-        doc.addForm(image.name, image)
-        if smask is not None:
-            mask_name = doc.getXObjectName(smask.name)
-            if mask_name not in doc.idToObject:
-                canvas._setXObjects(smask)
-                image.smask = doc.Reference(smask, mask_name)
-            else:
-                image.smask = PDFObjectReference(mask_name)
+        for name, obj in image.objects:
+            if name not in doc.idToObject:
+                doc.Reference(obj.copy() if isinstance(obj, _Frozen) else obj, name)
     canvas._currentPageHasImages = 1
     canvas.saveState()
     canvas.translate(x, y)
@@ -316,7 +378,7 @@ def render_pdf(req: DocumentRequest, content: Content) -> tuple[bytes, int]:
 
 
 def _frame(
-    canvas: Canvas, req: DocumentRequest, content: Content, index: int, count: int, qr: PDFImageXObject
+    canvas: Canvas, req: DocumentRequest, content: Content, index: int, count: int, qr: _Image
 ) -> None:
     canvas.setFillColorRGB(0, 0, 0)
     canvas.setFont(GOTHIC, 8)
@@ -333,7 +395,7 @@ def _frame(
     canvas.setLineWidth(0.6)
     canvas.line(LEFT, H - 34 * mm, RIGHT, H - 34 * mm)
     size = 26 * mm
-    _draw_xobject(canvas, qr, None, RIGHT - size, 10 * mm, size, size)
+    _draw_xobject(canvas, qr, RIGHT - size, 10 * mm, size, size)
     canvas.setFont(GOTHIC, 8)
     lines = (
         f"検証コード：{req.verification_code}",

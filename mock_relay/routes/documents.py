@@ -31,6 +31,7 @@ from mock_relay.documents.renderer import RenderError, RenderJob
 from mock_relay.ledger import ISSUE_ROUTE, DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
 from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, read_body, terminal_of
+from mock_relay.routes.idempotency import answer_with
 from mock_relay.routes.lookup import load_order, require_live_session
 from mock_relay.rules import menu as rules
 
@@ -170,6 +171,16 @@ async def issue_documents(request: web.Request) -> web.Response:
     except (ValueError, RenderError) as exc:
         log.error("rendering failed for order %s: %s", order.order_id, exc)
         raise ApiProblem("internal_error", "the document could not be produced") from exc
+    answer = answer_with(  # stored with the documents' rows, in one ledger transaction
+        _answer(
+            {
+                "order_id": order.order_id,
+                "documents": [env for env, *_ in rendered],
+                "signer_certificate": center.center_pki.signer_pem(),
+            },
+            {env["document_id"]: pdf_b64 for env, *_, pdf_b64 in rendered},
+        )
+    )
     try:
         center.ledger.record_documents(
             order.order_id, [(row, binding, sig) for _, row, binding, sig, _ in rendered]
@@ -177,14 +188,7 @@ async def issue_documents(request: web.Request) -> web.Response:
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
     log.info("order %s: %d documents issued", order.order_id, len(rendered))
-    return _answer(
-        {
-            "order_id": order.order_id,
-            "documents": [env for env, *_ in rendered],
-            "signer_certificate": center.center_pki.signer_pem(),
-        },
-        {env["document_id"]: pdf_b64 for env, *_, pdf_b64 in rendered},
-    )
+    return answer
 
 
 def add_routes(app: web.Application) -> None:

@@ -13,6 +13,16 @@ one API process or two (``mock-relay serve --api-processes N``) — only one run
 waits for that row to turn into the stored answer (or to disappear, when the answer was not storable,
 and then claims the key itself). A claim left by a process that died is taken over. Within one process
 an asyncio lock per key spares the waiting.
+
+On the routes in ``FOLDED`` (those that change nothing outside the ledger before their first ledger write)
+the claim and the stored answer ride in the request's own ledger transactions instead of costing two write
+transactions of their own: the key is claimed in the request's first write transaction (the same
+``INSERT OR IGNORE``, its last statement), and a handler that knows its answer before its last write says so
+(:func:`answer_with`), so that the answer is stored in that transaction — a request with one write is then one
+transaction: claim, writes and answer commit together or not at all. Until its first write such a request
+only reads, so a second request with the same key may run that far beside it; whichever commits its first
+write second finds the key taken, its transaction rolls back whole (:class:`KeyTaken`) and it waits for, and
+answers with, the first one's stored answer, as above.
 """
 
 from __future__ import annotations
@@ -22,12 +32,13 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from mock_relay.ledger import Ledger
+from mock_relay.ledger import TRANSACTION_HOOK, Ledger
 from mock_relay.routes.common import (
     CENTER_KEY,
     PROBLEM_TYPE,
@@ -42,6 +53,26 @@ HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 PENDING = 0  # the status of a claimed key whose request is still running
 _POLL_S = 0.005
+
+#: Routes whose claim and answer ride in their own ledger transactions (module docstring). A route belongs
+#: here only if nothing it changes outside the ledger (the register, files) comes before its first ledger
+#: write: until then a duplicate may run beside it. 本籍地 registration writes the register first.
+FOLDED = frozenset(
+    {
+        "openSession",
+        "authenticate",
+        "cancelSession",
+        "createOrder",
+        "issueDocuments",
+        "recordPayment",
+        "reportResult",
+        "heartbeat",
+    }
+)
+
+
+class KeyTaken(Exception):
+    """Another request claimed or answered this key first: this request's transaction rolled back."""
 
 
 @dataclass(frozen=True)
@@ -69,19 +100,41 @@ def stored_response(ledger: Ledger, terminal_id: str, key: str) -> StoredRespons
     return None if found is None or found[0].status == PENDING else found[0]
 
 
+_INSERT = (
+    "INSERT OR IGNORE INTO idempotency (terminal_id, key, route, request_hash, status, content_type, body,"
+    " created_at, order_id, claimed_by) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _insert_params(
+    terminal_id: str, key: str, row: StoredResponse, at: str, order_id: str | None, claimed_by: int | None
+) -> tuple[object, ...]:
+    """The parameters of _INSERT: a claim (status PENDING, naming this process) or a stored answer."""
+    return (
+        terminal_id,
+        key,
+        row.route,
+        row.request_hash,
+        row.status,
+        row.content_type,
+        row.body,
+        at,
+        order_id,
+        claimed_by,
+    )
+
+
+def _claim_row(route: str, digest: str) -> StoredResponse:
+    return StoredResponse(route, digest, PENDING, "", b"")
+
+
 def claim(
     ledger: Ledger, terminal_id: str, key: str, route: str, digest: str, at: str, order_id: str | None = None
 ) -> bool:
     """Claim (terminal, key) for this process's request: True when this call made the claim, False when
     the key is already claimed or answered (atomic: one INSERT OR IGNORE)."""
-    return (
-        ledger.write_one(
-            "INSERT OR IGNORE INTO idempotency (terminal_id, key, route, request_hash, status,"
-            " content_type, body, created_at, order_id, claimed_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (terminal_id, key, route, digest, PENDING, "", b"", at, order_id, os.getpid()),
-        )
-        == 1
-    )
+    params = _insert_params(terminal_id, key, _claim_row(route, digest), at, order_id, os.getpid())
+    return ledger.write_one(_INSERT, params) == 1
 
 
 def release_claim(ledger: Ledger, terminal_id: str, key: str, pid: int | None = None) -> None:
@@ -92,25 +145,92 @@ def release_claim(ledger: Ledger, terminal_id: str, key: str, pid: int | None = 
     )
 
 
+_UPDATE_CLAIM = (
+    "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
+    " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?"
+)
+
+
+def _update_params(
+    terminal_id: str, key: str, resp: StoredResponse, at: str, order_id: str | None
+) -> tuple[object, ...]:
+    """The parameters of _UPDATE_CLAIM: this process's claim of (terminal, key) becomes the answer."""
+    answer = (resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at, order_id)
+    return (*answer, terminal_id, key, PENDING, os.getpid())
+
+
 def store_response(
     ledger: Ledger, terminal_id: str, key: str, resp: StoredResponse, at: str, order_id: str | None = None
 ) -> None:
     """Store the first answer under (terminal, key): it replaces this process's claim (one UPDATE); a
     second store for an answered key is ignored. An answer about an order names it (``order_id``): the
     issuing call's answer is deleted when the order ends."""
-    answer = (resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at, order_id)
-    replaced = ledger.write_one(
-        "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
-        " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?",
-        (*answer, terminal_id, key, PENDING, os.getpid()),
-    )
+    replaced = ledger.write_one(_UPDATE_CLAIM, _update_params(terminal_id, key, resp, at, order_id))
     if replaced == 0:  # not claimed by this process (a caller outside the middleware)
-        ledger.write_one(
-            "INSERT OR IGNORE INTO idempotency"
-            " (terminal_id, key, route, request_hash, status, content_type, body, created_at, order_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (terminal_id, key, *answer),
-        )
+        ledger.write_one(_INSERT, _insert_params(terminal_id, key, resp, at, order_id, None))
+
+
+@dataclass
+class _Slot:
+    """One folded request's key in the ledger (a ``mock_relay.ledger.TransactionHook``): its first write
+    transaction claims the key, the one after :func:`answer_with` stores the answer (both, when that is
+    its first)."""
+
+    terminal: str
+    key: str
+    route: str
+    digest: str
+    order_id: str | None
+    at: str
+    claimed: bool = False  # a committed transaction holds this key for this request
+    pending: web.Response | None = None  # the answer to store in the next write transaction
+    answered: web.Response | None = None  # the answer stored with a committed transaction
+
+    def record(self, resp: web.Response) -> StoredResponse:
+        """The stored form of ``resp`` (a response with its body in bytes)."""
+        assert isinstance(resp.body, bytes)
+        return StoredResponse(self.route, self.digest, resp.status, resp.content_type, resp.body)
+
+    def before_commit(self, db: sqlite3.Connection) -> None:
+        """Claim the key (with the answer, when pending) or, claimed already, store the pending answer.
+        Raises KeyTaken (the transaction rolls back) when another request has the key."""
+        answer = None if self.pending is None else self.record(self.pending)
+        if self.claimed:
+            if answer is not None:
+                params = _update_params(self.terminal, self.key, answer, self.at, self.order_id)
+                if db.execute(_UPDATE_CLAIM, params).rowcount != 1:
+                    self.pending = None  # not this process's claim any more: the middleware stores it
+            return
+        if answer is None:
+            row, claimed_by = _claim_row(self.route, self.digest), os.getpid()
+        else:
+            row, claimed_by = answer, None
+        if (
+            db.execute(
+                _INSERT, _insert_params(self.terminal, self.key, row, self.at, self.order_id, claimed_by)
+            ).rowcount
+            != 1
+        ):
+            raise KeyTaken(self.key)
+
+    def committed(self) -> None:
+        """The claim (and the pending answer) are in the ledger."""
+        self.claimed = True
+        if self.pending is not None:
+            self.answered, self.pending = self.pending, None
+
+    def rolled_back(self) -> None:
+        """Nothing of this transaction is in the ledger: the answer waits for the caller's next try."""
+        self.pending = None
+
+
+def answer_with(resp: web.Response) -> web.Response:
+    """Store ``resp`` as this request's answer in its next ledger write transaction (a folded route's last
+    write: the caller builds its answer first). Without a folded key in hand, nothing. Returns ``resp``."""
+    slot = TRANSACTION_HOOK.get()
+    if isinstance(slot, _Slot) and isinstance(resp.body, bytes) and _storable(resp):
+        slot.pending = resp
+    return resp
 
 
 def _alive(pid: int | None) -> bool:
@@ -164,9 +284,16 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     lock = center.locks.setdefault((terminal, key), asyncio.Lock())
     try:
         async with lock:
-            while not claim(center.ledger, terminal, key, route, digest, iso(center.clock.now()), order_id):
+            while True:
                 found = _row(center.ledger, terminal, key)
-                if found is None:  # the claim was released as we looked: claim again
+                if found is None:
+                    if route in FOLDED:
+                        try:
+                            return await _run_folded(request, handler, terminal, key, route, digest, order_id)
+                        except KeyTaken:  # a request with this key wrote first: answer with its answer
+                            continue
+                    if claim(center.ledger, terminal, key, route, digest, iso(center.clock.now()), order_id):
+                        return await _run_claimed(request, handler, terminal, key, route, digest, order_id)
                     continue
                 stored, claimed_by = found
                 if stored.route != route or stored.request_hash != digest:
@@ -184,10 +311,47 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
                     release_claim(center.ledger, terminal, key, claimed_by)
                     continue
                 await asyncio.sleep(_POLL_S)  # another API process runs this key's request
-            return await _run_claimed(request, handler, terminal, key, route, digest, order_id)
     finally:
         if not lock.locked():
             center.locks.pop((terminal, key), None)
+
+
+async def _run_folded(
+    request: web.Request, handler: Any, terminal: str, key: str, route: str, digest: str, order_id: str | None
+) -> web.StreamResponse:
+    """Run a FOLDED route's request with its key riding in its ledger transactions; store its answer
+    if that did not happen there, or release its claim. Raises KeyTaken when another request with the
+    key claimed it first (nothing of this one was kept)."""
+    center = request.app[CENTER_KEY]
+    slot = _Slot(terminal, key, route, digest, order_id, iso(center.clock.now()))
+    token = TRANSACTION_HOOK.set(slot)
+    try:
+        resp: web.StreamResponse
+        try:
+            resp = await handler(request)
+        except ApiProblem as exc:
+            resp = problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
+    except BaseException:
+        if slot.claimed and slot.answered is None:
+            release_claim(center.ledger, terminal, key)
+        raise
+    finally:
+        TRANSACTION_HOOK.reset(token)
+    if slot.answered is not None:  # stored with the request's last write
+        return slot.answered
+    if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and _storable(resp):
+        record = slot.record(resp)
+        if slot.claimed:
+            store_response(center.ledger, terminal, key, record, slot.at, order_id)
+        elif (
+            center.ledger.write_one(_INSERT, _insert_params(terminal, key, record, slot.at, order_id, None))
+            != 1
+        ):
+            raise KeyTaken(key)  # the request wrote nothing, and another one with this key answered first
+        return resp
+    if slot.claimed:
+        release_claim(center.ledger, terminal, key)
+    return resp
 
 
 async def _run_claimed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from mock_relay.ledger import ItemRow, LedgerConflict, OrderRow
 from mock_relay.model import CertType, OrderItem, Refusal, Route
 from mock_relay.routes.common import CENTER_KEY, ApiProblem, iso, json_response, read_body, terminal_of
+from mock_relay.routes.idempotency import answer_with
 from mock_relay.routes.lookup import expire_overdue, load_order, load_session
 from mock_relay.routes.sessions import jsonable, members_in, members_out
 from mock_relay.rules import menu as rules
@@ -80,16 +82,29 @@ async def create_order(request: web.Request) -> web.Response:
         for index, p in enumerate(priced)
     ]
     order_id = "O-" + secrets.token_urlsafe(18)
+    # The answer is the order as the ledger will hold it (options as stored: JSON with sorted keys), made
+    # first so that it is stored in the order's own transaction (idempotency.answer_with).
+    order = OrderRow(
+        order_id,
+        session.session_id,
+        session.terminal_id,
+        iso(now),
+        "priced",
+        sum(r.unit_fee * r.copies for r in rows),
+        0,
+        0,
+        False,
+        tuple(replace(r, options=json.loads(json.dumps(r.options, sort_keys=True))) for r in rows),
+    )
+    answer = answer_with(json_response(order_json(order), status=201))
     try:
         center.ledger.create_order(
             order_id, session.session_id, session.terminal_id, iso(now), now.timestamp(), rows
         )
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
-    order = center.ledger.order(order_id, session.terminal_id)
-    assert order is not None
     log.info("order %s priced: %d yen", order_id, order.total)
-    return json_response(order_json(order), status=201)
+    return answer
 
 
 async def record_payment(request: web.Request) -> web.Response:
@@ -104,19 +119,22 @@ async def record_payment(request: web.Request) -> web.Response:
         raise ApiProblem("order_state", f"the order is {order.state}, not waiting for payment")
     if received - change != order.total:
         raise ApiProblem("payment_mismatch", f"received {received} - change {change} != total {order.total}")
+    answer = answer_with(
+        json_response(
+            {
+                "order_id": order.order_id,
+                "total": order.total,
+                "amount_received": received,
+                "change_given": change,
+                "state": "paid",
+            }
+        )
+    )
     try:
         center.ledger.record_payment(order.order_id, received, change, iso(center.clock.now()))
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
-    return json_response(
-        {
-            "order_id": order.order_id,
-            "total": order.total,
-            "amount_received": received,
-            "change_given": change,
-            "state": "paid",
-        }
-    )
+    return answer
 
 
 async def report_result(request: web.Request) -> web.Response:
@@ -139,6 +157,17 @@ async def report_result(request: web.Request) -> web.Response:
     failed = sum(1 for o in outcomes.values() if o == "failed")
     state = "completed" if failed == 0 else ("failed" if failed == len(outcomes) else "partially_failed")
     now = center.clock.now()
+    answer = answer_with(
+        json_response(
+            {
+                "order_id": order.order_id,
+                "state": state,
+                "printed": len(outcomes) - failed,
+                "failed": failed,
+                "refund_due": refund,
+            }
+        )
+    )
     try:
         center.ledger.record_result(
             order.order_id, outcomes, refund, state, json.dumps(body["copies"]), iso(now)
@@ -151,15 +180,7 @@ async def report_result(request: web.Request) -> web.Response:
         if session is not None and session.resident_id:
             center.registry.record_issue(session.resident_id, CertType(cert_type), now)
     log.info("order %s result: %s, refund %d", order.order_id, state, refund)
-    return json_response(
-        {
-            "order_id": order.order_id,
-            "state": state,
-            "printed": len(outcomes) - failed,
-            "failed": failed,
-            "refund_due": refund,
-        }
-    )
+    return answer
 
 
 async def reconcile(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ from mock_relay.routes.common import (
     read_body,
     terminal_of,
 )
+from mock_relay.routes.idempotency import answer_with
 from mock_relay.routes.lookup import expire_overdue, load_session
 from mock_relay.rules import menu as rules
 from mock_relay.rules.calendar import check_service_hours
@@ -60,19 +61,23 @@ async def open_session(request: web.Request) -> web.Response:
     session_id = "S-" + secrets.token_urlsafe(18)
     challenge = os.urandom(32)
     expires = now + timedelta(seconds=center.config.challenge_ttl_s)
+    answer = answer_with(
+        json_response(
+            {
+                "session_id": session_id,
+                "challenge": b64url(challenge),
+                "expires_at": iso(expires),
+                "terminal_id": terminal,
+                "auth_message_version": "myna-kiosk-auth/1",
+            },
+            status=201,
+        )
+    )
     # The challenge itself is kept (the kiosk does not echo it): the center rebuilds the signed message.
+    # The answer is stored with the session (one ledger transaction: idempotency.answer_with).
     center.ledger.open_session(session_id, terminal, challenge.hex(), iso(now), expires.timestamp())
     log.info("session %s opened for %s", session_id, terminal)
-    return json_response(
-        {
-            "session_id": session_id,
-            "challenge": b64url(challenge),
-            "expires_at": iso(expires),
-            "terminal_id": terminal,
-            "auth_message_version": "myna-kiosk-auth/1",
-        },
-        status=201,
-    )
+    return answer
 
 
 def _state_problem(row: SessionRow) -> ApiProblem:
@@ -121,6 +126,9 @@ async def authenticate(request: web.Request) -> web.Response:
         center.ledger.fail_session(row.session_id)
         raise
     expires = now + timedelta(seconds=center.config.session_ttl_s)
+    answer = answer_with(
+        json_response(_authenticated(row.session_id, card.cert_serial_hash, menu, iso(expires)))
+    )
     try:
         center.ledger.authenticate_session(
             row.session_id,
@@ -134,7 +142,7 @@ async def authenticate(request: web.Request) -> web.Response:
     except LedgerConflict as exc:
         raise ApiProblem(exc.code, exc.detail) from None
     log.info("session %s authenticated (%s route)", row.session_id, menu.route.value)
-    return json_response(_authenticated(row.session_id, card.cert_serial_hash, menu, iso(expires)))
+    return answer
 
 
 def _authenticated(session_id: str, serial_hash: str, menu: Menu, expires_at: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The center's QR encoder: its Reed-Solomon shortcut makes exactly reportlab's symbols."""
+"""The center's QR encoder: its shortcuts (Reed-Solomon remainders, bit buffer, data placement over cached
+function patterns) make exactly reportlab's symbols."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import string
 
 import pytest
 from reportlab.graphics.barcode import qrencoder
+from reportlab.graphics.barcode.qr import QrCodeWidget
 
 from mock_relay.documents import art
 
@@ -34,6 +36,23 @@ def test_the_table_driven_remainders_give_reportlabs_symbols(monkeypatch: pytest
     ours = [art.qr_matrix(t) for t in texts]
     monkeypatch.setattr(qrencoder.QRCode, "createBytes", staticmethod(art._reportlab_create_bytes))
     assert [art.qr_matrix(t) for t in texts] == ours
+
+
+def _reportlab_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    qr = QrCodeWidget(text, barLevel="M").qr
+    qr.version = qr.calculate_version()
+    qr.makeImpl(False, art.QR_MASK)
+    return tuple(tuple(bool(m) for m in row) for row in qr.modules)
+
+
+def test_the_symbols_are_reportlabs_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()
+    ours = [art.qr_matrix(t) for t in texts]
+    monkeypatch.setattr(qrencoder.QRCode, "createBytes", staticmethod(art._reportlab_create_bytes))
+    monkeypatch.setattr(qrencoder.QRBitBuffer, "put", art._reportlab_put)
+    assert [_reportlab_matrix(t) for t in texts] == ours
+    sides = {len(m) for m in ours}
+    assert {33, 37, 41} <= sides and max(sides) >= 45  # several versions, version information too (7+)
 
 
 def test_the_bitmap_holds_the_matrix_at_four_pixels_a_module() -> None:

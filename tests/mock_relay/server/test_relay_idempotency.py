@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from relay_server_helpers import Card, Kiosk, open_and_authenticate, start_relay
 
 from mock_relay.cli.cards import personalise_for
+from mock_relay.ledger import TRANSACTION_HOOK, Ledger
+from mock_relay.routes import idempotency
 
 
 def test_every_post_needs_a_key(kiosk):
@@ -131,3 +137,102 @@ def test_a_cancelled_orders_documents_answer_is_deleted(relay, kiosk, cards):
     assert _stored_pdfs(relay) == before + 1
     assert kiosk.post(f"/v1/sessions/{sid}/cancel", {}).status == 200
     assert _stored_pdfs(relay) == before
+
+
+def _write_transactions(statements: list[str]) -> list[list[str]]:
+    """The ledger's write transactions among traced ``statements``: each BEGIN … COMMIT/ROLLBACK, and
+    each write statement outside one (SQLite commits a lone statement by itself)."""
+    out: list[list[str]] = []
+    current: list[str] | None = None
+    for sql in (s.strip() for s in statements):
+        verb = sql.split(None, 1)[0].upper()
+        if verb == "BEGIN":
+            current = [sql]
+        elif current is not None:
+            current.append(sql)
+            if verb in ("COMMIT", "ROLLBACK"):
+                out.append(current)
+                current = None
+        elif verb in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            out.append([sql])
+    return out
+
+
+@contextlib.contextmanager
+def _traced(relay) -> Iterator[list[str]]:
+    """Every statement the center's ledger connection runs meanwhile (the center serves in this process)."""
+    seen: list[str] = []
+    db = relay.center.ledger._db
+    db.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        db.set_trace_callback(None)
+
+
+def test_a_folded_request_claims_and_answers_in_its_own_write_transaction(relay, kiosk, cards):
+    opened, _ = open_and_authenticate(kiosk, cards("V-003"))
+    sid = opened.body["session_id"]
+    key = str(uuid.uuid4())
+    with _traced(relay) as seen:
+        order = kiosk.post(
+            f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}, key=key
+        )
+    assert order.status == 201, order.body
+    writes = _write_transactions(seen)
+    assert len(writes) == 1, writes  # no claim and no stored answer of their own
+    (only,) = writes
+    assert only[0].upper().startswith("BEGIN IMMEDIATE") and only[-1].upper() == "COMMIT"
+    assert any("INTO orders" in s for s in only) and any("INTO idempotency" in s for s in only)
+    stored = relay.center.ledger.query_one(
+        "SELECT status, body, claimed_by FROM idempotency WHERE key=?", (key,)
+    )
+    assert stored["status"] == 201 and bytes(stored["body"]) == order.raw and stored["claimed_by"] is None
+    again = kiosk.post(f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}, key=key)
+    assert again.raw == order.raw and again.headers.get("idempotent-replayed") == "true"
+
+
+def test_a_failure_inside_a_folded_transaction_leaves_neither_claim_nor_writes(relay, kiosk, cards):
+    opened, _ = open_and_authenticate(kiosk, cards("V-001"))
+    sid = opened.body["session_id"]
+    order = kiosk.post(f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}).body
+    oid = order["order_id"]
+    assert kiosk.post(f"/v1/orders/{oid}/documents", {}).status == 200
+    key, payment = str(uuid.uuid4()), {"amount_received": order["total"], "change_given": 0}
+    db = relay.center.ledger._db
+    # The payment's row fails after the order's state changed, in the same transaction (a disk error would).
+    db.execute(
+        "CREATE TEMP TRIGGER payment_fails BEFORE INSERT ON payments BEGIN SELECT RAISE(ABORT, 'x'); END"
+    )
+    try:
+        failed = kiosk.post(f"/v1/orders/{oid}/payment", payment, key=key)
+    finally:
+        db.execute("DROP TRIGGER payment_fails")
+    assert failed.status == 500
+    ledger = relay.center.ledger
+    assert ledger.query_one("SELECT * FROM idempotency WHERE key=?", (key,)) is None  # no claim left
+    assert ledger.query_one("SELECT state FROM orders WHERE order_id=?", (oid,))["state"] == "issued"
+    retried = kiosk.post(f"/v1/orders/{oid}/payment", payment, key=key)  # runs afresh, not a replay
+    assert retried.status == 200 and "idempotent-replayed" not in retried.headers
+
+
+def test_the_second_writer_under_one_key_rolls_back_whole(tmp_path: Path):
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    first = idempotency._Slot("T-0001", "k", "heartbeat", "d", None, "2026-01-05T10:00:00+09:00")
+    second = idempotency._Slot("T-0001", "k", "heartbeat", "d", None, "2026-01-05T10:00:00+09:00")
+    token = TRANSACTION_HOOK.set(first)
+    try:
+        ledger.heartbeat("T-0001", "first", {})
+    finally:
+        TRANSACTION_HOOK.reset(token)
+    token = TRANSACTION_HOOK.set(second)
+    try:
+        with pytest.raises(idempotency.KeyTaken):
+            ledger.heartbeat("T-0001", "second", {})
+    finally:
+        TRANSACTION_HOOK.reset(token)
+    assert first.claimed and not second.claimed
+    assert ledger.query_one("SELECT at FROM heartbeats WHERE terminal_id='T-0001'", ())["at"] == "first"
+    row = ledger.query_one("SELECT status, claimed_by FROM idempotency WHERE key='k'", ())
+    assert row["status"] == idempotency.PENDING and row["claimed_by"] == os.getpid()
+    ledger.close()

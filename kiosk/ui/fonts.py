@@ -68,3 +68,28 @@ def release_text_surfaces() -> None:
         return
     if issubclass(CoreLabel, LabelSDL2):
         LabelSDL2._render_end = _render_end_releasing
+
+
+def _font_id_by_file(label: Any) -> str:
+    """Kivy's ``LabelSDL2._get_font_id`` without the bold and italic flags (see ``share_font_faces``)."""
+    options = label.options
+    return "|".join(str(options[x]) for x in ("font_size", "font_name_r", "underline", "strikethrough"))
+
+
+def share_font_faces() -> None:
+    """Make Kivy's SDL2 text provider open one font face per file and size, not one more for bold text.
+
+    The provider keeps an opened face per font id, and its id names the bold and italic flags besides the
+    file they chose (``font_name_r``); but it applies neither to the face (only underline and strikethrough):
+    a bold text of a font registered without a bold file is drawn from the very same file, at the same size,
+    with the same pixels. Each IPAex face holds ~0.9 MiB (its tables, read in, and HarfBuzz's); the screens'
+    bold texts at 16 and 21 px opened two more at normal text, and more at large text. Does nothing under
+    another text provider; calling it again changes nothing. Never raises."""
+    from kivy.core.text import Label as CoreLabel
+
+    try:
+        from kivy.core.text.text_sdl2 import LabelSDL2
+    except ImportError:
+        return
+    if issubclass(CoreLabel, LabelSDL2):
+        LabelSDL2._get_font_id = _font_id_by_file

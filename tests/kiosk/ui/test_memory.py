@@ -1,5 +1,5 @@
-"""What keeps the touchscreen's memory down (#13): a window without multisample buffers, and no second copy
-of a drawn text beside its texture."""
+"""What keeps the touchscreen's memory down (#13): a window without multisample buffers, no second copy of a
+drawn text beside its texture, and no second font face for bold text."""
 
 from __future__ import annotations
 
@@ -36,3 +36,15 @@ class MemoryTest(TouchTest):
             pixels = label.texture.pixels  # drawn now (Kivy fills a text's texture when it is first used)
             self.assertTrue(any(pixels[3::4]))  # the glyphs are in the texture
             self.assertIsNone(getattr(label, "_surface", None))
+
+    def test_bold_text_shares_the_regular_face_and_looks_the_same(self) -> None:
+        regular, bold = (
+            CoreLabel(text="証明書の種類", font_name="KioskJa", font_size=21, bold=flag)
+            for flag in (False, True)
+        )
+        for label in (regular, bold):
+            label.refresh()
+        # one opened face for both (Kivy's provider keeps one per font id) ...
+        self.assertEqual(regular._get_font_id(), bold._get_font_id())
+        # ... as the pixels were the same before: the provider never drew bold from a regular-only font
+        self.assertEqual(bytes(regular.texture.pixels), bytes(bold.texture.pixels))

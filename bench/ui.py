@@ -3,9 +3,10 @@ then, the peak RSS after every view state, the cost of rendering one view state 
 once running, and tap to drawn frame at 800x600 and 1920x1080 beside the same screen redrawn unchanged (the
 baseline from the same run: what any frame costs here). Each start runs in a fresh process; the 1920x1080
 taps run in a process whose window is made at that size (a resized off-screen window would draw only its
-first 800x600). Every size runs twice per start: as the kiosk runs, its warm-up done on the start screen
-before the taps (``kiosk.ui.warmup``, a tap during it measured too), and without the warm-up (the figures
-beside them)."""
+first 800x600). At 1920x1080 it also times 文字を大きく (larger text on, then off) beside the same screen
+redrawn unchanged just before. Every size runs twice per start: as the kiosk runs, its warm-up done on the
+start screen before the taps (``kiosk.ui.warmup``, a tap during it measured too), and without the warm-up
+(the figures beside them)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench import Row
-from harness.ui.measure import MIDWARM_SLICES
+from harness.ui.measure import LARGE_TEXT_SCREENS, MIDWARM_SLICES
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTS = 3
@@ -96,6 +97,16 @@ def run() -> list[Row]:
                 f"without the warm-up {median('toggle_' + size):.1f} ms",
             ),
         ]
+    large = Row(
+        f"larger text on/off to drawn frame {LARGE} (median)",
+        median(f"warm_large_median_{LARGE}"),
+        "ms",
+        f"文字を大きく on then off on {', '.join(LARGE_TEXT_SCREENS)}, twice, the warm-up done; slowest "
+        f"{median(f'warm_large_max_{LARGE}'):.0f} ms (the first use of the larger font sizes); baseline: the "
+        f"same screen redrawn unchanged {median(f'warm_large_redraw_{LARGE}'):.1f} ms "
+        f"({median(f'warm_large_median_{LARGE}') / median(f'warm_large_redraw_{LARGE}'):.1f}x); "
+        f"without the warm-up {median(f'large_median_{LARGE}'):.1f} ms",
+    )
     return [
         Row(
             "start to first frame (median)",
@@ -112,6 +123,7 @@ def run() -> list[Row]:
             f"(target 160); idle after the warm-up {mib('warm_rss_warmed_800x600_kb')} MiB. "
             f"Without the warm-up: every screen rendered but no text drawn {mib('rss_kb')} MiB, "
             f"every screen drawn by the taps {mib('rss_taps_800x600_kb')} MiB; "
+            f"then 文字を大きく on and off on four screens {mib('warm_rss_large_800x600_kb')} MiB; "
             f"a {LARGE} window after the warm-up and its taps {mib(f'warm_rss_taps_{LARGE}_kb')} MiB",
         ),
         Row(
@@ -121,4 +133,5 @@ def run() -> list[Row]:
             "shell.show: screen switch + catalog texts (no frame)",
         ),
         *taps,
+        large,
     ]

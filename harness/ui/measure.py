@@ -4,12 +4,13 @@ processes).
 ``python -m harness.ui.measure KIVY_HOME`` prints one JSON line: seconds from this module's start to the
 first frame off screen (800x600) and the peak RSS then, seconds per view-state render over every sample
 screen and the peak RSS after them, tap to drawn frame (each sample screen after the one before it, and an
-option toggle) at 800x600 beside an unchanged frame (the baseline), and the peak RSS at the end. The clock
-starts before Kivy is imported.
+option toggle) at 800x600 beside an unchanged frame (the baseline), the peak RSS after them, and 文字を大きく
+(larger text on, then off: ``large_text``) beside the same screen redrawn unchanged. The clock starts before
+Kivy is imported.
 
-``python -m harness.ui.measure KIVY_HOME --taps 1920x1080`` measures only the taps, in a window made at that
-size. (An off-screen SDL window keeps the surface it was made with: a window made at 800x600 and resized
-draws only the 800x600 corner of a larger layout, which would flatter the larger size.)
+``python -m harness.ui.measure KIVY_HOME --taps 1920x1080`` measures only the taps and larger text, in a
+window made at that size. (An off-screen SDL window keeps the surface it was made with: a window made at
+800x600 and resized draws only the 800x600 corner of a larger layout, which would flatter the larger size.)
 
 Without ``--warm`` the shell has no warm-up (``kiosk.ui.warmup``): every screen's first visit pays for its
 layout and texts. With ``--warm`` (either form) the shell is the kiosk's own: before the taps it idles on
@@ -87,6 +88,41 @@ def taps(shell: Any, event_loop: Any, window: Any) -> dict[str, float]:
         f"tap_cpu_p90_{key}": sorted(cpu)[int(len(cpu) * 0.9)],
         f"toggle_{key}": statistics.median(toggles),
         f"redraw_{key}": statistics.median(redrawn),
+    }
+
+
+LARGE_TEXT_SCREENS = ("attract", "pin", "choose_type", "confirm")  # where a resident may ask for larger text
+
+
+def large_text(shell: Any, event_loop: Any, window: Any) -> dict[str, float]:
+    """At the window's size: 文字を大きく tapped (larger text on, then off again) on each of
+    ``LARGE_TEXT_SCREENS``, twice, to the frame drawn with every text on display at its new size; as the
+    baseline, the same screen redrawn unchanged just before. The median and slowest toggle and the
+    baseline's median, in seconds."""
+    from harness.ui.gallery import render_sample
+    from harness.ui.samples import sample_states
+
+    states = sample_states("ja")
+    toggles: list[float] = []
+    redrawn: list[float] = []
+    for _round in range(2):
+        for name in LARGE_TEXT_SCREENS:
+            render_sample(shell, name, states[name], "ja")
+            _drawn(event_loop, window)
+            for _ in range(2):  # on, then off
+                t0 = time.perf_counter()
+                window.canvas.ask_update()
+                _drawn(event_loop, window)
+                redrawn.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                shell.toggle_large_text()  # what the header's 文字を大きく does on its release
+                _drawn(event_loop, window)
+                toggles.append(time.perf_counter() - t0)
+    key = "{}x{}".format(*(int(v) for v in window.size))
+    return {
+        f"large_median_{key}": statistics.median(toggles),
+        f"large_max_{key}": max(toggles),
+        f"large_redraw_{key}": statistics.median(redrawn),
     }
 
 
@@ -183,6 +219,8 @@ def measure(kivy_home: Path, taps_at: tuple[int, int] | None = None, warm: bool 
         figures["rss_kb"] = _peak_rss_kb()  # after every screen rendered at 800x600 (as ever)
     figures.update(taps(shell, EventLoop, Window))
     figures[f"rss_taps_{width}x{height}_kb"] = _peak_rss_kb()
+    figures.update(large_text(shell, EventLoop, Window))
+    figures[f"rss_large_{width}x{height}_kb"] = _peak_rss_kb()  # and every size of text drawn
     shell.sound.stop_reminder()
     return {f"warm_{k}": v for k, v in figures.items()} if warm else figures
 

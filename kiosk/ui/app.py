@@ -20,7 +20,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition
 
 from kiosk.ui.bridge import SCREENS, UiState, from_view, to_flow_event
-from kiosk.ui.fonts import register_fonts
+from kiosk.ui.fonts import register_fonts, release_text_surfaces, share_font_faces
 from kiosk.ui.i18n import DEFAULT_LANGUAGE, Translator
 from kiosk.ui.lockdown import WindowGuard, lock_config
 from kiosk.ui.screens import (
@@ -320,9 +320,13 @@ def clear_colour_only(window: Any) -> None:
 def build_shell(
     on_intent: Intent | None = None, staff: StaffAccess | None = None, *, warm_up: bool = True
 ) -> KioskShell:
-    """Register fonts, load the shell's kv and build the shell (with staff mode given a ``StaffAccess``;
-    without the warm-up when ``warm_up`` is False). Raises FontMissingError."""
+    """Register fonts (Kivy's text provider keeps no surface of a drawn text and opens no second face for bold
+    text: ``release_text_surfaces``, ``share_font_faces``), load the shell's kv and build the shell (with
+    staff mode given a ``StaffAccess``; without the warm-up when ``warm_up`` is False). Raises
+    FontMissingError."""
     register_fonts()
+    release_text_surfaces()
+    share_font_faces()
     THEME.refresh_metrics()
     load_kv(Path(__file__).with_name("shell.kv"))
     return KioskShell(on_intent=on_intent, staff=staff, warm_up=warm_up)

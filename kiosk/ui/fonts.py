@@ -7,6 +7,7 @@ use WenQuanYi Micro Hei, and Vietnamese (stacked diacritics) uses DejaVu Sans.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 IPAEX_GOTHIC = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 WQY_MICROHEI = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -44,3 +45,51 @@ def register_fonts() -> None:
     for name, path in FONT_FILES.items():
         LabelBase.register(name, str(path))
     LabelBase.register(DEFAULT_FONT, str(IPAEX_GOTHIC))
+
+
+def _render_end_releasing(label: Any) -> Any:
+    """Kivy's ``LabelSDL2._render_end`` without keeping the surface: the text's pixels, copied out of it."""
+    surface, label._surface = label._surface, None
+    return surface.get_data()
+
+
+def release_text_surfaces() -> None:
+    """Make Kivy's SDL2 text provider let go of a text's SDL surface once its pixels are copied out.
+
+    Kivy draws a label's text into an SDL surface, copies the pixels into the label's texture and keeps the
+    surface until the label's next text: a second copy of every text on every screen, ~5 MiB at 800x600
+    once every screen is drawn. Nothing reads the surface after the copy (a new text gets a new one).
+    Does nothing under another text provider; calling it again changes nothing. Never raises."""
+    from kivy.core.text import Label as CoreLabel
+
+    try:
+        from kivy.core.text.text_sdl2 import LabelSDL2
+    except ImportError:  # another provider: it keeps no surface of ours to release
+        return
+    if issubclass(CoreLabel, LabelSDL2):
+        LabelSDL2._render_end = _render_end_releasing
+
+
+def _font_id_by_file(label: Any) -> str:
+    """Kivy's ``LabelSDL2._get_font_id`` without the bold and italic flags (see ``share_font_faces``)."""
+    options = label.options
+    return "|".join(str(options[x]) for x in ("font_size", "font_name_r", "underline", "strikethrough"))
+
+
+def share_font_faces() -> None:
+    """Make Kivy's SDL2 text provider open one font face per file and size, not one more for bold text.
+
+    The provider keeps an opened face per font id, and its id names the bold and italic flags besides the
+    file they chose (``font_name_r``); but it applies neither to the face (only underline and strikethrough):
+    a bold text of a font registered without a bold file is drawn from the very same file, at the same size,
+    with the same pixels. Each IPAex face holds ~0.9 MiB (its tables, read in, and HarfBuzz's); the screens'
+    bold texts at 16 and 21 px opened two more at normal text, and more at large text. Does nothing under
+    another text provider; calling it again changes nothing. Never raises."""
+    from kivy.core.text import Label as CoreLabel
+
+    try:
+        from kivy.core.text.text_sdl2 import LabelSDL2
+    except ImportError:
+        return
+    if issubclass(CoreLabel, LabelSDL2):
+        LabelSDL2._get_font_id = _font_id_by_file

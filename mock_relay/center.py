@@ -130,7 +130,7 @@ class Center:
             center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
             jpki=jpki,
             registry=registry,
-            ledger=Ledger(data_dir / "ledger.sqlite"),
+            ledger=Ledger(data_dir / "ledger.sqlite", background_checkpoints=True),
             clock=clock,
             faults=faults or Faults(),
             maintenance=maintenance or Maintenance(),

@@ -120,7 +120,7 @@ class Center:
         config = config or CenterConfig()
         clock = clock or CenterClock()
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
-        registry = Registry(data_dir / "registry.sqlite", clock=clock.now)
+        registry = Registry(data_dir / "registry.sqlite", clock=clock.now, background_checkpoints=True)
         renderer = renderer_for(
             registry, data_dir / "registry.sqlite", config.render_processes, inline=config.api_processes > 1
         )

@@ -220,13 +220,17 @@ class _Image:
 
 @functools.lru_cache(maxsize=256)
 def _image_objects(png: bytes, mask: str | None) -> _Image:
-    """The PDF image XObject of ``png`` (and of its alpha soft mask), decoded, deflated and formatted once
-    for every document that shows it: the ground pattern alone took a fifth of a document's time to
-    re-deflate, and formatting the images' dictionaries again a tenth of what was left."""
+    """The PDF image XObject of ``png`` (and of its alpha soft mask), decoded, deflated (at zlib's level 9:
+    the ground pattern and the seals 3.5 kB smaller than reportlab's default) and formatted once for every
+    document that shows it: the ground pattern alone took a fifth of a document's time to re-deflate, and
+    formatting the images' dictionaries again a tenth of what was left."""
     name = "ImgC" + hashlib.sha256(png + str(mask).encode()).hexdigest()[:24]
     image = PDFImageXObject(name, ImageReader(io.BytesIO(png)), mask=mask)
     image.name = name
     smask = getattr(image, "_smask", None)
+    for obj in (image, smask):  # deflated hardest, once: the same pixels in 3.5 kB less of every document
+        if obj is not None:
+            obj.streamContent = zlib.compress(zlib.decompress(obj.streamContent), 9)
     if smask is None:
         return _Image(name, ((pdfdoc.xObjectName(name), _freeze(image)),))
     del image._smask

@@ -120,7 +120,7 @@ class Center:
         config = config or CenterConfig()
         clock = clock or CenterClock()
         jpki = TestPki.open(data_dir / "jpki", key_factory=key_factory)
-        registry = Registry(data_dir / "registry.sqlite", clock=clock.now)
+        registry = Registry(data_dir / "registry.sqlite", clock=clock.now, background_checkpoints=True)
         renderer = renderer_for(
             registry, data_dir / "registry.sqlite", config.render_processes, inline=config.api_processes > 1
         )
@@ -130,7 +130,7 @@ class Center:
             center_pki=CenterPki.open(owner_only_dir(data_dir / "center")),
             jpki=jpki,
             registry=registry,
-            ledger=Ledger(data_dir / "ledger.sqlite"),
+            ledger=Ledger(data_dir / "ledger.sqlite", background_checkpoints=True),
             clock=clock,
             faults=faults or Faults(),
             maintenance=maintenance or Maintenance(),

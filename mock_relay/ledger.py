@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mock_relay.private import owner_only_database
-from mock_relay.sqlite_tx import immediate_transaction
+from mock_relay.sqlite_tx import BackgroundCheckpoints, immediate_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -166,9 +166,11 @@ class Cancellation:
 class Ledger:
     """One SQLite file; thread-safe through one connection and a lock (calls are short)."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (creating, owner-only) the ledger at ``path``. Raises sqlite3.Error if the file is not a
-        database, OSError if it cannot be created or its permissions set."""
+    def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
+        """Open (creating, owner-only) the ledger at ``path``; with ``background_checkpoints`` (a serving
+        center) its WAL checkpoints run in a thread of their own (``sqlite_tx.BackgroundCheckpoints``),
+        not inside a COMMIT on the event loop. Raises sqlite3.Error if the file is not a database, OSError
+        if it cannot be created or its permissions set."""
         self.path = path
         owner_only_database(path)
         self._lock = threading.RLock()
@@ -176,6 +178,10 @@ class Ledger:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._checkpoints: BackgroundCheckpoints | None = None
+        if background_checkpoints:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpoints = BackgroundCheckpoints(path)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}
@@ -201,7 +207,9 @@ class Ledger:
             return int(self._db.execute(sql, params).rowcount)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Stop the background checkpoints, if any, and close the connection."""
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         with self._lock:
             self._db.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sqlite3
 import subprocess
@@ -29,6 +30,10 @@ from mock_relay.server import read_running
 from mock_relay.tls import CenterPki
 
 log = logging.getLogger(__name__)
+
+#: API processes of a center the fleet starts itself: one per core, up to two (each renders its own
+#: documents; ``mock-relay serve --api-processes``, docs/center-protocol.md)
+API_PROCESSES = min(2, os.cpu_count() or 1)
 
 
 class CenterError(RuntimeError):
@@ -59,15 +64,15 @@ class CenterHandle:
         self._token = (data / "admin-token").read_text().strip()
 
     @classmethod
-    def start_local(cls, data: Path, clock: datetime) -> CenterHandle:
-        """``mock-relay serve`` in a child process (its own interpreter: the center gets a core of its own)
-        on a register where every municipality allows a same-day reissue, so residents can be drawn again
-        and again. Raises CenterError when it does not start."""
+    def start_local(cls, data: Path, clock: datetime, api_processes: int = API_PROCESSES) -> CenterHandle:
+        """``mock-relay serve --api-processes N`` in child processes (their own interpreters: the center gets
+        cores of its own) on a register where every municipality allows a same-day reissue, so residents
+        can be drawn again and again. Raises CenterError when it does not start."""
         data.mkdir(parents=True, exist_ok=True)
         allow_same_day_reissue(data / "registry.sqlite")
         command = [sys.executable, "-m", "mock_relay.cli.main", "serve", "--data", str(data)]
         proc = subprocess.Popen(
-            [*command, "--clock", clock.isoformat()],
+            [*command, "--clock", clock.isoformat(), "--api-processes", str(api_processes)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from mock_relay.model import JST, CertType, Municipality, Resident, ResidentStatus, SealStatus
 from mock_relay.private import owner_only_database
 from mock_relay.registry import codec, seed
-from mock_relay.sqlite_tx import immediate_transaction
+from mock_relay.sqlite_tx import BackgroundCheckpoints, immediate_transaction
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,15 @@ class Registry:
     """SQLite-backed register; creates its schema and seeds the synthetic data set idempotently."""
 
     def __init__(
-        self, db_path: Path | str, *, seed: bool = True, clock: Callable[[], datetime] | None = None
+        self,
+        db_path: Path | str,
+        *,
+        seed: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        background_checkpoints: bool = False,
     ) -> None:
-        """Open (create) the database at ``db_path``.
+        """Open (create) the database at ``db_path``; with ``background_checkpoints`` (a serving center) its
+        WAL checkpoints run in a thread of their own, not inside a COMMIT (``sqlite_tx``).
 
         Raises:
             sqlite3.Error: the file is not a database.
@@ -88,6 +94,7 @@ class Registry:
         self._cache: dict[tuple[str, str | None], Any] = {}
         self._data_version = -1
         self._seen_change = -1
+        self._checkpoints: BackgroundCheckpoints | None = None
         if str(db_path) != ":memory:":
             owner_only_database(Path(db_path))  # personal data: never readable by others
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None, timeout=10)
@@ -97,6 +104,9 @@ class Registry:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("PRAGMA foreign_keys=ON")
+                if background_checkpoints and str(db_path) != ":memory:":
+                    self._conn.execute("PRAGMA wal_autocheckpoint=0")
+                    self._checkpoints = BackgroundCheckpoints(Path(db_path))
                 self._conn.executescript(_SCHEMA)
                 columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(card_bindings)")}
                 if "form" not in columns:  # a register from before smartphones: every binding is a card
@@ -106,6 +116,8 @@ class Registry:
             if seed:
                 self._seed(self._clock())
         except BaseException:
+            if self._checkpoints is not None:
+                self._checkpoints.stop()
             self._conn.close()
             raise
 
@@ -179,7 +191,9 @@ class Registry:
             return list(self._conn.execute(sql, params))
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Stop the background checkpoints, if any, and close the database connection."""
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         with self._lock:
             self._conn.close()
 

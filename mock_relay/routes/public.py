@@ -18,6 +18,7 @@ from mock_relay.routes.common import (
     read_body,
     terminal_of,
 )
+from mock_relay.routes.idempotency import answer_with
 from mock_relay.routes.lookup import expire_order
 from mock_relay.rules.calendar import check_service_hours
 
@@ -61,16 +62,19 @@ async def heartbeat(request: web.Request) -> web.Response:
     body = await read_body(request, "HeartbeatRequest")
     terminal = terminal_of(request)
     now = center.clock.now()
-    center.ledger.heartbeat(terminal, iso(now), body)
     status, _ = service_status(center, now)
-    return json_response(
-        {
-            "terminal_id": terminal,
-            "server_time": iso(now),
-            "next_heartbeat_s": HEARTBEAT_INTERVAL_S,
-            "status": status,
-        }
+    answer = answer_with(  # stored with the heartbeat, in one ledger transaction
+        json_response(
+            {
+                "terminal_id": terminal,
+                "server_time": iso(now),
+                "next_heartbeat_s": HEARTBEAT_INTERVAL_S,
+                "status": status,
+            }
+        )
     )
+    center.ledger.heartbeat(terminal, iso(now), body)
+    return answer
 
 
 async def verify(request: web.Request) -> web.Response:

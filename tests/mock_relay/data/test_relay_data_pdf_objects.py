@@ -1,5 +1,6 @@
-"""The document PDF's objects formatted once (fonts' subsets, images): each document gets reportlab's own
-bytes, its references numbered for that document."""
+"""The document PDF's objects formatted once (fonts' subsets, images) and its strings written straight
+from the fonts' subset runs: each document gets reportlab's own bytes, its references numbered for that
+document."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfdoc import PDFImageXObject, PDFObjectReference
+from reportlab.pdfgen.canvas import Canvas
 
 from mock_relay.documents import pdf
 from mock_relay.documents.build import build_document_request, render_document
@@ -110,3 +112,48 @@ def test_documents_are_byte_for_byte_what_reportlab_formats(
         assert render_document(req).pdf == frozen
     finally:
         pdf.forget_cached_objects()
+
+
+TEXTS = ("文書番号 D-a(b)\\c", "", "東京都千代田区　1-2-3", "（以下余白）", "x" * 300 + "漢字" * 150)
+
+
+def _reportlab_string(canvas: Canvas, x: float, y: float, text: str, align: float = 0.0) -> None:
+    draw = {0.0: canvas.drawString, 0.5: canvas.drawCentredString, 1.0: canvas.drawRightString}[align]
+    draw(x, y, text)
+
+
+def test_strings_are_drawn_with_reportlabs_operators() -> None:
+    pdf.register_fonts()
+    canvases = [Canvas(io.BytesIO(), initialFontName=pdf.GOTHIC, initialFontSize=9) for _ in range(2)]
+    for canvas, draw in zip(canvases, (pdf._draw_string, _reportlab_string), strict=True):
+        for font, size in ((pdf.GOTHIC, 8), (pdf.MINCHO, 10.5)):
+            canvas.setFont(font, size)
+            for align in (0.0, 0.5, 1.0):
+                for text in (
+                    "文書番号 D-a(b)\\c",
+                    "",
+                    "東京都千代田区　1-2-3",
+                    "（以下余白）",
+                    "x" * 300 + "漢字" * 150,
+                ):
+                    draw(canvas, 12.25, 700.5, text, align)
+    assert canvases[0]._code == canvases[1]._code
+    assert len({c for c in canvases[0]._code}) > 10
+
+
+@pytest.mark.parametrize(
+    ("rid", "item"),
+    [("S-004", {"type": "koseki_zenbu"}), ("S-001", {"type": "juminhyo"})],  # the second has two pages
+)
+def test_documents_are_byte_for_byte_with_reportlabs_strings(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch, rid: str, item: dict[str, object]
+) -> None:
+    monkeypatch.setattr(rl_config, "invariant", 1)
+    resident = registry.resident(rid)
+    assert resident is not None
+    priced = price(registry, rid, item, MONDAY)
+    req = build_document_request(registry, resident, priced, 0, "D-2", "K7QX-2M9D", "https://x/v", MONDAY)
+    ours = render_document(req)
+    monkeypatch.setattr(pdf, "_draw_string", _reportlab_string)
+    assert render_document(req).pdf == ours.pdf
+    assert rid != "S-001" or ours.page_count == 2

@@ -236,3 +236,14 @@ def test_the_second_writer_under_one_key_rolls_back_whole(tmp_path: Path):
     row = ledger.query_one("SELECT status, claimed_by FROM idempotency WHERE key='k'", ())
     assert row["status"] == idempotency.PENDING and row["claimed_by"] == os.getpid()
     ledger.close()
+
+
+def test_a_heartbeat_and_its_answer_are_one_write_transaction(relay, kiosk):
+    key = str(uuid.uuid4())
+    with _traced(relay) as seen:
+        beat = kiosk.post("/v1/terminals/heartbeat", {}, key=key)
+    assert beat.status == 200, beat.body
+    writes = _write_transactions(seen)
+    assert len(writes) == 1 and any("heartbeats" in s for s in writes[0]), writes
+    again = kiosk.post("/v1/terminals/heartbeat", {}, key=key)
+    assert again.raw == beat.raw and again.headers.get("idempotent-replayed") == "true"

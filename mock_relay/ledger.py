@@ -189,6 +189,8 @@ class Ledger:
             self._db.execute("ALTER TABLE idempotency ADD COLUMN order_id TEXT")
         if "claimed_by" not in columns:  # a ledger from before keys were claimed (status 0: in hand)
             self._db.execute("ALTER TABLE idempotency ADD COLUMN claimed_by INTEGER")
+        if "body_form" not in columns:  # a ledger from before bodies were stored packed (0: as sent)
+            self._db.execute("ALTER TABLE idempotency ADD COLUMN body_form INTEGER NOT NULL DEFAULT 0")
         # An order's stored answers are found by order (deleted when it ends): without this index every
         # result report scanned every answer ever stored.
         self._db.execute("CREATE INDEX IF NOT EXISTS idempotency_by_order ON idempotency(order_id)")

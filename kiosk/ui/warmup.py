@@ -12,8 +12,8 @@ on top of the frame. The warm-up does that work ahead, a little at a time:
 
 It never changes what a resident sees: it renders screens that are not on display with a neutral view
 state (the shell's own language and text size, no personal data), calls each one's ``clear`` after, and
-never touches the shell's language, text size, sounds, or the screen on display. Texts it has taken over
-from Kivy's clock and not yet drawn are handed back (``before_show``) before their screen is shown.
+never touches the shell's language, text size, sounds, or the screen on display. Texts (and layouts) it has
+taken over from Kivy's clock and not yet drawn are handed back (``before_show``) before their screen is shown.
 
 What it warms: every screen but the start screen, in the shell's language, text size and window size; the
 type, options and payment screens with the menu the kiosk last saw from its center (``remember_menu``:
@@ -32,7 +32,9 @@ from dataclasses import replace
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.lang import Builder
 from kivy.uix.label import Label
+from kivy.uix.layout import Layout
 
 from kiosk.ui.bridge import SCREENS, UiMenuItem, UiOutcome, UiState
 from kiosk.ui.i18n import LANGUAGES, Translator
@@ -136,6 +138,7 @@ class WarmUp:
         self._key: tuple[object, ...] | None = None  # what the work under way warms for
         self._warm_key: tuple[object, ...] | None = None  # what the screens are warm for
         self._held: dict[str, list[Label]] = {}  # screen -> texts taken from the clock, not yet drawn
+        self._held_layouts: dict[str, list[Layout]] = {}  # screen -> layouts taken from the clock, not run
         self._start: Any = None  # the ClockEvent that begins (or resumes) the work after a quiet spell
         self._next = Clock.create_trigger(self._slice, 0)
         shell.ids.manager.bind(size=self._resized)
@@ -211,30 +214,47 @@ class WarmUp:
     def _theme_changed(self, *_args: object) -> None:
         """Larger text, another language's font or another window size: every text on every screen is
         to be measured and drawn again. Those on screens not shown are taken from Kivy's clock (it would do
-        them all in the next frame, the one that should draw the tap that asked for the change): the
-        warm-up does them when idle, or they go back before their screen is shown (``before_show``)."""
+        them all in the next frame, the one that should draw the tap that asked for the change), and so are
+        those screens' layouts (sizes bound to the theme's, e.g. the payment table's width and the PIN keys:
+        run, they would change the widths of texts and have them drawn again all the same): the warm-up does
+        them when idle, or they go back before their screen is shown (``before_show``)."""
         manager = self.shell.ids.manager
         if self.shell.get_root_window() is None:
             return  # a shell in no window: its texts are measured when it is shown again, as ever
         for name, screen in self.shell.screens.items():
             if name == manager.current or screen.parent is not None:
                 continue
-            self._hold(name, screen)
+            self._hold(name, screen, layouts=True)
         self._resized()  # warm again at the new size, once the start screen is quiet
 
-    def _hold(self, name: str, screen: Any) -> None:
-        """Take the texts of ``screen`` that wait for Kivy's clock into the warm-up's hands."""
+    def _hold(self, name: str, screen: Any, *, layouts: bool = False) -> None:
+        """Take the texts of ``screen`` that wait for Kivy's clock (and with ``layouts``, its layouts) into
+        the warm-up's hands."""
         held = self._held.setdefault(name, [])
-        for label in (w for w in screen.walk() if isinstance(w, Label)):
-            if label._trigger_texture.is_triggered:
-                label._trigger_texture.cancel()
-                if label not in held:
-                    held.append(label)
+        held_layouts = self._held_layouts.setdefault(name, [])
+        for widget in screen.walk():
+            if isinstance(widget, Label):
+                if widget._trigger_texture.is_triggered:
+                    widget._trigger_texture.cancel()
+                    if widget not in held:
+                        held.append(widget)
+            elif layouts and isinstance(widget, Layout) and widget._trigger_layout.is_triggered:
+                widget._trigger_layout.cancel()
+                if widget not in held_layouts:
+                    held_layouts.append(widget)
+
+    def _release_layouts(self, name: str) -> None:
+        """Layouts of screen ``name`` that the warm-up holds go back to Kivy's clock (run before the next
+        frame)."""
+        for layout in self._held_layouts.pop(name, []):
+            layout._trigger_layout()
 
     def before_show(self, name: str) -> None:
         """Screen ``name`` is about to be shown: texts the warm-up holds for it go back to Kivy's clock (they
-        are measured and drawn before the frame, as on a visit without the warm-up); any screen but the start
-        screen leaves the screens in a resident's language and choices, so they are no longer warm."""
+        are measured and drawn before the frame, as on a visit without the warm-up), and so do its layouts;
+        any screen but the start screen leaves the screens in a resident's language and choices, so they are
+        no longer warm."""
+        self._release_layouts(name)
         for label in self._held.pop(name, []):
             label._trigger_texture()
         if name != "attract":
@@ -296,6 +316,7 @@ class WarmUp:
                 yield True
             screen.render(neutral_state(name, language, menu), tr)
             screen.clear()  # as a screen is left: nothing of the neutral state stays in its inputs
+            self._release_layouts(name)  # held since a theme change: laid out with the render's, next frame
             self._hold(name, screen)  # with any left from a warm-up started over or a theme change
             yield False
             while self._held.get(name):
@@ -321,3 +342,5 @@ class WarmUp:
                 label._trigger_texture.cancel()
                 label.texture_update()  # a StepLabel keeps its drawn texture in STEP_TEXTURES
                 yield False
+        for label in twin.children:  # the twin may outlive this (until a collection): never redrawn again
+            Builder.unbind_widget(label.uid)

@@ -15,7 +15,6 @@ refused here — the 2023 廃印 incidents), and each copy is rendered from a re
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from mock_relay.documents.renderer import RenderError, RenderJob
 from mock_relay.ledger import ISSUE_ROUTE, DocumentRow, LedgerConflict, OrderRow, SessionRow
 from mock_relay.model import OrderItem, PricedItem, Refusal, Route
 from mock_relay.routes.common import CENTER_KEY, ApiProblem, b64, iso, read_body, terminal_of
-from mock_relay.routes.idempotency import answer_with
+from mock_relay.routes.idempotency import Spliced, answer_with
 from mock_relay.routes.lookup import load_order, require_live_session
 from mock_relay.rules import menu as rules
 
@@ -135,20 +134,27 @@ async def _issue_one(
         iso(job.now),
         priced.municipality_code,
     )
-    return envelope, row, canonical(binding).decode("utf-8"), b64(signature), base64.b64encode(rendered.pdf)
+    return envelope, row, canonical(binding).decode("utf-8"), b64(signature), rendered.pdf
 
 
-def _answer(obj: dict[str, Any], pdfs: dict[str, bytes]) -> web.Response:
-    """``json_response(obj)`` with each document's ``pdf`` slot replaced by its base64 text, spliced in as
-    bytes: the JSON encoder never scans the ~130 kB of base64 per copy (base64 needs no JSON escaping)."""
+def _answer(obj: dict[str, Any], pdfs: dict[str, bytes]) -> tuple[web.Response, Spliced]:
+    """``json_response(obj)`` with each document's ``pdf`` slot replaced by the base64 of its PDF, spliced in
+    as bytes: the JSON encoder never scans the ~130 kB of base64 per copy (base64 needs no JSON escaping).
+    Also the answer as text and raw parts, the form the ledger stores it in (idempotency.Spliced)."""
     body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    for document_id, pdf_b64 in pdfs.items():
-        slot = json.dumps(_pdf_slot(document_id)).encode("ascii")
-        before, found, after = body.partition(slot)
-        if not found:  # pragma: no cover - every envelope carries its own slot
-            raise ValueError(f"no PDF slot for {document_id}")
-        body = b"".join((before, b'"', pdf_b64, b'"', after))
-    return web.Response(status=200, body=body, content_type="application/json")
+    slots = {document_id: json.dumps(_pdf_slot(document_id)).encode("ascii") for document_id in pdfs}
+    if any(body.count(slot) != 1 for slot in slots.values()):  # pragma: no cover - one slot per envelope
+        raise ValueError("a PDF slot missing or repeated")
+    texts: list[bytes] = []
+    raws: list[bytes] = []
+    rest = body
+    for document_id in sorted(pdfs, key=lambda d: body.index(slots[d])):
+        before, _, rest = rest.partition(slots[document_id])
+        texts.append((b'"' if texts else b"") + before + b'"')
+        raws.append(pdfs[document_id])
+    texts.append((b'"' if texts else b"") + rest)
+    spliced = Spliced(tuple(texts), tuple(raws))
+    return web.Response(status=200, body=spliced.joined(), content_type="application/json"), spliced
 
 
 async def issue_documents(request: web.Request) -> web.Response:
@@ -171,16 +177,15 @@ async def issue_documents(request: web.Request) -> web.Response:
     except (ValueError, RenderError) as exc:
         log.error("rendering failed for order %s: %s", order.order_id, exc)
         raise ApiProblem("internal_error", "the document could not be produced") from exc
-    answer = answer_with(  # stored with the documents' rows, in one ledger transaction
-        _answer(
-            {
-                "order_id": order.order_id,
-                "documents": [env for env, *_ in rendered],
-                "signer_certificate": center.center_pki.signer_pem(),
-            },
-            {env["document_id"]: pdf_b64 for env, *_, pdf_b64 in rendered},
-        )
+    answer, spliced = _answer(
+        {
+            "order_id": order.order_id,
+            "documents": [env for env, *_ in rendered],
+            "signer_certificate": center.center_pki.signer_pem(),
+        },
+        {env["document_id"]: pdf for env, *_, pdf in rendered},
     )
+    answer_with(answer, spliced)  # stored with the documents' rows, in one ledger transaction
     try:
         center.ledger.record_documents(
             order.order_id, [(row, binding, sig) for _, row, binding, sig, _ in rendered]

@@ -28,11 +28,13 @@ answers with, the first one's stored answer, as above.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
 import re
 import sqlite3
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,7 @@ from mock_relay.routes.common import (
 HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 PENDING = 0  # the status of a claimed key whose request is still running
+BODY_AS_SENT, BODY_PACKED = 0, 1  # idempotency.body_form: the body as sent, or Spliced.packed()
 _POLL_S = 0.005
 
 #: Routes whose claim and answer ride in their own ledger transactions (module docstring). A route belongs
@@ -77,20 +80,73 @@ class KeyTaken(Exception):
 
 @dataclass(frozen=True)
 class StoredResponse:
-    """The first final answer under one (terminal, key)."""
+    """The first final answer under one (terminal, key); ``packed`` the form its body is stored in, when
+    not as sent (:class:`Spliced`)."""
 
     route: str
     request_hash: str
     status: int
     content_type: str
     body: bytes
+    packed: bytes | None = None
+
+
+_PACKED = b"SPL1"  # the packed form's first bytes
+_LEN = struct.Struct(">Q")
+
+
+@dataclass(frozen=True)
+class Spliced:
+    """A body of text with base64 parts spliced in: ``texts[0] b64(raws[0]) texts[1] … texts[n]`` (the
+    documents answer: its JSON around each copy's PDF). Stored packed, with the raw parts: three quarters of
+    the bytes the ledger writes, and zeroes again when the answer is deleted."""
+
+    texts: tuple[bytes, ...]
+    raws: tuple[bytes, ...]
+
+    def joined(self) -> bytes:
+        """The body as sent."""
+        parts = [self.texts[0]]
+        for raw, text in zip(self.raws, self.texts[1:], strict=True):
+            parts += (base64.b64encode(raw), text)
+        return b"".join(parts)
+
+    def packed(self) -> bytes:
+        """The stored form: a mark, then each text and raw part after its length."""
+        order = [self.texts[0]]
+        for raw, text in zip(self.raws, self.texts[1:], strict=True):
+            order += (raw, text)
+        parts = [_PACKED]
+        for part in order:
+            parts += (_LEN.pack(len(part)), part)
+        return b"".join(parts)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Spliced:
+        """The body packed by :meth:`packed`. Raises ValueError if ``data`` is not one."""
+        if not data.startswith(_PACKED):
+            raise ValueError("not a packed body")
+        parts, at = [], len(_PACKED)
+        while at < len(data):
+            (length,) = _LEN.unpack_from(data, at)
+            at += _LEN.size
+            if at + length > len(data):
+                raise ValueError("a packed body cut short")
+            parts.append(data[at : at + length])
+            at += length
+        if len(parts) % 2 != 1:
+            raise ValueError("a packed body without its last text")
+        return cls(tuple(parts[0::2]), tuple(parts[1::2]))
 
 
 def _row(ledger: Ledger, terminal_id: str, key: str) -> tuple[StoredResponse, int | None] | None:
     r = ledger.query_one("SELECT * FROM idempotency WHERE terminal_id=? AND key=?", (terminal_id, key))
     if r is None:
         return None
-    stored = StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], bytes(r["body"]))
+    body = bytes(r["body"])
+    if r["body_form"] == BODY_PACKED:
+        body = Spliced.unpack(body).joined()
+    stored = StoredResponse(r["route"], r["request_hash"], r["status"], r["content_type"], body)
     return stored, r["claimed_by"]
 
 
@@ -102,7 +158,7 @@ def stored_response(ledger: Ledger, terminal_id: str, key: str) -> StoredRespons
 
 _INSERT = (
     "INSERT OR IGNORE INTO idempotency (terminal_id, key, route, request_hash, status, content_type, body,"
-    " created_at, order_id, claimed_by) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    " created_at, order_id, claimed_by, body_form) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -110,6 +166,7 @@ def _insert_params(
     terminal_id: str, key: str, row: StoredResponse, at: str, order_id: str | None, claimed_by: int | None
 ) -> tuple[object, ...]:
     """The parameters of _INSERT: a claim (status PENDING, naming this process) or a stored answer."""
+    body, form = _stored_body(row)
     return (
         terminal_id,
         key,
@@ -117,11 +174,17 @@ def _insert_params(
         row.request_hash,
         row.status,
         row.content_type,
-        row.body,
+        body,
         at,
         order_id,
         claimed_by,
+        form,
     )
+
+
+def _stored_body(row: StoredResponse) -> tuple[bytes, int]:
+    """The body as the ledger keeps it, and its form."""
+    return (row.body, BODY_AS_SENT) if row.packed is None else (row.packed, BODY_PACKED)
 
 
 def _claim_row(route: str, digest: str) -> StoredResponse:
@@ -146,8 +209,8 @@ def release_claim(ledger: Ledger, terminal_id: str, key: str, pid: int | None = 
 
 
 _UPDATE_CLAIM = (
-    "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, created_at=?,"
-    " order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?"
+    "UPDATE idempotency SET route=?, request_hash=?, status=?, content_type=?, body=?, body_form=?,"
+    " created_at=?, order_id=?, claimed_by=NULL WHERE terminal_id=? AND key=? AND status=? AND claimed_by=?"
 )
 
 
@@ -155,7 +218,8 @@ def _update_params(
     terminal_id: str, key: str, resp: StoredResponse, at: str, order_id: str | None
 ) -> tuple[object, ...]:
     """The parameters of _UPDATE_CLAIM: this process's claim of (terminal, key) becomes the answer."""
-    answer = (resp.route, resp.request_hash, resp.status, resp.content_type, resp.body, at, order_id)
+    body, form = _stored_body(resp)
+    answer = (resp.route, resp.request_hash, resp.status, resp.content_type, body, form, at, order_id)
     return (*answer, terminal_id, key, PENDING, os.getpid())
 
 
@@ -184,12 +248,14 @@ class _Slot:
     at: str
     claimed: bool = False  # a committed transaction holds this key for this request
     pending: web.Response | None = None  # the answer to store in the next write transaction
+    packed: bytes | None = None  # the pending answer's body packed (answer_with's ``spliced``), if so
     answered: web.Response | None = None  # the answer stored with a committed transaction
 
     def record(self, resp: web.Response) -> StoredResponse:
         """The stored form of ``resp`` (a response with its body in bytes)."""
         assert isinstance(resp.body, bytes)
-        return StoredResponse(self.route, self.digest, resp.status, resp.content_type, resp.body)
+        packed = self.packed if resp is self.pending else None
+        return StoredResponse(self.route, self.digest, resp.status, resp.content_type, resp.body, packed)
 
     def before_commit(self, db: sqlite3.Connection) -> None:
         """Claim the key (with the answer, when pending) or, claimed already, store the pending answer.
@@ -217,19 +283,21 @@ class _Slot:
         """The claim (and the pending answer) are in the ledger."""
         self.claimed = True
         if self.pending is not None:
-            self.answered, self.pending = self.pending, None
+            self.answered, self.pending, self.packed = self.pending, None, None
 
     def rolled_back(self) -> None:
         """Nothing of this transaction is in the ledger: the answer waits for the caller's next try."""
-        self.pending = None
+        self.pending = self.packed = None
 
 
-def answer_with(resp: web.Response) -> web.Response:
+def answer_with(resp: web.Response, spliced: Spliced | None = None) -> web.Response:
     """Store ``resp`` as this request's answer in its next ledger write transaction (a folded route's last
-    write: the caller builds its answer first). Without a folded key in hand, nothing. Returns ``resp``."""
+    write: the caller builds its answer first), its body packed when it is ``spliced`` (whose ``joined()``
+    it must be). Without a folded key in hand, nothing. Returns ``resp``."""
     slot = TRANSACTION_HOOK.get()
     if isinstance(slot, _Slot) and isinstance(resp.body, bytes) and _storable(resp):
         slot.pending = resp
+        slot.packed = None if spliced is None else spliced.packed()
     return resp
 
 

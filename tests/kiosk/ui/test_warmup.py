@@ -197,6 +197,33 @@ class WarmUpTest(TouchTest):
             assert THEME.fs_body in font_sizes, name
             assert fit_problems(self.shell, "ja", (800, 600)) == [], name
 
+    def test_larger_text_measures_and_lays_out_no_hidden_screen_in_its_frame(self) -> None:
+        """The frame that draws the tap on larger text measures no text of a screen not shown, not even one
+        whose width the new sizes change (the PIN keypad grows with the keys): those screens' layouts wait
+        too. Each is laid out at the new sizes, and fits, when it is next shown."""
+        self.frames_until(lambda: self.warmup.warm)
+        self.warmup.quiet = 60.0  # the resident is still there
+        hidden = [s for n, s in self.shell.screens.items() if n != "attract"]
+        labels = [w for s in hidden for w in walk(s) if isinstance(w, Label) and w.text.strip()]
+        measured = {id(w): w._label._cached_lines for w in labels}  # a new list each time Kivy measures
+        self.tap(self.shell.ids.large_text)  # touch down, up and the frame that draws it
+        assert THEME.large
+        again = [
+            f"{w.parent.__class__.__name__} {w.text[:20]!r}"
+            for w in labels
+            if w._label._cached_lines is not measured[id(w)]
+        ]
+        assert again == []
+        for name in ("pin", "pay", "choose_type"):
+            self.shell.show(SAMPLES[name])
+            settle()
+            assert stale(self.shell.current) == [] and unmeasured(self.shell.current) == [], name
+            assert fit_problems(self.shell, "ja", (800, 600)) == [], name
+            if name == "pin":
+                keys = [w for w in walk(self.shell.current) if type(w).__name__ == "PinKey"]
+                assert keys and min(k.height for k in keys) >= THEME.key - 0.5
+                assert {k.font_size for k in keys if len(k.text) == 1} == {THEME.fs_title}
+
     def test_a_new_window_size_is_warmed_again(self) -> None:
         self.frames_until(lambda: self.warmup.warm)
         self.Window.size = (600, 1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import uuid
@@ -101,9 +102,11 @@ def test_answers_and_ledger_survive_a_restart(tmp_path: Path, key_pool):
 
 
 def _stored_pdfs(relay) -> int:
-    """Stored answers in the ledger that carry a PDF (base64 of "%PDF-" starts with "JVBER")."""
+    """Stored answers in the ledger that carry a PDF: as sent (base64 of "%PDF-" starts with "JVBER") or
+    packed (the PDF itself)."""
     row = relay.center.ledger.query_one(
-        "SELECT COUNT(*) AS n FROM idempotency WHERE instr(body, ?) > 0", (b"JVBERi0",)
+        "SELECT COUNT(*) AS n FROM idempotency WHERE instr(body, ?) > 0 OR instr(body, ?) > 0",
+        (b"JVBERi0", b"%PDF-"),
     )
     return int(row["n"])
 
@@ -247,3 +250,33 @@ def test_a_heartbeat_and_its_answer_are_one_write_transaction(relay, kiosk):
     assert len(writes) == 1 and any("heartbeats" in s for s in writes[0]), writes
     again = kiosk.post("/v1/terminals/heartbeat", {}, key=key)
     assert again.raw == beat.raw and again.headers.get("idempotent-replayed") == "true"
+
+
+def test_the_documents_answer_is_stored_with_its_pdfs_raw_and_replayed_as_sent(relay, kiosk, cards):
+    opened, _ = open_and_authenticate(kiosk, cards("V-003"))
+    order = kiosk.post(
+        f"/v1/sessions/{opened.body['session_id']}/orders", {"items": [{"type": "juminhyo", "copies": 2}]}
+    ).body
+    key = str(uuid.uuid4())
+    docs = kiosk.post(f"/v1/orders/{order['order_id']}/documents", {}, key=key)
+    assert docs.status == 200 and len(docs.body["documents"]) == 2
+    row = relay.center.ledger.query_one("SELECT body, body_form FROM idempotency WHERE key=?", (key,))
+    stored = bytes(row["body"])
+    assert row["body_form"] == idempotency.BODY_PACKED and b"JVBERi0" not in stored
+    assert stored.count(b"%PDF-") == 2 and len(stored) < 0.8 * len(docs.raw)  # a quarter less than base64
+    again = kiosk.post(f"/v1/orders/{order['order_id']}/documents", {}, key=key)
+    assert again.raw == docs.raw and again.headers.get("idempotent-replayed") == "true"
+
+
+@pytest.mark.parametrize("raws", [(), (b"",), (b"%PDF-1.4 \x00\xff" * 50, b"x"), (b"a", b"b", b"c")])
+def test_a_spliced_body_packs_and_unpacks_to_itself(raws: tuple[bytes, ...]) -> None:
+    texts = tuple(f'{{"n":{i}}}"'.encode() for i in range(len(raws) + 1))
+    spliced = idempotency.Spliced(texts, raws)
+    assert idempotency.Spliced.unpack(spliced.packed()) == spliced
+    sent = [texts[0]]
+    for raw, text in zip(raws, texts[1:], strict=True):
+        sent += (base64.b64encode(raw), text)
+    assert spliced.joined() == b"".join(sent)
+    for broken in (spliced.packed()[:-1], b"nope"):
+        with pytest.raises(ValueError):
+            idempotency.Spliced.unpack(broken)

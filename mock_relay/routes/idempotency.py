@@ -7,12 +7,12 @@ with the same route and body gets that stored answer back byte for byte (header
 body is refused with 422 ``idempotency_conflict``. Retryable failures (5xx, or a problem with
 ``retryable: true``) are not stored, so a retry with the same key runs again.
 
-A key is claimed in the ledger before its request runs: one INSERT of a row with status 0 ("in hand",
-naming the process), atomic in SQLite, so of two requests with one key — on one connection or two, in
-one API process or two (``mock-relay serve --api-processes N``) — only one runs the handler; the other
-waits for that row to turn into the stored answer (or to disappear, when the answer was not storable,
-and then claims the key itself). A claim left by a process that died is taken over. Within one process
-an asyncio lock per key spares the waiting.
+A key is claimed in the ledger: one INSERT of a row with status 0 ("in hand", naming the process),
+atomic in SQLite, so of two requests with one key — on one connection or two, in one API process or two
+(``mock-relay serve --api-processes N``) — only one changes anything; the other waits for that row to turn
+into the stored answer (or to disappear, when the answer was not storable, and then claims the key
+itself). A claim left by a process that died is taken over. Within one process an asyncio lock per key
+spares the waiting. On a route not in ``FOLDED`` the claim comes before the request runs.
 
 On the routes in ``FOLDED`` (those that change nothing outside the ledger before their first ledger write)
 the claim and the stored answer ride in the request's own ledger transactions instead of costing two write

@@ -280,3 +280,21 @@ def test_a_spliced_body_packs_and_unpacks_to_itself(raws: tuple[bytes, ...]) -> 
     for broken in (spliced.packed()[:-1], b"nope"):
         with pytest.raises(ValueError):
             idempotency.Spliced.unpack(broken)
+
+
+def test_a_whole_transaction_is_seven_ledger_write_transactions(relay, kiosk, cards):
+    """open, authenticate (the challenge taken, then the session authenticated), order, documents, payment,
+    result: each key claimed and answered inside them (six claims and six answers of their own before)."""
+    with _traced(relay) as seen:
+        opened, auth = open_and_authenticate(kiosk, cards("V-001"))
+        sid = opened.body["session_id"]
+        order = kiosk.post(f"/v1/sessions/{sid}/orders", {"items": [{"type": "juminhyo", "copies": 1}]}).body
+        oid = order["order_id"]
+        docs = kiosk.post(f"/v1/orders/{oid}/documents", {})
+        paid = kiosk.post(f"/v1/orders/{oid}/payment", {"amount_received": order["total"], "change_given": 0})
+        copies = [{"document_id": d["document_id"], "outcome": "printed"} for d in docs.body["documents"]]
+        result = kiosk.post(f"/v1/orders/{oid}/result", {"copies": copies})
+    assert (auth.status, docs.status, paid.status, result.status) == (200, 200, 200, 200)
+    writes = _write_transactions(seen)
+    assert len(writes) == 7, [w[:2] for w in writes]
+    assert all(any("INTO idempotency" in s or "UPDATE idempotency" in s for s in w) for w in writes)

@@ -76,12 +76,15 @@ class Theme(EventDispatcher):
         self._resize()
 
     def _resize(self) -> None:
-        small, body, title, display = self.text_sizes(self.large)
-        self.fs_body = self.fs_button = body
-        self.fs_title, self.fs_display, self.fs_small = title, display, small
+        # the sizes that lay widgets out first, then the texts: Kivy's clock runs a frame's layouts and texts
+        # in the order they were asked for, and a text measured before its layout changes its width is
+        # measured again after it (the PIN keys, whose width follows ``key``)
         self.touch = max(mm(TOUCH_MM), dp(48) * self.scale)
         self.key = self.key_normal() * (1.2 if self.large else 1.0)
         self.gap = dp(12) * self.scale
+        small, body, title, display = self.text_sizes(self.large)
+        self.fs_body = self.fs_button = body
+        self.fs_title, self.fs_display, self.fs_small = title, display, small
 
     def text_sizes(self, large: bool) -> tuple[int, int, int, int]:
         """The text sizes (small, body = button, title, display) at the current window scale, in larger

@@ -225,6 +225,28 @@ class WarmUpTest(TouchTest):
                 assert keys and min(k.height for k in keys) >= THEME.key - 0.5
                 assert {k.font_size for k in keys if len(k.text) == 1} == {THEME.fs_title}
 
+    def test_larger_text_measures_each_pin_key_once(self) -> None:
+        """The keypad's width follows the key size: the theme sets it before the text sizes, so a key's text
+        is measured once, at its new width, not first at the old width and again after the layout."""
+        self.shell.show(SAMPLES["pin"])
+        settle()
+        keys = [w for w in walk(self.shell.current) if type(w).__name__ == "PinKey"]
+        measured: list[str] = []
+        for key in keys:
+            render = key._label.render
+
+            def counted(real: bool = False, _render: Any = render, _text: str = key.text) -> Any:
+                if not real:
+                    measured.append(_text)
+                return _render(real)
+
+            key._label.render = counted
+        for large in (True, False):
+            measured.clear()
+            THEME.large = large
+            settle()
+            assert len(keys) >= 10 and sorted(measured) == sorted(k.text for k in keys), large
+
     def test_the_warm_up_opens_the_faces_of_larger_text_ahead(self) -> None:
         """The first tap on larger text opens no font face (Kivy's SDL2 text provider keeps one per font id:
         file and size): the warm-up opened the larger sizes' faces of the shell's font, and in larger text,

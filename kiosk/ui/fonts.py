@@ -71,20 +71,27 @@ def release_text_surfaces() -> None:
 
 
 def _font_id_by_file(label: Any) -> str:
-    """Kivy's ``LabelSDL2._get_font_id`` without the bold and italic flags (see ``share_font_faces``)."""
+    """Kivy's ``LabelSDL2._get_font_id`` without the bold and italic flags, and with the size it opens the
+    face at (a whole number of pixels: 18, 18.0 and 18.6 are one face), see ``share_font_faces``."""
     options = label.options
-    return "|".join(str(options[x]) for x in ("font_size", "font_name_r", "underline", "strikethrough"))
+    size = int(float(options["font_size"]))
+    return "|".join(
+        str(x) for x in (size, options["font_name_r"], options["underline"], options["strikethrough"])
+    )
 
 
 def share_font_faces() -> None:
-    """Make Kivy's SDL2 text provider open one font face per file and size, not one more for bold text.
+    """Make Kivy's SDL2 text provider open one font face per file and size, not one more for bold text, nor
+    one more for the same size written another way.
 
     The provider keeps an opened face per font id, and its id names the bold and italic flags besides the
     file they chose (``font_name_r``); but it applies neither to the face (only underline and strikethrough):
     a bold text of a font registered without a bold file is drawn from the very same file, at the same size,
     with the same pixels. Each IPAex face holds ~0.9 MiB (its tables, read in, and HarfBuzz's); the screens'
-    bold texts at 16 and 21 px opened two more at normal text, and more at large text. Does nothing under
-    another text provider; calling it again changes nothing. Never raises."""
+    bold texts at 16 and 21 px opened two more at normal text, and more at large text. Its id also names the
+    size as the label holds it, though it opens the face at the whole number of pixels: a label's size of
+    16.0 (the theme's first value) and of 16 (the same size set again after larger text) opened two faces.
+    Does nothing under another text provider; calling it again changes nothing. Never raises."""
     from kivy.core.text import Label as CoreLabel
 
     try:

@@ -76,13 +76,22 @@ class Theme(EventDispatcher):
         self._resize()
 
     def _resize(self) -> None:
-        text = self.scale * (LARGE_SCALE if self.large else 1.0)
-        self.fs_body = self.fs_button = round(dp(21) * text)
-        self.fs_title, self.fs_display = round(dp(28) * text), round(dp(42) * text)
-        self.fs_small = round(dp(16) * self.scale * (1.15 if self.large else 1.0))
+        # the sizes that lay widgets out first, then the texts: Kivy's clock runs a frame's layouts and texts
+        # in the order they were asked for, and a text measured before its layout changes its width is
+        # measured again after it (the PIN keys, whose width follows ``key``)
         self.touch = max(mm(TOUCH_MM), dp(48) * self.scale)
         self.key = self.key_normal() * (1.2 if self.large else 1.0)
         self.gap = dp(12) * self.scale
+        small, body, title, display = self.text_sizes(self.large)
+        self.fs_body = self.fs_button = body
+        self.fs_title, self.fs_display, self.fs_small = title, display, small
+
+    def text_sizes(self, large: bool) -> tuple[int, int, int, int]:
+        """The text sizes (small, body = button, title, display) at the current window scale, in larger
+        text or not: the very values the labels are given. Never raises."""
+        text = self.scale * (LARGE_SCALE if large else 1.0)
+        small = round(dp(16) * self.scale * (1.15 if large else 1.0))
+        return small, round(dp(21) * text), round(dp(28) * text), round(dp(42) * text)
 
     def fs_body_normal(self) -> float:
         """The body text size without large text at the current window scale. Never raises."""

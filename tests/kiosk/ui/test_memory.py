@@ -48,3 +48,12 @@ class MemoryTest(TouchTest):
         self.assertEqual(regular._get_font_id(), bold._get_font_id())
         # ... as the pixels were the same before: the provider never drew bold from a regular-only font
         self.assertEqual(bytes(regular.texture.pixels), bytes(bold.texture.pixels))
+
+    def test_one_size_written_two_ways_shares_one_face(self) -> None:
+        # a label holds the theme's first sizes as 16.0 and the same ones set again (after larger text) as 16;
+        # the provider opens both at 16 px: one face, not two
+        whole, decimal = (
+            CoreLabel(text="行政サービス", font_name="KioskJa", font_size=size) for size in (16, 16.0)
+        )
+        self.assertEqual(whole._get_font_id(), decimal._get_font_id())
+        self.assertNotEqual(whole._get_font_id(), CoreLabel(font_name="KioskJa", font_size=17)._get_font_id())

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from fit_helpers import fit_problems, settle
+from kivy.core.text import Label as CoreLabel
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.label import Label
 from ui_helpers import FakeFlow, TouchTest, walk
@@ -223,6 +224,66 @@ class WarmUpTest(TouchTest):
                 keys = [w for w in walk(self.shell.current) if type(w).__name__ == "PinKey"]
                 assert keys and min(k.height for k in keys) >= THEME.key - 0.5
                 assert {k.font_size for k in keys if len(k.text) == 1} == {THEME.fs_title}
+
+    def test_larger_text_measures_each_pin_key_once(self) -> None:
+        """The keypad's width follows the key size: the theme sets it before the text sizes, so a key's text
+        is measured once, at its new width, not first at the old width and again after the layout."""
+        self.shell.show(SAMPLES["pin"])
+        settle()
+        keys = [w for w in walk(self.shell.current) if type(w).__name__ == "PinKey"]
+        measured: list[str] = []
+        for key in keys:
+            render = key._label.render
+
+            def counted(real: bool = False, _render: Any = render, _text: str = key.text) -> Any:
+                if not real:
+                    measured.append(_text)
+                return _render(real)
+
+            key._label.render = counted
+        for large in (True, False):
+            measured.clear()
+            THEME.large = large
+            settle()
+            assert len(keys) >= 10 and sorted(measured) == sorted(k.text for k in keys), large
+
+    def test_the_warm_up_opens_the_faces_of_larger_text_ahead(self) -> None:
+        """The first tap on larger text opens no font face (Kivy's SDL2 text provider keeps one per font id:
+        file and size): the warm-up opened the larger sizes' faces of the shell's font, and in larger text,
+        the normal sizes'."""
+        from kivy.core.text.text_sdl2 import LabelSDL2
+
+        if not issubclass(CoreLabel, LabelSDL2):
+            self.skipTest("another text provider")
+        asked: set[str] = set()
+        font_id = LabelSDL2._get_font_id
+
+        def recorded(label: Any) -> str:
+            asked.add(font_id(label))
+            return str(font_id(label))
+
+        LabelSDL2._get_font_id = recorded  # type: ignore[method-assign]
+        try:
+            self.frames_until(lambda: self.warmup.warm)
+            self.warmup.quiet = 60.0  # the resident is still there
+            for large in (True, False):
+                opened = set(asked)
+                larger_text_sizes = {f"{size}|" for size in THEME.text_sizes(large)}
+                assert {i.split("|")[0] + "|" for i in opened} >= larger_text_sizes
+                self.tap(self.shell.ids.large_text)  # down, up and the frame that draws it
+                assert THEME.large is large
+                # every face the texts on display use now was opened before the tap (this shell's texts:
+                # shells of tests before this one may still be alive in this process, and redraw theirs)
+                used = {
+                    font_id(w._label) for w in walk(self.shell) if isinstance(w, Label) and w.text.strip()
+                }
+                assert used and used - opened == set(), large
+                self.warmup.quiet = 0.0
+                self.warmup.touched()  # the resident's finger is gone: warm up again, no wait
+                self.frames_until(lambda: self.warmup.warm)  # warm for this size, the other's faces too
+                self.warmup.quiet = 60.0
+        finally:
+            LabelSDL2._get_font_id = font_id  # type: ignore[method-assign]
 
     def test_a_new_window_size_is_warmed_again(self) -> None:
         self.frames_until(lambda: self.warmup.warm)

@@ -30,8 +30,9 @@ _HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
 
 
 def _katakana(text: str) -> str:
-    """The register keeps ふりがな in hiragana; the card's フリガナ is katakana."""
-    return text.translate(_HIRAGANA_TO_KATAKANA).replace(" ", "\u30fb")
+    """The register keeps ふりがな in hiragana; the card's フリガナ is katakana, its words joined with ・
+    as the name's are (the register writes a foreign given name's reading with an ideographic space)."""
+    return "\u30fb".join(text.translate(_HIRAGANA_TO_KATAKANA).split())
 
 
 def _one_word(text: str) -> str:

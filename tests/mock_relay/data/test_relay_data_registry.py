@@ -237,3 +237,15 @@ def test_a_write_that_logs_nothing_forgets_everything(registry: Registry) -> Non
         )
     again = registry.resident("C-005")
     assert again is not kept and again is not None and again.last_issued[CertType.INKAN] == MONDAY
+
+
+def test_every_resident_of_the_register_can_be_put_on_a_card(registry: Registry) -> None:
+    """WILLIAMS EMILY ROSE's reading (エミリー, ideographic space, ローズ) kept its space: the card refused
+    it, and every fleet ran without her."""
+    from mock_relay.cli.cards import holder_for
+
+    for resident in registry.residents():
+        holder_for(resident).validate(today=MONDAY.date())
+    emily = registry.resident("Y-005")
+    assert emily is not None
+    assert holder_for(emily).kana == "ウィリアムズ\u3000エミリー\u30fbローズ"

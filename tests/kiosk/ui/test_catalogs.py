@@ -233,5 +233,6 @@ def test_a_count_is_held_to_its_word_so_a_line_never_ends_on_a_bare_number() -> 
     assert Translator("tl").plural("copies_n", 2) == "2\u00a0kopya"
     assert Translator("en").plural("countdown", 42) == "42\u00a0seconds left"
     assert Translator("ja").plural("copies_n", 2) == "2通"  # no space, nothing to hold
+    assert Translator("vi")("yen", amount="1,200") == "1,200\u00a0yên"  # the amount's unit stays with it
     tries = Translator("en").plural("pin_tries_left", 1)
     assert "1\u00a0" in tries and tries.count("\u00a0") == 1  # only the count, no other space

@@ -36,7 +36,7 @@ import re
 import sqlite3
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from aiohttp import web
 
@@ -89,6 +89,12 @@ class StoredResponse:
     content_type: str
     body: bytes
     packed: bytes | None = None
+
+
+def _stored(route: str, digest: str, resp: web.Response, packed: bytes | None = None) -> StoredResponse:
+    """The stored form of ``resp``, a response with its body in bytes (``_storable``)."""
+    assert isinstance(resp.body, bytes)
+    return StoredResponse(route, digest, resp.status, resp.content_type, resp.body, packed)
 
 
 _PACKED = b"SPL1"  # the packed form's first bytes
@@ -253,9 +259,7 @@ class _Slot:
 
     def record(self, resp: web.Response) -> StoredResponse:
         """The stored form of ``resp`` (a response with its body in bytes)."""
-        assert isinstance(resp.body, bytes)
-        packed = self.packed if resp is self.pending else None
-        return StoredResponse(self.route, self.digest, resp.status, resp.content_type, resp.body, packed)
+        return _stored(self.route, self.digest, resp, self.packed if resp is self.pending else None)
 
     def before_commit(self, db: sqlite3.Connection) -> None:
         """Claim the key (with the answer, when pending) or, claimed already, store the pending answer.
@@ -295,7 +299,7 @@ def answer_with(resp: web.Response, spliced: Spliced | None = None) -> web.Respo
     write: the caller builds its answer first), its body packed when it is ``spliced`` (whose ``joined()``
     it must be). Without a folded key in hand, nothing. Returns ``resp``."""
     slot = TRANSACTION_HOOK.get()
-    if isinstance(slot, _Slot) and isinstance(resp.body, bytes) and _storable(resp):
+    if isinstance(slot, _Slot) and _storable(resp):
         slot.pending = resp
         slot.packed = None if spliced is None else spliced.packed()
     return resp
@@ -322,10 +326,12 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return h.hexdigest()
 
 
-def _storable(resp: web.Response) -> bool:
-    if resp.status >= 500:
+def _storable(resp: web.StreamResponse) -> TypeGuard[web.Response]:
+    """Whether ``resp`` is an answer to keep under its key: a whole body in hand, not a server fault, not a
+    problem the client may retry."""
+    if not isinstance(resp, web.Response) or not isinstance(resp.body, bytes) or resp.status >= 500:
         return False
-    if resp.content_type == PROBLEM_TYPE and isinstance(resp.body, bytes):
+    if resp.content_type == PROBLEM_TYPE:
         try:
             return not json.loads(resp.body).get("retryable", False)
         except ValueError:
@@ -384,6 +390,15 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             center.locks.pop((terminal, key), None)
 
 
+async def _answer_of(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The handler's answer, a refusal (ApiProblem) as its problem response: an answer to store too."""
+    try:
+        resp: web.StreamResponse = await handler(request)
+    except ApiProblem as exc:
+        return problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
+    return resp
+
+
 async def _run_folded(
     request: web.Request, handler: Any, terminal: str, key: str, route: str, digest: str, order_id: str | None
 ) -> web.StreamResponse:
@@ -394,11 +409,7 @@ async def _run_folded(
     slot = _Slot(terminal, key, route, digest, order_id, iso(center.clock.now()))
     token = TRANSACTION_HOOK.set(slot)
     try:
-        resp: web.StreamResponse
-        try:
-            resp = await handler(request)
-        except ApiProblem as exc:
-            resp = problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
+        resp = await _answer_of(request, handler)
     except BaseException:
         if slot.claimed and slot.answered is None:
             release_claim(center.ledger, terminal, key)
@@ -407,7 +418,7 @@ async def _run_folded(
         TRANSACTION_HOOK.reset(token)
     if slot.answered is not None:  # stored with the request's last write
         return slot.answered
-    if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and _storable(resp):
+    if _storable(resp):
         record = slot.record(resp)
         if slot.claimed:
             store_response(center.ledger, terminal, key, record, slot.at, order_id)
@@ -429,13 +440,9 @@ async def _run_claimed(
     center = request.app[CENTER_KEY]
     stored = False
     try:
-        resp: web.StreamResponse
-        try:
-            resp = await handler(request)
-        except ApiProblem as exc:
-            resp = problem_response(exc.code, exc.detail, status=exc.status, instance=request.path)
-        if isinstance(resp, web.Response) and isinstance(resp.body, bytes) and _storable(resp):
-            record = StoredResponse(route, digest, resp.status, resp.content_type, resp.body)
+        resp = await _answer_of(request, handler)
+        if _storable(resp):
+            record = _stored(route, digest, resp)
             store_response(center.ledger, terminal, key, record, iso(center.clock.now()), order_id)
             stored = True
         return resp

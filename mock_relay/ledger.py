@@ -180,8 +180,7 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._checkpoints: BackgroundCheckpoints | None = None
         if background_checkpoints:
-            self._db.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpoints = BackgroundCheckpoints(path)
+            self._checkpoints = BackgroundCheckpoints.take_over(self._db, path)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(idempotency)")}

@@ -51,6 +51,13 @@ class BackgroundCheckpoints:
         self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
         self._thread.start()
 
+    @classmethod
+    def take_over(cls, db: sqlite3.Connection, path: Path) -> BackgroundCheckpoints:
+        """Turn off ``db``'s automatic checkpoints (``db`` is the connection to the WAL database at
+        ``path``) and run them from a thread of their own instead. Raises sqlite3.Error."""
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        return cls(path)
+
     def _run(self) -> None:
         try:
             db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)

@@ -105,8 +105,7 @@ class Registry:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 if background_checkpoints and str(db_path) != ":memory:":
-                    self._conn.execute("PRAGMA wal_autocheckpoint=0")
-                    self._checkpoints = BackgroundCheckpoints(Path(db_path))
+                    self._checkpoints = BackgroundCheckpoints.take_over(self._conn, Path(db_path))
                 self._conn.executescript(_SCHEMA)
                 columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(card_bindings)")}
                 if "form" not in columns:  # a register from before smartphones: every binding is a card

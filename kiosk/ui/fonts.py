@@ -47,6 +47,18 @@ def register_fonts() -> None:
     LabelBase.register(DEFAULT_FONT, str(IPAEX_GOTHIC))
 
 
+def _sdl2_provider() -> Any:
+    """Kivy's SDL2 text provider class when it is the one in use, else None (another provider keeps no
+    surface of ours and opens its faces its own way). Never raises."""
+    from kivy.core.text import Label as CoreLabel
+
+    try:
+        from kivy.core.text.text_sdl2 import LabelSDL2
+    except ImportError:
+        return None
+    return LabelSDL2 if issubclass(CoreLabel, LabelSDL2) else None
+
+
 def _render_end_releasing(label: Any) -> Any:
     """Kivy's ``LabelSDL2._render_end`` without keeping the surface: the text's pixels, copied out of it."""
     surface, label._surface = label._surface, None
@@ -60,14 +72,9 @@ def release_text_surfaces() -> None:
     surface until the label's next text: a second copy of every text on every screen, ~5 MiB at 800x600
     once every screen is drawn. Nothing reads the surface after the copy (a new text gets a new one).
     Does nothing under another text provider; calling it again changes nothing. Never raises."""
-    from kivy.core.text import Label as CoreLabel
-
-    try:
-        from kivy.core.text.text_sdl2 import LabelSDL2
-    except ImportError:  # another provider: it keeps no surface of ours to release
-        return
-    if issubclass(CoreLabel, LabelSDL2):
-        LabelSDL2._render_end = _render_end_releasing
+    provider = _sdl2_provider()
+    if provider is not None:
+        provider._render_end = _render_end_releasing
 
 
 def _font_id_by_file(label: Any) -> str:
@@ -92,11 +99,6 @@ def share_font_faces() -> None:
     size as the label holds it, though it opens the face at the whole number of pixels: a label's size of
     16.0 (the theme's first value) and of 16 (the same size set again after larger text) opened two faces.
     Does nothing under another text provider; calling it again changes nothing. Never raises."""
-    from kivy.core.text import Label as CoreLabel
-
-    try:
-        from kivy.core.text.text_sdl2 import LabelSDL2
-    except ImportError:
-        return
-    if issubclass(CoreLabel, LabelSDL2):
-        LabelSDL2._get_font_id = _font_id_by_file
+    provider = _sdl2_provider()
+    if provider is not None:
+        provider._get_font_id = _font_id_by_file

@@ -95,7 +95,7 @@ class Theme(EventDispatcher):
 
     def fs_body_normal(self) -> float:
         """The body text size without large text at the current window scale. Never raises."""
-        return float(round(dp(21) * self.scale))
+        return float(self.text_sizes(False)[1])
 
     def key_normal(self) -> float:
         """The keypad key's height without large text at the current window scale. Never raises."""

@@ -123,10 +123,21 @@ class DnssdServices:
         with _shared_record() as record:
             if self._me not in record["users"]:
                 record["users"].append(self._me)
-            if not self._dbus_running():
-                record["started"].append(["dbus-daemon", self._start_dbus()])
-            if _pid_in(_AVAHI_PID) is None:
-                record["started"].append(["avahi-daemon", self._start_avahi()])
+            self._start_missing(record)
+
+    @classmethod
+    def revive(cls) -> None:
+        """Start again whichever daemon has gone away (Avahi may end under a user's feet: ippeveprinter then
+        exits, "Avahi server crashed"), for the users already registered. Raises PrinterSimError."""
+        with _shared_record() as record:
+            cls._start_missing(record)
+
+    @classmethod
+    def _start_missing(cls, record: dict[str, list[Any]]) -> None:
+        if not cls._dbus_running():
+            record["started"].append(["dbus-daemon", cls._start_dbus()])
+        if _pid_in(_AVAHI_PID) is None:
+            record["started"].append(["avahi-daemon", cls._start_avahi()])
 
     def stop(self) -> None:
         """Unregister; the last user stops the daemons that users of this record started (Avahi first)."""

@@ -56,6 +56,10 @@ class _PortTaken(PrinterSimError):
     """ippeveprinter exited because another process holds its port."""
 
 
+class _AvahiGone(PrinterSimError):
+    """ippeveprinter exited because the Avahi daemon it registered with went away."""
+
+
 class PrinterSim:
     """One simulated printer at ``ipp://127.0.0.1:<port>/ipp/print``; a context manager."""
 
@@ -84,6 +88,7 @@ class PrinterSim:
         self.tray = spool / "tray"
         self.state_file = self.work / "state.json"
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_from = 0  # where the running start's lines begin in ippeveprinter.log
         paper_left = None if paper_out_at is None else paper_out_at - 1
         self._initial: dict[str, float | int | None] = {
             "paper_left": paper_left,
@@ -108,6 +113,11 @@ class PrinterSim:
                     raise PrinterSimError(str(exc)) from exc
                 log.warning("printer simulator: %s; trying another port", exc)
                 self.port = free_port()
+            except _AvahiGone as exc:
+                if attempt == _PORT_TRIES - 1:
+                    raise PrinterSimError(str(exc)) from exc
+                log.warning("printer simulator: %s; starting Avahi again", exc)
+                DnssdServices.revive()
         raise AssertionError("unreachable")
 
     def _start(self, timeout: float) -> PrinterSim:
@@ -142,6 +152,7 @@ class PrinterSim:
             self.name,
         ]
         log_file = (self.work / "ippeveprinter.log").open("ab")
+        self._log_from = log_file.tell()  # this start's lines only: an earlier try's stay in the file
         # Own process group: stop()/kill() also end a running engine, which ippeveprinter leaves behind.
         self.process = subprocess.Popen(
             args,
@@ -162,9 +173,13 @@ class PrinterSim:
             assert self.process is not None
             if self.process.poll() is not None:
                 code, self.process = self.process.returncode, None
-                tail = (self.work / "ippeveprinter.log").read_text(errors="replace")[-500:]
+                with (self.work / "ippeveprinter.log").open("rb") as log_file:
+                    log_file.seek(self._log_from)
+                    tail = log_file.read().decode(errors="replace")[-500:]
                 if someone_listens(self.port):
                     raise _PortTaken(f"port {self.port} is held by another process (ippeveprinter exited)")
+                if "Avahi server crashed" in tail:
+                    raise _AvahiGone(f"ippeveprinter exited with {code}: the Avahi daemon went away")
                 raise PrinterSimError(f"ippeveprinter exited with {code}: {tail}")
             # Something answering is not enough: it must be our ippeveprinter, not whoever took the port.
             if owns_listening_port(self.process.pid, self.port):

@@ -76,3 +76,27 @@ def test_a_cups_server_whose_chosen_port_was_taken_moves_to_another(
         assert server.port != stranger and server.process is not None
         assert owns_listening_port(server.process.pid, server.port)
         assert f"127.0.0.1:{server.port}" in (server.root / "etc/cupsd.conf").read_text()
+
+
+def test_a_printer_whose_avahi_went_away_at_start_revives_it_and_starts_again(
+    dnssd: DnssdServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in CI: the shared avahi-daemon went away while a test's ippeveprinter started ("Avahi server
+    crashed, exiting."); the simulator failed the test instead of starting Avahi and itself again."""
+    real, flag = ippeve.IPPEVEPRINTER, tmp_path / "crashed-once"
+    fake = tmp_path / "ippeveprinter"
+    fake.write_text(
+        f'#!/bin/sh\nif [ ! -e "{flag}" ]; then touch "{flag}"; echo "Ignored Avahi state 2."; '
+        f'echo "Avahi server crashed, exiting."; exit 1; fi\nexec "{real}" "$@"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(ippeve, "IPPEVEPRINTER", str(fake))
+    revived: list[bool] = []
+    monkeypatch.setattr(DnssdServices, "revive", classmethod(lambda cls: revived.append(True)))
+    sim = PrinterSim(tmp_path / "spool")
+    try:
+        sim.start()
+        assert revived == [True] and sim.process is not None
+        assert owns_listening_port(sim.process.pid, sim.port)
+    finally:
+        sim.stop()

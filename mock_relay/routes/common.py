@@ -15,6 +15,7 @@ import functools
 import importlib.resources
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,8 @@ HTTP_KEY: web.AppKey[aiohttp.ClientSession] = web.AppKey("http", aiohttp.ClientS
 
 PROBLEM_TYPE = "application/problem+json"
 MAX_JSON_DEPTH = 16  # the deepest request body of the contract is 5 levels
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # only an escape can put a surrogate in a string
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # The verified terminal id in request storage (aiohttp >= 3.13 prefers typed request keys).
 TERMINAL: Any = web.RequestKey("terminal_id", str) if hasattr(web, "RequestKey") else "terminal_id"
 
@@ -136,7 +139,8 @@ def parse_json(raw: bytes) -> Any:
     """The JSON value in ``raw`` (None for an empty body).
 
     Raises ApiProblem ``bad_request`` for anything that is not JSON a client could mean: invalid UTF-8 or
-    syntax, nesting deeper than ``MAX_JSON_DEPTH``, an integer too long to convert.
+    syntax, nesting deeper than ``MAX_JSON_DEPTH``, an integer too long to convert, a lone surrogate escape
+    (``"\\ud800"``: valid JSON syntax, but no text).
     """
     if not raw.strip():
         return None
@@ -148,7 +152,27 @@ def parse_json(raw: bytes) -> Any:
         raise ApiProblem("bad_request", f"the body is not JSON a client could mean: {exc}"[:200]) from None
     if _depth(value) > MAX_JSON_DEPTH:  # the schema validator recurses too: refuse before it runs
         raise ApiProblem("bad_request", f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    if _ESCAPED_SURROGATE.search(raw) and _holds_lone_surrogate(value):
+        raise ApiProblem("bad_request", "a JSON string of the body holds a lone surrogate escape (not text)")
     return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string or key in ``value`` holds a surrogate code point. json.loads joins an escaped
+    pair into one character, so any left is lone: it cannot be encoded as UTF-8 again (the validator,
+    the ledger and every answer would fail on it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth(value: Any) -> int:

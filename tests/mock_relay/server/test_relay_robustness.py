@@ -46,8 +46,10 @@ def _client_error(reply, code: str = "bad_request", status: int = 400) -> None: 
         b'{"language": ' + b"[" * 100 + b"]" * 100 + b"}",  # parses, but the validator would recurse
         b'{"language": ' + b"9" * 5000 + b"}",  # an integer too long to convert
         b"\xff\xfe not utf-8",
+        b'{"language": "\\ud800"}',  # valid JSON syntax, but no text: it cannot be encoded again
+        b'{"language": "ja", "\\udfff": 1}',
     ],
-    ids=["1000-levels", "100-levels", "5000-digits", "not-utf8"],
+    ids=["1000-levels", "100-levels", "5000-digits", "not-utf8", "lone-surrogate", "lone-surrogate-key"],
 )
 def test_a_body_no_client_could_mean_is_a_client_error(kiosk: Kiosk, body: bytes) -> None:
     _client_error(kiosk.request("POST", "/v1/sessions", raw=body, key=str(uuid.uuid4())))

@@ -92,7 +92,8 @@ async def ocsp_get(request: web.Request) -> web.Response:
 def _authorise(request: web.Request) -> None:
     token = request.app[CENTER_KEY].admin_token
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    # aiohttp hands bytes that are not UTF-8 on as lone surrogates: surrogateescape gives the bytes back
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
         raise ApiProblem("bad_request", "admin token missing or wrong", status=401)
 
 

@@ -1,5 +1,6 @@
 """Bad input is the client's error, never the center's (issue #14 item 11): 4xx problem+json, not
-retryable, for deep JSON, huge numbers, long query values, over-long lines and slow bodies; half-sent
+retryable, for deep JSON, huge numbers, long query values, over-long lines, slow bodies and bytes or escapes
+that are not text; half-sent
 requests and silent connections are closed after the header timeout; one client holds a bounded number
 of connections. This module's center runs with short limits (2 s headers, 1 s body, 3 connections)."""
 
@@ -123,3 +124,42 @@ def test_one_terminal_holds_a_bounded_number_of_connections(
     while kiosk.get("/v1/health").status != 200:  # the center sees the closes promptly
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /v1/sessions HTTP/1.1\r\nIdempotency-Key: k\xff\xfe\r\n",
+        b"POST /v1/sessions HTTP/1.1\r\nIdempotency-Key: \xed\xa0\x80\r\n",  # an encoded surrogate
+        b"GET /v1/reconcile?since=%ED%A0%80 HTTP/1.1\r\n",
+        b"GET /v1/reconcile?since=\xff\xfe HTTP/1.1\r\n",
+        b"POST /v1/orders/%ED%A0%80/payment HTTP/1.1\r\nIdempotency-Key: k1\r\n",
+        b"POST /v1/orders/\xff/payment HTTP/1.1\r\nIdempotency-Key: k2\r\n",
+        b"GET /admin/faults HTTP/1.1\r\nAuthorization: Bearer \xff\xfe\r\n",
+    ],
+    ids=[
+        "key-not-utf8",
+        "key-surrogate",
+        "query-surrogate",
+        "query-not-utf8",
+        "path-surrogate",
+        "path-not-utf8",
+        "admin-token-not-utf8",
+    ],
+)
+def test_bytes_that_are_not_text_in_a_request_line_or_header_are_client_errors(
+    relay: RelayServer, kiosk: Kiosk, head: bytes
+) -> None:
+    if head.startswith(b"GET /admin"):
+        parts = urlsplit(relay.admin_url)
+        sock: socket.socket = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    else:
+        sock = tls_connect(relay.api_url, kiosk.ctx)
+    with sock:
+        sock.sendall(
+            head + b"Host: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        )
+        status, headers, body = read_response(sock)
+    assert 400 <= status < 500, (status, body[:300])
+    if headers.get("content-type", "").startswith("application/problem+json"):
+        assert json.loads(body)["retryable"] is False

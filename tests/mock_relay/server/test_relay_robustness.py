@@ -1,8 +1,8 @@
 """Bad input is the client's error, never the center's (issue #14 item 11): 4xx problem+json, not
 retryable, for deep JSON, huge numbers, long query values, over-long lines, slow bodies and bytes or escapes
-that are not text; half-sent
-requests and silent connections are closed after the header timeout; one client holds a bounded number
-of connections. This module's center runs with short limits (2 s headers, 1 s body, 3 connections)."""
+that are not text; half-sent requests and silent connections are closed after the header timeout; one client
+holds a bounded number of connections. This module's center runs with short limits (2 s headers, 1 s body,
+3 connections)."""
 
 from __future__ import annotations
 

@@ -24,14 +24,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DnssdServices", "PrinterSimError"]
+__all__ = ["RECORD", "DnssdServices", "PrinterSimError"]
 
 log = logging.getLogger(__name__)
 
 _DBUS_SOCKET = Path("/run/dbus/system_bus_socket")
 _DBUS_PID = Path("/run/dbus/pid")
 _AVAHI_PID = Path("/run/avahi-daemon/pid")
-_RECORD = Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json"
+
+
+def _record_path() -> Path:
+    """The shared record sits where the daemons it counts users for do, in /run. Not under ``TMPDIR``: a
+    process with its own ``TMPDIR`` (tests give one to the runs whose leftovers they check) kept a record
+    of its own, started the daemons it found missing, and stopped them under every other user's feet
+    (their ippeveprinter then exits, "Avahi server crashed"). A user who may not write /run cannot start
+    system daemons either, so the temporary folder does for them."""
+    if os.access("/run", os.W_OK):
+        return Path("/run/myna-kiosk/dnssd.json")
+    return Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json"
+
+
+RECORD = _record_path()
 
 
 class PrinterSimError(Exception):
@@ -100,14 +113,15 @@ def _clean(record: object) -> dict[str, list[Any]]:
 @contextlib.contextmanager
 def _shared_record() -> Iterator[dict[str, list[Any]]]:
     """The users/daemons record, locked for the duration of the block."""
-    with open(_RECORD.with_suffix(".lock"), "a+") as lock:
+    RECORD.parent.mkdir(exist_ok=True)
+    with open(RECORD.with_suffix(".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            record = _clean(json.loads(_RECORD.read_text()) if _RECORD.exists() else {})
+            record = _clean(json.loads(RECORD.read_text()) if RECORD.exists() else {})
         except (OSError, ValueError):
             record = _clean({})
         yield record
-        _RECORD.write_text(json.dumps(record))
+        RECORD.write_text(json.dumps(record))
 
 
 class DnssdServices:

@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from printer_helpers import make_pdf
 
-from firmware_sim.printer.dnssd import DnssdServices
+from firmware_sim.printer.dnssd import RECORD, DnssdServices
 from kiosk.devices.printer.driver import IppPrinter, PrintOutcome
 
 pytestmark = pytest.mark.interop
@@ -117,5 +116,26 @@ def test_dnssd_users_in_one_process_do_not_unregister_each_other(dnssd: DnssdSer
     assert Path("/run/dbus/system_bus_socket").exists()
     avahi = int(Path("/run/avahi-daemon/pid").read_text().split()[0])
     assert Path(f"/proc/{avahi}").exists()
-    record = json.loads((Path(tempfile.gettempdir()) / "myna-kiosk-dnssd.json").read_text())
+    record = json.loads(RECORD.read_text())
     assert any(user[0] == os.getpid() for user in record["users"])
+
+
+def test_a_process_with_its_own_tmpdir_shares_the_record(dnssd: DnssdServices, tmp_path: Path) -> None:
+    # A record under TMPDIR made such a process a stranger to the others: it started the daemons it found
+    # missing and stopped them when it left, under everybody else's feet ("Avahi server crashed").
+    code = (
+        "import sys; from firmware_sim.printer.dnssd import DnssdServices as D; d = D(); d.ensure(); "
+        "print('registered', flush=True); sys.stdin.readline(); d.stop()"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "registered\n"
+        assert any(user[0] == child.pid for user in json.loads(RECORD.read_text())["users"])
+    finally:
+        child.communicate("\n", timeout=30)
+    assert child.returncode == 0
+    assert not any(user[0] == child.pid for user in json.loads(RECORD.read_text())["users"])
+    assert list(tmp_path.iterdir()) == []

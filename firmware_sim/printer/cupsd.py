@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from firmware_sim.printer.dnssd import PrinterSimError
+from firmware_sim.printer.groups import end_group
 from firmware_sim.printer.ports import free_port, owns_listening_port, someone_listens
 
 __all__ = ["CUPSD", "CupsServer"]
@@ -198,16 +199,7 @@ class CupsServer:
         """SIGTERM cupsd (SIGKILL after 10 s) and whatever it left running in its group; safe twice."""
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError):  # a backend or filter still in the group
-            os.killpg(self.process.pid, signal.SIGKILL)
+        end_group(self.process, signal.SIGTERM, grace=10.0)  # a backend or filter still in the group too
         self.process = None
 
     def remove(self) -> None:

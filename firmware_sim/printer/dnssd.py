@@ -64,6 +64,27 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _started_at(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot, /proc/PID/stat field 22); None when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _is_daemon(name: str, pid: int, started: int | None = None) -> bool:
+    """Whether ``pid`` is still the daemon ``name`` (started at ``started``, when known). Process ids come
+    round again (every couple of minutes in a test suite when ``pid_max`` is 32768): a daemon that died
+    leaves its number to the next process, which must not be taken for it, nor stopped in its place."""
+    if not _alive(pid):
+        return False
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return False
+    return comm == name[:15] and (started is None or _started_at(pid) == started)
+
+
 def _end(name: str, pid: int, grace: float = 5.0) -> None:
     """Stop a daemon and wait until it is gone, so that the next user, who takes the record's lock after
     us, never finds it still dying (it would be taken as running and not restarted). SIGKILL after
@@ -83,12 +104,13 @@ def _end(name: str, pid: int, grace: float = 5.0) -> None:
     log.info("stopped %s (pid %d)", name, pid)
 
 
-def _pid_in(pid_file: Path) -> int | None:
+def _pid_in(pid_file: Path, name: str) -> int | None:
+    """The process id in ``pid_file`` if the daemon ``name`` still runs under it."""
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _alive(pid) else None
+    return pid if _is_daemon(name, pid) else None
 
 
 def _clean(record: object) -> dict[str, list[Any]]:
@@ -102,10 +124,10 @@ def _clean(record: object) -> dict[str, list[Any]]:
             for user in users or ()
             if isinstance(user, list) and len(user) == 2 and isinstance(user[0], int) and _alive(user[0])
         ],
-        "started": [
+        "started": [  # [name, pid, start time]
             entry
             for entry in started or ()
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], int)
+            if isinstance(entry, list) and len(entry) == 3 and all(isinstance(e, int) for e in entry[1:])
         ],
     }
 
@@ -148,10 +170,13 @@ class DnssdServices:
 
     @classmethod
     def _start_missing(cls, record: dict[str, list[Any]]) -> None:
-        if not cls._dbus_running():
-            record["started"].append(["dbus-daemon", cls._start_dbus()])
-        if _pid_in(_AVAHI_PID) is None:
-            record["started"].append(["avahi-daemon", cls._start_avahi()])
+        for name, running, start in (
+            ("dbus-daemon", cls._dbus_running, cls._start_dbus),
+            ("avahi-daemon", lambda: _pid_in(_AVAHI_PID, "avahi-daemon") is not None, cls._start_avahi),
+        ):
+            if not running():
+                pid = start()
+                record["started"].append([name, pid, _started_at(pid) or 0])
 
     def stop(self) -> None:
         """Unregister; the last user stops the daemons that users of this record started (Avahi first)."""
@@ -159,8 +184,8 @@ class DnssdServices:
             record["users"] = [user for user in record["users"] if user != self._me]
             if record["users"]:
                 return
-            for name, pid in reversed(record["started"]):
-                if _alive(pid):
+            for name, pid, started in reversed(record["started"]):
+                if _is_daemon(name, pid, started):  # not a stranger that has its number now
                     with contextlib.suppress(ProcessLookupError):
                         _end(name, pid)
             record["started"] = []
@@ -203,7 +228,7 @@ class DnssdServices:
             check=False,
         )
         for _ in range(50):
-            pid = _pid_in(_AVAHI_PID)
+            pid = _pid_in(_AVAHI_PID, "avahi-daemon")
             if pid is not None:
                 return pid
             time.sleep(0.1)

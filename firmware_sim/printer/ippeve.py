@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 
 from firmware_sim.printer.dnssd import DnssdServices, PrinterSimError
+from firmware_sim.printer.groups import end_group
 from firmware_sim.printer.ports import free_port, owns_listening_port, someone_listens
 
 __all__ = ["DnssdServices", "PrinterSim", "PrinterSimError", "free_port"]
@@ -268,16 +269,7 @@ class PrinterSim:
     def _signal(self, sig: signal.Signals) -> None:
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError):  # an engine still in the group
-            os.killpg(self.process.pid, signal.SIGKILL)
+        end_group(self.process, sig, grace=5.0)  # an engine still in the group ends too
         self.process = None
 
     def __enter__(self) -> PrinterSim:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 POINT = re.compile(r"journal point (\d+): (\S+)")
@@ -83,21 +84,23 @@ def play(
     )
     printers = [(uri, int(pid)) for uri, pid in PRINTER.findall(done.stderr)]
     if not leave_printer:
-        for _, pid in printers:
-            end_printer(pid)
+        for printer_uri, pid in printers:
+            end_printer(pid, printer_uri)
     points = tuple(name for _, name in sorted((int(n), name) for n, name in POINT.findall(done.stderr)))
     uri, pid = printers[-1] if printers else ("", 0)
     return Run(done.returncode, done.stdout, done.stderr, points, uri, pid)
 
 
-def end_printer(pid: int) -> None:
-    """End an ippeveprinter (and its engine) by process group, only if ``pid`` still is one (ids get
-    reused)."""
+def end_printer(pid: int, uri: str) -> None:
+    """End the ippeveprinter serving ``uri`` (and its engine) by process group, only if ``pid`` still is
+    that one. Ids get reused within minutes: by then ``pid`` may be another test's ippeveprinter, on
+    another port (a printer the run stopped itself is long gone)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return
-    if b"ippeveprinter" in cmdline:
+    port = str(urlsplit(uri).port).encode()
+    if args and args[0].endswith(b"ippeveprinter") and b"-p" in args and port in args:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
 

@@ -61,7 +61,7 @@ def crashed(scenario: str, work: Path, crash_at: int) -> Iterator[Run]:
         assert run.returncode == -signal.SIGKILL and run.printer_uri, run.tail()
         yield run
     finally:
-        end_printer(run.printer_pid)
+        end_printer(run.printer_pid, run.printer_uri)
 
 
 @dataclass
@@ -159,7 +159,8 @@ def test_a_printer_that_forgot_the_job_leaves_the_journal_figure_unconfirmed(
     work = fresh_work(template, tmp_path / "kiosk")
     first_page = points.index("document:page") + 1
     with crashed("printer_jam", work, first_page) as run:
-        end_printer(run.printer_pid)  # the printer restarts while the kiosk is down: its history is gone
+        # the printer restarts while the kiosk is down: its history is gone
+        end_printer(run.printer_pid, run.printer_uri)
         port = int(run.printer_uri.rsplit(":", 1)[1].split("/")[0])
         with PrinterSim(work / "spool", port=port), restart(work, run.printer_uri) as kiosk:
             state, journaled, out = check_books(kiosk, work / "spool")

@@ -30,8 +30,7 @@ CLOCK = "2027-03-03T10:00:00+09:00"
 
 @pytest.fixture(scope="module")
 def dnssd() -> Iterator[None]:
-    """D-Bus and Avahi up for the module, so a run in another temporary-files folder (which does not see
-    this session's record of users) finds them running and neither starts nor stops them."""
+    """D-Bus and Avahi up for the whole module, not started and stopped again by every run."""
     services = DnssdServices()
     services.ensure()
     yield

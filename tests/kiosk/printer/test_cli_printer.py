@@ -52,7 +52,8 @@ def test_cli_runs_until_sigterm(dnssd: DnssdServices, tmp_path: Path, keep: list
         assert sorted(str(p.relative_to(spool)) for p in spool.rglob("*.pdf")) == printed
     finally:
         cli.send_signal(signal.SIGTERM)
-        assert cli.wait(timeout=10) == 0
+        cli.communicate(timeout=10)  # and closes the pipes
+        assert cli.returncode == 0
     leftovers = [cmd for cmd in command_lines() if "ippeveprinter" in cmd and str(spool) in cmd]
     assert leftovers == []
     assert sorted(str(p.relative_to(spool)) for p in spool.rglob("*.pdf")) == (printed if keep else [])

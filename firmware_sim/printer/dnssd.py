@@ -51,25 +51,28 @@ class PrinterSimError(Exception):
     """The simulated printer (or the D-Bus/Avahi it needs) could not be started or controlled."""
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields from the third on (state, ppid, …), after the command name; [] when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs: a zombie (dead, not yet reaped by a parent that may never reap it) does not."""
     try:
         os.kill(pid, 0)
     except OSError:
         return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+    fields = _stat(pid)
+    return not fields or fields[0] != "Z"
 
 
 def _started_at(pid: int) -> int | None:
     """The process's start time (clock ticks since boot, /proc/PID/stat field 22); None when it is gone."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat(pid)
+    return int(fields[19]) if len(fields) > 19 else None
 
 
 def _is_daemon(name: str, pid: int, started: int | None = None) -> bool:
@@ -111,6 +114,11 @@ def _pid_in(pid_file: Path, name: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return pid if _is_daemon(name, pid) else None
+
+
+def _started_entry(name: str, pid: int) -> list[Any]:
+    """The record's entry for a daemon just started: [name, pid, start time] (:func:`_is_daemon`)."""
+    return [name, pid, _started_at(pid) or 0]
 
 
 def _clean(record: object) -> dict[str, list[Any]]:
@@ -170,13 +178,10 @@ class DnssdServices:
 
     @classmethod
     def _start_missing(cls, record: dict[str, list[Any]]) -> None:
-        for name, running, start in (
-            ("dbus-daemon", cls._dbus_running, cls._start_dbus),
-            ("avahi-daemon", lambda: _pid_in(_AVAHI_PID, "avahi-daemon") is not None, cls._start_avahi),
-        ):
-            if not running():
-                pid = start()
-                record["started"].append([name, pid, _started_at(pid) or 0])
+        if not cls._dbus_running():
+            record["started"].append(_started_entry("dbus-daemon", cls._start_dbus()))
+        if _pid_in(_AVAHI_PID, "avahi-daemon") is None:
+            record["started"].append(_started_entry("avahi-daemon", cls._start_avahi()))
 
     def stop(self) -> None:
         """Unregister; the last user stops the daemons that users of this record started (Avahi first)."""

@@ -100,7 +100,7 @@ def end_printer(pid: int, uri: str) -> None:
     except OSError:
         return
     port = str(urlsplit(uri).port).encode()
-    if args and args[0].endswith(b"ippeveprinter") and b"-p" in args and port in args:
+    if args[0].endswith(b"ippeveprinter") and b"-p" in args[:-1] and args[args.index(b"-p") + 1] == port:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
 

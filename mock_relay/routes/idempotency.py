@@ -275,12 +275,8 @@ class _Slot:
             row, claimed_by = _claim_row(self.route, self.digest), os.getpid()
         else:
             row, claimed_by = answer, None
-        if (
-            db.execute(
-                _INSERT, _insert_params(self.terminal, self.key, row, self.at, self.order_id, claimed_by)
-            ).rowcount
-            != 1
-        ):
+        params = _insert_params(self.terminal, self.key, row, self.at, self.order_id, claimed_by)
+        if db.execute(_INSERT, params).rowcount != 1:
             raise KeyTaken(self.key)
 
     def committed(self) -> None:
